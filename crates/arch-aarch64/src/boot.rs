@@ -1,0 +1,112 @@
+//! The first instructions: whatever EL the firmware or QEMU enters at, reach EL1h with a stack,
+//! a zeroed BSS, FP/SIMD enabled and the vector table installed, then call the kernel.
+//!
+//! FP/SIMD must be on before any Rust runs because the compiler emits NEON for ordinary code.
+//! From EL2 the boot code also grants EL1 the physical timer and counter (`CNTHCTL_EL2`),
+//! stops FP traps (`CPTR_EL2`), sets the virtual MPIDR/MIDR (which EL1 reads while EL2 exists)
+//! and, when a GICv3 is present, lets EL1 use its system-register interface (`ICC_SRE_EL2`).
+//! From EL3 (QEMU starts an ELF on raspi3b there) it first drops to EL2 with the same path.
+//!
+//! Secondary cores park in a `wfe` loop for now; SMP bring-up starts them through PSCI or the
+//! spin table and gives each its own boot stack slot (the linker reserves four).
+//!
+//! Contract with the kernel: it defines `#[no_mangle] extern "C" fn preempt_kernel_main(dtb:
+//! usize) -> !`, called on core 0 with x0 as the loader left it, and the linker script defines
+//! `__boot_stack_top`, `__bss_start` and `__bss_end` (8-byte aligned).
+
+/// Value of `SCTLR_EL1` at boot: RES1 bits set; MMU, caches and alignment checks off;
+/// little-endian. (`0x30d0_0800` = bits 29, 28, 23, 22, 20, 11.)
+pub const SCTLR_EL1_BOOT: u64 = 0x30d0_0800;
+
+/// Size of each core's boot stack; the linker script reserves four of them.
+pub const BOOT_STACK_SIZE: usize = 64 * 1024;
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".section .text.boot, \"ax\"",
+    ".global _start",
+    ".type _start, %function",
+    "_start:",
+    "mov x20, x0",                        // keep the device-tree pointer
+    "mrs x1, mpidr_el1",
+    "and x1, x1, #0xff",
+    "cbz x1, 2f",
+    "1: wfe",
+    "b 1b",
+    "2:",
+    "mrs x1, currentel",
+    "lsr x1, x1, #2",
+    "cmp x1, #3",
+    "b.ne 3f",
+    // EL3 -> EL2: non-secure, AArch64 below, HVC enabled.
+    "mov x1, #0x5b1",
+    "msr scr_el3, x1",
+    "mov x1, #0x3c9",                    // EL2h, DAIF masked
+    "msr spsr_el3, x1",
+    "adr x1, 3f",
+    "msr elr_el3, x1",
+    "eret",
+    "3:",
+    "mrs x1, currentel",
+    "lsr x1, x1, #2",
+    "cmp x1, #2",
+    "b.ne 5f",
+    // EL2 -> EL1.
+    "mov x1, #(1 << 31)",                // HCR_EL2.RW: EL1 is AArch64
+    "msr hcr_el2, x1",
+    "mov x1, #3",                        // EL1PCTEN | EL1PCEN
+    "msr cnthctl_el2, x1",
+    "msr cntvoff_el2, xzr",
+    "mov x1, #0x33ff",                   // CPTR_EL2: no FP/SIMD traps
+    "msr cptr_el2, x1",
+    "msr hstr_el2, xzr",
+    "mrs x1, midr_el1",
+    "msr vpidr_el2, x1",
+    "mrs x1, mpidr_el1",
+    "msr vmpidr_el2, x1",
+    "mrs x1, id_aa64pfr0_el1",
+    "ubfx x1, x1, #24, #4",              // GIC system-register interface present?
+    "cbz x1, 4f",
+    "mrs x1, icc_sre_el2",
+    "mov x2, #0x9",                      // SRE | Enable (EL1 may use ICC_SRE_EL1)
+    "orr x1, x1, x2",
+    "msr icc_sre_el2, x1",
+    "isb",
+    "4:",
+    "ldr x1, ={sctlr}",
+    "msr sctlr_el1, x1",
+    "mov x1, #0x3c5",                    // EL1h, DAIF masked
+    "msr spsr_el2, x1",
+    "adr x1, 5f",
+    "msr elr_el2, x1",
+    "eret",
+    "5:",
+    "ldr x1, ={sctlr}",
+    "msr sctlr_el1, x1",
+    "mov x1, #(3 << 20)",                // CPACR_EL1.FPEN: no FP/SIMD traps at EL1/EL0
+    "msr cpacr_el1, x1",
+    "adrp x1, preempt_vectors",
+    "add x1, x1, :lo12:preempt_vectors",
+    "msr vbar_el1, x1",
+    "isb",
+    "adrp x1, __boot_stack_top",
+    "add x1, x1, :lo12:__boot_stack_top",
+    "mov sp, x1",
+    "adrp x1, __bss_start",
+    "add x1, x1, :lo12:__bss_start",
+    "adrp x2, __bss_end",
+    "add x2, x2, :lo12:__bss_end",
+    "6: cmp x1, x2",
+    "b.hs 7f",
+    "str xzr, [x1], #8",
+    "b 6b",
+    "7:",
+    "mov x0, x20",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "bl preempt_kernel_main",
+    "8: wfe",
+    "b 8b",
+    ".size _start, . - _start",
+    sctlr = const SCTLR_EL1_BOOT,
+);

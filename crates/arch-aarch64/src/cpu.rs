@@ -1,0 +1,122 @@
+//! Small per-core primitives: interrupt masking, the core number, the per-CPU pointer.
+//!
+//! Interrupt masking is exposed only as save/restore pairs so that nesting is always right:
+//! a caller never "enables" interrupts it did not itself disable.
+
+use core::arch::asm;
+
+/// The saved `DAIF` state returned by [`irq_save`], to be handed back to [`irq_restore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct IrqState(u64);
+
+impl IrqState {
+    /// The raw DAIF bits, for code that must carry the state through an integer (for example
+    /// a `critical-section` restore token).
+    pub fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// Rebuilds a state from [`to_bits`](Self::to_bits); only the D, A, I and F bits are kept.
+    pub fn from_bits(bits: u64) -> Self {
+        IrqState(bits & 0x3c0)
+    }
+
+    /// Whether IRQs were masked when this state was saved.
+    pub fn was_masked(self) -> bool {
+        self.0 & (1 << 7) != 0
+    }
+}
+
+/// Masks IRQs on this core and returns the previous mask state.
+#[inline(always)]
+pub fn irq_save() -> IrqState {
+    let daif: u64;
+    // SAFETY: reading DAIF and setting the I bit only changes this core's interrupt mask; it
+    // touches no memory. The asm is not `nomem` so that it also orders memory accesses.
+    unsafe {
+        asm!("mrs {0}, daif", "msr daifset, #2", out(reg) daif, options(nostack));
+    }
+    IrqState(daif)
+}
+
+/// Restores the mask state saved by [`irq_save`].
+#[inline(always)]
+pub fn irq_restore(state: IrqState) {
+    // SAFETY: writes back a DAIF value previously read on this core; only the interrupt mask
+    // changes. Not `nomem`: memory accesses must not move across the unmask.
+    unsafe { asm!("msr daif, {0}", in(reg) state.0, options(nostack)) }
+}
+
+/// Unmasks IRQs on this core.
+///
+/// Only the idle loop and a new thread's first instructions call this: everything else uses
+/// [`irq_save`]/[`irq_restore`] pairs.
+#[inline(always)]
+pub fn irq_enable() {
+    // SAFETY: clears the I bit of DAIF; affects only this core's interrupt mask.
+    unsafe { asm!("msr daifclr, #2", options(nostack)) }
+}
+
+/// Whether IRQs are masked on this core right now.
+#[inline(always)]
+pub fn irqs_masked() -> bool {
+    let daif: u64;
+    // SAFETY: reads DAIF, no side effects.
+    unsafe { asm!("mrs {0}, daif", out(reg) daif, options(nomem, nostack, preserves_flags)) }
+    daif & (1 << 7) != 0
+}
+
+/// Waits for an interrupt (`wfi`).
+#[inline(always)]
+pub fn wait_for_interrupt() {
+    // SAFETY: `wfi` only suspends the core until an interrupt or event.
+    unsafe { asm!("wfi", options(nomem, nostack, preserves_flags)) }
+}
+
+/// This core's number (MPIDR_EL1 affinity level 0), as used to index per-CPU data.
+#[inline(always)]
+pub fn core_id() -> usize {
+    let mpidr: u64;
+    // SAFETY: reads MPIDR_EL1, no side effects.
+    unsafe { asm!("mrs {0}, mpidr_el1", out(reg) mpidr, options(nomem, nostack, preserves_flags)) }
+    (mpidr & 0xff) as usize
+}
+
+/// Reads `TPIDR_EL1`, the kernel's per-CPU data pointer (0 until [`set_percpu`]).
+#[inline(always)]
+pub fn percpu() -> usize {
+    let v: usize;
+    // SAFETY: reads TPIDR_EL1, no side effects.
+    unsafe { asm!("mrs {0}, tpidr_el1", out(reg) v, options(nomem, nostack, preserves_flags)) }
+    v
+}
+
+/// Sets `TPIDR_EL1` to this core's per-CPU block.
+///
+/// # Safety
+/// `ptr` must point to a per-CPU block that lives as long as the core runs; code that reads
+/// [`percpu`] trusts it.
+#[inline(always)]
+pub unsafe fn set_percpu(ptr: usize) {
+    // SAFETY: writes TPIDR_EL1, which only the kernel reads; validity is the caller's contract.
+    unsafe { asm!("msr tpidr_el1, {0}", in(reg) ptr, options(nomem, nostack, preserves_flags)) }
+}
+
+/// Reads the current stack pointer.
+#[inline(always)]
+pub fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: copies SP into a register.
+    unsafe { asm!("mov {0}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) }
+    sp
+}
+
+/// The exception level this code runs at (1 once boot has dropped from EL2).
+#[inline(always)]
+pub fn current_el() -> u8 {
+    let el: u64;
+    // SAFETY: reads CurrentEL, no side effects.
+    unsafe { asm!("mrs {0}, currentel", out(reg) el, options(nomem, nostack, preserves_flags)) }
+    ((el >> 2) & 3) as u8
+}

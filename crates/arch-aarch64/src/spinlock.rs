@@ -1,0 +1,157 @@
+//! Spinlocks that mask IRQs on the local core while held.
+//!
+//! Why not the `spin` crate: its locks do not mask interrupts, and a lock taken by a thread and
+//! then wanted by an interrupt handler on the same core would deadlock. Masking IRQs for the
+//! lock's lifetime rules that out, and the atomic flag makes the lock correct across cores —
+//! masking alone is never treated as mutual exclusion.
+//!
+//! [`RawSpinLock`] is also usable without a guard, because the scheduler lock is taken by the
+//! thread that switches away and released by the thread that switches in (the lock is held
+//! across the context switch, as in Linux's `finish_task_switch`).
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::cpu::{self, IrqState};
+
+const UNLOCKED: usize = usize::MAX;
+
+/// A bare test-and-set lock that records which core holds it.
+pub struct RawSpinLock {
+    owner: AtomicUsize,
+}
+
+impl Default for RawSpinLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RawSpinLock {
+    /// A new, unlocked lock.
+    pub const fn new() -> Self {
+        Self { owner: AtomicUsize::new(UNLOCKED) }
+    }
+
+    /// Spins until the lock is taken. IRQs must already be masked by the caller.
+    #[inline]
+    pub fn lock(&self) {
+        let me = cpu::core_id();
+        while self
+            .owner
+            .compare_exchange_weak(UNLOCKED, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            while self.owner.load(Ordering::Relaxed) != UNLOCKED {
+                core::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Takes the lock if it is free.
+    #[inline]
+    pub fn try_lock(&self) -> bool {
+        self.owner
+            .compare_exchange(UNLOCKED, cpu::core_id(), Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Releases the lock.
+    ///
+    /// The caller must hold it — on this core, though possibly taken by another thread that
+    /// switched to the caller while holding it.
+    #[inline]
+    pub fn unlock(&self) {
+        self.owner.store(UNLOCKED, Ordering::Release);
+    }
+
+    /// Whether this core holds the lock (used to tell a fault inside the kernel from one in a
+    /// thread).
+    pub fn held_by_this_core(&self) -> bool {
+        self.owner.load(Ordering::Relaxed) == cpu::core_id()
+    }
+}
+
+/// Data protected by a [`RawSpinLock`], reached through a guard that also restores the IRQ mask.
+pub struct SpinLock<T> {
+    raw: RawSpinLock,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the lock hands out access to `data` to one holder at a time, on any core, so the
+// data only needs to be `Send` to be shared.
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+// SAFETY: moving the lock moves the data; `T: Send` makes that sound.
+unsafe impl<T: Send> Send for SpinLock<T> {}
+
+impl<T> SpinLock<T> {
+    /// A new, unlocked lock holding `value`.
+    pub const fn new(value: T) -> Self {
+        Self { raw: RawSpinLock::new(), data: UnsafeCell::new(value) }
+    }
+
+    /// Masks IRQs, takes the lock and returns a guard that undoes both when dropped.
+    #[inline]
+    pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        let irq = cpu::irq_save();
+        self.raw.lock();
+        SpinLockGuard { lock: self, irq }
+    }
+
+    /// Like [`lock`](Self::lock) but gives up instead of spinning.
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        let irq = cpu::irq_save();
+        if self.raw.try_lock() {
+            Some(SpinLockGuard { lock: self, irq })
+        } else {
+            cpu::irq_restore(irq);
+            None
+        }
+    }
+
+    /// The underlying lock, for code that must hold it across a context switch.
+    pub fn raw(&self) -> &RawSpinLock {
+        &self.raw
+    }
+
+    /// The protected data, without locking.
+    ///
+    /// # Safety
+    /// The caller must hold [`raw`](Self::raw) (taken directly, with IRQs masked) for as long
+    /// as the returned reference is used, and must not create a second reference meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get_unchecked(&self) -> &mut T {
+        // SAFETY: exclusivity is guaranteed by the caller holding the raw lock.
+        unsafe { &mut *self.data.get() }
+    }
+}
+
+/// Access to a [`SpinLock`]'s data; unlocking and restoring the IRQ mask on drop.
+pub struct SpinLockGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+    irq: IrqState,
+}
+
+impl<T> Deref for SpinLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists only while the lock is held by us.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> DerefMut for SpinLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard exists only while the lock is held by us, and `&mut self` makes this
+        // the only reference handed out.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for SpinLockGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.raw.unlock();
+        cpu::irq_restore(self.irq);
+    }
+}

@@ -1,0 +1,23 @@
+//! Generates the linker script for the selected board and passes it to the linker for this
+//! package's binaries, examples and tests.
+//!
+//! The script is generated rather than checked in per board because the boards differ only in
+//! the load address: QEMU virt loads an ELF at 0x4020_0000 (below that QEMU drops the device
+//! tree), the Raspberry Pi firmware loads a raw `kernel8.img` at 0x8_0000.
+
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=link.ld.in");
+    let target = env::var("TARGET").unwrap_or_default();
+    if !target.starts_with("aarch64") || !target.ends_with("-none") {
+        return;
+    }
+    let base = if env::var_os("CARGO_FEATURE_BOARD_RPI").is_some() { "0x80000" } else { "0x40200000" };
+    let template = fs::read_to_string("link.ld.in").expect("read link.ld.in");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    fs::write(out.join("preempt.ld"), template.replace("@BASE@", base)).expect("write preempt.ld");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rustc-link-arg=-Tpreempt.ld");
+}

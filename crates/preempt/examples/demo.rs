@@ -1,0 +1,80 @@
+//! The default demo: three equal-priority workers that never yield share the CPU in 1 ms time
+//! slices, while a high-priority thread wakes every 10 ms and preempts whichever is running.
+//!
+//! Read the output: worker lines interleave although no worker ever gives up the CPU (that is
+//! preemption), and each `high` line appears on time in the middle of them (that is priority).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use preempt::println;
+use preempt::thread::{self, Builder};
+use preempt::time::{Duration, Instant};
+
+preempt::entry!(main);
+
+const RUN: Duration = Duration::from_millis(60);
+
+fn main() {
+    println!("preempt demo: 3 busy workers at priority 100, one sleeper at priority 200");
+    let start = Instant::now();
+
+    let high = Builder::new()
+        .name("high")
+        .priority(200)
+        .spawn(move || {
+            let mut late_max = Duration::ZERO;
+            for i in 1..=5u32 {
+                let due = start + Duration::from_millis(10 * i as u64);
+                thread::sleep_until(due);
+                let late = due.elapsed();
+                late_max = late_max.max(late);
+                println!("  high: woke at {:>5} us (due {:>5} us) and preempted a worker", start.elapsed().as_micros(), (due - start).as_micros());
+            }
+            late_max
+        })
+        .expect("spawn high");
+
+    let workers: Vec<_> = ["A", "B", "C"]
+        .into_iter()
+        .map(|name| {
+            Builder::new()
+                .name(name)
+                .priority(100)
+                .spawn(move || busy_worker(name, start))
+                .expect("spawn worker")
+        })
+        .collect();
+
+    let late_max = high.join().expect("high thread");
+    let mut total = 0u64;
+    let counts: Vec<u64> = workers.into_iter().map(|w| w.join().expect("worker")).collect();
+    for c in &counts {
+        total += c;
+    }
+    for (name, c) in ["A", "B", "C"].iter().zip(&counts) {
+        println!("worker {name}: {c} iterations ({}% of the work)", c * 100 / total.max(1));
+    }
+    println!("high priority thread was at most {} us late", late_max.as_micros());
+    println!("demo finished after {} ms", start.elapsed().as_millis());
+}
+
+/// Spins without ever yielding, printing a line every 8 ms of wall time.
+fn busy_worker(name: &str, start: Instant) -> u64 {
+    let mut iterations = 0u64;
+    let mut next_report = Duration::from_millis(8);
+    loop {
+        iterations += 1;
+        core::hint::black_box(iterations);
+        let t = start.elapsed();
+        if t >= next_report {
+            println!("worker {name}: {iterations:>8} iterations at {:>5} us", t.as_micros());
+            next_report += Duration::from_millis(8);
+        }
+        if t >= RUN {
+            return iterations;
+        }
+    }
+}

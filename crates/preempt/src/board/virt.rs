@@ -1,0 +1,106 @@
+//! QEMU `virt`: PL011 console, GICv2 or GICv3, semihosting exit, devices found in the device
+//! tree QEMU passes (with the machine's standard addresses as fallback).
+
+use preempt_arch::SpinLock;
+use preempt_drivers::gic::Gic;
+use preempt_drivers::irq::InterruptController;
+use preempt_drivers::platform::{self, GicInfo, Platform};
+use preempt_drivers::pl011::Pl011;
+use preempt_drivers::semihosting;
+
+/// Where QEMU places the device tree for an ELF kernel when x0 does not point at it.
+const VIRT_DTB_FALLBACK: usize = 0x4000_0000;
+
+static UART: SpinLock<Option<Pl011>> = SpinLock::new(None);
+static GIC: SpinLock<Option<Gic>> = SpinLock::new(None);
+static TIMER_LINE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(30);
+
+/// What boot needs to know about the machine.
+pub(crate) struct BoardInfo {
+    pub ram_end: usize,
+    pub description: &'static str,
+}
+
+/// Brings up the console and the interrupt controller.
+pub(crate) fn init(dtb: usize) -> BoardInfo {
+    let (plat, from_dtb) = probe(dtb);
+    // SAFETY: the PL011 base comes from the device tree (or the machine's fixed map) and
+    // nothing else drives this UART.
+    let uart = unsafe { Pl011::new(plat.uart_base) };
+    *UART.lock() = Some(uart);
+    let gic = match plat.gic {
+        // SAFETY: addresses from the device tree / fixed map; the GIC is owned by this module.
+        GicInfo::V2 { gicd, gicc } => unsafe { Gic::new_v2(gicd, gicc) },
+        // SAFETY: as above.
+        GicInfo::V3 { gicd, gicr } => unsafe { Gic::new_v3(gicd, gicr, plat.cpus.max(1)) },
+    };
+    let description = match (plat.gic, from_dtb) {
+        (GicInfo::V2 { .. }, true) => "QEMU virt, GICv2 (from device tree)",
+        (GicInfo::V3 { .. }, true) => "QEMU virt, GICv3 (from device tree)",
+        (GicInfo::V2 { .. }, false) => "QEMU virt, GICv2 (standard addresses)",
+        (GicInfo::V3 { .. }, false) => "QEMU virt, GICv3 (standard addresses)",
+    };
+    let mut gic = gic;
+    gic.init_cpu(0);
+    TIMER_LINE.store(plat.timer_irq, core::sync::atomic::Ordering::Relaxed);
+    *GIC.lock() = Some(gic);
+    BoardInfo { ram_end: (plat.ram_base + plat.ram_size) as usize, description }
+}
+
+fn probe(dtb: usize) -> (Platform, bool) {
+    for addr in [dtb, VIRT_DTB_FALLBACK] {
+        if addr != 0 && platform::dtb_valid(addr) {
+            // SAFETY: `dtb_valid` found a device-tree header at `addr`, in RAM QEMU filled.
+            if let Some(p) = unsafe { platform::probe(addr) } {
+                return (p, true);
+            }
+        }
+    }
+    (Platform::virt_default(), false)
+}
+
+/// Writes bytes to the console UART.
+pub(crate) fn console_write(bytes: &[u8]) {
+    if let Some(uart) = UART.lock().as_mut() {
+        uart.write_bytes(bytes);
+    }
+}
+
+/// Ends the run: QEMU exits with `code` through semihosting.
+pub(crate) fn exit(code: u32) -> ! {
+    semihosting::exit(code)
+}
+
+/// The interrupt line of the EL1 physical timer.
+pub(crate) fn timer_line() -> u32 {
+    TIMER_LINE.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Acknowledges the highest-priority pending interrupt.
+pub(crate) fn irq_acknowledge() -> Option<u32> {
+    GIC.lock().as_mut().and_then(|g| g.acknowledge())
+}
+
+/// Signals the end of handling `line`.
+pub(crate) fn irq_end(line: u32) {
+    if let Some(g) = GIC.lock().as_mut() {
+        g.end_of_interrupt(line);
+    }
+}
+
+/// Enables an interrupt line.
+pub(crate) fn irq_enable_line(line: u32) {
+    if let Some(g) = GIC.lock().as_mut() {
+        if let Err(e) = g.enable(line, true) {
+            log::error!("cannot enable interrupt line {line}: {e:?}");
+        }
+    }
+}
+
+/// An interrupt nobody registered: disable it so it cannot storm.
+pub(crate) fn irq_unhandled(line: u32) {
+    if let Some(g) = GIC.lock().as_mut() {
+        let _ = g.enable(line, false);
+    }
+    log::warn!("unhandled interrupt line {line} disabled");
+}

@@ -1,0 +1,255 @@
+//! The kernel proper: the thread table behind the scheduler lock, and the one place where a
+//! scheduling decision becomes a context switch.
+//!
+//! Every operation follows the same shape — mask IRQs, take the scheduler lock, ask
+//! `sched-core` for a decision, carry it out with [`switch_context`], release — whether it is
+//! called by a thread (yield, sleep, join, spawn) or by the timer interrupt. The lock is held
+//! across the switch and released by whichever thread runs next (`finish_switch`), so no other
+//! core can pick up a thread whose registers are still being saved.
+
+pub(crate) mod fault;
+pub(crate) mod irq;
+pub(crate) mod percpu;
+pub(crate) mod stack;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use preempt_arch::{context::Context, cpu, switch_context, SpinLock};
+use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
+
+use stack::Stack;
+
+/// What a thread failed with, recorded for its `JoinError`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Failure {
+    None = 0,
+    Panicked = 1,
+    Faulted = 2,
+}
+
+/// What is known about a thread outside the scheduler lock; shared with `Thread` handles.
+pub(crate) struct ThreadInfo {
+    id: AtomicU64,
+    pub name: Option<String>,
+    pub base_priority: Priority,
+    failure: AtomicU8,
+}
+
+impl ThreadInfo {
+    pub fn new(name: Option<String>, base_priority: Priority) -> Self {
+        Self { id: AtomicU64::new(0), name, base_priority, failure: AtomicU8::new(0) }
+    }
+    pub fn id_u64(&self) -> u64 {
+        self.id.load(Ordering::Relaxed)
+    }
+    pub fn set_failure(&self, f: Failure) {
+        self.failure.store(f as u8, Ordering::Relaxed);
+    }
+    pub fn failure(&self) -> Failure {
+        match self.failure.load(Ordering::Relaxed) {
+            1 => Failure::Panicked,
+            2 => Failure::Faulted,
+            _ => Failure::None,
+        }
+    }
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("<unnamed>")
+    }
+}
+
+/// A thread control block: the data `sched-core` keeps per thread for the kernel.
+pub(crate) struct KThread {
+    pub ctx: Context,
+    /// `None` for a core's idle thread, which runs on the boot stack.
+    pub stack: Option<Stack>,
+    pub main: Option<Box<dyn FnOnce() + Send>>,
+    pub info: Arc<ThreadInfo>,
+    pub id: Option<ThreadId>,
+}
+
+pub(crate) type Sched = Scheduler<Box<KThread>>;
+
+static SCHED: SpinLock<Option<Sched>> = SpinLock::new(None);
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether threads are running yet.
+pub(crate) fn started() -> bool {
+    STARTED.load(Ordering::Acquire)
+}
+
+/// Runs `f` on the scheduler under its lock, without switching.
+pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
+    let mut guard = SCHED.lock();
+    let sched = guard.as_mut().expect("the scheduler is not running yet");
+    f(sched, cpu::core_id())
+}
+
+/// Runs `f` on the scheduler under its lock and carries out the decision it returns.
+///
+/// Returns when the calling thread runs again (at once for [`Next::Keep`]).
+pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
+    let irq = cpu::irq_save();
+    SCHED.raw().lock();
+    // SAFETY: the raw lock is held (IRQs masked) until `finish_switch`; this is the only
+    // reference made from it meanwhile.
+    let sched = unsafe { SCHED.get_unchecked() }.as_mut().expect("the scheduler is not running yet");
+    let cpu = cpu::core_id();
+    let (next, r) = f(sched, cpu);
+    // SAFETY: lock held, IRQs masked.
+    unsafe { perform(sched, next, None) };
+    finish_switch();
+    cpu::irq_restore(irq);
+    r
+}
+
+/// Ends the calling thread with `status`; never returns.
+pub(crate) fn exit_current(status: ExitStatus) -> ! {
+    let _ = cpu::irq_save();
+    SCHED.raw().lock();
+    // SAFETY: as in `schedule`.
+    let sched = unsafe { SCHED.get_unchecked() }.as_mut().expect("the scheduler is not running yet");
+    let out = sched.exit_current(cpu::core_id(), status);
+    // SAFETY: lock held, IRQs masked; the outcome always switches away.
+    unsafe { perform(sched, out.next, out.dead) };
+    unreachable!("an exited thread was resumed");
+}
+
+/// Carries out `next`. `dead` is the control block of the thread that just exited, if it is
+/// freed by its own exit (detached): it is parked per CPU and freed by the next thread.
+///
+/// # Safety
+/// The scheduler lock must be held and IRQs masked; the caller must not use `sched` afterwards
+/// (other threads run and change it before this returns).
+unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
+    let Next::Switch { from, to } = next else { return };
+    let next_ctx: *const Context = match sched.data(to) {
+        Some(t) => &t.ctx,
+        None => fault::kernel_halt(format_args!("scheduler chose a thread with no control block")),
+    };
+    let prev_ctx: *mut Context = match dead {
+        Some(t) => {
+            let mut slot = percpu::this().dead.lock();
+            let t = slot.insert(t);
+            &mut t.ctx
+        }
+        None => match sched.data_mut(from) {
+            Some(t) => {
+                check_stack(t);
+                &mut t.ctx
+            }
+            None => fault::kernel_halt(format_args!("switching away from a thread with no control block")),
+        },
+    };
+    // SAFETY: both contexts live in boxed control blocks that stay allocated until this switch
+    // completes: `next` is owned by the scheduler, `prev` by the scheduler or the per-CPU dead
+    // slot, which only the next thread's `finish_switch` empties. IRQs are masked.
+    unsafe { switch_context(prev_ctx, next_ctx) };
+}
+
+fn check_stack(t: &KThread) {
+    if let Some(stack) = &t.stack {
+        if !stack.canary_intact() {
+            fault::kernel_halt(format_args!(
+                "stack overflow in thread '{}' (stack {:#x}..{:#x})",
+                t.info.display_name(),
+                stack.bottom(),
+                stack.top()
+            ));
+        }
+    }
+}
+
+/// The second half of every switch, run by the thread that was switched to: release the lock
+/// taken by the thread that switched away, then free a thread that exited, if any.
+fn finish_switch() {
+    let dead = percpu::this().dead.lock().take();
+    SCHED.raw().unlock();
+    drop(dead);
+}
+
+/// First code of every new thread (see `Context::new_thread`).
+extern "C" fn thread_entry(_arg: usize) -> ! {
+    finish_switch();
+    let main = with_sched(|s, cpu| {
+        let id = s.current(cpu);
+        s.data_mut(id).and_then(|t| t.main.take())
+    });
+    cpu::irq_enable();
+    if let Some(main) = main {
+        main();
+    }
+    exit_current(ExitStatus::Finished)
+}
+
+/// Creates a control block for a new thread running `main`.
+pub(crate) fn new_thread(stack: Stack, main: Box<dyn FnOnce() + Send>, info: Arc<ThreadInfo>) -> Box<KThread> {
+    let ctx = Context::new_thread(stack.top(), thread_entry, 0);
+    Box::new(KThread { ctx, stack: Some(stack), main: Some(main), info, id: None })
+}
+
+/// Hands a new control block to the scheduler; switches at once if it outranks the caller.
+pub(crate) fn spawn(priority: Priority, thread: Box<KThread>) -> ThreadId {
+    let info = thread.info.clone();
+    schedule(move |s, cpu| {
+        let id = s.spawn(priority, thread);
+        if let Some(t) = s.data_mut(id) {
+            t.id = Some(id);
+        }
+        info.id.store(id.as_u64(), Ordering::Relaxed);
+        (s.preempt_check(cpu), id)
+    })
+}
+
+/// Boot's last step on a core: the boot flow becomes the idle thread, `main` is spawned, the
+/// tick starts, and this function idles forever.
+pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
+    let cpu = cpu::core_id();
+    {
+        let mut guard = SCHED.lock();
+        let mut sched = Scheduler::new(crate::config::time_slice_ticks());
+        let idle_info = Arc::new(ThreadInfo::new(Some(String::from("idle")), 0));
+        let idle = Box::new(KThread { ctx: Context::default(), stack: None, main: None, info: idle_info.clone(), id: None });
+        let idle_id = sched.add_idle(cpu, idle);
+        idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
+        let first = sched.start(cpu);
+        debug_assert_eq!(first, idle_id);
+        *guard = Some(sched);
+    }
+    STARTED.store(true, Ordering::Release);
+    irq::start_tick();
+    spawn(main_priority, main);
+    cpu::irq_enable();
+    loop {
+        cpu::wait_for_interrupt();
+    }
+}
+
+/// The current thread's info, if threads are running and this is not an interrupt handler.
+pub(crate) fn current_info() -> Option<Arc<ThreadInfo>> {
+    if !started() || SCHED.raw().held_by_this_core() {
+        return None;
+    }
+    Some(with_sched(|s, cpu| s.data(s.current(cpu)).map(|t| t.info.clone()))?)
+}
+
+/// Whether the code that raised a panic or fault is an ordinary thread that can be ended alone
+/// (not the kernel, an interrupt handler or the idle thread). `irqs_were_masked` is the IRQ
+/// mask of the failing code: a thread never runs with IRQs masked outside kernel critical
+/// sections.
+pub(crate) fn failing_thread(irqs_were_masked: bool) -> Option<Arc<ThreadInfo>> {
+    if irqs_were_masked || percpu::this().in_irq() || !started() || SCHED.raw().held_by_this_core() {
+        return None;
+    }
+    with_sched(|s, cpu| {
+        let id = s.current(cpu);
+        if s.is_idle(id) {
+            None
+        } else {
+            s.data(id).map(|t| t.info.clone())
+        }
+    })
+}

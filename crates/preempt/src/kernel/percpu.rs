@@ -1,0 +1,63 @@
+//! Per-CPU data, found through `TPIDR_EL1`.
+//!
+//! Everything a core needs without taking a lock lives here: its interrupt nesting depth, the
+//! next tick deadline, and the control block of a thread that exited on this core and can only
+//! be freed once the core has switched off its stack. Fields are atomics or core-local locks so
+//! that no access needs `unsafe` beyond finding the block.
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use preempt_arch::{cpu, SpinLock};
+use sched_core::MAX_CPUS;
+
+use super::KThread;
+
+/// The per-CPU block.
+pub(crate) struct PerCpu {
+    /// How many interrupt handlers are running on this core (0 in thread context).
+    pub irq_depth: AtomicU32,
+    /// Counter value at which this core's next periodic tick is due.
+    pub next_tick: AtomicU64,
+    /// Ticks taken by this core (statistics and tests).
+    pub ticks: AtomicU64,
+    /// A thread that exited here, to be freed after the switch away from its stack.
+    pub dead: SpinLock<Option<Box<KThread>>>,
+}
+
+impl PerCpu {
+    const fn new() -> Self {
+        Self {
+            irq_depth: AtomicU32::new(0),
+            next_tick: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            dead: SpinLock::new(None),
+        }
+    }
+
+    /// Whether this core is inside an interrupt handler.
+    pub fn in_irq(&self) -> bool {
+        self.irq_depth.load(Ordering::Relaxed) != 0
+    }
+}
+
+static PERCPU: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
+
+/// Points this core's `TPIDR_EL1` at its block. Called once per core at boot.
+pub(crate) fn init_this_core() {
+    let id = cpu::core_id();
+    assert!(id < MAX_CPUS, "core {id} is beyond MAX_CPUS");
+    // SAFETY: PERCPU is a static that lives forever; only this core uses entry `id`.
+    unsafe { cpu::set_percpu(&PERCPU[id] as *const PerCpu as usize) };
+}
+
+/// This core's block.
+pub(crate) fn this() -> &'static PerCpu {
+    let p = cpu::percpu();
+    if p == 0 {
+        // Before `init_this_core` (very early faults): fall back on the core number.
+        return &PERCPU[cpu::core_id().min(MAX_CPUS - 1)];
+    }
+    // SAFETY: TPIDR_EL1 is only ever set by `init_this_core` to an element of PERCPU.
+    unsafe { &*(p as *const PerCpu) }
+}

@@ -1,0 +1,98 @@
+//! Joining: wait for a thread to end and take its result.
+//!
+//! The result travels through a shared packet rather than the control block, so the control
+//! block (and the stack) can be freed the moment the thread is reaped. A handle dropped without
+//! `join` detaches the thread: it is freed as soon as it ends.
+
+use alloc::sync::Arc;
+use core::fmt;
+
+use preempt_arch::SpinLock;
+use sched_core::{ExitStatus, JoinPoll, Next, ThreadId};
+
+use super::Thread;
+use crate::kernel::{self, Failure};
+
+pub(crate) type Packet<T> = SpinLock<Option<T>>;
+
+/// Why `join` has no value: the thread panicked or faulted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinError {
+    thread: Option<alloc::string::String>,
+    faulted: bool,
+}
+
+impl JoinError {
+    /// Whether the thread died of a CPU fault (rather than a panic).
+    pub fn is_fault(&self) -> bool {
+        self.faulted
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.thread.as_deref().unwrap_or("<unnamed>");
+        let how = if self.faulted { "faulted" } else { "panicked" };
+        write!(f, "thread '{name}' {how}")
+    }
+}
+
+/// An owned permission to join a thread.
+pub struct JoinHandle<T> {
+    id: Option<ThreadId>,
+    packet: Arc<Packet<T>>,
+    thread: Thread,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(id: ThreadId, packet: Arc<Packet<T>>, thread: Thread) -> Self {
+        Self { id: Some(id), packet, thread }
+    }
+
+    /// The thread this handle joins.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+
+    /// Whether the thread has ended (join would not block).
+    pub fn is_finished(&self) -> bool {
+        let Some(id) = self.id else { return true };
+        kernel::with_sched(|s, _| matches!(s.state(id), Some(sched_core::State::Zombie(_)) | None))
+    }
+
+    /// Blocks until the thread ends; returns its value, or `Err` if it panicked or faulted.
+    pub fn join(mut self) -> Result<T, JoinError> {
+        let id = self.id.take().expect("a JoinHandle is joined once");
+        let status = loop {
+            let poll = kernel::schedule(|s, cpu| match s.join(cpu, id) {
+                Ok(JoinPoll::Exited(status)) => (Next::Keep, Some((status, s.reap(id)))),
+                Ok(JoinPoll::Blocked(next)) => (next, None),
+                Err(e) => panic!("join failed: {e:?}"),
+            });
+            if let Some((status, reaped)) = poll {
+                drop(reaped); // frees the stack, outside the scheduler lock
+                break status;
+            }
+        };
+        let failure = self.thread.info_failure();
+        match (status, self.packet.lock().take()) {
+            (ExitStatus::Finished, Some(value)) => Ok(value),
+            _ => Err(JoinError { thread: self.thread.name().map(Into::into), faulted: failure == Failure::Faulted }),
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let dead = kernel::with_sched(|s, _| s.detach(id));
+            drop(dead);
+        }
+    }
+}
+
+impl Thread {
+    fn info_failure(&self) -> Failure {
+        self.info.failure()
+    }
+}

@@ -1,0 +1,99 @@
+//! Threads, shaped like `std::thread`.
+//!
+//! Every thread has its own stack and runs at EL1 with IRQs unmasked, so the timer can preempt
+//! it anywhere. Priorities are `u8`, higher runs first; equal priorities share the CPU in time
+//! slices. A thread ends by returning from its closure; a panic or fault ends only that thread.
+
+mod builder;
+mod join;
+
+use alloc::sync::Arc;
+use core::time::Duration;
+
+use preempt_arch::timer;
+pub use sched_core::{Priority, ThreadId, DEFAULT_PRIORITY};
+
+pub use builder::{Builder, SpawnError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
+pub use join::{JoinError, JoinHandle};
+
+use crate::kernel::{self, ThreadInfo};
+use crate::time::Instant;
+
+/// Spawns a thread with default settings; panics if it cannot (use [`Builder`] for a `Result`).
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match Builder::new().spawn(f) {
+        Ok(handle) => handle,
+        Err(e) => panic!("failed to spawn thread: {e}"),
+    }
+}
+
+/// A handle to a thread.
+#[derive(Clone)]
+pub struct Thread {
+    info: Arc<ThreadInfo>,
+}
+
+impl Thread {
+    pub(crate) fn from_info(info: Arc<ThreadInfo>) -> Self {
+        Self { info }
+    }
+
+    /// The thread's name, if it was given one.
+    pub fn name(&self) -> Option<&str> {
+        self.info.name.as_deref()
+    }
+
+    /// The thread's unique id (a stale id never names a newer thread).
+    pub fn id(&self) -> ThreadId {
+        ThreadId::from_u64(self.info.id_u64())
+    }
+
+    /// The thread's current (effective) priority, or its spawn priority once it has ended.
+    pub fn priority(&self) -> Priority {
+        let id = self.id();
+        kernel::with_sched(|s, _| s.priority(id)).unwrap_or(self.info.base_priority)
+    }
+}
+
+impl core::fmt::Debug for Thread {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Thread").field("id", &self.id()).field("name", &self.name()).finish()
+    }
+}
+
+/// The calling thread.
+pub fn current() -> Thread {
+    Thread::from_info(kernel::current_info().expect("thread::current() called outside a thread"))
+}
+
+/// Gives the CPU to the next ready thread of the same or higher priority, if any.
+pub fn yield_now() {
+    kernel::schedule(|s, cpu| (s.yield_now(cpu), ()));
+}
+
+/// Blocks the calling thread for at least `dur` (and at most about one tick more).
+pub fn sleep(dur: Duration) {
+    if dur.is_zero() {
+        yield_now();
+        return;
+    }
+    let start = Instant::now();
+    match start.checked_add(dur) {
+        Some(deadline) => sleep_until(deadline),
+        None => loop {
+            // Effectively forever: sleep in long steps.
+            sleep(Duration::from_secs(3600));
+        },
+    }
+}
+
+/// Blocks the calling thread until `deadline` has passed.
+pub fn sleep_until(deadline: Instant) {
+    while timer::counter() < deadline.ticks() {
+        kernel::schedule(|s, cpu| (s.sleep_until(cpu, deadline.ticks()), ()));
+    }
+}

@@ -1,0 +1,56 @@
+//! Round robin: N busy threads of equal priority that never yield get equal CPU shares
+//! (within ±5%), and each gets many separate time slices.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use preempt::thread::{self, Builder};
+use preempt::time::Duration;
+use preempt::{check, check_eq, println};
+
+preempt::entry!(main);
+
+const N: usize = 4;
+static STOP: AtomicBool = AtomicBool::new(false);
+static COUNTS: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
+static SWITCHES: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
+static LAST: AtomicU64 = AtomicU64::new(u64::MAX);
+
+fn main() {
+    preempt::config::set_tick_hz(10_000).expect("tick rate");
+    check!(preempt::config::set_tick_hz(0).is_err());
+    check!(preempt::config::set_time_slice_ticks(0).is_err());
+    let workers: Vec<_> = (0..N)
+        .map(|i| {
+            Builder::new().name(alloc::format!("w{i}")).priority(50).spawn(move || {
+                while !STOP.load(Ordering::Relaxed) {
+                    COUNTS[i].fetch_add(1, Ordering::Relaxed);
+                    if LAST.swap(i as u64, Ordering::Relaxed) != i as u64 {
+                        SWITCHES[i].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }).expect("spawn")
+        })
+        .collect();
+    // main (priority 128) sleeps while the workers share the CPU.
+    thread::sleep(Duration::from_millis(40));
+    STOP.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let counts: Vec<u64> = COUNTS.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    let total: u64 = counts.iter().sum();
+    let mean = total / N as u64;
+    println!("round_robin: counts {:?}", counts);
+    for (i, &c) in counts.iter().enumerate() {
+        let dev = c.abs_diff(mean) * 1000 / mean.max(1);
+        check!(dev <= 50, "worker {} got {} of mean {} ({}.{}% off)", i, c, mean, dev / 10, dev % 10);
+        let s = SWITCHES[i].load(Ordering::Relaxed);
+        check!(s >= 50, "worker {} ran in only {} separate slices", i, s);
+    }
+    check_eq!(counts.len(), N);
+    println!("round_robin: ok");
+}

@@ -1,0 +1,119 @@
+//! The decisions taken while the current thread stays runnable.
+//!
+//! These run on every timer interrupt and after every wake-up, so they are kept
+//! to O(log n) index shuffling with no allocation. The rules they share: a
+//! strictly higher ready priority always wins, the idle thread yields to anyone,
+//! and equal priorities only take turns at slice expiry or on a voluntary yield.
+
+use super::{Requeue, Scheduler};
+use crate::{CpuId, Next, ThreadId, Ticks, MAX_CPUS};
+
+impl<T> Scheduler<T> {
+    /// Picks the first thread `cpu` runs: the highest ready one, else its idle
+    /// thread. It is marked `Running(cpu)` with a fresh slice.
+    ///
+    /// # Panics
+    /// If `cpu` is out of range or already started, or if nothing is ready and
+    /// `cpu` has no idle thread.
+    pub fn start(&mut self, cpu: CpuId) -> ThreadId {
+        assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
+        assert!(self.current[cpu].is_none(), "cpu {cpu} started twice");
+        self.dispatch(cpu)
+    }
+
+    /// Call after anything made a thread ready or changed a priority: if a
+    /// ready thread outranks `cpu`'s current one, the current one goes back to
+    /// the front of its level (keeping the rest of its slice) and the other runs.
+    pub fn preempt_check(&mut self, cpu: CpuId) -> Next {
+        let cur = self.running(cpu);
+        let Some(top) = self.ready.highest() else {
+            return Next::Keep;
+        };
+        let t = self.entry(cur);
+        if t.is_idle() || top > t.priority {
+            self.requeue_current(cpu, cur, Requeue::Head);
+            self.switch_from(cpu, cur)
+        } else {
+            Next::Keep
+        }
+    }
+
+    /// The current thread gives up its turn: it goes to the back of its level
+    /// and the best ready thread runs. Stays on the CPU (with a fresh slice) if
+    /// nothing of equal or higher priority is ready.
+    pub fn yield_now(&mut self, cpu: CpuId) -> Next {
+        let cur = self.running(cpu);
+        let t = self.entry(cur);
+        let (idle, prio) = (t.is_idle(), t.priority);
+        match self.ready.highest() {
+            Some(top) if idle || top >= prio => {
+                self.requeue_current(cpu, cur, Requeue::Tail);
+                self.switch_from(cpu, cur)
+            }
+            _ => {
+                self.slice_left[cpu] = self.slice_ticks;
+                Next::Keep
+            }
+        }
+    }
+
+    /// The timer interrupt of `cpu` at time `now`.
+    ///
+    /// Every sleeper whose deadline is at or before `now` becomes ready (at the
+    /// back of its level, earliest deadline first). Then the current thread is
+    /// charged one tick: a strictly higher ready thread preempts it; otherwise,
+    /// once its slice is used up and a peer of equal priority is ready, the two
+    /// take turns. An idle current yields to anything ready.
+    ///
+    /// A preempted thread with slice left goes to the front of its level; one
+    /// whose slice ran out in this very tick goes to the back, as its turn is
+    /// over either way. `now` going backwards is treated as no time passing.
+    pub fn tick(&mut self, cpu: CpuId, now: Ticks) -> Next {
+        let cur = self.running(cpu);
+        self.last_now = self.last_now.max(now);
+        self.wake_due(self.last_now);
+
+        let t = self.entry(cur);
+        let (idle, prio) = (t.is_idle(), t.priority);
+        let top = self.ready.highest();
+        if idle {
+            if top.is_none() {
+                return Next::Keep;
+            }
+            self.requeue_current(cpu, cur, Requeue::Tail);
+            return self.switch_from(cpu, cur);
+        }
+        let expired = self.charge(cpu);
+        if let Some(top) = top {
+            if top > prio || (top == prio && expired) {
+                let place = if expired {
+                    Requeue::Tail
+                } else {
+                    Requeue::Head
+                };
+                self.requeue_current(cpu, cur, place);
+                return self.switch_from(cpu, cur);
+            }
+        }
+        if expired {
+            // Nobody to hand over to: start another slice.
+            self.slice_left[cpu] = self.slice_ticks;
+        }
+        Next::Keep
+    }
+
+    /// Uses up one tick of `cpu`'s slice; `true` when the slice is now over.
+    fn charge(&mut self, cpu: CpuId) -> bool {
+        let left = self.slice_left[cpu].saturating_sub(1);
+        self.slice_left[cpu] = left;
+        left == 0
+    }
+
+    /// Moves every sleeper due at `now` to the ready queue.
+    fn wake_due(&mut self, now: Ticks) {
+        while let Some(index) = self.timers.pop_due(now) {
+            let id = self.threads.id_at(index).expect("timer of a vacant slot");
+            self.make_ready(id);
+        }
+    }
+}

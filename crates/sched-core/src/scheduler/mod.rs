@@ -1,0 +1,176 @@
+//! The scheduler: one object owning every thread and answering who runs where.
+//!
+//! Policy in one paragraph: strict priority, highest number first; round robin
+//! with a fixed time slice among threads of equal priority; a thread preempted by
+//! a higher one goes back to the front of its level with the rest of its slice
+//! (it has not had its turn yet), while a thread that yields or uses up its slice
+//! goes to the back. Each CPU has an idle thread that runs only when nothing is
+//! ready. One global ready queue serves all CPUs; only the per-CPU "current" and
+//! slice counters are per CPU.
+//!
+//! The methods are split by concern over the child modules; this one holds the
+//! state and the few moves (dispatch, requeue) every decision is built from.
+
+mod audit;
+mod decide;
+mod life;
+mod query;
+mod wait;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ready::ReadyQueue;
+use crate::slab::Slab;
+use crate::thread::{State, Thread};
+use crate::timers::TimerHeap;
+use crate::{CpuId, Next, ThreadId, Ticks, MAX_CPUS};
+
+/// All threads and the scheduling state of every CPU. `T` is the kernel's
+/// per-thread data (stack, saved context, ...), stored and handed back verbatim.
+pub struct Scheduler<T> {
+    threads: Slab<Thread<T>>,
+    ready: ReadyQueue,
+    timers: TimerHeap,
+    /// The thread each started CPU is running.
+    current: [Option<ThreadId>; MAX_CPUS],
+    /// Ticks left in the running thread's slice, per CPU.
+    slice_left: [u32; MAX_CPUS],
+    /// The idle thread of each CPU.
+    idle: [Option<ThreadId>; MAX_CPUS],
+    /// Number of idle threads registered (they are not counted as threads).
+    idle_count: usize,
+    /// Length of a fresh round-robin slice.
+    slice_ticks: u32,
+    /// Latest `now` passed to `tick`.
+    last_now: Ticks,
+}
+
+/// Where a thread leaving the CPU while still runnable goes in its level.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Requeue {
+    /// In front: it was interrupted and keeps the rest of its turn.
+    Head,
+    /// At the back: its turn is over.
+    Tail,
+}
+
+impl<T> Scheduler<T> {
+    /// An empty scheduler with a round-robin slice of `slice_ticks` ticks
+    /// (at least 1).
+    #[must_use]
+    pub fn new(slice_ticks: u32) -> Self {
+        Self {
+            threads: Slab::new(),
+            ready: ReadyQueue::new(),
+            timers: TimerHeap::new(),
+            current: [None; MAX_CPUS],
+            slice_left: [0; MAX_CPUS],
+            idle: [None; MAX_CPUS],
+            idle_count: 0,
+            slice_ticks: slice_ticks.max(1),
+            last_now: 0,
+        }
+    }
+
+    /// Changes the length of future slices (at least 1 tick). Slices already
+    /// under way run out as they were.
+    pub fn set_time_slice(&mut self, ticks: u32) {
+        self.slice_ticks = ticks.max(1);
+    }
+
+    /// The entry of a thread the scheduler itself refers to (current, queued,
+    /// timed): its absence is a bug here, not a user error.
+    fn entry(&self, id: ThreadId) -> &Thread<T> {
+        self.threads
+            .get(id)
+            .expect("scheduler lost track of a thread")
+    }
+
+    fn entry_mut(&mut self, id: ThreadId) -> &mut Thread<T> {
+        self.threads
+            .get_mut(id)
+            .expect("scheduler lost track of a thread")
+    }
+
+    /// The thread running on `cpu`.
+    ///
+    /// # Panics
+    /// If `cpu` is out of range or was never started.
+    fn running(&self, cpu: CpuId) -> ThreadId {
+        assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
+        self.current[cpu].unwrap_or_else(|| panic!("cpu {cpu} has not been started"))
+    }
+
+    /// The running non-idle thread of `cpu`, for operations only real threads
+    /// may perform.
+    fn running_real(&self, cpu: CpuId, what: &str) -> ThreadId {
+        let id = self.running(cpu);
+        assert!(
+            !self.entry(id).is_idle(),
+            "idle thread of cpu {cpu} cannot {what}"
+        );
+        id
+    }
+
+    /// Makes `id` Ready at the back of its level.
+    fn make_ready(&mut self, id: ThreadId) {
+        let t = self.entry_mut(id);
+        t.state = State::Ready;
+        let level = t.priority;
+        self.ready.push_tail(&mut self.threads, id.index(), level);
+    }
+
+    /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle
+    /// threads simply stop running; they are never queued.
+    fn requeue_current(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
+        let left = self.slice_left[cpu];
+        let t = self.entry_mut(id);
+        t.state = State::Ready;
+        if t.is_idle() {
+            return;
+        }
+        let level = t.priority;
+        match place {
+            Requeue::Head => {
+                t.saved_slice = left;
+                self.ready.push_head(&mut self.threads, id.index(), level);
+            }
+            Requeue::Tail => {
+                t.saved_slice = 0;
+                self.ready.push_tail(&mut self.threads, id.index(), level);
+            }
+        }
+    }
+
+    /// Puts the best ready thread (or the idle thread) on `cpu` and returns it.
+    ///
+    /// # Panics
+    /// If nothing is ready and `cpu` has no idle thread.
+    fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
+        let id = match self.ready.pop_highest(&mut self.threads) {
+            Some(index) => self.threads.id_at(index).expect("queued slot is vacant"),
+            None => self.idle[cpu]
+                .unwrap_or_else(|| panic!("cpu {cpu} has nothing to run and no idle thread")),
+        };
+        let fresh = self.slice_ticks;
+        let t = self.entry_mut(id);
+        t.state = State::Running(cpu);
+        let slice = if t.saved_slice > 0 {
+            t.saved_slice
+        } else {
+            fresh
+        };
+        t.saved_slice = 0;
+        self.slice_left[cpu] = slice;
+        self.current[cpu] = Some(id);
+        id
+    }
+
+    /// `from` has already left `cpu` (requeued, blocked or dead): run the next.
+    fn switch_from(&mut self, cpu: CpuId, from: ThreadId) -> Next {
+        let to = self.dispatch(cpu);
+        debug_assert_ne!(from, to, "switch to the same thread");
+        Next::Switch { from, to }
+    }
+}

@@ -1,0 +1,128 @@
+//! Read-only questions about threads and CPUs, plus access to the kernel data.
+//!
+//! Queries about a user-supplied id answer `None` for a stale one instead of
+//! panicking, since a stale handle is an ordinary thing for user code to hold.
+
+use super::Scheduler;
+use crate::thread::State;
+use crate::{CpuId, Priority, ThreadId, Ticks, MAX_CPUS};
+
+impl<T> Scheduler<T> {
+    /// The thread running on `cpu`.
+    ///
+    /// # Panics
+    /// If `cpu` is out of range or has not been started.
+    #[must_use]
+    pub fn current(&self, cpu: CpuId) -> ThreadId {
+        self.running(cpu)
+    }
+
+    /// The thread running on `cpu`, or `None` before [`start`](Self::start)
+    /// (or for an out-of-range CPU).
+    #[must_use]
+    pub fn try_current(&self, cpu: CpuId) -> Option<ThreadId> {
+        self.current.get(cpu).copied().flatten()
+    }
+
+    /// The idle thread registered for `cpu`, if any.
+    #[must_use]
+    pub fn idle_thread(&self, cpu: CpuId) -> Option<ThreadId> {
+        self.idle.get(cpu).copied().flatten()
+    }
+
+    /// Where `id` is in its life; `None` if the id is stale.
+    #[must_use]
+    pub fn state(&self, id: ThreadId) -> Option<State> {
+        self.threads.get(id).map(|t| t.state)
+    }
+
+    /// The effective priority `id` is scheduled at.
+    #[must_use]
+    pub fn priority(&self, id: ThreadId) -> Option<Priority> {
+        self.threads.get(id).map(|t| t.priority)
+    }
+
+    /// The priority `id` was given, before any boost.
+    #[must_use]
+    pub fn base_priority(&self, id: ThreadId) -> Option<Priority> {
+        self.threads.get(id).map(|t| t.base_priority)
+    }
+
+    /// The kernel data of `id`.
+    #[must_use]
+    pub fn data(&self, id: ThreadId) -> Option<&T> {
+        self.threads.get(id).map(|t| &t.data)
+    }
+
+    /// Mutable access to the kernel data of `id`.
+    #[must_use]
+    pub fn data_mut(&mut self, id: ThreadId) -> Option<&mut T> {
+        self.threads.get_mut(id).map(|t| &mut t.data)
+    }
+
+    /// Whether `id` is some CPU's idle thread (`false` for a stale id).
+    #[must_use]
+    pub fn is_idle(&self, id: ThreadId) -> bool {
+        self.threads.get(id).is_some_and(|t| t.is_idle())
+    }
+
+    /// Whether `id` has been detached (`false` for a stale id).
+    #[must_use]
+    pub fn is_detached(&self, id: ThreadId) -> bool {
+        self.threads.get(id).is_some_and(|t| t.detached)
+    }
+
+    /// Threads that exist, zombies included, idle threads excluded.
+    #[must_use]
+    pub fn thread_count(&self) -> usize {
+        self.threads.live() - self.idle_count
+    }
+
+    /// Occupied slots of the thread table, idle threads included: what a leak
+    /// check should compare against the number of idle threads.
+    #[must_use]
+    pub fn live_entries(&self) -> usize {
+        self.threads.live()
+    }
+
+    /// Threads waiting in the ready queue (running and idle ones excluded).
+    #[must_use]
+    pub fn ready_count(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Threads with a pending sleep deadline.
+    #[must_use]
+    pub fn sleeping_count(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// The deadline `id` sleeps until, if it is sleeping.
+    #[must_use]
+    pub fn sleep_deadline(&self, id: ThreadId) -> Option<Ticks> {
+        self.threads.get(id)?;
+        self.timers.deadline_of(id.index())
+    }
+
+    /// The length of a fresh slice, in ticks.
+    #[must_use]
+    pub fn time_slice(&self) -> u32 {
+        self.slice_ticks
+    }
+
+    /// Ticks left in the slice of `cpu`'s running thread (0 before start).
+    #[must_use]
+    pub fn slice_remaining(&self, cpu: CpuId) -> u32 {
+        if cpu < MAX_CPUS && self.current[cpu].is_some() {
+            self.slice_left[cpu]
+        } else {
+            0
+        }
+    }
+
+    /// The latest time passed to [`tick`](Self::tick).
+    #[must_use]
+    pub fn now(&self) -> Ticks {
+        self.last_now
+    }
+}

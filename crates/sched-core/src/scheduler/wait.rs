@@ -1,0 +1,67 @@
+//! Leaving the CPU to wait, and coming back.
+//!
+//! A sleeper is woken by time, a blocked thread by somebody else; either may
+//! also be woken explicitly, in which case its timer must vanish with it or it
+//! would fire later on a thread that is doing something else. Deadlines are only
+//! checked on ticks, so a thread is never woken before its deadline and never
+//! forgotten if the deadline has already passed when it goes to sleep: the next
+//! tick picks it up.
+
+use super::Scheduler;
+use crate::thread::State;
+use crate::{CpuId, Next, SchedError, ThreadId, Ticks};
+
+impl<T> Scheduler<T> {
+    /// The current thread of `cpu` sleeps until the first tick at or after
+    /// `deadline`; another thread (or the idle one) runs. Always a switch.
+    ///
+    /// # Panics
+    /// If `cpu`'s current thread is its idle thread.
+    pub fn sleep_until(&mut self, cpu: CpuId, deadline: Ticks) -> Next {
+        let cur = self.running_real(cpu, "sleep");
+        self.entry_mut(cur).state = State::Sleeping;
+        self.timers.insert(cur.index(), deadline);
+        self.switch_from(cpu, cur)
+    }
+
+    /// The earliest deadline any sleeper waits for, e.g. to program a one-shot
+    /// timer instead of ticking periodically.
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<Ticks> {
+        self.timers.peek().map(|(deadline, _)| deadline)
+    }
+
+    /// The current thread of `cpu` blocks until somebody calls
+    /// [`wake`](Self::wake) on it; another thread runs. Always a switch.
+    ///
+    /// # Panics
+    /// If `cpu`'s current thread is its idle thread.
+    pub fn block_current(&mut self, cpu: CpuId) -> Next {
+        let cur = self.running_real(cpu, "block");
+        self.entry_mut(cur).state = State::Blocked;
+        self.switch_from(cpu, cur)
+    }
+
+    /// Makes a blocked or sleeping thread ready (back of its level), cancelling
+    /// its timer. Follow with [`preempt_check`](Self::preempt_check) so a woken
+    /// thread of higher priority runs at once.
+    ///
+    /// # Errors
+    /// [`SchedError::NoSuchThread`] for a stale id, [`SchedError::IdleThread`]
+    /// for an idle thread, [`SchedError::NotBlocked`] for any other state
+    /// (including a thread waiting in `join`, which only an exit may wake).
+    pub fn wake(&mut self, id: ThreadId) -> Result<(), SchedError> {
+        let t = self.threads.get(id).ok_or(SchedError::NoSuchThread)?;
+        if t.is_idle() {
+            return Err(SchedError::IdleThread);
+        }
+        match t.state {
+            State::Blocked | State::Sleeping => {
+                self.timers.remove(id.index());
+                self.make_ready(id);
+                Ok(())
+            }
+            _ => Err(SchedError::NotBlocked),
+        }
+    }
+}

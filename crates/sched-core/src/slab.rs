@@ -1,0 +1,271 @@
+//! Storage for thread entries with stable indices and detectable staleness.
+//!
+//! The ready queue and the timer heap refer to threads by small integer index so
+//! that linking and unlinking never allocate. Those indices must stay valid while
+//! a thread lives, so entries never move; vacated slots are recycled through a
+//! free list so the table does not grow without bound. Each slot carries a
+//! generation that changes whenever it is vacated, so a [`ThreadId`] handed out
+//! earlier can never be mistaken for the slot's next occupant.
+
+use alloc::vec::Vec;
+
+use crate::ThreadId;
+
+/// Marks "no slot" in the free list and in the intrusive links elsewhere.
+pub(crate) const NIL: u32 = u32::MAX;
+
+enum Content<E> {
+    Occupied(E),
+    /// `next_free` is the next vacant slot on the free list, or `NIL`.
+    Vacant {
+        next_free: u32,
+    },
+}
+
+struct Slot<E> {
+    generation: u32,
+    content: Content<E>,
+}
+
+/// A generational slab of `E`.
+pub(crate) struct Slab<E> {
+    slots: Vec<Slot<E>>,
+    free_head: u32,
+    live: usize,
+}
+
+impl<E> Slab<E> {
+    /// An empty slab.
+    pub(crate) const fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            free_head: NIL,
+            live: 0,
+        }
+    }
+
+    /// Stores `value`, reusing a vacant slot when there is one. May allocate.
+    pub(crate) fn insert(&mut self, value: E) -> ThreadId {
+        self.live += 1;
+        if self.free_head != NIL {
+            let index = self.free_head;
+            let slot = &mut self.slots[index as usize];
+            let Content::Vacant { next_free } = slot.content else {
+                unreachable!("free list points at an occupied slot");
+            };
+            self.free_head = next_free;
+            slot.content = Content::Occupied(value);
+            return ThreadId::new(index, slot.generation);
+        }
+        let index = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&i| i != NIL)
+            .expect("thread table index space exhausted");
+        self.slots.push(Slot {
+            generation: 1,
+            content: Content::Occupied(value),
+        });
+        ThreadId::new(index, 1)
+    }
+
+    /// Removes and returns the entry `id` names, if it is still there.
+    ///
+    /// The slot's generation moves on, so `id` stays stale forever. A slot whose
+    /// generation cannot move on any more is retired rather than reused.
+    pub(crate) fn remove(&mut self, id: ThreadId) -> Option<E> {
+        self.get(id)?;
+        let slot = &mut self.slots[id.index() as usize];
+        let retire = slot.generation == u32::MAX;
+        let next_free = if retire { NIL } else { self.free_head };
+        let old = core::mem::replace(&mut slot.content, Content::Vacant { next_free });
+        if !retire {
+            slot.generation += 1;
+            self.free_head = id.index();
+        }
+        self.live -= 1;
+        match old {
+            Content::Occupied(value) => Some(value),
+            Content::Vacant { .. } => unreachable!("checked occupied above"),
+        }
+    }
+
+    /// The entry `id` names, unless it has been removed.
+    pub(crate) fn get(&self, id: ThreadId) -> Option<&E> {
+        let slot = self.slots.get(id.index() as usize)?;
+        match &slot.content {
+            Content::Occupied(v) if slot.generation == id.generation() => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Mutable access to the entry `id` names, unless it has been removed.
+    pub(crate) fn get_mut(&mut self, id: ThreadId) -> Option<&mut E> {
+        let slot = self.slots.get_mut(id.index() as usize)?;
+        match &mut slot.content {
+            Content::Occupied(v) if slot.generation == id.generation() => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The id of whatever currently occupies slot `index`.
+    pub(crate) fn id_at(&self, index: u32) -> Option<ThreadId> {
+        let slot = self.slots.get(index as usize)?;
+        match slot.content {
+            Content::Occupied(_) => Some(ThreadId::new(index, slot.generation)),
+            Content::Vacant { .. } => None,
+        }
+    }
+
+    /// The occupant of slot `index`, whatever its generation.
+    pub(crate) fn at(&self, index: u32) -> Option<&E> {
+        match &self.slots.get(index as usize)?.content {
+            Content::Occupied(v) => Some(v),
+            Content::Vacant { .. } => None,
+        }
+    }
+
+    /// Mutable access to the occupant of slot `index`, whatever its generation.
+    pub(crate) fn at_mut(&mut self, index: u32) -> Option<&mut E> {
+        match &mut self.slots.get_mut(index as usize)?.content {
+            Content::Occupied(v) => Some(v),
+            Content::Vacant { .. } => None,
+        }
+    }
+
+    /// Number of occupied slots.
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Number of slots ever created; every index handed out is below this.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Every occupant with its id, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (ThreadId, &E)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| match &slot.content {
+                // Slot indices are checked to fit in u32 when slots are created.
+                Content::Occupied(v) => Some((ThreadId::new(i as u32, slot.generation), v)),
+                Content::Vacant { .. } => None,
+            })
+    }
+
+    /// Forces the generation of slot `index` (tests of the retirement rule).
+    #[cfg(test)]
+    fn force_generation(&mut self, index: u32, generation: u32) -> ThreadId {
+        self.slots[index as usize].generation = generation;
+        ThreadId::new(index, generation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn insert_get_remove() {
+        let mut s = Slab::new();
+        let a = s.insert("a");
+        let b = s.insert("b");
+        assert_eq!(s.live(), 2);
+        assert_eq!(s.get(a), Some(&"a"));
+        assert_eq!(s.get(b), Some(&"b"));
+        assert_eq!(s.remove(a), Some("a"));
+        assert_eq!(s.get(a), None);
+        assert_eq!(s.remove(a), None);
+        assert_eq!(s.live(), 1);
+    }
+
+    #[test]
+    fn reused_slot_gets_a_new_generation() {
+        let mut s = Slab::new();
+        let a = s.insert(1);
+        s.remove(a);
+        let b = s.insert(2);
+        assert_eq!(a.index(), b.index(), "vacant slot is reused");
+        assert_ne!(a, b);
+        assert_eq!(s.get(a), None, "old id does not alias the new occupant");
+        assert_eq!(s.get_mut(a), None);
+        assert_eq!(s.get(b), Some(&2));
+        assert_eq!(s.slot_count(), 1);
+    }
+
+    #[test]
+    fn free_list_is_reused_before_growing() {
+        let mut s = Slab::new();
+        let ids: Vec<_> = (0..4).map(|i| s.insert(i)).collect();
+        s.remove(ids[1]);
+        s.remove(ids[3]);
+        s.insert(10);
+        s.insert(11);
+        assert_eq!(s.slot_count(), 4);
+        s.insert(12);
+        assert_eq!(s.slot_count(), 5);
+    }
+
+    #[test]
+    fn slot_at_last_generation_is_retired() {
+        let mut s = Slab::new();
+        let a = s.insert(1);
+        let a = s.force_generation(a.index(), u32::MAX);
+        assert_eq!(s.remove(a), Some(1));
+        let b = s.insert(2);
+        assert_ne!(b.index(), a.index(), "retired slot must not be reused");
+        assert_eq!(s.get(a), None);
+        assert_eq!(s.id_at(a.index()), None);
+    }
+
+    #[test]
+    fn index_access_ignores_generation() {
+        let mut s = Slab::new();
+        let a = s.insert('x');
+        assert_eq!(s.at(a.index()), Some(&'x'));
+        *s.at_mut(a.index()).unwrap() = 'y';
+        assert_eq!(s.id_at(a.index()), Some(a));
+        assert_eq!(s.get(a), Some(&'y'));
+        s.remove(a);
+        assert_eq!(s.at(a.index()), None);
+        assert_eq!(s.at(99), None);
+        assert_eq!(s.iter().count(), 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn behaves_like_a_map_and_never_aliases(ops in prop::collection::vec(any::<(bool, u8)>(), 0..200)) {
+            let mut s = Slab::new();
+            let mut live: HashMap<ThreadId, u32> = HashMap::new();
+            let mut dead: Vec<ThreadId> = Vec::new();
+            let mut next = 0u32;
+            for (insert, pick) in ops {
+                if insert || live.is_empty() {
+                    let id = s.insert(next);
+                    prop_assert!(!live.contains_key(&id));
+                    prop_assert!(!dead.contains(&id), "a stale id was handed out again");
+                    live.insert(id, next);
+                    next += 1;
+                } else {
+                    let mut keys: Vec<_> = live.keys().copied().collect();
+                    keys.sort();
+                    let id = keys[pick as usize % keys.len()];
+                    prop_assert_eq!(s.remove(id), live.remove(&id));
+                    dead.push(id);
+                }
+                prop_assert_eq!(s.live(), live.len());
+                for (id, v) in &live {
+                    prop_assert_eq!(s.get(*id), Some(v));
+                }
+                for id in &dead {
+                    prop_assert_eq!(s.get(*id), None);
+                }
+                prop_assert_eq!(s.iter().count(), live.len());
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! What the scheduler remembers about each thread.
+//!
+//! The entry bundles the kernel's own per-thread data with the few facts the
+//! policy needs (state, priorities, queue links, who waits for it). Keeping the
+//! base and effective priority apart from the start lets priority inheritance
+//! raise the effective one later without losing what the thread asked for.
+
+use crate::ready::{Link, LinkStore};
+use crate::slab::Slab;
+use crate::{CpuId, Priority, ThreadId};
+
+/// How a thread ended.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum ExitStatus {
+    /// It returned normally.
+    Finished,
+    /// It panicked or was killed.
+    Failed,
+}
+
+/// Where a thread is in its life.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum State {
+    /// Runnable and waiting for a CPU (an idle thread that is not running also
+    /// reports this, though it never sits in the ready queue).
+    Ready,
+    /// On the given CPU right now.
+    Running(CpuId),
+    /// Waiting for a deadline (or an explicit [`wake`](crate::Scheduler::wake)).
+    Sleeping,
+    /// Waiting for the given thread to exit.
+    Joining(ThreadId),
+    /// Waiting for an explicit [`wake`](crate::Scheduler::wake).
+    Blocked,
+    /// Finished, waiting to be reaped.
+    Zombie(ExitStatus),
+}
+
+/// One slab entry.
+pub(crate) struct Thread<T> {
+    pub(crate) data: T,
+    pub(crate) state: State,
+    /// The priority the thread was given.
+    pub(crate) base_priority: Priority,
+    /// The priority it is scheduled at; never below `base_priority`.
+    pub(crate) priority: Priority,
+    /// Ticks left of a slice interrupted by preemption; 0 means "start fresh".
+    pub(crate) saved_slice: u32,
+    /// The thread waiting in `join` for this one, if any.
+    pub(crate) joiner: Option<ThreadId>,
+    /// Nobody will join: free the slot as soon as the thread exits.
+    pub(crate) detached: bool,
+    /// `Some(cpu)` for the idle thread of `cpu`.
+    pub(crate) idle_of: Option<CpuId>,
+    pub(crate) link: Link,
+}
+
+impl<T> Thread<T> {
+    pub(crate) fn new(data: T, priority: Priority, idle_of: Option<CpuId>) -> Self {
+        Self {
+            data,
+            state: State::Ready,
+            base_priority: priority,
+            priority,
+            saved_slice: 0,
+            joiner: None,
+            detached: false,
+            idle_of,
+            link: Link::UNLINKED,
+        }
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle_of.is_some()
+    }
+}
+
+impl<T> LinkStore for Slab<Thread<T>> {
+    fn link(&self, index: u32) -> Link {
+        self.at(index).expect("queued index names no thread").link
+    }
+
+    fn link_mut(&mut self, index: u32) -> &mut Link {
+        &mut self
+            .at_mut(index)
+            .expect("queued index names no thread")
+            .link
+    }
+}

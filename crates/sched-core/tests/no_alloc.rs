@@ -1,0 +1,162 @@
+//! The scheduler is called from the timer interrupt and from wake-ups with
+//! interrupts masked, where the kernel heap may be locked or unusable. This
+//! test counts heap allocations made by the calls that can happen there and
+//! requires the count to be zero; only `spawn`/`add_idle` may allocate.
+//!
+//! Counting needs a global allocator, which is the only unsafe code in this
+//! crate's tree: it forwards every call to `System` unchanged.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use sched_core::{ExitStatus, JoinPoll, Scheduler, State, ThreadId};
+
+thread_local! {
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+fn note() {
+    let _ = ARMED.try_with(|armed| {
+        if armed.get() {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which
+// implements `GlobalAlloc` correctly; `note` only touches const-initialised
+// thread-locals and never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: our caller upholds `alloc`'s contract, which we pass on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` through this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: `ptr` came from `System` through this allocator with `layout`,
+        // and our caller upholds `realloc`'s contract on `new_size`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and fails if it allocated.
+fn no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    ALLOCATIONS.with(|n| n.set(0));
+    ARMED.with(|a| a.set(true));
+    let r = f();
+    ARMED.with(|a| a.set(false));
+    let n = ALLOCATIONS.with(Cell::get);
+    assert_eq!(n, 0, "{what} allocated {n} times");
+    r
+}
+
+/// A tiny deterministic generator, so the armed region runs no test machinery.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+}
+
+#[test]
+fn interrupt_paths_and_decisions_never_allocate() {
+    let mut s: Scheduler<u64> = Scheduler::new(2);
+    s.add_idle(0, 0);
+    s.add_idle(1, 0);
+    let mut ids: Vec<ThreadId> = (0..24).map(|i| s.spawn((i % 4) as u8 * 10, i)).collect();
+    let _ = s.start(0);
+    let _ = s.start(1);
+    // Make sure the check itself works before relying on it.
+    ARMED.with(|a| a.set(true));
+    let probe = vec![1u8];
+    ARMED.with(|a| a.set(false));
+    assert_eq!(
+        ALLOCATIONS.with(Cell::get),
+        1,
+        "allocation counter is not counting"
+    );
+    drop(probe);
+
+    let mut rng = Lcg(7);
+    let mut now = 0;
+    for step in 0..20_000 {
+        let cpu = rng.next(2) as usize;
+        let pick = ids[rng.next(ids.len() as u64) as usize];
+        let cur = s.current(cpu);
+        let real = !s.is_idle(cur);
+        match rng.next(11) {
+            0 | 1 => {
+                now += rng.next(3);
+                let _ = no_alloc("tick", || s.tick(cpu, now));
+            }
+            2 if real => {
+                let _ = no_alloc("sleep_until", || s.sleep_until(cpu, now + rng.next(6)));
+            }
+            3 if real => {
+                let _ = no_alloc("block_current", || s.block_current(cpu));
+            }
+            4 => {
+                let _ = no_alloc("wake", || s.wake(pick));
+                let _ = no_alloc("preempt_check", || s.preempt_check(cpu));
+            }
+            5 => {
+                let _ = no_alloc("yield_now", || s.yield_now(cpu));
+            }
+            6 => {
+                let p = rng.next(4) as u8 * 10;
+                let _ = no_alloc("set_priority", || s.set_priority(pick, p));
+                let _ = no_alloc("preempt_check", || s.preempt_check(cpu));
+            }
+            7 if real => {
+                if let Ok(JoinPoll::Exited(_)) = no_alloc("join", || s.join(cpu, pick)) {
+                    let _ = no_alloc("reap", || s.reap(pick));
+                }
+            }
+            8 if real && step % 3 == 0 => {
+                let out = no_alloc("exit_current", || s.exit_current(cpu, ExitStatus::Finished));
+                // Dropping the data of a detached thread is the kernel's job,
+                // after the switch; here it is a plain integer.
+                let _ = out.dead;
+            }
+            9 => {
+                if matches!(s.state(pick), Some(State::Zombie(_))) {
+                    let _ = no_alloc("reap", || s.reap(pick));
+                } else if rng.next(4) == 0 {
+                    let _ = no_alloc("detach", || s.detach(pick));
+                }
+            }
+            _ => {
+                // Thread creation may allocate; keep the population up.
+                if s.thread_count() < 24 {
+                    ids.push(s.spawn(rng.next(4) as u8 * 10, step));
+                }
+            }
+        }
+        let _ = no_alloc("next_deadline", || s.next_deadline());
+    }
+    s.check_invariants().unwrap();
+}

@@ -1,0 +1,149 @@
+//! The board table: everything that differs between the machines the kernel runs on.
+//!
+//! A board is one entry — cargo features, QEMU machine arguments, the image format QEMU
+//! loads, and its interrupt controller versions — so supporting another board means adding
+//! one [`Board`] to [`BOARDS`] and nothing else in the xtask.
+
+use crate::Error;
+
+/// What QEMU's `-kernel` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Image {
+    /// The ELF that cargo linked (QEMU `virt` loads ELF and jumps to its entry point).
+    Elf,
+    /// A flat binary made with `llvm-objcopy -O binary`, named as the board's firmware expects.
+    Raw {
+        /// File name of the image, e.g. `kernel8.img` for the Raspberry Pi firmware.
+        file_name: &'static str,
+    },
+}
+
+/// One machine the kernel can be built for and run on.
+#[derive(Debug)]
+pub struct Board {
+    /// Name used by `--board`.
+    pub name: &'static str,
+    /// Extra `cargo build` arguments selecting the board's features.
+    pub cargo_args: &'static [&'static str],
+    /// QEMU arguments selecting the machine; `{gic}` is replaced by the GIC version.
+    pub machine_args: &'static [&'static str],
+    /// The image format QEMU loads.
+    pub image: Image,
+    /// GIC versions the board can run with; `test` runs every one. Empty: the board has no GIC.
+    pub gics: &'static [u8],
+    /// GIC version `run` uses when `--gic` is not given.
+    pub default_gic: Option<u8>,
+}
+
+/// Every supported board; the first one is the default.
+pub const BOARDS: &[Board] = &[
+    Board {
+        name: "virt",
+        cargo_args: &[],
+        machine_args: &[
+            "-M",
+            "virt,gic-version={gic}",
+            "-cpu",
+            "cortex-a53",
+            "-m",
+            "128M",
+        ],
+        image: Image::Elf,
+        gics: &[2, 3],
+        default_gic: Some(3),
+    },
+    Board {
+        name: "rpi-zero2w",
+        cargo_args: &["--no-default-features", "--features", "board-rpi"],
+        // The Zero 2 W's BCM2710A1 is QEMU's raspi3b; that machine fixes the CPU and 1 GiB of RAM.
+        machine_args: &["-M", "raspi3b"],
+        image: Image::Raw {
+            file_name: "kernel8.img",
+        },
+        gics: &[],
+        default_gic: None,
+    },
+];
+
+/// The default board (`virt`).
+pub fn default() -> &'static Board {
+    &BOARDS[0]
+}
+
+/// Looks a board up by name.
+pub fn find(name: &str) -> Result<&'static Board, Error> {
+    BOARDS.iter().find(|b| b.name == name).ok_or_else(|| {
+        let names: Vec<_> = BOARDS.iter().map(|b| b.name).collect();
+        Error::usage(format!(
+            "unknown board `{name}`; available boards: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+impl Board {
+    /// The GIC version to use given the user's `--gic` (or `None` for the board's default).
+    pub fn gic(&self, requested: Option<u8>) -> Result<Option<u8>, Error> {
+        match requested {
+            None => Ok(self.default_gic),
+            Some(_) if self.gics.is_empty() => Err(Error::usage(format!(
+                "board `{}` has no GIC; drop `--gic`",
+                self.name
+            ))),
+            Some(v) if self.gics.contains(&v) => Ok(Some(v)),
+            Some(v) => Err(Error::usage(format!(
+                "board `{}` does not support GIC version {v} (supported: {:?})",
+                self.name, self.gics
+            ))),
+        }
+    }
+
+    /// The configurations `test` runs every binary in: one per GIC version, or one if none.
+    pub fn configs(&self) -> Vec<Option<u8>> {
+        if self.gics.is_empty() {
+            vec![None]
+        } else {
+            self.gics.iter().copied().map(Some).collect()
+        }
+    }
+
+    /// QEMU machine arguments for `gic`.
+    pub fn machine(&self, gic: Option<u8>) -> Vec<String> {
+        let gic = gic.map(|v| v.to_string()).unwrap_or_default();
+        self.machine_args
+            .iter()
+            .map(|a| a.replace("{gic}", &gic))
+            .collect()
+    }
+
+    /// Human-readable configuration name, e.g. `virt gicv2`.
+    pub fn label(&self, gic: Option<u8>) -> String {
+        match gic {
+            Some(v) => format!("{} gicv{v}", self.name),
+            None => self.name.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virt_substitutes_the_gic_version() {
+        let virt = find("virt").unwrap();
+        assert_eq!(virt.machine(Some(2))[1], "virt,gic-version=2");
+        assert_eq!(virt.gic(None).unwrap(), Some(3));
+        assert!(virt.gic(Some(4)).is_err());
+        assert_eq!(virt.configs(), vec![Some(2), Some(3)]);
+        assert_eq!(virt.label(Some(2)), "virt gicv2");
+    }
+
+    #[test]
+    fn rpi_has_no_gic() {
+        let rpi = find("rpi-zero2w").unwrap();
+        assert!(rpi.gic(Some(2)).is_err());
+        assert_eq!(rpi.configs(), vec![None]);
+        assert!(find("pc").is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! Per-binary expectations, written in the binary's own source file.
+//!
+//! An in-QEMU test or example states how a correct run looks in `//! xtask:` lines of its
+//! leading comment block (before the first line that is not a comment, blank, or `#![...]`):
+//!
+//! ```text
+//! //! xtask: expect-exit=3            exit status QEMU must return (default 0)
+//! //! xtask: expect-output=all done   text that must appear in the output (repeatable)
+//! //! xtask: timeout=300              seconds before the run is killed (default 120)
+//! //! xtask: gic=2                    run only with this GIC version
+//! ```
+//!
+//! Keeping them next to the code means adding a test is adding one file. An unknown key is
+//! an error rather than ignored, so a typo cannot silently weaken a test.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::Error;
+
+/// How long a run may take when the file does not say.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a correct run of one binary looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectations {
+    /// Exit status QEMU must return.
+    pub exit: i32,
+    /// Texts that must each appear somewhere in the output.
+    pub outputs: Vec<String>,
+    /// Time limit of one run.
+    pub timeout: Duration,
+    /// If set, the only GIC version to run with.
+    pub gic: Option<u8>,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Expectations {
+            exit: 0,
+            outputs: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            gic: None,
+        }
+    }
+}
+
+/// Reads the expectations of the source file `path`.
+pub fn read(path: &Path) -> Result<Expectations, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::new(format!("reading {}: {e}", path.display())))?;
+    parse(&text).map_err(|(line, msg)| Error::new(format!("{}:{line}: {msg}", path.display())))
+}
+
+/// Parses the directives of a source text; errors carry the 1-based line number.
+pub fn parse(text: &str) -> Result<Expectations, (usize, String)> {
+    let mut exp = Expectations::default();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        let Some(doc) = line.strip_prefix("//!") else {
+            if line.is_empty() || line.starts_with("//") || line.starts_with("#![") {
+                continue;
+            }
+            break;
+        };
+        let Some(directive) = doc.trim().strip_prefix("xtask:") else {
+            continue;
+        };
+        apply(&mut exp, directive.trim()).map_err(|msg| (index + 1, msg))?;
+    }
+    Ok(exp)
+}
+
+fn apply(exp: &mut Expectations, directive: &str) -> Result<(), String> {
+    let (key, value) = directive
+        .split_once('=')
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .ok_or_else(|| format!("xtask directive `{directive}` is not `key=value`"))?;
+    let bad = |what: &str| format!("xtask directive `{key}`: `{value}` is not {what}");
+    match key {
+        "expect-exit" => {
+            exp.exit = value
+                .parse()
+                .ok()
+                .filter(|v| (0..=255).contains(v))
+                .ok_or_else(|| bad("an exit status 0..=255"))?
+        }
+        "expect-output" if value.is_empty() => return Err(bad("a non-empty text")),
+        "expect-output" => exp.outputs.push(value.to_string()),
+        "timeout" => {
+            let secs: u64 = value
+                .parse()
+                .ok()
+                .filter(|&s| s > 0)
+                .ok_or_else(|| bad("a positive number of seconds"))?;
+            exp.timeout = Duration::from_secs(secs);
+        }
+        "gic" => {
+            exp.gic = Some(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|v| [2, 3].contains(v))
+                    .ok_or_else(|| bad("2 or 3"))?,
+            )
+        }
+        _ => {
+            return Err(format!(
+                "unknown xtask directive `{key}` (known: expect-exit, expect-output, timeout, gic)"
+            ))
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_leading_comment_block() {
+        let src = "//! Preemption test.\n//!\n//! xtask: expect-exit=3\n//! xtask: expect-output=tick 10\n\
+                   //! xtask: expect-output= all done \n// plain comment\n//! xtask: timeout=30\n\n#![no_std]\n\
+                   //! xtask: gic=2\nfn main() {}\n//! xtask: expect-exit=9\n";
+        let exp = parse(src).unwrap();
+        assert_eq!(exp.exit, 3);
+        assert_eq!(exp.outputs, ["tick 10", "all done"]);
+        assert_eq!(exp.timeout, Duration::from_secs(30));
+        assert_eq!(exp.gic, Some(2));
+        assert_eq!(
+            parse("#![no_main]\nfn main() {}").unwrap(),
+            Expectations::default()
+        );
+    }
+
+    #[test]
+    fn rejects_bad_directives() {
+        assert_eq!(parse("//!\n//! xtask: expect-exti=1").unwrap_err().0, 2);
+        for bad in [
+            "expect-exit=x",
+            "expect-exit=256",
+            "timeout=0",
+            "gic=4",
+            "expect-output=",
+            "expect-exit",
+        ] {
+            assert!(parse(&format!("//! xtask: {bad}")).is_err(), "{bad}");
+        }
+    }
+}

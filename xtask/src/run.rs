@@ -1,0 +1,113 @@
+//! `cargo xtask run`: build one example and run it in QEMU with the terminal as its console.
+//!
+//! The example name is checked against `crates/preempt/examples/` before anything is built,
+//! so a typo lists the choices instead of producing a cargo error; QEMU's presence is checked
+//! before building too. The xtask exits with QEMU's exit status (which a kernel sets through
+//! semihosting), or 124 when the timeout kills it, like `timeout(1)`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::board::Board;
+use crate::{build, qemu, Error};
+
+/// Exit status when the run was killed by the timeout.
+pub const TIMED_OUT: i32 = 124;
+
+/// Options of `cargo xtask run`.
+#[derive(Debug)]
+pub struct Options {
+    /// Example to run.
+    pub example: String,
+    /// Board to build for and emulate.
+    pub board: &'static Board,
+    /// `--gic`, if given.
+    pub gic: Option<u8>,
+    /// Whether to pass `-icount shift=0,sleep=off`.
+    pub icount: bool,
+    /// Time limit; `None` with `--timeout 0`.
+    pub timeout: Option<Duration>,
+    /// Arguments after `--`, appended to QEMU's command line.
+    pub qemu_args: Vec<String>,
+}
+
+/// Runs the command; returns the process exit status.
+pub fn run(opts: &Options) -> Result<i32, Error> {
+    let gic = opts.board.gic(opts.gic)?;
+    let ws = build::workspace()?;
+    check_example(&ws.root, &opts.example)?;
+    let qemu = qemu::find()?;
+
+    let artifacts = build::kernels(&ws, opts.board, &["--example", &opts.example])?;
+    let artifact = artifacts
+        .iter()
+        .find(|a| a.kind == build::Kind::Example && a.name == opts.example)
+        .ok_or_else(|| {
+            Error::new(format!(
+                "cargo built no executable for example `{}`",
+                opts.example
+            ))
+        })?;
+    let image = build::image(&ws, opts.board, artifact)?;
+
+    let mut cmd = qemu::command(&qemu, opts.board, gic, opts.icount, &image, &opts.qemu_args);
+    eprintln!("Running {}", describe_command(&cmd));
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::new(format!("cannot start {}: {e}", qemu.display())))?;
+    match qemu::wait(&mut child, opts.timeout)? {
+        qemu::Outcome::Exited(status) => Ok(qemu::exit_code(status)),
+        qemu::Outcome::TimedOut => {
+            eprintln!(
+                "timed out after {} s",
+                opts.timeout.unwrap_or_default().as_secs()
+            );
+            Ok(TIMED_OUT)
+        }
+    }
+}
+
+/// The examples of the kernel package: `examples/NAME.rs` and `examples/NAME/main.rs`.
+pub fn examples(root: &Path) -> Vec<String> {
+    let dir = root
+        .join("crates")
+        .join(build::KERNEL_PACKAGE)
+        .join("examples");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "rs") || path.join("main.rs").is_file() {
+                Some(path.file_stem()?.to_string_lossy().into_owned())
+            } else {
+                None
+            }
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn check_example(root: &Path, name: &str) -> Result<(), Error> {
+    let available = examples(root);
+    if available.iter().any(|e| e == name) {
+        return Ok(());
+    }
+    let dir = format!("crates/{}/examples", build::KERNEL_PACKAGE);
+    Err(Error::usage(if available.is_empty() {
+        format!("unknown example `{name}`: there are no examples in {dir}/ yet")
+    } else {
+        format!(
+            "unknown example `{name}`; available examples (in {dir}/): {}",
+            available.join(", ")
+        )
+    }))
+}
+
+fn describe_command(cmd: &std::process::Command) -> String {
+    let mut words = vec![cmd.get_program().to_string_lossy().into_owned()];
+    words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    words.join(" ")
+}

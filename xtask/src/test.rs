@@ -1,0 +1,275 @@
+//! `cargo xtask test`: host tests, then every in-QEMU test and example in every configuration.
+//!
+//! Steps: (1) `cargo test --no-fail-fast` of the host-buildable crates, output streamed; (2) one
+//! `cargo build --tests --examples` of the kernel package; (3) each executable run in QEMU
+//! with `-icount` (deterministic timing) once per board configuration (virt: GICv2 and
+//! GICv3), `--jobs` at a time, each bounded by its timeout, its console captured to
+//! `<target>/qemu-tests/<name>-<config>.log`; (4) one line per run, the log tail of failures,
+//! and the final line `N passed, M failed`. A run passes when QEMU's exit status and output
+//! match the `//! xtask:` directives of its source file (see [`crate::expect`]). Examples are
+//! smoke tests: they must end by themselves, with exit status 0 unless they say otherwise.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{mpsc, Mutex};
+use std::time::Instant;
+
+use crate::board::Board;
+use crate::build::{self, Artifact, Workspace};
+use crate::expect::{self, Expectations};
+use crate::{qemu, Error};
+
+/// Packages that only build for the bare-metal target, excluded from the host `cargo test`.
+const KERNEL_ONLY: &[&str] = &["preempt", "preempt-arch", "preempt-drivers"];
+/// Lines of a failed run's log shown on the terminal.
+const TAIL_LINES: usize = 40;
+
+/// Options of `cargo xtask test`.
+#[derive(Debug)]
+pub struct Options {
+    /// Board to build for and emulate.
+    pub board: &'static Board,
+    /// QEMU runs at a time.
+    pub jobs: usize,
+    /// Only run binaries whose name contains this.
+    pub filter: Option<String>,
+}
+
+/// One QEMU run: a binary in one configuration.
+struct Run {
+    label: String,
+    board: &'static Board,
+    gic: Option<u8>,
+    image: PathBuf,
+    expect: Expectations,
+    log: PathBuf,
+}
+
+/// Runs the command; returns the process exit status.
+pub fn run(opts: &Options) -> Result<i32, Error> {
+    let qemu = qemu::find()?;
+    let ws = build::workspace()?;
+
+    println!("==> host tests");
+    let host_ok = host_tests(&ws)?;
+
+    println!(
+        "==> building in-QEMU tests and examples for board `{}`",
+        opts.board.name
+    );
+    let artifacts =
+        build::kernels(&ws, opts.board, &["--tests", "--examples"]).inspect_err(|_| {
+            if let Err(reason) = &host_ok {
+                println!("host tests FAILED ({reason})");
+            }
+        })?;
+    let runs = plan(&ws, opts, &artifacts)?;
+    if runs.is_empty() {
+        println!(
+            "note: no in-QEMU tests or examples{}",
+            opts.filter
+                .as_ref()
+                .map_or(String::new(), |f| format!(" match `{f}`"))
+        );
+    }
+
+    let plural = if runs.len() == 1 { "" } else { "s" };
+    println!(
+        "==> {} QEMU run{plural}, {} at a time",
+        runs.len(),
+        opts.jobs.min(runs.len()).max(1)
+    );
+    let (passed, mut failures) = run_all(&qemu, &ws.root, runs, opts.jobs);
+    let failed = failures.len();
+    failures.sort();
+    if !failures.is_empty() {
+        println!("\nfailed runs:");
+        for (label, log) in &failures {
+            println!("    {label}  (log: {})", relative(&ws.root, log).display());
+        }
+    }
+    if let Err(reason) = &host_ok {
+        println!("host tests FAILED ({reason})");
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 && host_ok.is_ok() { 0 } else { 1 })
+}
+
+/// `cargo test` of every workspace crate except the kernel's; `Err` describes a failure.
+fn host_tests(ws: &Workspace) -> Result<Result<(), String>, Error> {
+    let mut cmd = build::cargo(&ws.root);
+    cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    for package in KERNEL_ONLY {
+        cmd.args(["--exclude", package]);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    Ok(if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test {}", qemu::describe(status)))
+    })
+}
+
+/// Every (binary, configuration) pair to run, with its image made and its log path chosen.
+fn plan(ws: &Workspace, opts: &Options, artifacts: &[Artifact]) -> Result<Vec<Run>, Error> {
+    let log_dir = ws.target_dir.join("qemu-tests");
+    std::fs::create_dir_all(&log_dir)
+        .map_err(|e| Error::new(format!("creating {}: {e}", log_dir.display())))?;
+    let mut runs = Vec::new();
+    for artifact in artifacts {
+        if opts
+            .filter
+            .as_ref()
+            .is_some_and(|f| !artifact.name.contains(f.as_str()))
+        {
+            continue;
+        }
+        let expect = expect::read(&artifact.src_path)?;
+        let image = build::image(ws, opts.board, artifact)?;
+        // A test and an example may share a name; only then do example logs get a prefix.
+        let clash = artifact.kind == build::Kind::Example
+            && artifacts
+                .iter()
+                .any(|a| a.kind == build::Kind::Test && a.name == artifact.name);
+        let stem = if clash {
+            format!("example-{}", artifact.name)
+        } else {
+            artifact.name.clone()
+        };
+        for gic in opts.board.configs() {
+            if expect.gic.is_some() && expect.gic != gic {
+                continue;
+            }
+            let config = opts.board.label(gic);
+            runs.push(Run {
+                label: format!("{:<5} {} [{config}]", artifact.kind.name(), artifact.name),
+                board: opts.board,
+                gic,
+                image: image.clone(),
+                expect: expect.clone(),
+                log: log_dir.join(format!("{stem}-{}.log", config.replace(' ', "-"))),
+            });
+        }
+    }
+    Ok(runs)
+}
+
+/// Runs everything on `jobs` threads, printing each result as it arrives.
+/// Returns the number passed and the (label, log) of each failure.
+fn run_all(
+    qemu: &Path,
+    root: &Path,
+    runs: Vec<Run>,
+    jobs: usize,
+) -> (usize, Vec<(String, PathBuf)>) {
+    let queue = Mutex::new(runs.into_iter().collect::<VecDeque<_>>());
+    let (tx, rx) = mpsc::channel();
+    let mut passed = 0;
+    let mut failed = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let tx = tx.clone();
+            let queue = &queue;
+            scope.spawn(move || loop {
+                let Some(run) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
+                    break;
+                };
+                let start = Instant::now();
+                let verdict = execute(qemu, &run);
+                if tx.send((run, verdict, start.elapsed())).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (run, verdict, elapsed) in rx {
+            let secs = elapsed.as_secs_f64();
+            match verdict {
+                Ok(()) => {
+                    passed += 1;
+                    println!("{} ... ok ({secs:.1} s)", run.label);
+                }
+                Err(reason) => {
+                    println!("{} ... FAILED ({reason}; {secs:.1} s)", run.label);
+                    print_tail(root, &run.log);
+                    failed.push((run.label, run.log));
+                }
+            }
+        }
+    });
+    (passed, failed)
+}
+
+/// One QEMU run, console to its log file; `Err` says why it failed.
+fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
+    let log =
+        File::create(&run.log).map_err(|e| format!("cannot create {}: {e}", run.log.display()))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| format!("cannot duplicate log handle: {e}"))?;
+    let mut child = qemu::command(qemu, run.board, run.gic, true, &run.image, &[])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", qemu.display()))?;
+    let status = match qemu::wait(&mut child, Some(run.expect.timeout)).map_err(|e| e.message)? {
+        qemu::Outcome::Exited(status) => status,
+        qemu::Outcome::TimedOut => {
+            return Err(format!(
+                "timed out after {} s",
+                run.expect.timeout.as_secs()
+            ))
+        }
+    };
+    let code = qemu::exit_code(status);
+    if code != run.expect.exit {
+        return Err(format!(
+            "{}, expected exit {}",
+            qemu::describe(status),
+            run.expect.exit
+        ));
+    }
+    let output =
+        std::fs::read(&run.log).map_err(|e| format!("cannot read {}: {e}", run.log.display()))?;
+    let output = String::from_utf8_lossy(&output);
+    match run
+        .expect
+        .outputs
+        .iter()
+        .find(|text| !output.contains(text.as_str()))
+    {
+        Some(missing) => Err(format!("output lacks `{missing}`")),
+        None => Ok(()),
+    }
+}
+
+fn print_tail(root: &Path, log: &Path) {
+    let text = std::fs::read(log)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(TAIL_LINES)..];
+    println!(
+        "    --- last {} lines of {} ---",
+        tail.len(),
+        relative(root, log).display()
+    );
+    for line in tail {
+        println!("    | {line}");
+    }
+    println!("    ---");
+}
+
+fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
+    path.strip_prefix(root).unwrap_or(path)
+}
+
+/// Default `--jobs`: the number of CPUs.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
