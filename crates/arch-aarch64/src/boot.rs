@@ -14,9 +14,9 @@
 //! usize) -> !`, called on core 0 with x0 as the loader left it, and the linker script defines
 //! `__boot_stack_top`, `__bss_start` and `__bss_end` (8-byte aligned).
 
-/// Value of `SCTLR_EL1` at boot: RES1 bits set; MMU, caches and alignment checks off;
-/// little-endian. (`0x30d0_0800` = bits 29, 28, 23, 22, 20, 11.)
-pub const SCTLR_EL1_BOOT: u64 = 0x30d0_0800;
+/// Value of `SCTLR_EL1` at boot: RES1 bits set; MMU, caches and data alignment checks off;
+/// SP alignment check on (SA), little-endian. (`0x30d0_0808` = bits 29, 28, 23, 22, 20, 11, 3.)
+pub const SCTLR_EL1_BOOT: u64 = 0x30d0_0808;
 
 /// Size of each core's boot stack; the linker script reserves four of them.
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;

@@ -38,12 +38,15 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Sets the periodic tick rate; takes effect from the next tick.
+/// Sets the periodic tick rate; a faster rate takes effect at once on this core.
 pub fn set_tick_hz(hz: u32) -> Result<(), ConfigError> {
     if !(MIN_TICK_HZ..=MAX_TICK_HZ).contains(&hz) {
         return Err(ConfigError::TickRateOutOfRange(hz));
     }
     TICK_HZ.store(hz, Ordering::Relaxed);
+    if crate::kernel::started() {
+        crate::kernel::irq::retune_tick();
+    }
     Ok(())
 }
 

@@ -56,8 +56,8 @@ fn main() {
         let buf = [0u64; 4];
         let p = core::hint::black_box(buf.as_ptr() as usize + 3);
         let v: u64;
-        // SAFETY: deliberately unaligned load; with the MMU off memory is Device and faults.
-        unsafe { asm!("ldr {0}, [{1}]", out(reg) v, in(reg) p) };
+        // SAFETY: deliberately misaligned exclusive load, which faults whatever the memory type.
+        unsafe { asm!("ldaxr {0}, [{1}]", out(reg) v, in(reg) p) };
         core::hint::black_box(v);
     });
 

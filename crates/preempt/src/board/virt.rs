@@ -49,7 +49,9 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
 
 fn probe(dtb: usize) -> (Platform, bool) {
     for addr in [dtb, VIRT_DTB_FALLBACK] {
-        if addr != 0 && platform::dtb_valid(addr) {
+        // SAFETY: x0 from the loader is either 0 or the device tree's address in RAM, and the
+        // fallback is the start of virt's RAM: both readable.
+        if unsafe { platform::dtb_valid(addr) } {
             // SAFETY: `dtb_valid` found a device-tree header at `addr`, in RAM QEMU filled.
             if let Some(p) = unsafe { platform::probe(addr) } {
                 return (p, true);

@@ -65,6 +65,19 @@ pub(crate) fn start_tick() {
     board::irq_enable_line(board::timer_line());
 }
 
+/// After a tick-rate change: bring this core's next tick forward if the new period ends
+/// sooner than the deadline already programmed.
+pub(crate) fn retune_tick() {
+    let irq = preempt_arch::cpu::irq_save();
+    let cpu = percpu::this();
+    let soonest = timer::counter() + config::tick_period_counts();
+    if soonest < cpu.next_tick.load(Ordering::Relaxed) {
+        cpu.next_tick.store(soonest, Ordering::Relaxed);
+        timer::set_deadline(soonest);
+    }
+    preempt_arch::cpu::irq_restore(irq);
+}
+
 /// Ticks taken on this core since boot.
 pub(crate) fn ticks() -> u64 {
     percpu::this().ticks.load(Ordering::Relaxed)

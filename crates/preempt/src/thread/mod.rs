@@ -49,7 +49,7 @@ impl Thread {
 
     /// The thread's unique id (a stale id never names a newer thread).
     pub fn id(&self) -> ThreadId {
-        ThreadId::from_u64(self.info.id_u64())
+        ThreadId::from_u64(self.info.id_u64()).expect("a thread's id is set when it is spawned")
     }
 
     /// The thread's current (effective) priority, or its spawn priority once it has ended.

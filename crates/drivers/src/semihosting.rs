@@ -1,0 +1,39 @@
+//! Ending a run under QEMU through Arm semihosting.
+//!
+//! Tests need QEMU to exit with a status the test runner can read; semihosting's `SYS_EXIT`
+//! does that with no device at all. A crate would be a dependency for one instruction, so the
+//! call is written here.
+//!
+//! Semihosting is a debugger protocol: `hlt #0xf000` is only caught when a debugger or QEMU
+//! (`-semihosting`) is listening. On real hardware without one, `hlt` raises an exception —
+//! so the kernel calls [`exit`] only on boards that say semihosting is present.
+
+use core::arch::asm;
+
+/// `SYS_EXIT` operation number (Arm "Semihosting for AArch32 and AArch64", 6.5).
+const SYS_EXIT: u64 = 0x18;
+
+/// `ADP_Stopped_ApplicationExit`: the reason code for a normal program exit, which makes
+/// QEMU use the second word of the parameter block as its exit status.
+const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x2_0026;
+
+/// Asks the semihosting host (QEMU) to exit with status `code`. If nothing answers the call,
+/// the core waits forever instead.
+pub fn exit(code: u32) -> ! {
+    // On AArch64 the parameter block is two 64-bit words: reason, then exit status.
+    let block: [u64; 2] = [ADP_STOPPED_APPLICATION_EXIT, u64::from(code)];
+    // SAFETY: the semihosting call only reads the two-word block, which lives across the
+    // instruction; x0 is returned clobbered. Without a host, `hlt` raises an exception that
+    // the kernel's vector handles like any other.
+    unsafe {
+        asm!(
+            "hlt #0xf000",
+            inout("x0") SYS_EXIT => _,
+            in("x1") block.as_ptr(),
+            options(nostack, readonly),
+        );
+    }
+    loop {
+        aarch64_cpu::asm::wfe();
+    }
+}
