@@ -45,19 +45,22 @@ const CTX_FPCR: usize = offset_of!(Context, fpcr);
 const _: () = assert!(offset_of!(Context, lr) == CTX_FP + 8);
 const _: () = assert!(offset_of!(Context, tpidr_el0) == CTX_SP + 8);
 const _: () = assert!(offset_of!(Context, fpsr) == CTX_FPCR + 8);
-const _: () = assert!(CTX_X19 % 8 == 0 && CTX_D8 % 8 == 0);
+const _: () = assert!(CTX_X19.is_multiple_of(8) && CTX_D8.is_multiple_of(8));
 const _: () = assert!(size_of::<Context>() == 192);
 
 impl Context {
     /// A context that, when switched to, starts `entry(arg)` on a fresh stack whose top
     /// (exclusive, 16-byte aligned) is `stack_top`. `entry` must never return.
     pub fn new_thread(stack_top: usize, entry: extern "C" fn(usize) -> !, arg: usize) -> Self {
-        let mut ctx = Context::default();
-        ctx.sp = (stack_top & !15) as u64;
-        ctx.x19_x28[0] = arg as u64;
-        ctx.x19_x28[1] = entry as *const () as u64;
-        ctx.lr = thread_trampoline as *const () as u64;
-        ctx
+        let mut x19_x28 = [0; 10];
+        x19_x28[0] = arg as u64;
+        x19_x28[1] = entry as *const () as u64;
+        Context {
+            x19_x28,
+            sp: (stack_top & !15) as u64,
+            lr: thread_trampoline as *const () as u64,
+            ..Context::default()
+        }
     }
 }
 

@@ -49,8 +49,8 @@ const F_Q: usize = offset_of!(Frame, q);
 // Pairs stored with one stp/ldp must be adjacent; immediates must fit their encodings.
 const _: () = assert!(F_X == 0 && F_ELR == F_X + 31 * 8);
 const _: () = assert!(F_FPCR == F_SPSR + 8);
-const _: () = assert!(F_Q % 16 == 0 && F_Q + 30 * 16 <= 1008);
-const _: () = assert!(FRAME_SIZE % 16 == 0 && FRAME_SIZE < 4096);
+const _: () = assert!(F_Q.is_multiple_of(16) && F_Q + 30 * 16 <= 1008);
+const _: () = assert!(FRAME_SIZE.is_multiple_of(16) && FRAME_SIZE < 4096);
 
 impl Frame {
     /// The stack pointer at the moment of the exception (just above this frame).

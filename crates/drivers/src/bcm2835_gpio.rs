@@ -27,7 +27,7 @@ const PINS_PER_FSEL: u32 = 10;
 /// GPPUDCLKn: "wait 150 cycles").
 const PULL_SETTLE_CYCLES: u32 = 150;
 
-/// The GPIO registers the driver uses ("BCM2835 ARM Peripherals", 6.1, table 6-1).
+/// The GPIO registers the driver uses ("BCM2835 ARM Peripherals", 6.1, register view).
 #[repr(C)]
 struct GpioRegisters {
     /// 0x00..0x14: `GPFSEL0..5`, function select, 3 bits per pin.

@@ -8,7 +8,7 @@
 //!
 //! # Line numbers
 //!
-//! A line is the bit number of the source in the core's IRQ-source register (QA7 4.10), so
+//! A line is the bit number of the source in the core's IRQ-source register (offset `0x60`), so
 //! acknowledging is reading that register:
 //!
 //! | line | source |
@@ -58,13 +58,15 @@ const PER_KIND: u32 = 4;
 const CORES: usize = 4;
 
 /// Core-timer prescaler value for a 1:1 ratio: the counter then advances once per crystal
-/// (19.2 MHz) tick, matching `CNTFRQ_EL0` as the firmware sets it (QA7 3.1.1).
+/// (19.2 MHz) tick, matching `CNTFRQ_EL0` as the firmware sets it (QA7, core timer
+/// prescaler: counter rate = 2^31 / prescaler * input clock).
 const PRESCALER_ONE_TO_ONE: u32 = 0x8000_0000;
 
-/// Control register: counter clocked from the crystal, incrementing by 1 (QA7 3.1).
+/// Control register: counter clocked from the crystal (bit 9 clear), incrementing by 1
+/// (bit 8 clear) (QA7, control register).
 const CONTROL_CRYSTAL_INCREMENT_1: u32 = 0;
 
-/// The register block (QA7 rev 3.4, section 4 "Register overview").
+/// The register block, offsets as in the register overview of QA7 rev 3.4.
 #[repr(C)]
 struct LocalRegisters {
     /// 0x00: control — counter clock source and increment.

@@ -5,7 +5,7 @@
 //! from the device tree at run time, so the two are folded into one enum rather than chosen at
 //! compile time. The register work is done by the `arm-gic` crate; this module adds what that
 //! crate leaves to its user, and the two places where its defaults do not fit a kernel running
-//! at non-secure EL1 (see [`v2`] and [`v3`]):
+//! at non-secure EL1 (see [`Gic2`] and [`Gic3`]):
 //!
 //! * one routine that brings the distributor to a known state — every line disabled, in the
 //!   group that reaches non-secure EL1, level-triggered (edge can be chosen per line with

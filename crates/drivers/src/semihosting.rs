@@ -10,7 +10,7 @@
 
 use core::arch::asm;
 
-/// `SYS_EXIT` operation number (Arm "Semihosting for AArch32 and AArch64", 6.5).
+/// `SYS_EXIT` operation number (Arm "Semihosting for AArch32 and AArch64").
 const SYS_EXIT: u64 = 0x18;
 
 /// `ADP_Stopped_ApplicationExit`: the reason code for a normal program exit, which makes

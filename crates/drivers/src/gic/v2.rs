@@ -31,7 +31,8 @@ use safe_mmio::fields::ReadPureWrite;
 use super::{EL1_PHYS_TIMER_INTID, PPI_START, SPECIAL_START, SPI_START};
 use crate::irq::IrqError;
 
-/// Offset of `GICD_ITARGETSR0` in the distributor (GICv2 architecture specification, 4.1.2).
+/// Offset of `GICD_ITARGETSR0` in the distributor (GICv2 architecture specification,
+/// distributor register map).
 const GICD_ITARGETSR: usize = 0x800;
 
 /// Number of `GICD_ITARGETSRn` words (one byte per INTID, 1024 INTIDs).
@@ -44,6 +45,10 @@ const MAX_CPUS: usize = 8;
 const IAR_INTID_MASK: u32 = 0x3ff;
 
 /// The GICv2 half of [`Gic`](super::Gic).
+///
+/// Acknowledges through `GICC_IAR` (the non-secure view), programs the SPI targets that
+/// `arm-gic` has no accessor for, and remembers each core's SGI acknowledge value so the
+/// end of interrupt carries the sender's CPU number, as GICv2 requires.
 pub struct Gic2 {
     gic: GicV2<'static>,
     /// `GICD_ITARGETSR0..255`, which `arm-gic` leaves alone.

@@ -33,6 +33,10 @@ const PRIORITY_MASK_OPEN: u8 = 0xff;
 const SGI_TARGET_LIST_BITS: u64 = 16;
 
 /// The GICv3 half of [`Gic`](super::Gic).
+///
+/// All lines are non-secure group 1, reached through the `ICC_*_EL1` system registers; the
+/// calling core's redistributor is found by its affinity. Entering from EL2, the arch layer
+/// must have set `ICC_SRE_EL2.{SRE,Enable}` and left `HCR_EL2.{IMO,FMO}` clear.
 pub struct Gic3 {
     gic: GicV3<'static>,
     cpus: usize,

@@ -233,7 +233,7 @@ pub(crate) fn current_info() -> Option<Arc<ThreadInfo>> {
     if !started() || SCHED.raw().held_by_this_core() {
         return None;
     }
-    Some(with_sched(|s, cpu| s.data(s.current(cpu)).map(|t| t.info.clone()))?)
+    with_sched(|s, cpu| s.data(s.current(cpu)).map(|t| t.info.clone()))
 }
 
 /// Whether the code that raised a panic or fault is an ordinary thread that can be ended alone
