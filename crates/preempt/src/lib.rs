@@ -27,6 +27,7 @@ pub mod config;
 #[doc(hidden)]
 pub mod console;
 pub mod heap;
+pub mod irq;
 mod kernel;
 pub mod testing;
 pub mod thread;

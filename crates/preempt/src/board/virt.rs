@@ -78,6 +78,11 @@ pub(crate) fn timer_line() -> u32 {
     TIMER_LINE.load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// Runs `f` on the interrupt controller (for the `preempt::irq` API).
+pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R) -> Option<R> {
+    GIC.lock().as_mut().map(|g| f(g as &mut dyn InterruptController))
+}
+
 /// Acknowledges the highest-priority pending interrupt.
 pub(crate) fn irq_acknowledge() -> Option<u32> {
     GIC.lock().as_mut().and_then(|g| g.acknowledge())

@@ -1,16 +1,29 @@
-//! Interrupt entry from the vector table, and the periodic tick.
+//! Interrupt entry from the vector table, the periodic tick and tickless idle.
 //!
 //! The handler acknowledges and ends every pending interrupt *before* it lets the scheduler
 //! switch, so the interrupt controller never keeps a priority level active while another
 //! thread runs. The tick deadline advances by whole periods from the previous deadline rather
 //! than from "now", so interrupt latency never accumulates into drift.
+//!
+//! Tickless idle: when a core has nothing to run, its idle thread programs the timer for the
+//! earliest sleep deadline (or stops it) instead of taking a tick every period. The first
+//! interrupt that ends the idle period re-arms the periodic tick, so time slices work as
+//! before once threads run again. While two or more equal-priority threads are runnable the
+//! tick always runs, because they need it to share the CPU.
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-use preempt_arch::{timer, ExceptionKind, Frame};
+use preempt_arch::{cpu, timer, ExceptionKind, Frame};
 
-use super::{fault, percpu, schedule};
+use super::{fault, percpu, schedule, with_sched};
 use crate::{board, config};
+
+/// Number of interrupt lines a handler can be registered for.
+pub(crate) const MAX_LINES: usize = 1024;
+
+/// Registered handlers, as `fn(u32)` pointers (0 = none): read on every interrupt without a
+/// lock, written rarely.
+static HANDLERS: [AtomicUsize; MAX_LINES] = [const { AtomicUsize::new(0) }; MAX_LINES];
 
 /// The kernel's side of the arch layer's exception contract.
 #[no_mangle]
@@ -31,22 +44,56 @@ fn handle_irq() {
             advance_tick();
             ticked = true;
         } else {
-            board::irq_unhandled(line);
+            match handler(line) {
+                Some(h) => h(line),
+                None => board::irq_unhandled(line),
+            }
         }
         board::irq_end(line);
     }
+    if cpu.tickless.swap(false, Ordering::Relaxed) && !ticked {
+        // Woken from tickless idle by something other than the timer: tick again.
+        rearm_periodic();
+    }
     cpu.irq_depth.fetch_sub(1, Ordering::Relaxed);
+    let resched = cpu.need_resched.swap(false, Ordering::Relaxed);
     if ticked {
         let now = timer::counter();
         schedule(|s, cpu| (s.tick(cpu, now), ()));
+    } else if resched {
+        schedule(|s, cpu| (s.preempt_check(cpu), ()));
     }
 }
 
-/// Programs the next tick, one period after the previous one (skipping periods that have
-/// already passed, so a long stall does not cause a burst).
+fn handler(line: u32) -> Option<fn(u32)> {
+    let raw = HANDLERS.get(line as usize)?.load(Ordering::Acquire);
+    if raw == 0 {
+        return None;
+    }
+    // SAFETY: non-zero entries are only ever stored by `set_handler`, from a valid `fn(u32)`.
+    Some(unsafe { core::mem::transmute::<usize, fn(u32)>(raw) })
+}
+
+/// Installs (or with `None` removes) the handler of `line`; returns false if out of range.
+pub(crate) fn set_handler(line: u32, h: Option<fn(u32)>) -> bool {
+    match HANDLERS.get(line as usize) {
+        Some(slot) => {
+            slot.store(h.map_or(0, |f| f as usize), Ordering::Release);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Programs the next tick: one period after the previous one (skipping periods that have
+/// already passed, so a long stall does not cause a burst), or right after a tickless stretch.
 fn advance_tick() {
     let cpu = percpu::this();
     cpu.ticks.fetch_add(1, Ordering::Relaxed);
+    if cpu.tickless.swap(false, Ordering::Relaxed) {
+        rearm_periodic();
+        return;
+    }
     let period = config::tick_period_counts();
     let now = timer::counter();
     let mut next = cpu.next_tick.load(Ordering::Relaxed).wrapping_add(period);
@@ -57,25 +104,49 @@ fn advance_tick() {
     timer::set_deadline(next);
 }
 
+fn rearm_periodic() {
+    let next = timer::counter() + config::tick_period_counts();
+    percpu::this().next_tick.store(next, Ordering::Relaxed);
+    timer::set_deadline(next);
+}
+
 /// Starts this core's periodic tick and enables its interrupt line.
 pub(crate) fn start_tick() {
-    let first = timer::counter() + config::tick_period_counts();
-    percpu::this().next_tick.store(first, Ordering::Relaxed);
-    timer::set_deadline(first);
+    rearm_periodic();
     board::irq_enable_line(board::timer_line());
 }
 
 /// After a tick-rate change: bring this core's next tick forward if the new period ends
 /// sooner than the deadline already programmed.
 pub(crate) fn retune_tick() {
-    let irq = preempt_arch::cpu::irq_save();
-    let cpu = percpu::this();
+    let irq = cpu::irq_save();
+    let this = percpu::this();
     let soonest = timer::counter() + config::tick_period_counts();
-    if soonest < cpu.next_tick.load(Ordering::Relaxed) {
-        cpu.next_tick.store(soonest, Ordering::Relaxed);
+    if !this.tickless.load(Ordering::Relaxed) && soonest < this.next_tick.load(Ordering::Relaxed) {
+        this.next_tick.store(soonest, Ordering::Relaxed);
         timer::set_deadline(soonest);
     }
-    preempt_arch::cpu::irq_restore(irq);
+    cpu::irq_restore(irq);
+}
+
+/// The idle thread's loop: with IRQs masked, stop the periodic tick if nothing is ready (the
+/// timer then fires only for the earliest sleep deadline), wait for an interrupt, and let it
+/// in. The interrupt handler switches to whatever became ready.
+pub(crate) fn idle_loop() -> ! {
+    loop {
+        let irq = cpu::irq_save();
+        let deadline = with_sched(|s, _| (s.ready_count() == 0).then(|| s.next_deadline()));
+        if let Some(deadline) = deadline {
+            let this = percpu::this();
+            this.tickless.store(true, Ordering::Relaxed);
+            match deadline {
+                Some(d) => timer::set_deadline(d),
+                None => timer::stop(),
+            }
+        }
+        cpu::wait_for_interrupt();
+        cpu::irq_restore(irq);
+    }
 }
 
 /// Ticks taken on this core since boot.

@@ -223,9 +223,7 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     irq::start_tick();
     spawn(main_priority, main);
     cpu::irq_enable();
-    loop {
-        cpu::wait_for_interrupt();
-    }
+    irq::idle_loop()
 }
 
 /// The current thread's info, if threads are running and this is not an interrupt handler.

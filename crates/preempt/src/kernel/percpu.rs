@@ -6,7 +6,7 @@
 //! that no access needs `unsafe` beyond finding the block.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use preempt_arch::{cpu, SpinLock};
 use sched_core::MAX_CPUS;
@@ -21,6 +21,10 @@ pub(crate) struct PerCpu {
     pub next_tick: AtomicU64,
     /// Ticks taken by this core (statistics and tests).
     pub ticks: AtomicU64,
+    /// The periodic tick is stopped because this core is idle (tickless idle).
+    pub tickless: AtomicBool,
+    /// An interrupt handler made a thread ready: check for preemption on the way out.
+    pub need_resched: AtomicBool,
     /// A thread that exited here, to be freed after the switch away from its stack.
     pub dead: SpinLock<Option<Box<KThread>>>,
 }
@@ -31,6 +35,8 @@ impl PerCpu {
             irq_depth: AtomicU32::new(0),
             next_tick: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
+            tickless: AtomicBool::new(false),
+            need_resched: AtomicBool::new(false),
             dead: SpinLock::new(None),
         }
     }

@@ -1,0 +1,90 @@
+//! User interrupt handlers.
+//!
+//! A handler is a plain `fn(line)` registered for an interrupt line (a GIC INTID on virt). It
+//! runs in interrupt context with IRQs masked, on the interrupted thread's stack: keep it short.
+//! From a handler a program may release a semaphore, `try_send` on a channel, unpark a thread
+//! or set event flags; a thread they wake that outranks the interrupted one runs as soon as the
+//! handler returns. Blocking calls (lock, join, sleep, recv) are not allowed there.
+
+use core::fmt;
+
+use crate::board;
+use crate::kernel::irq as kirq;
+pub use preempt_drivers::irq::IrqError as ControllerError;
+
+/// Why an interrupt request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IrqError {
+    /// The line number is not one this kernel can dispatch.
+    InvalidLine(u32),
+    /// The line is the kernel's own (the tick).
+    Reserved(u32),
+    /// The interrupt controller refused.
+    Controller(ControllerError),
+}
+
+impl fmt::Display for IrqError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidLine(l) => write!(f, "interrupt line {l} is out of range"),
+            Self::Reserved(l) => write!(f, "interrupt line {l} is the kernel's timer tick"),
+            Self::Controller(e) => write!(f, "interrupt controller: {e}"),
+        }
+    }
+}
+
+fn check(line: u32) -> Result<(), IrqError> {
+    if line as usize >= kirq::MAX_LINES {
+        return Err(IrqError::InvalidLine(line));
+    }
+    if line == board::timer_line() {
+        return Err(IrqError::Reserved(line));
+    }
+    Ok(())
+}
+
+/// Registers `handler` for `line` and enables the line.
+pub fn register(line: u32, handler: fn(u32)) -> Result<(), IrqError> {
+    check(line)?;
+    kirq::set_handler(line, Some(handler));
+    enable(line)
+}
+
+/// Disables `line` and removes its handler.
+pub fn unregister(line: u32) -> Result<(), IrqError> {
+    check(line)?;
+    disable(line)?;
+    kirq::set_handler(line, None);
+    Ok(())
+}
+
+/// Enables delivery of `line` to this core.
+pub fn enable(line: u32) -> Result<(), IrqError> {
+    check(line)?;
+    controller(|c| c.enable(line, true))
+}
+
+/// Disables delivery of `line`.
+pub fn disable(line: u32) -> Result<(), IrqError> {
+    check(line)?;
+    controller(|c| c.enable(line, false))
+}
+
+/// The line on which software-generated interrupt `sgi` arrives.
+pub fn sgi_line(sgi: u32) -> u32 {
+    board::with_irqchip(|c| c.sgi_line(sgi)).unwrap_or(sgi)
+}
+
+/// Raises software-generated interrupt `sgi` on the current core (for tests and benchmarks).
+pub fn trigger_software(sgi: u32) -> Result<(), IrqError> {
+    controller(|c| c.send_sgi_to_self(sgi))
+}
+
+fn controller(
+    f: impl FnOnce(&mut dyn preempt_drivers::irq::InterruptController) -> Result<(), ControllerError>,
+) -> Result<(), IrqError> {
+    match board::with_irqchip(f) {
+        Some(r) => r.map_err(IrqError::Controller),
+        None => Err(IrqError::Controller(ControllerError::Unsupported)),
+    }
+}
