@@ -22,6 +22,12 @@ const MAIN_STACK_SIZE: usize = 128 * 1024;
 #[no_mangle]
 extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     kernel::percpu::init_this_core();
+    // SAFETY: first thing on the boot core, MMU off; the board's map covers the image, RAM
+    // and every device the kernel uses. Until this returns nothing may use an atomic
+    // read-modify-write (real hardware needs cacheable memory for exclusives).
+    if let Err(e) = unsafe { preempt_arch::mmu::enable(board::MEMORY_MAP) } {
+        kernel::fault::kernel_halt(format_args!("the board memory map is invalid: {e:?}"));
+    }
     let info = board::init(dtb);
     let heap_start = core::ptr::addr_of!(__heap_start) as usize;
     if info.ram_end <= heap_start + 1024 * 1024 {

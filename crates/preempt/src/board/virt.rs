@@ -1,12 +1,21 @@
 //! QEMU `virt`: PL011 console, GICv2 or GICv3, semihosting exit, devices found in the device
 //! tree QEMU passes (with the machine's standard addresses as fallback).
 
+use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
 use preempt_drivers::gic::Gic;
 use preempt_drivers::irq::InterruptController;
 use preempt_drivers::platform::{self, GicInfo, Platform};
 use preempt_drivers::pl011::Pl011;
 use preempt_drivers::semihosting;
+
+/// The identity map: the first GiB holds virt's devices (flash, GIC, UART, virtio, PCIe
+/// MMIO); RAM starts at 1 GiB and is mapped for up to 3 GiB (`-m` up to 3G). Everything else
+/// faults.
+pub(crate) const MEMORY_MAP: &[Region] = &[
+    Region { start: 0, size: 1 << 30, kind: MemoryKind::Device },
+    Region { start: 1 << 30, size: 3 << 30, kind: MemoryKind::Normal },
+];
 
 /// Where QEMU places the device tree for an ELF kernel when x0 does not point at it.
 const VIRT_DTB_FALLBACK: usize = 0x4000_0000;
