@@ -18,6 +18,22 @@ pub enum Image {
     },
 }
 
+/// A board's second console, selected with `--mini-uart` (the Pi's mini UART).
+#[derive(Debug)]
+pub struct AltConsole {
+    /// Cargo feature that moves the kernel's console to it.
+    pub feature: &'static str,
+    /// QEMU arguments connecting it to the terminal instead of the first serial port.
+    pub qemu_args: &'static [&'static str],
+}
+
+/// How a board's bootable SD-card folder is built (`cargo xtask image`).
+#[derive(Debug)]
+pub struct SdCard {
+    /// `cargo build` arguments of the hardware build: the board without its QEMU-only exit.
+    pub cargo_args: &'static [&'static str],
+}
+
 /// One machine the kernel can be built for and run on.
 #[derive(Debug)]
 pub struct Board {
@@ -33,6 +49,10 @@ pub struct Board {
     pub gics: &'static [u8],
     /// GIC version `run` uses when `--gic` is not given.
     pub default_gic: Option<u8>,
+    /// The alternative console, if the board has one.
+    pub alt_console: Option<AltConsole>,
+    /// The SD-card image, for boards that exist as hardware.
+    pub sd_card: Option<SdCard>,
 }
 
 /// Every supported board; the first one is the default.
@@ -51,17 +71,31 @@ pub const BOARDS: &[Board] = &[
         image: Image::Elf,
         gics: &[2, 3],
         default_gic: Some(3),
+        alt_console: None,
+        sd_card: None,
     },
     Board {
         name: "rpi-zero2w",
-        cargo_args: &["--no-default-features", "--features", "board-rpi"],
-        // The Zero 2 W's BCM2710A1 is QEMU's raspi3b; that machine fixes the CPU and 1 GiB of RAM.
+        // `qemu-exit`: under QEMU the kernel exits through semihosting (not on hardware).
+        cargo_args: &["--no-default-features", "--features", "board-rpi,qemu-exit"],
+        // The Zero 2 W's RP3A0 is a BCM2837 (BCM2710A1) like QEMU's raspi3b, which fixes the
+        // CPU (4 Cortex-A53) and 1 GiB of RAM. QEMU loads the raw image at 0x80000 and enters
+        // it at EL2 with cores 1-3 on the spin table, as the firmware does; given the ELF it
+        // would start every core at EL3.
         machine_args: &["-M", "raspi3b"],
         image: Image::Raw {
             file_name: "kernel8.img",
         },
         gics: &[],
         default_gic: None,
+        // The PL011 is QEMU's serial 0, the mini UART serial 1.
+        alt_console: Some(AltConsole {
+            feature: "rpi-mini-uart",
+            qemu_args: &["-serial", "null", "-serial", "mon:stdio"],
+        }),
+        sd_card: Some(SdCard {
+            cargo_args: &["--no-default-features", "--features", "board-rpi"],
+        }),
     },
 ];
 
@@ -116,6 +150,32 @@ impl Board {
             .collect()
     }
 
+    /// The alternative console, or the error for a board without one.
+    pub fn alt_console(&self) -> Result<&AltConsole, Error> {
+        self.alt_console.as_ref().ok_or_else(|| {
+            Error::usage(format!(
+                "board `{}` has only one console; drop `--mini-uart`",
+                self.name
+            ))
+        })
+    }
+
+    /// The SD-card recipe, or the error for a QEMU-only board.
+    pub fn sd_card(&self) -> Result<&SdCard, Error> {
+        self.sd_card.as_ref().ok_or_else(|| {
+            let names: Vec<_> = BOARDS
+                .iter()
+                .filter(|b| b.sd_card.is_some())
+                .map(|b| b.name)
+                .collect();
+            Error::usage(format!(
+                "board `{}` exists only in QEMU and has no SD-card image (boards with one: {})",
+                self.name,
+                names.join(", ")
+            ))
+        })
+    }
+
     /// Human-readable configuration name, e.g. `virt gicv2`.
     pub fn label(&self, gic: Option<u8>) -> String {
         match gic {
@@ -145,5 +205,17 @@ mod tests {
         assert!(rpi.gic(Some(2)).is_err());
         assert_eq!(rpi.configs(), vec![None]);
         assert!(find("pc").is_err());
+    }
+
+    #[test]
+    fn only_the_pi_has_an_image_and_a_second_console() {
+        let rpi = find("rpi-zero2w").unwrap();
+        assert!(rpi.cargo_args.join(" ").contains("qemu-exit"));
+        let card = rpi.sd_card().unwrap();
+        assert!(!card.cargo_args.join(" ").contains("qemu-exit"));
+        assert_eq!(rpi.alt_console().unwrap().feature, "rpi-mini-uart");
+        let virt = find("virt").unwrap();
+        assert_eq!(virt.sd_card().unwrap_err().code, 2);
+        assert!(virt.alt_console().is_err());
     }
 }

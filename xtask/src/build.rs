@@ -4,6 +4,11 @@
 //! messages' `executable`) instead of being guessed from the target directory layout, which
 //! depends on the profile, the target, test hashes and the user's `CARGO_TARGET_DIR`.
 //! Compiler diagnostics arrive inside those JSON messages and are re-printed on stderr.
+//!
+//! Cargo links an example to `<target>/…/examples/NAME` whatever the features, so building
+//! the same example for two boards leaves only the second. Every kernel is therefore copied,
+//! while cargo still holds the build lock, to
+//! `<target>/kernels/<board>/<features>/<kind>-<name>/`, and its raw image is made beside it.
 
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -146,10 +151,16 @@ fn parse_message(line: &str) -> Result<Message, String> {
     }
 }
 
-/// Builds kernel package targets for `board` in release mode; `selection` picks them
-/// (`["--example", "demo"]`, `["--tests", "--examples"]`). Returns the test and example
-/// executables, sorted by kind and name.
-pub fn kernels(ws: &Workspace, board: &Board, selection: &[&str]) -> Result<Vec<Artifact>, Error> {
+/// Builds kernel package targets for `board` in release mode with `cargo_args` selecting its
+/// features (usually `board.cargo_args`); `selection` picks the targets (`["--example",
+/// "demo"]`, `["--tests", "--examples"]`). Returns the test and example executables, sorted
+/// by kind and name.
+pub fn kernels(
+    ws: &Workspace,
+    board: &Board,
+    cargo_args: &[&str],
+    selection: &[&str],
+) -> Result<Vec<Artifact>, Error> {
     let format = if std::io::stderr().is_terminal() {
         "json-diagnostic-rendered-ansi"
     } else {
@@ -164,7 +175,7 @@ pub fn kernels(ws: &Workspace, board: &Board, selection: &[&str]) -> Result<Vec<
         "-p",
         KERNEL_PACKAGE,
     ])
-    .args(board.cargo_args)
+    .args(cargo_args)
     .args(selection)
     .arg(format!("--message-format={format}"))
     .stdout(Stdio::piped())
@@ -173,11 +184,22 @@ pub fn kernels(ws: &Workspace, board: &Board, selection: &[&str]) -> Result<Vec<
         .spawn()
         .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
     let stdout = child.stdout.take().expect("stdout is piped");
-    let mut artifacts = Vec::new();
+    let keep_dir = ws
+        .target_dir
+        .join("kernels")
+        .join(board.name)
+        .join(variant(cargo_args));
+    let mut artifacts: Vec<Artifact> = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| Error::new(format!("reading cargo output: {e}")))?;
         match parse_message(&line) {
-            Ok(Message::Artifact(a)) if !artifacts.contains(&a) => artifacts.push(a),
+            Ok(Message::Artifact(a))
+                if !artifacts
+                    .iter()
+                    .any(|b| (b.kind, &b.name) == (a.kind, &a.name)) =>
+            {
+                artifacts.push(keep(&keep_dir, a)?)
+            }
             Ok(Message::Diagnostic(text)) => eprint!("{text}"),
             Ok(_) => {}
             Err(_) => eprintln!("{line}"), // not JSON: pass it on untouched
@@ -198,34 +220,96 @@ pub fn kernels(ws: &Workspace, board: &Board, selection: &[&str]) -> Result<Vec<
     Ok(artifacts)
 }
 
+/// The directory name of a feature selection: the `--features` values joined with `+`
+/// (`board-rpi+qemu-exit`), or `default`.
+fn variant(cargo_args: &[&str]) -> String {
+    let features: Vec<&str> = cargo_args
+        .windows(2)
+        .filter(|w| w[0] == "--features")
+        .flat_map(|w| w[1].split([',', ' ']))
+        .filter(|f| !f.is_empty())
+        .collect();
+    if features.is_empty() {
+        "default".to_string()
+    } else {
+        features.join("+")
+    }
+}
+
+/// Copies the executable of `artifact` into its own folder under `dir`, so a later build with
+/// other features cannot replace it, and returns the artifact pointing at the copy.
+fn keep(dir: &Path, mut artifact: Artifact) -> Result<Artifact, Error> {
+    let dir = dir.join(format!("{}-{}", artifact.kind.name(), artifact.name));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::new(format!("creating {}: {e}", dir.display())))?;
+    let copy = dir.join(&artifact.name);
+    replace_file(&copy, |tmp| {
+        std::fs::copy(&artifact.executable, tmp)
+            .map(drop)
+            .map_err(|e| Error::new(format!("copying {}: {e}", artifact.executable.display())))
+    })?;
+    artifact.executable = copy;
+    Ok(artifact)
+}
+
+/// Writes `path` through a temporary file renamed over it, so a QEMU still reading the old
+/// file (another xtask's run) keeps it whole.
+fn replace_file(path: &Path, write: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        Error::new(format!(
+            "renaming {} to {}: {e}",
+            tmp.display(),
+            path.display()
+        ))
+    })
+}
+
 /// The file QEMU loads for `artifact` on `board`: the ELF itself, or a raw image made from it
-/// under `<target>/images/<board>/<kind>-<name>/`.
+/// beside the executable if that is a kept copy (see [`kernels`]), else under
+/// `<target>/images/<board>/<kind>-<name>/`.
 pub fn image(ws: &Workspace, board: &Board, artifact: &Artifact) -> Result<PathBuf, Error> {
     let Image::Raw { file_name } = board.image else {
         return Ok(artifact.executable.clone());
     };
-    let dir = ws.target_dir.join("images").join(board.name).join(format!(
-        "{}-{}",
-        artifact.kind.name(),
-        artifact.name
-    ));
+    let dir = match artifact.executable.parent() {
+        Some(dir) if dir.starts_with(ws.target_dir.join("kernels")) => dir.to_path_buf(),
+        _ => ws.target_dir.join("images").join(board.name).join(format!(
+            "{}-{}",
+            artifact.kind.name(),
+            artifact.name
+        )),
+    };
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::new(format!("creating {}: {e}", dir.display())))?;
     let out = dir.join(file_name);
-    let objcopy = llvm_objcopy(&ws.root)?;
-    let status = Command::new(&objcopy)
-        .args(["-O", "binary"])
-        .arg(&artifact.executable)
-        .arg(&out)
-        .status()
-        .map_err(|e| Error::new(format!("cannot run {}: {e}", objcopy.display())))?;
-    if !status.success() {
-        return Err(Error::new(format!(
-            "llvm-objcopy failed on {}",
-            artifact.executable.display()
-        )));
-    }
+    raw_image(&ws.root, &artifact.executable, &out)?;
     Ok(out)
+}
+
+/// Writes the flat binary of `elf` to `out` (`llvm-objcopy -O binary`): the loadable sections
+/// from the lowest address on, as a firmware that jumps to the load address expects.
+pub fn raw_image(root: &Path, elf: &Path, out: &Path) -> Result<(), Error> {
+    let objcopy = llvm_objcopy(root)?;
+    replace_file(out, |tmp| {
+        let status = Command::new(&objcopy)
+            .args(["-O", "binary"])
+            .arg(elf)
+            .arg(tmp)
+            .status()
+            .map_err(|e| Error::new(format!("cannot run {}: {e}", objcopy.display())))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Error::new(format!(
+                "llvm-objcopy failed on {}",
+                elf.display()
+            )))
+        }
+    })
 }
 
 /// `llvm-objcopy` of the pinned toolchain (rustup component `llvm-tools`).
@@ -270,6 +354,19 @@ fn llvm_objcopy(root: &Path) -> Result<PathBuf, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variants_name_the_features() {
+        assert_eq!(variant(&[]), "default");
+        assert_eq!(
+            variant(&["--no-default-features", "--features", "board-rpi,qemu-exit"]),
+            "board-rpi+qemu-exit"
+        );
+        assert_eq!(
+            variant(&["--features", "board-rpi", "--features", "rpi-mini-uart"]),
+            "board-rpi+rpi-mini-uart"
+        );
+    }
 
     #[test]
     fn reads_artifacts_and_diagnostics() {

@@ -8,6 +8,8 @@
 //! - [`build`]: the kernel `cargo build`, artifact discovery from its JSON, raw images;
 //! - [`qemu`]: the QEMU command line and the timeout that keeps every run bounded;
 //! - [`run`]: `cargo xtask run`; [`test`]: `cargo xtask test`;
+//! - [`bench`]: `cargo xtask bench`, the benchmark kernels, their results and baseline check;
+//! - [`image`]: `cargo xtask image`, the boot folder of a Raspberry Pi SD card;
 //! - [`expect`]: the `//! xtask: key=value` directives a test file states its expected
 //!   exit status, output, timeout and GIC version with;
 //! - [`json`]: the small JSON reader for cargo's output.
@@ -15,9 +17,12 @@
 //! Exit statuses: 0 success, 1 failure, 2 bad usage; `run` passes QEMU's status through and
 //! returns 124 on timeout.
 
+mod bench;
+mod fuzz;
 mod board;
 mod build;
 mod expect;
+mod image;
 mod json;
 mod qemu;
 mod run;
@@ -31,7 +36,11 @@ Usage: cargo xtask <command> [options]
 
 Commands:
   run     Build an example of the kernel and run it in QEMU (console on this terminal)
-  test    Run the host tests, then every in-QEMU test and example on every GIC version
+  test    Run the host tests, then every in-QEMU test and example on every board
+          (virt with GICv2 and GICv3, rpi-zero2w on QEMU raspi3b)
+  image   Write an SD-card boot folder (kernel8.img, config.txt, README.txt) for a Pi
+  bench   Run the benchmark kernels (bench/) in QEMU; table, target/bench/results.json
+  fuzz    Fuzz sched-core's operation interpreter (cargo-fuzz, nightly): --seconds N (default 60)
 
 Options of `run`:
   --example NAME    example of crates/preempt/examples/ to run (default: demo)
@@ -39,12 +48,26 @@ Options of `run`:
   --gic 2|3         GIC version of the virt machine (default: 3)
   --icount          deterministic timing: -icount shift=0,sleep=off
   --timeout SECS    kill QEMU after SECS seconds, exit 124 (default: 60; 0: never)
+  --mini-uart       rpi-zero2w: console on the mini UART (QEMU serial 1) instead of the PL011
   -- ARGS...        extra arguments appended to QEMU's command line
 
 Options of `test`:
-  --board BOARD     virt (default) or rpi-zero2w
+  --board BOARD     only this board: virt or rpi-zero2w (default: every board)
   --jobs N          QEMU runs in parallel (default: number of CPUs)
   --filter SUBSTR   only run in-QEMU tests and examples whose name contains SUBSTR
+
+Options of `bench` (`test` ends with `bench --quick --check` on virt unless --filter):
+  --board BOARD     virt (default) or rpi-zero2w
+  --check           fail if a metric is >3% worse than bench/baseline.json, or missing
+  --quick           fewer samples per metric (1,000 instead of 10,000)
+  --save-baseline   write the results to bench/baseline.json (not with --quick)
+  --jobs N          QEMU runs in parallel (default: number of CPUs)
+
+Options of `image`:
+  --board BOARD     rpi-zero2w (the default; the only board that is hardware)
+  --example NAME    example to put in kernel8.img (default: demo)
+  --out DIR         folder to write (default: target/sdcard/<board>)
+  --mini-uart       console on the mini UART instead of the PL011 (config.txt to match)
 
 In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in their
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
@@ -85,6 +108,9 @@ enum Command {
     Help,
     Run(run::Options),
     Test(test::Options),
+    Image(image::Options),
+    Bench(bench::Options),
+    Fuzz(fuzz::Options),
 }
 
 fn main() {
@@ -102,7 +128,10 @@ fn main() {
             Ok(0)
         }
         Command::Run(opts) => run::run(&opts),
-        Command::Test(opts) => test::run(&opts),
+        Command::Test(opts) => test::run(&opts).and_then(|code| bench::after_tests(&opts, code)),
+        Command::Image(opts) => image::run(&opts),
+        Command::Bench(opts) => bench::run(&opts),
+        Command::Fuzz(opts) => fuzz::run(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root"), &opts),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -161,6 +190,9 @@ fn parse(words: Vec<String>) -> Result<Command, Error> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "run" => parse_run(args),
         "test" => parse_test(args),
+        "image" => parse_image(args),
+        "bench" => bench::parse(args),
+        "fuzz" => fuzz::parse(args),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
     }
 }
@@ -171,6 +203,7 @@ fn parse_run(mut args: Args) -> Result<Command, Error> {
         board: board::default(),
         gic: None,
         icount: false,
+        mini_uart: false,
         timeout: Some(Duration::from_secs(60)),
         qemu_args: Vec::new(),
     };
@@ -186,6 +219,7 @@ fn parse_run(mut args: Args) -> Result<Command, Error> {
                 v => return Err(Error::usage(format!("`--gic` must be 2 or 3, not {v}"))),
             },
             "--icount" if inline.is_none() => opts.icount = true,
+            "--mini-uart" if inline.is_none() => opts.mini_uart = true,
             "--timeout" => {
                 let secs: u64 = args.number(&flag, inline)?;
                 opts.timeout = (secs > 0).then(|| Duration::from_secs(secs));
@@ -199,13 +233,13 @@ fn parse_run(mut args: Args) -> Result<Command, Error> {
 
 fn parse_test(mut args: Args) -> Result<Command, Error> {
     let mut opts = test::Options {
-        board: board::default(),
+        boards: board::BOARDS.iter().collect(),
         jobs: test::default_jobs(),
         filter: None,
     };
     while let Some((flag, inline)) = args.next_flag() {
         match flag.as_str() {
-            "--board" => opts.board = board::find(&args.value(&flag, inline)?)?,
+            "--board" => opts.boards = vec![board::find(&args.value(&flag, inline)?)?],
             "--jobs" | "-j" => match args.number(&flag, inline)? {
                 0 => return Err(Error::usage("`--jobs` must be at least 1")),
                 n => opts.jobs = n,
@@ -216,6 +250,26 @@ fn parse_test(mut args: Args) -> Result<Command, Error> {
         }
     }
     Ok(Command::Test(opts))
+}
+
+fn parse_image(mut args: Args) -> Result<Command, Error> {
+    let mut opts = image::Options {
+        example: "demo".to_string(),
+        board: board::find("rpi-zero2w")?,
+        out: None,
+        mini_uart: false,
+    };
+    while let Some((flag, inline)) = args.next_flag() {
+        match flag.as_str() {
+            "--example" => opts.example = args.value(&flag, inline)?,
+            "--board" => opts.board = board::find(&args.value(&flag, inline)?)?,
+            "--out" => opts.out = Some(args.value(&flag, inline)?.into()),
+            "--mini-uart" if inline.is_none() => opts.mini_uart = true,
+            "-h" | "--help" => return Ok(Command::Help),
+            _ => return Err(Error::usage(format!("unknown option `{flag}` for `image`"))),
+        }
+    }
+    Ok(Command::Image(opts))
 }
 
 #[cfg(test)]
@@ -248,17 +302,42 @@ mod tests {
         else {
             panic!("not a test command")
         };
+        let names: Vec<_> = opts.boards.iter().map(|b| b.name).collect();
         assert_eq!(
-            (opts.board.name, opts.jobs, opts.filter.as_deref()),
-            ("rpi-zero2w", 3, Some("mutex"))
+            (names, opts.jobs, opts.filter.as_deref()),
+            (vec!["rpi-zero2w"], 3, Some("mutex"))
         );
+        let Ok(Command::Test(all)) = parse_words("test") else {
+            panic!("not a test command")
+        };
+        assert_eq!(all.boards.len(), board::BOARDS.len());
+    }
+
+    #[test]
+    fn parses_image() {
+        let Ok(Command::Image(opts)) =
+            parse_words("image --board rpi-zero2w --example sleep --out /tmp/boot --mini-uart")
+        else {
+            panic!("not an image command")
+        };
+        assert_eq!(
+            (opts.board.name, opts.example.as_str(), opts.mini_uart),
+            ("rpi-zero2w", "sleep", true)
+        );
+        assert_eq!(opts.out.as_deref(), Some(std::path::Path::new("/tmp/boot")));
+        let Ok(Command::Image(default)) = parse_words("image") else {
+            panic!("not an image command")
+        };
+        assert_eq!((default.board.name, default.out), ("rpi-zero2w", None));
     }
 
     #[test]
     fn rejects_bad_command_lines() {
         for line in [
-            "image",
-            "bench",
+            "image --gic 2",
+            "image --board pc",
+            "bench --quick --save-baseline",
+            "bench --board pc",
             "run --gic 4",
             "run --timeout",
             "run --board pc",

@@ -25,6 +25,8 @@ pub struct Options {
     pub gic: Option<u8>,
     /// Whether to pass `-icount shift=0,sleep=off`.
     pub icount: bool,
+    /// `--mini-uart`: the board's alternative console (the Pi's mini UART).
+    pub mini_uart: bool,
     /// Time limit; `None` with `--timeout 0`.
     pub timeout: Option<Duration>,
     /// Arguments after `--`, appended to QEMU's command line.
@@ -34,11 +36,22 @@ pub struct Options {
 /// Runs the command; returns the process exit status.
 pub fn run(opts: &Options) -> Result<i32, Error> {
     let gic = opts.board.gic(opts.gic)?;
+    let alt_console = opts
+        .mini_uart
+        .then(|| opts.board.alt_console())
+        .transpose()?;
     let ws = build::workspace()?;
     check_example(&ws.root, &opts.example)?;
     let qemu = qemu::find()?;
 
-    let artifacts = build::kernels(&ws, opts.board, &["--example", &opts.example])?;
+    let mut cargo_args = opts.board.cargo_args.to_vec();
+    let mut qemu_args = Vec::new();
+    if let Some(alt) = alt_console {
+        cargo_args.extend(["--features", alt.feature]);
+        qemu_args.extend(alt.qemu_args.iter().map(|a| a.to_string()));
+    }
+    qemu_args.extend(opts.qemu_args.iter().cloned());
+    let artifacts = build::kernels(&ws, opts.board, &cargo_args, &["--example", &opts.example])?;
     let artifact = artifacts
         .iter()
         .find(|a| a.kind == build::Kind::Example && a.name == opts.example)
@@ -50,7 +63,7 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         })?;
     let image = build::image(&ws, opts.board, artifact)?;
 
-    let mut cmd = qemu::command(&qemu, opts.board, gic, opts.icount, &image, &opts.qemu_args);
+    let mut cmd = qemu::command(&qemu, opts.board, gic, opts.icount, &image, &qemu_args);
     eprintln!("Running {}", describe_command(&cmd));
     let mut child = cmd
         .spawn()
@@ -90,7 +103,7 @@ pub fn examples(root: &Path) -> Vec<String> {
     names
 }
 
-fn check_example(root: &Path, name: &str) -> Result<(), Error> {
+pub fn check_example(root: &Path, name: &str) -> Result<(), Error> {
     let available = examples(root);
     if available.iter().any(|e| e == name) {
         return Ok(());

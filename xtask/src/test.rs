@@ -1,9 +1,10 @@
 //! `cargo xtask test`: host tests, then every in-QEMU test and example in every configuration.
 //!
 //! Steps: (1) `cargo test --no-fail-fast` of the host-buildable crates, output streamed; (2) one
-//! `cargo build --tests --examples` of the kernel package; (3) each executable run in QEMU
-//! with `-icount` (deterministic timing) once per board configuration (virt: GICv2 and
-//! GICv3), `--jobs` at a time, each bounded by its timeout, its console captured to
+//! `cargo build --tests --examples` of the kernel package per board (every board, or the one
+//! `--board` names); (3) each executable run in QEMU with `-icount` (deterministic timing)
+//! once per board configuration (virt: GICv2 and GICv3; rpi-zero2w: raspi3b), all boards'
+//! runs in one pool, `--jobs` at a time, each bounded by its timeout, its console captured to
 //! `<target>/qemu-tests/<name>-<config>.log`; (4) one line per run, the log tail of failures,
 //! and the final line `N passed, M failed`. A run passes when QEMU's exit status and output
 //! match the `//! xtask:` directives of its source file (see [`crate::expect`]). Examples are
@@ -29,8 +30,8 @@ const TAIL_LINES: usize = 40;
 /// Options of `cargo xtask test`.
 #[derive(Debug)]
 pub struct Options {
-    /// Board to build for and emulate.
-    pub board: &'static Board,
+    /// Boards to build for and emulate (all of them unless `--board` names one).
+    pub boards: Vec<&'static Board>,
     /// QEMU runs at a time.
     pub jobs: usize,
     /// Only run binaries whose name contains this.
@@ -55,17 +56,20 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     println!("==> host tests");
     let host_ok = host_tests(&ws)?;
 
-    println!(
-        "==> building in-QEMU tests and examples for board `{}`",
-        opts.board.name
-    );
-    let artifacts =
-        build::kernels(&ws, opts.board, &["--tests", "--examples"]).inspect_err(|_| {
-            if let Err(reason) = &host_ok {
-                println!("host tests FAILED ({reason})");
-            }
-        })?;
-    let runs = plan(&ws, opts, &artifacts)?;
+    let mut runs = Vec::new();
+    for &board in &opts.boards {
+        println!(
+            "==> building in-QEMU tests and examples for board `{}`",
+            board.name
+        );
+        let artifacts = build::kernels(&ws, board, board.cargo_args, &["--tests", "--examples"])
+            .inspect_err(|_| {
+                if let Err(reason) = &host_ok {
+                    println!("host tests FAILED ({reason})");
+                }
+            })?;
+        runs.extend(plan(&ws, opts, board, &artifacts)?);
+    }
     if runs.is_empty() {
         println!(
             "note: no in-QEMU tests or examples{}",
@@ -115,7 +119,12 @@ fn host_tests(ws: &Workspace) -> Result<Result<(), String>, Error> {
 }
 
 /// Every (binary, configuration) pair to run, with its image made and its log path chosen.
-fn plan(ws: &Workspace, opts: &Options, artifacts: &[Artifact]) -> Result<Vec<Run>, Error> {
+fn plan(
+    ws: &Workspace,
+    opts: &Options,
+    board: &'static Board,
+    artifacts: &[Artifact],
+) -> Result<Vec<Run>, Error> {
     let log_dir = ws.target_dir.join("qemu-tests");
     std::fs::create_dir_all(&log_dir)
         .map_err(|e| Error::new(format!("creating {}: {e}", log_dir.display())))?;
@@ -129,7 +138,7 @@ fn plan(ws: &Workspace, opts: &Options, artifacts: &[Artifact]) -> Result<Vec<Ru
             continue;
         }
         let expect = expect::read(&artifact.src_path)?;
-        let image = build::image(ws, opts.board, artifact)?;
+        let image = build::image(ws, board, artifact)?;
         // A test and an example may share a name; only then do example logs get a prefix.
         let clash = artifact.kind == build::Kind::Example
             && artifacts
@@ -140,14 +149,15 @@ fn plan(ws: &Workspace, opts: &Options, artifacts: &[Artifact]) -> Result<Vec<Ru
         } else {
             artifact.name.clone()
         };
-        for gic in opts.board.configs() {
+        for gic in board.configs() {
+            // `gic=N` limits a test to that GIC version (so boards without a GIC skip it).
             if expect.gic.is_some() && expect.gic != gic {
                 continue;
             }
-            let config = opts.board.label(gic);
+            let config = board.label(gic);
             runs.push(Run {
                 label: format!("{:<5} {} [{config}]", artifact.kind.name(), artifact.name),
-                board: opts.board,
+                board,
                 gic,
                 image: image.clone(),
                 expect: expect.clone(),

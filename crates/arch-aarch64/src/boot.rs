@@ -8,7 +8,9 @@
 //! From EL3 (QEMU starts an ELF on raspi3b there) it first drops to EL2 with the same path.
 //!
 //! Secondary cores park in a `wfe` loop for now; SMP bring-up starts them through PSCI or the
-//! spin table and gives each its own boot stack slot (the linker reserves four).
+//! spin table and gives each its own boot stack slot (the linker reserves four). A board whose
+//! firmware holds the secondaries in a spin table of its own (the Raspberry Pi's) may move them
+//! to [`park_entry`] instead, where they wait in `wfi` with interrupts masked.
 //!
 //! Contract with the kernel: it defines `#[no_mangle] extern "C" fn preempt_kernel_main(dtb:
 //! usize) -> !`, called on core 0 with x0 as the loader left it, and the linker script defines
@@ -20,6 +22,45 @@ pub const SCTLR_EL1_BOOT: u64 = 0x30d0_0808;
 
 /// Size of each core's boot stack; the linker script reserves four of them.
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;
+
+/// The address of the secondary-core park loop, to hand to a firmware spin table: masks
+/// every exception and waits in `wfi` for good, touching no memory and no stack, at whatever
+/// EL and MMU state the core arrives in.
+///
+/// `wfi` rather than the spin tables' usual `wfe`: both are low-power waits on hardware, but
+/// QEMU treats `wfe` as a yield, so cores spinning on it keep emulating instructions — which
+/// burns host CPU and, under `-icount`, stops idle time from being skipped.
+pub fn park_entry() -> usize {
+    #[cfg(target_arch = "aarch64")]
+    {
+        let addr: usize;
+        // SAFETY: computes the address of a symbol; no memory access.
+        unsafe {
+            core::arch::asm!(
+                "adrp {0}, preempt_park_secondary",
+                "add {0}, {0}, :lo12:preempt_park_secondary",
+                out(reg) addr,
+                options(nomem, nostack, preserves_flags)
+            )
+        };
+        addr
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    0
+}
+
+// Not in `.text.boot`: that section must start with `_start`, the image's first instruction.
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".section .text.preempt_park, \"ax\"",
+    ".global preempt_park_secondary",
+    ".type preempt_park_secondary, %function",
+    "preempt_park_secondary:",
+    "msr daifset, #0xf",
+    "9: wfi",
+    "b 9b",
+    ".size preempt_park_secondary, . - preempt_park_secondary",
+);
 
 #[cfg(target_arch = "aarch64")]
 core::arch::global_asm!(

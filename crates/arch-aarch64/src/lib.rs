@@ -16,6 +16,7 @@ pub mod cpu;
 pub mod esr;
 pub mod exception;
 pub mod mmu;
+pub mod pmu;
 pub mod spinlock;
 pub mod timer;
 

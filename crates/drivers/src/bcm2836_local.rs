@@ -188,10 +188,44 @@ impl LocalIntc {
 
     /// Empties mailbox `mailbox` of the calling core.
     fn clear_mailbox(&mut self, mailbox: u32) {
+        self.mailbox_clear_bits(mailbox, u32::MAX);
+    }
+
+    /// The enabled lines that are pending on the calling core, as a mask of line bits, without
+    /// acknowledging anything (for controllers layered on this one).
+    pub fn pending_lines(&mut self) -> u32 {
+        let core = Self::core();
+        let pending = field!(self.regs, irq_source).get(core).map_or(0, |r| r.read());
+        pending & self.enabled_mask()
+    }
+
+    /// The bits held in mailbox `mailbox` (0..4) of the calling core.
+    pub fn mailbox_bits(&mut self, mailbox: u32) -> u32 {
+        let core = Self::core();
+        let mut clear = field!(self.regs, mailbox_clear);
+        clear
+            .get(core)
+            .map_or(0, |mut own| Self::read_at(own.get(mailbox as usize)))
+    }
+
+    /// Sets `bits` in mailbox `mailbox` (0..4) of the calling core (its line is pending while
+    /// any bit is set).
+    pub fn mailbox_set_bits(&mut self, mailbox: u32, bits: u32) {
+        let core = Self::core();
+        let mut set = field!(self.regs, mailbox_set);
+        if let Some(mut own) = set.get(core) {
+            if let Some(mut reg) = own.get(mailbox as usize) {
+                reg.write(bits);
+            }
+        }
+    }
+
+    /// Clears `bits` in mailbox `mailbox` (0..4) of the calling core.
+    pub fn mailbox_clear_bits(&mut self, mailbox: u32, bits: u32) {
         let core = Self::core();
         let mut clear = field!(self.regs, mailbox_clear);
         if let Some(mut own) = clear.get(core) {
-            Self::write_at(own.get(mailbox as usize), u32::MAX);
+            Self::write_at(own.get(mailbox as usize), bits);
         }
     }
 }

@@ -17,8 +17,11 @@
 
 pub mod bcm2835_aux;
 pub mod bcm2835_gpio;
+pub mod bcm2835_intc;
+pub mod bcm2835_mbox;
 pub mod bcm2835_wdt;
 pub mod bcm2836_local;
+pub mod bcm2837_intc;
 pub mod console;
 pub mod gic;
 pub mod irq;

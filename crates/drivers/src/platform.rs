@@ -167,6 +167,25 @@ pub unsafe fn probe(dtb: usize) -> Option<Platform> {
     probe_blob(blob)
 }
 
+/// The first RAM bank (base, size) of the device tree at `dtb`, for boards whose devices are
+/// at fixed addresses but whose RAM size the firmware decides (the Raspberry Pi's).
+///
+/// # Safety
+///
+/// As for [`probe`].
+pub unsafe fn memory(dtb: usize) -> Option<(u64, u64)> {
+    // SAFETY: forwarded from this function's contract.
+    if !unsafe { dtb_valid(dtb) } {
+        return None;
+    }
+    // SAFETY: as above; the header was just read.
+    let header = unsafe { core::slice::from_raw_parts(dtb as *const u8, FDT_HEADER_LEN) };
+    let len = tree_len(header)?;
+    // SAFETY: the caller promises `totalsize` bytes are readable and stable.
+    let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, len) };
+    first_ram_bank(&Fdt::new(blob).ok()?).filter(|&(_, size)| size != 0)
+}
+
 /// Reads the platform from a device tree held in `blob`.
 pub fn probe_blob(blob: &[u8]) -> Option<Platform> {
     let tree = Fdt::new(blob).ok()?;

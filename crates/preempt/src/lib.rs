@@ -29,6 +29,7 @@ pub mod console;
 pub mod heap;
 pub mod irq;
 mod kernel;
+pub mod sync;
 pub mod testing;
 pub mod thread;
 pub mod time;

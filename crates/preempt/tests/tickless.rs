@@ -43,7 +43,11 @@ fn main() {
     // Two equal-priority busy threads: the slice tick must run (about 10 ticks in 10 ms).
     let before = ticks_taken();
     let busy: [_; 2] = core::array::from_fn(|_| {
-        Builder::new().priority(100).spawn(|| while !STOP.load(Ordering::Relaxed) {}).expect("spawn")
+        Builder::new().priority(100).spawn(|| {
+            while !STOP.load(Ordering::Relaxed) {
+                core::hint::spin_loop();
+            }
+        }).expect("spawn")
     });
     thread::sleep(Duration::from_millis(10));
     STOP.store(true, Ordering::Relaxed);

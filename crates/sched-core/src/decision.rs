@@ -54,7 +54,63 @@ pub struct ExitOutcome<T> {
     pub dead: Option<T>,
 }
 
-/// Why a request about a thread was refused.
+/// Result of [`mutex_lock`](crate::Scheduler::mutex_lock) and
+/// [`mutex_lock_contended`](crate::Scheduler::mutex_lock_contended).
+#[must_use]
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum LockPoll {
+    /// The caller owns the mutex now (check
+    /// [`mutex_is_poisoned`](crate::Scheduler::mutex_is_poisoned)).
+    Acquired,
+    /// The caller waits; switch as told. Once it runs again,
+    /// [`take_wait_result`](crate::Scheduler::take_wait_result) says whether it
+    /// was handed the mutex ([`WaitResult::Acquired`]) or not.
+    Blocked(Next),
+}
+
+/// Result of [`sem_acquire`](crate::Scheduler::sem_acquire).
+#[must_use]
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum AcquirePoll {
+    /// The caller took a permit.
+    Acquired,
+    /// The caller waits; switch as told, then read
+    /// [`take_wait_result`](crate::Scheduler::take_wait_result).
+    Blocked(Next),
+}
+
+/// Result of [`event_wait`](crate::Scheduler::event_wait).
+#[must_use]
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum EventPoll {
+    /// The condition already held; these are the flags as they were (before
+    /// any clear-on-exit).
+    Satisfied(u32),
+    /// The caller waits; switch as told, then read
+    /// [`take_wait_result`](crate::Scheduler::take_wait_result).
+    Blocked(Next),
+}
+
+/// Why a thread's last wait ended, read once with
+/// [`take_wait_result`](crate::Scheduler::take_wait_result).
+#[must_use]
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum WaitResult {
+    /// No wait has ended since the last time the result was taken.
+    Nothing,
+    /// Woken on purpose: `wake_one`/`wake_all`, `unpark`, or a plain `wake`
+    /// (which, for a mutex or semaphore waiter, means "gave up, did not get it").
+    Woken,
+    /// Its deadline passed first; it left whatever it was waiting on.
+    TimedOut,
+    /// It was handed the mutex (it is the owner now) or a semaphore permit.
+    Acquired,
+    /// Its event condition held; the flags as they were when it did (before
+    /// its own clear-on-exit).
+    Events(u32),
+}
+
+/// Why a request about a thread or an object was refused.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum SchedError {
     /// The id is stale: its thread has been reaped (or never existed).
@@ -69,9 +125,22 @@ pub enum SchedError {
     IdleThread,
     /// The target was detached, so nobody may join it.
     Detached,
-    /// The target is (directly or through others) waiting to join the caller,
-    /// so waiting for it would never end.
+    /// Waiting would never end: the join target is (directly or through
+    /// others) waiting to join the caller, or the mutex's owner is (directly
+    /// or through a chain of mutexes) waiting for one the caller owns.
     Deadlock,
+    /// The handle is stale (its object was destroyed) or names another kind.
+    NoSuchObject,
+    /// The object cannot be destroyed: threads wait on it, or it is owned.
+    Busy,
+    /// The caller already owns the mutex (mutexes are not recursive).
+    Relock,
+    /// The caller does not own the mutex it tried to unlock.
+    NotOwner,
+    /// The semaphore count would overflow.
+    Overflow,
+    /// An argument makes no sense (an empty event mask).
+    InvalidArgument,
 }
 
 impl fmt::Display for SchedError {
@@ -83,7 +152,13 @@ impl fmt::Display for SchedError {
             Self::NotBlocked => "thread is not blocked or sleeping",
             Self::IdleThread => "not permitted on an idle thread",
             Self::Detached => "thread is detached",
-            Self::Deadlock => "join would wait for itself",
+            Self::Deadlock => "waiting would close a cycle",
+            Self::NoSuchObject => "no such synchronization object",
+            Self::Busy => "object is in use",
+            Self::Relock => "mutex already owned by the caller",
+            Self::NotOwner => "mutex not owned by the caller",
+            Self::Overflow => "semaphore count overflow",
+            Self::InvalidArgument => "invalid argument",
         })
     }
 }

@@ -31,7 +31,9 @@ impl ThreadId {
     }
 
     /// Packs the id into one word: generation in the high half, index in the low
-    /// half. Distinct ids give distinct values, and the value is never zero.
+    /// half. Distinct ids give distinct values, the value is never zero, and bit
+    /// 63 is always clear (generations stop below 2^31), which leaves it free for
+    /// [`LOCK_WAITERS`](crate::LOCK_WAITERS) in a mutex lock word.
     #[must_use]
     pub const fn as_u64(self) -> u64 {
         ((self.generation as u64) << 32) | self.index as u64

@@ -9,8 +9,19 @@
 //! answers "who runs next?" through [`Next`] values that the caller must act on.
 //!
 //! Nothing on a path an interrupt handler can take allocates: every structure that
-//! grows is grown when a thread is created, so `tick`, `wake` and the decision
-//! methods only shuffle indices.
+//! grows is grown when a thread or object is created, so `tick`, `wake`, the
+//! decision methods and the waking side of every synchronization primitive
+//! (`wake_one`, `wake_all`, `sem_release`, `event_set`, `unpark`,
+//! `mutex_unlock`) only shuffle indices.
+//!
+//! The blocking primitives (wait queues, mutexes with priority inheritance,
+//! semaphores, event flags, park tokens) are state machines inside the
+//! [`Scheduler`] rather than beside it: a timeout fires in `tick`, and a
+//! priority change must re-sort whatever queue the thread sits in and pass a
+//! boost along a chain of mutex owners, so the scheduler has to be able to
+//! reach every queue a thread can be in. The kernel wraps each object around a
+//! handle ([`QueueId`], [`MutexId`], [`SemId`], [`EventId`]) and calls these
+//! methods under its one scheduler lock.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -21,14 +32,24 @@ extern crate std;
 
 mod bitmap;
 mod decision;
+mod handles;
 mod id;
+#[cfg(feature = "interp")]
+pub mod interp;
+mod object;
 mod ready;
 mod scheduler;
 mod slab;
 mod thread;
 mod timers;
+mod wait_list;
 
-pub use decision::{ExitOutcome, JoinPoll, Next, SchedError};
+pub use decision::{
+    AcquirePoll, EventPoll, ExitOutcome, JoinPoll, LockPoll, Next, SchedError, WaitResult,
+};
+pub use handles::{
+    EventId, EventMode, MutexId, QueueId, SemId, SyncObject, WaitingOn, LOCK_WAITERS,
+};
 pub use id::ThreadId;
 pub use scheduler::Scheduler;
 pub use thread::{ExitStatus, State};

@@ -6,6 +6,15 @@
 //! free list so the table does not grow without bound. Each slot carries a
 //! generation that changes whenever it is vacated, so a [`ThreadId`] handed out
 //! earlier can never be mistaken for the slot's next occupant.
+//!
+//! The same storage holds the synchronization objects, so the slab is generic
+//! over the kind of id it hands out ([`SlabKey`]).
+//!
+//! Generations stop at [`MAX_GENERATION`] (31 bits) so that the top bit of a
+//! packed id is always clear: the kernel's mutex lock word uses it as its
+//! "waiters" flag.
+
+use core::marker::PhantomData;
 
 use alloc::vec::Vec;
 
@@ -13,6 +22,31 @@ use crate::ThreadId;
 
 /// Marks "no slot" in the free list and in the intrusive links elsewhere.
 pub(crate) const NIL: u32 = u32::MAX;
+
+/// The last generation a slot may carry; a slot reaching it is retired.
+pub(crate) const MAX_GENERATION: u32 = u32::MAX >> 1;
+
+/// An id made of a slot index and the slot's generation.
+pub(crate) trait SlabKey: Copy {
+    /// Builds the id of slot `index` at `generation`.
+    fn from_parts(index: u32, generation: u32) -> Self;
+    /// The slot index.
+    fn index(self) -> u32;
+    /// The generation of the slot when the id was handed out.
+    fn generation(self) -> u32;
+}
+
+impl SlabKey for ThreadId {
+    fn from_parts(index: u32, generation: u32) -> Self {
+        Self::new(index, generation)
+    }
+    fn index(self) -> u32 {
+        ThreadId::index(self)
+    }
+    fn generation(self) -> u32 {
+        ThreadId::generation(self)
+    }
+}
 
 enum Content<E> {
     Occupied(E),
@@ -27,25 +61,27 @@ struct Slot<E> {
     content: Content<E>,
 }
 
-/// A generational slab of `E`.
-pub(crate) struct Slab<E> {
+/// A generational slab of `E`, handing out ids of type `K`.
+pub(crate) struct Slab<E, K = ThreadId> {
     slots: Vec<Slot<E>>,
     free_head: u32,
     live: usize,
+    key: PhantomData<K>,
 }
 
-impl<E> Slab<E> {
+impl<E, K: SlabKey> Slab<E, K> {
     /// An empty slab.
     pub(crate) const fn new() -> Self {
         Self {
             slots: Vec::new(),
             free_head: NIL,
             live: 0,
+            key: PhantomData,
         }
     }
 
     /// Stores `value`, reusing a vacant slot when there is one. May allocate.
-    pub(crate) fn insert(&mut self, value: E) -> ThreadId {
+    pub(crate) fn insert(&mut self, value: E) -> K {
         self.live += 1;
         if self.free_head != NIL {
             let index = self.free_head;
@@ -55,7 +91,7 @@ impl<E> Slab<E> {
             };
             self.free_head = next_free;
             slot.content = Content::Occupied(value);
-            return ThreadId::new(index, slot.generation);
+            return K::from_parts(index, slot.generation);
         }
         let index = u32::try_from(self.slots.len())
             .ok()
@@ -65,17 +101,17 @@ impl<E> Slab<E> {
             generation: 1,
             content: Content::Occupied(value),
         });
-        ThreadId::new(index, 1)
+        K::from_parts(index, 1)
     }
 
     /// Removes and returns the entry `id` names, if it is still there.
     ///
     /// The slot's generation moves on, so `id` stays stale forever. A slot whose
     /// generation cannot move on any more is retired rather than reused.
-    pub(crate) fn remove(&mut self, id: ThreadId) -> Option<E> {
+    pub(crate) fn remove(&mut self, id: K) -> Option<E> {
         self.get(id)?;
         let slot = &mut self.slots[id.index() as usize];
-        let retire = slot.generation == u32::MAX;
+        let retire = slot.generation >= MAX_GENERATION;
         let next_free = if retire { NIL } else { self.free_head };
         let old = core::mem::replace(&mut slot.content, Content::Vacant { next_free });
         if !retire {
@@ -90,7 +126,7 @@ impl<E> Slab<E> {
     }
 
     /// The entry `id` names, unless it has been removed.
-    pub(crate) fn get(&self, id: ThreadId) -> Option<&E> {
+    pub(crate) fn get(&self, id: K) -> Option<&E> {
         let slot = self.slots.get(id.index() as usize)?;
         match &slot.content {
             Content::Occupied(v) if slot.generation == id.generation() => Some(v),
@@ -99,7 +135,7 @@ impl<E> Slab<E> {
     }
 
     /// Mutable access to the entry `id` names, unless it has been removed.
-    pub(crate) fn get_mut(&mut self, id: ThreadId) -> Option<&mut E> {
+    pub(crate) fn get_mut(&mut self, id: K) -> Option<&mut E> {
         let slot = self.slots.get_mut(id.index() as usize)?;
         match &mut slot.content {
             Content::Occupied(v) if slot.generation == id.generation() => Some(v),
@@ -108,10 +144,10 @@ impl<E> Slab<E> {
     }
 
     /// The id of whatever currently occupies slot `index`.
-    pub(crate) fn id_at(&self, index: u32) -> Option<ThreadId> {
+    pub(crate) fn id_at(&self, index: u32) -> Option<K> {
         let slot = self.slots.get(index as usize)?;
         match slot.content {
-            Content::Occupied(_) => Some(ThreadId::new(index, slot.generation)),
+            Content::Occupied(_) => Some(K::from_parts(index, slot.generation)),
             Content::Vacant { .. } => None,
         }
     }
@@ -143,22 +179,22 @@ impl<E> Slab<E> {
     }
 
     /// Every occupant with its id, in slot order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (ThreadId, &E)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &E)> + '_ {
         self.slots
             .iter()
             .enumerate()
             .filter_map(|(i, slot)| match &slot.content {
                 // Slot indices are checked to fit in u32 when slots are created.
-                Content::Occupied(v) => Some((ThreadId::new(i as u32, slot.generation), v)),
+                Content::Occupied(v) => Some((K::from_parts(i as u32, slot.generation), v)),
                 Content::Vacant { .. } => None,
             })
     }
 
     /// Forces the generation of slot `index` (tests of the retirement rule).
     #[cfg(test)]
-    fn force_generation(&mut self, index: u32, generation: u32) -> ThreadId {
+    fn force_generation(&mut self, index: u32, generation: u32) -> K {
         self.slots[index as usize].generation = generation;
-        ThreadId::new(index, generation)
+        K::from_parts(index, generation)
     }
 }
 
@@ -170,7 +206,7 @@ mod tests {
 
     #[test]
     fn insert_get_remove() {
-        let mut s = Slab::new();
+        let mut s: Slab<_> = Slab::new();
         let a = s.insert("a");
         let b = s.insert("b");
         assert_eq!(s.live(), 2);
@@ -184,7 +220,7 @@ mod tests {
 
     #[test]
     fn reused_slot_gets_a_new_generation() {
-        let mut s = Slab::new();
+        let mut s: Slab<_> = Slab::new();
         let a = s.insert(1);
         s.remove(a);
         let b = s.insert(2);
@@ -198,7 +234,7 @@ mod tests {
 
     #[test]
     fn free_list_is_reused_before_growing() {
-        let mut s = Slab::new();
+        let mut s: Slab<_> = Slab::new();
         let ids: Vec<_> = (0..4).map(|i| s.insert(i)).collect();
         s.remove(ids[1]);
         s.remove(ids[3]);
@@ -211,9 +247,9 @@ mod tests {
 
     #[test]
     fn slot_at_last_generation_is_retired() {
-        let mut s = Slab::new();
+        let mut s: Slab<i32> = Slab::new();
         let a = s.insert(1);
-        let a = s.force_generation(a.index(), u32::MAX);
+        let a = s.force_generation(a.index(), MAX_GENERATION);
         assert_eq!(s.remove(a), Some(1));
         let b = s.insert(2);
         assert_ne!(b.index(), a.index(), "retired slot must not be reused");
@@ -222,8 +258,22 @@ mod tests {
     }
 
     #[test]
+    fn packed_ids_never_use_the_top_bit() {
+        let mut s: Slab<i32> = Slab::new();
+        let a = s.insert(1);
+        let last = s.force_generation(a.index(), MAX_GENERATION - 1);
+        assert_eq!(last.as_u64() >> 63, 0);
+        s.remove(last);
+        let b = s.insert(2);
+        assert_eq!(b.generation(), MAX_GENERATION);
+        assert_eq!(b.as_u64() >> 63, 0, "bit 63 is free for the lock word");
+        s.remove(b);
+        assert_ne!(s.insert(3).index(), b.index(), "retired at the cap");
+    }
+
+    #[test]
     fn index_access_ignores_generation() {
-        let mut s = Slab::new();
+        let mut s: Slab<_> = Slab::new();
         let a = s.insert('x');
         assert_eq!(s.at(a.index()), Some(&'x'));
         *s.at_mut(a.index()).unwrap() = 'y';
@@ -239,7 +289,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
         fn behaves_like_a_map_and_never_aliases(ops in prop::collection::vec(any::<(bool, u8)>(), 0..200)) {
-            let mut s = Slab::new();
+            let mut s: Slab<_> = Slab::new();
             let mut live: HashMap<ThreadId, u32> = HashMap::new();
             let mut dead: Vec<ThreadId> = Vec::new();
             let mut next = 0u32;

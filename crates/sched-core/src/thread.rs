@@ -4,10 +4,17 @@
 //! policy needs (state, priorities, queue links, who waits for it). Keeping the
 //! base and effective priority apart from the start lets priority inheritance
 //! raise the effective one later without losing what the thread asked for.
+//!
+//! The [`WaitRecord`] is everything blocking synchronization needs per thread
+//! (what it waits on, its link in that object's wait list, why the wait ended,
+//! the mutexes it owns). Embedding it here is what makes waking and timeouts
+//! allocation-free: there is nothing to allocate when a thread starts waiting.
 
+use crate::handles::{EventMode, ObjId};
 use crate::ready::{Link, LinkStore};
-use crate::slab::Slab;
-use crate::{CpuId, Priority, ThreadId};
+use crate::slab::{Slab, NIL};
+use crate::wait_list::{WaitLink, WaitStore};
+use crate::{CpuId, Priority, ThreadId, WaitResult};
 
 /// How a thread ended.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -30,7 +37,9 @@ pub enum State {
     Sleeping,
     /// Waiting for the given thread to exit.
     Joining(ThreadId),
-    /// Waiting for an explicit [`wake`](crate::Scheduler::wake).
+    /// Waiting for an explicit [`wake`](crate::Scheduler::wake), or on a
+    /// synchronization object or park token (see
+    /// [`waiting_on`](crate::Scheduler::waiting_on)), possibly with a deadline.
     Blocked,
     /// Finished, waiting to be reaped.
     Zombie(ExitStatus),
@@ -53,6 +62,56 @@ pub(crate) struct Thread<T> {
     /// `Some(cpu)` for the idle thread of `cpu`.
     pub(crate) idle_of: Option<CpuId>,
     pub(crate) link: Link,
+    pub(crate) wait: WaitRecord,
+}
+
+/// What a `Blocked` thread is blocked on.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum WaitOn {
+    /// Nothing the scheduler tracks (`block_current`, sleeping, or not waiting).
+    Nothing,
+    /// The wait list of this object.
+    Object(ObjId),
+    /// Its own park token.
+    Park,
+}
+
+/// What an event waiter asked for.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) struct EventRequest {
+    pub(crate) mask: u32,
+    pub(crate) mode: EventMode,
+    pub(crate) clear: bool,
+}
+
+/// Per-thread state of blocking synchronization.
+pub(crate) struct WaitRecord {
+    pub(crate) on: WaitOn,
+    pub(crate) link: WaitLink,
+    /// Meaningful while waiting on event flags.
+    pub(crate) event: EventRequest,
+    /// Why the last wait ended, until taken.
+    pub(crate) result: WaitResult,
+    pub(crate) park_token: bool,
+    /// First mutex (object slot index) of the list of mutexes it owns, or `NIL`.
+    pub(crate) owned_head: u32,
+}
+
+impl WaitRecord {
+    const fn new() -> Self {
+        Self {
+            on: WaitOn::Nothing,
+            link: WaitLink::UNLINKED,
+            event: EventRequest {
+                mask: 0,
+                mode: EventMode::All,
+                clear: false,
+            },
+            result: WaitResult::Nothing,
+            park_token: false,
+            owned_head: NIL,
+        }
+    }
 }
 
 impl<T> Thread<T> {
@@ -67,6 +126,7 @@ impl<T> Thread<T> {
             detached: false,
             idle_of,
             link: Link::UNLINKED,
+            wait: WaitRecord::new(),
         }
     }
 
@@ -85,5 +145,28 @@ impl<T> LinkStore for Slab<Thread<T>> {
             .at_mut(index)
             .expect("queued index names no thread")
             .link
+    }
+}
+
+impl<T> WaitStore for Slab<Thread<T>> {
+    fn wlink(&self, index: u32) -> WaitLink {
+        self.at(index)
+            .expect("waiting index names no thread")
+            .wait
+            .link
+    }
+
+    fn wlink_mut(&mut self, index: u32) -> &mut WaitLink {
+        &mut self
+            .at_mut(index)
+            .expect("waiting index names no thread")
+            .wait
+            .link
+    }
+
+    fn rank(&self, index: u32) -> Priority {
+        self.at(index)
+            .expect("waiting index names no thread")
+            .priority
     }
 }

@@ -1,7 +1,11 @@
 //! The scheduler is called from the timer interrupt and from wake-ups with
 //! interrupts masked, where the kernel heap may be locked or unusable. This
 //! test counts heap allocations made by the calls that can happen there and
-//! requires the count to be zero; only `spawn`/`add_idle` may allocate.
+//! requires the count to be zero; only `spawn`/`add_idle` and the `create_*`
+//! methods of synchronization objects may allocate. The waking side of every
+//! primitive (`wake_one`, `wake_all`, `sem_release`, `event_set`, `unpark`,
+//! `mutex_unlock`) and timeouts inside `tick` are covered, and so are the
+//! blocking calls, which do not need to allocate either.
 //!
 //! Counting needs a global allocator, which is the only unsafe code in this
 //! crate's tree: it forwards every call to `System` unchanged.
@@ -9,7 +13,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use sched_core::{ExitStatus, JoinPoll, Scheduler, State, ThreadId};
+use sched_core::{EventMode, ExitStatus, JoinPoll, LockPoll, Scheduler, State, ThreadId};
 
 thread_local! {
     static ARMED: Cell<bool> = const { Cell::new(false) };
@@ -90,6 +94,10 @@ fn interrupt_paths_and_decisions_never_allocate() {
     let mut ids: Vec<ThreadId> = (0..24).map(|i| s.spawn((i % 4) as u8 * 10, i)).collect();
     let _ = s.start(0);
     let _ = s.start(1);
+    let q = s.create_queue();
+    let mutexes = [s.create_mutex(), s.create_mutex(), s.create_mutex()];
+    let sem = s.create_semaphore(1);
+    let ev = s.create_event_flags();
     // Make sure the check itself works before relying on it.
     ARMED.with(|a| a.set(true));
     let probe = vec![1u8];
@@ -108,6 +116,14 @@ fn interrupt_paths_and_decisions_never_allocate() {
         let pick = ids[rng.next(ids.len() as u64) as usize];
         let cur = s.current(cpu);
         let real = !s.is_idle(cur);
+        let deadline = match rng.next(3) {
+            0 => None,
+            _ => Some(now + rng.next(5)),
+        };
+        if rng.next(2) == 0 {
+            sync_step(&mut s, &mut rng, cpu, pick, deadline, (q, mutexes, sem, ev));
+            continue;
+        }
         match rng.next(11) {
             0 | 1 => {
                 now += rng.next(3);
@@ -159,4 +175,64 @@ fn interrupt_paths_and_decisions_never_allocate() {
         let _ = no_alloc("next_deadline", || s.next_deadline());
     }
     s.check_invariants().unwrap();
+}
+
+type Objects = (
+    sched_core::QueueId,
+    [sched_core::MutexId; 3],
+    sched_core::SemId,
+    sched_core::EventId,
+);
+
+/// One random synchronization operation, every call checked for allocation.
+fn sync_step(
+    s: &mut Scheduler<u64>,
+    rng: &mut Lcg,
+    cpu: usize,
+    pick: ThreadId,
+    deadline: Option<u64>,
+    (q, mutexes, sem, ev): Objects,
+) {
+    let real = !s.is_idle(s.current(cpu));
+    let m = mutexes[rng.next(3) as usize];
+    match rng.next(12) {
+        0 if real => drop(no_alloc("wait_on", || s.wait_on(cpu, q, deadline))),
+        1 => {
+            let _ = no_alloc("wake_one", || s.wake_one(q));
+            let _ = no_alloc("preempt_check", || s.preempt_check(cpu));
+        }
+        2 => drop(no_alloc("wake_all", || s.wake_all(q))),
+        3 if real => {
+            if let Ok(LockPoll::Acquired) =
+                no_alloc("mutex_lock", || s.mutex_lock(cpu, m, deadline))
+            {
+                let _ = no_alloc("take_wait_result", || s.take_wait_result(cpu));
+            }
+        }
+        4 | 5 => {
+            for m in mutexes {
+                if s.mutex_owner(m) == Some(s.current(cpu)) {
+                    let _ = no_alloc("mutex_unlock", || s.mutex_unlock(cpu, m));
+                    break;
+                }
+            }
+        }
+        6 if real => drop(no_alloc("sem_acquire", || {
+            s.sem_acquire(cpu, sem, deadline)
+        })),
+        7 => drop(no_alloc("sem_release", || s.sem_release(sem))),
+        8 if real => {
+            let mask = 1 + rng.next(7) as u32;
+            let _ = no_alloc("event_wait", || {
+                s.event_wait(cpu, ev, mask, EventMode::Any, true, deadline)
+            });
+        }
+        9 => {
+            let bits = rng.next(8) as u32;
+            let _ = no_alloc("event_set", || s.event_set(ev, bits));
+        }
+        10 if real => drop(no_alloc("park", || s.park(cpu, deadline))),
+        11 => drop(no_alloc("unpark", || s.unpark(pick))),
+        _ => {}
+    }
 }

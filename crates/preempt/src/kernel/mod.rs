@@ -11,6 +11,7 @@ pub(crate) mod fault;
 pub(crate) mod irq;
 pub(crate) mod percpu;
 pub(crate) mod stack;
+pub(crate) mod wait;
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -144,6 +145,7 @@ unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
             None => fault::kernel_halt(format_args!("switching away from a thread with no control block")),
         },
     };
+    percpu::this().current.store(to.as_u64(), Ordering::Relaxed);
     // SAFETY: both contexts live in boxed control blocks that stay allocated until this switch
     // completes: `next` is owned by the scheduler, `prev` by the scheduler or the per-CPU dead
     // slot, which only the next thread's `finish_switch` empties. IRQs are masked.

@@ -25,6 +25,8 @@ pub(crate) struct PerCpu {
     pub tickless: AtomicBool,
     /// An interrupt handler made a thread ready: check for preemption on the way out.
     pub need_resched: AtomicBool,
+    /// `ThreadId::as_u64()` of the thread running on this core (for mutex fast paths).
+    pub current: AtomicU64,
     /// A thread that exited here, to be freed after the switch away from its stack.
     pub dead: SpinLock<Option<Box<KThread>>>,
 }
@@ -37,6 +39,7 @@ impl PerCpu {
             ticks: AtomicU64::new(0),
             tickless: AtomicBool::new(false),
             need_resched: AtomicBool::new(false),
+            current: AtomicU64::new(0),
             dead: SpinLock::new(None),
         }
     }

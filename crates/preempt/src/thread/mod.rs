@@ -59,6 +59,17 @@ impl Thread {
     }
 }
 
+impl Thread {
+    /// Makes the thread's park token available: if it is parked it wakes, otherwise its next
+    /// `park` returns at once. Callable from interrupt handlers.
+    pub fn unpark(&self) {
+        let id = self.id();
+        crate::kernel::wait::notify(|s| {
+            let _ = s.unpark(id);
+        });
+    }
+}
+
 impl core::fmt::Debug for Thread {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Thread").field("id", &self.id()).field("name", &self.name()).finish()
@@ -96,4 +107,18 @@ pub fn sleep_until(deadline: Instant) {
     while timer::counter() < deadline.ticks() {
         kernel::schedule(|s, cpu| (s.sleep_until(cpu, deadline.ticks()), ()));
     }
+}
+
+/// Blocks until this thread's park token is made available by [`Thread::unpark`] (returns at
+/// once, consuming it, if it already is).
+pub fn park() {
+    crate::kernel::wait::assert_may_block("thread::park");
+    kernel::schedule(|s, cpu| (s.park(cpu, None), ()));
+}
+
+/// Like [`park`], giving up after `timeout`.
+pub fn park_timeout(timeout: Duration) {
+    crate::kernel::wait::assert_may_block("thread::park_timeout");
+    let deadline = crate::kernel::wait::deadline_after(timeout);
+    kernel::schedule(|s, cpu| (s.park(cpu, Some(deadline)), ()));
 }

@@ -3,7 +3,8 @@
 //! The same fact is recorded in several places (a thread's state, its queue
 //! links, the bitmap, the timer heap, the per-CPU current), which is what makes
 //! the fast paths fast and also what lets them drift apart unnoticed. This
-//! audit cross-checks all of them. It is O(threads + 256) and meant for tests
+//! audit cross-checks all of them (the synchronization objects in
+//! `audit_sync`). It is O(threads + objects + 256) and meant for tests
 //! and debug builds of the kernel, never for an interrupt path.
 
 use super::Scheduler;
@@ -18,9 +19,10 @@ impl<T> Scheduler<T> {
     pub fn check_invariants(&self) -> Result<(), &'static str> {
         self.ready.audit(&self.threads)?;
         self.timers.audit()?;
+        self.audit_timer_count()?;
+        self.audit_sync()?;
 
         let mut queued = 0;
-        let mut sleeping = 0;
         let mut idle = 0;
         for (id, t) in self.threads.iter() {
             if t.priority < t.base_priority {
@@ -39,12 +41,6 @@ impl<T> Scheduler<T> {
                 }
                 None if is_ready && !t.is_idle() => return Err("ready thread is not queued"),
                 None => {}
-            }
-            if (t.state == State::Sleeping) != self.timers.contains(id.index()) {
-                return Err("sleeping state disagrees with the timer heap");
-            }
-            if t.state == State::Sleeping {
-                sleeping += 1;
             }
             if t.state != State::Ready && t.saved_slice != 0 {
                 return Err("a saved slice outlived the thread's preemption");
@@ -82,9 +78,6 @@ impl<T> Scheduler<T> {
         }
         if queued != self.ready.len() {
             return Err("ready queue length disagrees with queued threads");
-        }
-        if sleeping != self.timers.len() {
-            return Err("timer count disagrees with sleeping threads");
         }
         if idle != self.idle_count {
             return Err("idle thread count is off");

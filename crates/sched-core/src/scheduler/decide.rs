@@ -59,8 +59,9 @@ impl<T> Scheduler<T> {
 
     /// The timer interrupt of `cpu` at time `now`.
     ///
-    /// Every sleeper whose deadline is at or before `now` becomes ready (at the
-    /// back of its level, earliest deadline first). Then the current thread is
+    /// Every sleeper and timed waiter whose deadline is at or before `now`
+    /// becomes ready (at the back of its level, earliest deadline first); a
+    /// waiter leaves its object and reads [`WaitResult::TimedOut`](crate::WaitResult::TimedOut). Then the current thread is
     /// charged one tick: a strictly higher ready thread preempts it; otherwise,
     /// once its slice is used up and a peer of equal priority is ready, the two
     /// take turns. An idle current yields to anything ready.
@@ -109,11 +110,11 @@ impl<T> Scheduler<T> {
         left == 0
     }
 
-    /// Moves every sleeper due at `now` to the ready queue.
+    /// Moves every sleeper and timed waiter due at `now` to the ready queue.
     fn wake_due(&mut self, now: Ticks) {
         while let Some(index) = self.timers.pop_due(now) {
             let id = self.threads.id_at(index).expect("timer of a vacant slot");
-            self.make_ready(id);
+            self.expire(id);
         }
     }
 }

@@ -44,8 +44,9 @@ impl<T> Scheduler<T> {
         id
     }
 
-    /// The current thread of `cpu` ends with `status`. A thread waiting to
-    /// join it becomes ready. If it was detached its slot is freed at once and
+    /// The current thread of `cpu` ends with `status`. Every mutex it owns is
+    /// marked poisoned and handed to its best waiter (or left free). A thread
+    /// waiting to join it becomes ready. If it was detached its slot is freed at once and
     /// its data returned in [`ExitOutcome::dead`]; otherwise it stays a zombie
     /// until reaped. `next` is always a switch.
     ///
@@ -53,8 +54,13 @@ impl<T> Scheduler<T> {
     /// If `cpu`'s current thread is its idle thread.
     pub fn exit_current(&mut self, cpu: CpuId, status: ExitStatus) -> ExitOutcome<T> {
         let cur = self.running_real(cpu, "exit");
+        while let Some(m) = self.first_owned(cur) {
+            self.release_mutex(m, true);
+        }
+        self.refresh_priority(cur);
         let t = self.entry_mut(cur);
         t.state = State::Zombie(status);
+        t.wait.park_token = false;
         let (joiner, detached) = (t.joiner, t.detached);
         if let Some(j) = joiner {
             if self
@@ -160,8 +166,12 @@ impl<T> Scheduler<T> {
         None
     }
 
-    /// Gives `id` a new priority. A ready thread whose priority changes moves
-    /// to the back of its new level. Follow with [`preempt_check`](Self::preempt_check) on the CPUs
+    /// Gives `id` a new base priority. Its effective priority becomes the
+    /// higher of that and what the waiters of its mutexes lend it, so a boost
+    /// survives a lowered base. If the effective priority changes, a ready
+    /// thread moves to the back of its new level, a waiting one is re-sorted
+    /// in its wait list, and a mutex owner it waits for is re-evaluated down
+    /// the chain. Follow with [`preempt_check`](Self::preempt_check) on the CPUs
     /// concerned: it also switches away from a running thread that was lowered
     /// below a ready one.
     ///
@@ -173,13 +183,8 @@ impl<T> Scheduler<T> {
         if t.is_idle() {
             return Err(SchedError::IdleThread);
         }
-        let old = t.priority;
         t.base_priority = prio;
-        // Without inheritance the effective priority is the base one.
-        t.priority = prio;
-        if old != prio && self.ready.remove(&mut self.threads, id.index()) {
-            self.ready.push_tail(&mut self.threads, id.index(), prio);
-        }
+        self.refresh_priority(id);
         Ok(())
     }
 }

@@ -10,16 +10,28 @@
 //!
 //! The methods are split by concern over the child modules; this one holds the
 //! state and the few moves (dispatch, requeue) every decision is built from.
+//! The synchronization objects live here too (see `objects`), so that every
+//! queue a thread can be in is reachable from its entry.
 
 mod audit;
+mod audit_sync;
+mod blocking;
 mod decide;
+mod events;
+mod inherit;
 mod life;
+mod mutex;
+mod objects;
+mod park;
 mod query;
+mod queue;
+mod semaphore;
 mod wait;
 
 #[cfg(test)]
 mod tests;
 
+use crate::object::Objects;
 use crate::ready::ReadyQueue;
 use crate::slab::Slab;
 use crate::thread::{State, Thread};
@@ -30,6 +42,8 @@ use crate::{CpuId, Next, ThreadId, Ticks, MAX_CPUS};
 /// per-thread data (stack, saved context, ...), stored and handed back verbatim.
 pub struct Scheduler<T> {
     threads: Slab<Thread<T>>,
+    /// Wait queues, mutexes, semaphores and event flags.
+    objects: Objects,
     ready: ReadyQueue,
     timers: TimerHeap,
     /// The thread each started CPU is running.
@@ -62,6 +76,7 @@ impl<T> Scheduler<T> {
     pub fn new(slice_ticks: u32) -> Self {
         Self {
             threads: Slab::new(),
+            objects: Slab::new(),
             ready: ReadyQueue::new(),
             timers: TimerHeap::new(),
             current: [None; MAX_CPUS],

@@ -91,13 +91,13 @@ impl<T> Scheduler<T> {
         self.ready.len()
     }
 
-    /// Threads with a pending sleep deadline.
+    /// Threads with a pending deadline: sleepers plus waiters with a timeout.
     #[must_use]
     pub fn sleeping_count(&self) -> usize {
         self.timers.len()
     }
 
-    /// The deadline `id` sleeps until, if it is sleeping.
+    /// The deadline `id` sleeps until, or gives up waiting at, if it has one.
     #[must_use]
     pub fn sleep_deadline(&self, id: ThreadId) -> Option<Ticks> {
         self.threads.get(id)?;

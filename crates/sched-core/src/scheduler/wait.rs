@@ -6,10 +6,14 @@
 //! checked on ticks, so a thread is never woken before its deadline and never
 //! forgotten if the deadline has already passed when it goes to sleep: the next
 //! tick picks it up.
+//!
+//! A plain `wake` also ends a wait on a synchronization object: the thread
+//! leaves the object's wait list (see `blocking`) and reads
+//! [`WaitResult::Woken`](crate::WaitResult::Woken).
 
 use super::Scheduler;
-use crate::thread::State;
-use crate::{CpuId, Next, SchedError, ThreadId, Ticks};
+use crate::thread::{State, WaitOn};
+use crate::{CpuId, Next, SchedError, ThreadId, Ticks, WaitResult};
 
 impl<T> Scheduler<T> {
     /// The current thread of `cpu` sleeps until the first tick at or after
@@ -19,7 +23,9 @@ impl<T> Scheduler<T> {
     /// If `cpu`'s current thread is its idle thread.
     pub fn sleep_until(&mut self, cpu: CpuId, deadline: Ticks) -> Next {
         let cur = self.running_real(cpu, "sleep");
-        self.entry_mut(cur).state = State::Sleeping;
+        let t = self.entry_mut(cur);
+        t.state = State::Sleeping;
+        t.wait.result = WaitResult::Nothing;
         self.timers.insert(cur.index(), deadline);
         self.switch_from(cpu, cur)
     }
@@ -38,12 +44,12 @@ impl<T> Scheduler<T> {
     /// If `cpu`'s current thread is its idle thread.
     pub fn block_current(&mut self, cpu: CpuId) -> Next {
         let cur = self.running_real(cpu, "block");
-        self.entry_mut(cur).state = State::Blocked;
-        self.switch_from(cpu, cur)
+        self.block_waiting(cpu, cur, WaitOn::Nothing, None)
     }
 
     /// Makes a blocked or sleeping thread ready (back of its level), cancelling
-    /// its timer. Follow with [`preempt_check`](Self::preempt_check) so a woken
+    /// its timer. A thread waiting on an object (or parked) leaves it and reads
+    /// [`WaitResult::Woken`]; a mutex owner it boosted is lowered again. Follow with [`preempt_check`](Self::preempt_check) so a woken
     /// thread of higher priority runs at once.
     ///
     /// # Errors
@@ -57,8 +63,7 @@ impl<T> Scheduler<T> {
         }
         match t.state {
             State::Blocked | State::Sleeping => {
-                self.timers.remove(id.index());
-                self.make_ready(id);
+                self.end_wait(id, WaitResult::Woken);
                 Ok(())
             }
             _ => Err(SchedError::NotBlocked),

@@ -1,7 +1,14 @@
 //! Scheduler behaviour tests, one file per area of the policy.
 
+mod events;
+mod inherit;
 mod lifecycle;
+mod mutex;
+mod objects;
+mod park;
 mod priority;
+mod queue;
+mod semaphore;
 mod sleep;
 
 use crate::{Next, Priority, Scheduler, ThreadId};
@@ -26,4 +33,28 @@ pub(super) fn switched_to(next: Next) -> ThreadId {
         Next::Switch { to, .. } => to,
         Next::Keep => panic!("expected a switch"),
     }
+}
+
+/// Spawns a thread of priority `prio` that preempts cpu 0 at once (it must
+/// outrank whatever runs there), and returns it, now running.
+pub(super) fn spawn_running(s: &mut Scheduler<u32>, prio: Priority) -> ThreadId {
+    let id = s.spawn(prio, u32::from(prio));
+    let _ = s.preempt_check(0);
+    assert_eq!(s.current(0), id, "spawned thread did not get the cpu");
+    id
+}
+
+/// Puts cpu 0's current thread to sleep far in the future, so it stays out of
+/// the way (and keeps what it owns) until woken explicitly.
+pub(super) fn park_far(s: &mut Scheduler<u32>) -> ThreadId {
+    let id = s.current(0);
+    let _ = s.sleep_until(0, 1_000_000);
+    id
+}
+
+/// Wakes `id` and lets it take cpu 0 (it must outrank the current thread).
+pub(super) fn resume(s: &mut Scheduler<u32>, id: ThreadId) {
+    s.wake(id).unwrap();
+    let _ = s.preempt_check(0);
+    assert_eq!(s.current(0), id, "woken thread did not get the cpu");
 }

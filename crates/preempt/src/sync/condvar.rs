@@ -1,0 +1,150 @@
+//! Condition variables.
+//!
+//! `wait` releases the mutex and blocks in one step under the scheduler lock, so a
+//! `notify_*` that follows the unlock can never be missed; the mutex is re-acquired (with
+//! priority inheritance) before `wait` returns. Spurious wake-ups do not happen, but as in std
+//! callers should re-check their condition (`wait_while` does).
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
+use sched_core::{QueueId, WaitResult};
+
+use super::mutex::MutexGuard;
+use super::poison::{self, LockResult};
+use crate::kernel::wait::{self, Wait};
+use crate::kernel::{self, Sched};
+use crate::time::Instant;
+
+/// Whether a timed wait returned because its time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// True if the wait ended by timeout.
+    pub fn timed_out(&self) -> bool {
+        self.0
+    }
+}
+
+/// A condition variable.
+#[derive(Debug, Default)]
+pub struct Condvar {
+    handle: AtomicU64,
+}
+
+impl Condvar {
+    /// A new condition variable (usable in a `static`).
+    pub const fn new() -> Self {
+        Self { handle: AtomicU64::new(0) }
+    }
+
+    fn queue(&self, s: &mut Sched) -> QueueId {
+        let raw = wait::lazy_handle(&self.handle, s, |s| s.create_queue().as_u64());
+        QueueId::from_u64(raw).expect("condvar handle")
+    }
+
+    /// Releases `guard`'s mutex, blocks until notified, re-locks and returns the guard.
+    pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
+        self.wait_inner(guard, None).0
+    }
+
+    /// Waits until `condition` is false, re-checking after every wake-up.
+    pub fn wait_while<'a, T: ?Sized, F: FnMut(&mut T) -> bool>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        mut condition: F,
+    ) -> LockResult<MutexGuard<'a, T>> {
+        while condition(&mut *guard) {
+            guard = self.wait(guard)?;
+        }
+        Ok(guard)
+    }
+
+    /// Like [`wait`](Self::wait), giving up after `timeout`.
+    pub fn wait_timeout<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        let (r, timed_out) = self.wait_inner(guard, Some(wait::deadline_after(timeout)));
+        match r {
+            Ok(g) => Ok((g, WaitTimeoutResult(timed_out))),
+            Err(p) => Err(poison::PoisonError::new((p.into_inner(), WaitTimeoutResult(timed_out)))),
+        }
+    }
+
+    /// Waits while `condition` holds, for at most `timeout` in total.
+    pub fn wait_timeout_while<'a, T: ?Sized, F: FnMut(&mut T) -> bool>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        timeout: Duration,
+        mut condition: F,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        let start = Instant::now();
+        loop {
+            if !condition(&mut *guard) {
+                return Ok((guard, WaitTimeoutResult(false)));
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return Ok((guard, WaitTimeoutResult(true)));
+            }
+            guard = match self.wait_timeout(guard, timeout - elapsed) {
+                Ok((g, _)) => g,
+                Err(p) => return Err(p),
+            };
+        }
+    }
+
+    /// Wakes the highest-priority waiter (the longest waiting among equals).
+    pub fn notify_one(&self) {
+        if self.handle.load(Ordering::Acquire) == 0 {
+            return; // no one has ever waited
+        }
+        wait::notify(|s| {
+            let q = self.queue(s);
+            let _ = s.wake_one(q);
+        });
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        if self.handle.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        wait::notify(|s| {
+            let q = self.queue(s);
+            let _ = s.wake_all(q);
+        });
+    }
+
+    fn wait_inner<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>, deadline: Option<u64>) -> (LockResult<MutexGuard<'a, T>>, bool) {
+        wait::assert_may_block("Condvar::wait");
+        let mutex = guard.mutex();
+        let owner = guard.owner();
+        core::mem::forget(guard);
+        let timed_out = wait::wait(
+            |s, cpu| {
+                let q = self.queue(s);
+                let _ = mutex.release_locked(s, cpu, owner);
+                match s.wait_on(cpu, q, deadline) {
+                    Ok(next) => Wait::Block(next),
+                    Err(e) => panic!("condvar wait: {e}"),
+                }
+            },
+            |_, _, res| res == WaitResult::TimedOut,
+        );
+        (mutex.lock(), timed_out)
+    }
+}
+
+impl Drop for Condvar {
+    fn drop(&mut self) {
+        if let Some(q) = QueueId::from_u64(*self.handle.get_mut()) {
+            kernel::with_sched(|s, _| {
+                let _ = s.destroy_queue(q);
+            });
+        }
+    }
+}

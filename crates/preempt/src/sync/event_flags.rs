@@ -1,0 +1,97 @@
+//! Event flags: a 32-bit word of events threads can wait on (any or all of a mask), set from
+//! threads or interrupt handlers.
+
+use core::sync::atomic::AtomicU64;
+use core::time::Duration;
+
+use sched_core::{EventId, EventPoll, WaitResult};
+
+pub use sched_core::EventMode as WaitMode;
+
+use crate::kernel::wait::{self, Wait};
+use crate::kernel::{self, Sched};
+
+/// A set of 32 event bits.
+#[derive(Debug, Default)]
+pub struct EventFlags {
+    handle: AtomicU64,
+}
+
+impl EventFlags {
+    /// All bits clear (usable in a `static`).
+    pub const fn new() -> Self {
+        Self { handle: AtomicU64::new(0) }
+    }
+
+    fn id(&self, s: &mut Sched) -> EventId {
+        let raw = wait::lazy_handle(&self.handle, s, |s| s.create_event_flags().as_u64());
+        EventId::from_u64(raw).expect("event flags handle")
+    }
+
+    /// Sets `bits`, waking every waiter whose condition now holds. Callable from interrupt
+    /// handlers.
+    pub fn set(&self, bits: u32) {
+        wait::notify(|s| {
+            let id = self.id(s);
+            let _ = s.event_set(id, bits);
+        });
+    }
+
+    /// Clears `bits`.
+    pub fn clear(&self, bits: u32) {
+        kernel::with_sched(|s, _| {
+            let id = self.id(s);
+            let _ = s.event_clear(id, bits);
+        });
+    }
+
+    /// The bits set now.
+    pub fn get(&self) -> u32 {
+        kernel::with_sched(|s, _| {
+            let id = self.id(s);
+            s.event_bits(id).unwrap_or(0)
+        })
+    }
+
+    /// Blocks until any (`WaitMode::Any`) or all (`WaitMode::All`) of `mask` are set; returns
+    /// the bits seen. With `clear`, the bits of `mask` are cleared on return.
+    pub fn wait(&self, mask: u32, mode: WaitMode, clear: bool) -> u32 {
+        self.wait_until(mask, mode, clear, None).unwrap_or(0)
+    }
+
+    /// Like [`wait`](Self::wait), giving up after `timeout` (`None`).
+    pub fn wait_timeout(&self, mask: u32, mode: WaitMode, clear: bool, timeout: Duration) -> Option<u32> {
+        self.wait_until(mask, mode, clear, Some(wait::deadline_after(timeout)))
+    }
+
+    fn wait_until(&self, mask: u32, mode: WaitMode, clear: bool, deadline: Option<u64>) -> Option<u32> {
+        wait::assert_may_block("EventFlags::wait");
+        if mask == 0 {
+            return Some(self.get());
+        }
+        wait::wait(
+            |s, cpu| {
+                let id = self.id(s);
+                match s.event_wait(cpu, id, mask, mode, clear, deadline) {
+                    Ok(EventPoll::Satisfied(bits)) => Wait::Done(Some(bits)),
+                    Ok(EventPoll::Blocked(next)) => Wait::Block(next),
+                    Err(e) => panic!("event wait: {e}"),
+                }
+            },
+            |_, _, res| match res {
+                WaitResult::Events(bits) => Some(bits),
+                _ => None,
+            },
+        )
+    }
+}
+
+impl Drop for EventFlags {
+    fn drop(&mut self) {
+        if let Some(id) = EventId::from_u64(*self.handle.get_mut()) {
+            kernel::with_sched(|s, _| {
+                let _ = s.destroy_event_flags(id);
+            });
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Blocking synchronization, shaped like `std::sync`.
+//!
+//! Everything here blocks by queueing the thread in the scheduler (only spinlocks spin): wait
+//! queues are ordered by priority, first come first served among equals; every blocking call
+//! has a timed variant; `Mutex` inherits priority through chains of owners and takes an atomic
+//! fast path when uncontended. Objects have `const fn new` and create their scheduler state on
+//! first use. From an interrupt handler, `Semaphore::release`, `SyncSender::try_send`,
+//! `EventFlags::set` and `Thread::unpark` are allowed; blocking calls there stop the system
+//! with a message.
+
+mod barrier;
+mod condvar;
+mod event_flags;
+pub mod mpsc;
+mod mutex;
+mod once;
+mod poison;
+mod rwlock;
+mod semaphore;
+
+pub use alloc::sync::{Arc, Weak};
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use condvar::{Condvar, WaitTimeoutResult};
+pub use event_flags::{EventFlags, WaitMode};
+pub use mutex::{Mutex, MutexGuard};
+pub use once::{Once, OnceLock};
+pub use poison::{LockResult, PoisonError, TryLockError, TryLockResult};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard, DEAD_HOLDER_RECHECK};
+pub use semaphore::Semaphore;

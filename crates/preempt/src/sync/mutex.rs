@@ -1,0 +1,313 @@
+//! A mutex with priority inheritance and an atomic fast path.
+//!
+//! Uncontended lock and unlock are one compare-and-swap each on the lock word, with no kernel
+//! entry. Only contention takes the scheduler lock, where `sched-core`'s mutex state machine
+//! queues waiters by priority, boosts the owner (transitively through chains of owners) and
+//! hands the mutex directly to the best waiter on unlock. The word protocol is documented in
+//! `sched_core::scheduler::mutex`: `0` free, `owner id` owned and uncontended, `| LOCK_WAITERS`
+//! once the scheduler's record is authoritative.
+//!
+//! A thread that dies holding the mutex poisons it: the next owner gets `Err(PoisonError)`.
+
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::time::Duration;
+
+use sched_core::{LockPoll, MutexId, Next, SchedError, ThreadId, WaitResult, LOCK_WAITERS};
+
+use super::poison::{self, LockResult, TryLockError, TryLockResult};
+use crate::kernel::wait::{self, Wait};
+use crate::kernel::{self, Sched};
+
+/// A mutual-exclusion lock protecting a `T`.
+pub struct Mutex<T: ?Sized> {
+    word: AtomicU64,
+    handle: AtomicU64,
+    poisoned: AtomicBool,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the lock gives one thread at a time access to `data`; `T: Send` suffices, as in std.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+// SAFETY: moving the mutex moves the `T`.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+
+/// Access to the data of a locked [`Mutex`]; unlocks when dropped.
+#[must_use = "the mutex unlocks at once if the guard is dropped"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+    owner: u64,
+    _not_send: PhantomData<*const ()>,
+}
+
+// SAFETY: sharing the guard only shares `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
+
+enum Outcome {
+    Acquired,
+    TimedOut,
+    /// Misuse detected under the scheduler lock; reported (panicking) after it is released,
+    /// so the panic ends the calling thread rather than the kernel.
+    Misuse(SchedError),
+}
+
+impl<T> Mutex<T> {
+    /// A new, unlocked mutex (usable in a `static`).
+    pub const fn new(value: T) -> Self {
+        Self { word: AtomicU64::new(0), handle: AtomicU64::new(0), poisoned: AtomicBool::new(false), data: UnsafeCell::new(value) }
+    }
+
+    /// Consumes the mutex, returning the data.
+    pub fn into_inner(self) -> LockResult<T> {
+        let poisoned = self.poisoned.load(Ordering::Relaxed);
+        let mut this = core::mem::ManuallyDrop::new(self);
+        this.release_handle();
+        // SAFETY: `this` is never used or dropped again after the data is moved out.
+        let data = unsafe { core::ptr::read(this.data.get()) };
+        poison::result(data, poisoned)
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Blocks until the lock is acquired. A thread that already holds it and locks again is a
+    /// deadlock: that panics with a message naming the problem.
+    pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+        let me = wait::current_id_word();
+        if self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            return self.guard(me);
+        }
+        match self.lock_slow(me, None) {
+            Outcome::Acquired => self.guard(me),
+            Outcome::TimedOut => unreachable!("an untimed lock timed out"),
+            Outcome::Misuse(e) => misuse(e),
+        }
+    }
+
+    /// Takes the lock only if it is free right now.
+    pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
+        let me = wait::current_id_word();
+        match self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return Ok(self.guard(me)?),
+            Err(w) if w & LOCK_WAITERS == 0 => return Err(TryLockError::WouldBlock),
+            Err(_) => {}
+        }
+        let got = kernel::with_sched(|s, cpu| {
+            let m = self.id(s);
+            let r = s.mutex_try_lock(cpu, m);
+            if r == Ok(true) {
+                self.store_word(s, m);
+            }
+            r
+        });
+        match got {
+            Ok(true) => Ok(self.guard(me)?),
+            Ok(false) => Err(TryLockError::WouldBlock),
+            Err(e) => misuse(e),
+        }
+    }
+
+    /// Blocks for at most `timeout`; `Err(WouldBlock)` if the lock could not be had in time.
+    pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<MutexGuard<'_, T>> {
+        let me = wait::current_id_word();
+        if self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            return Ok(self.guard(me)?);
+        }
+        match self.lock_slow(me, Some(wait::deadline_after(timeout))) {
+            Outcome::Acquired => Ok(self.guard(me)?),
+            Outcome::TimedOut => Err(TryLockError::WouldBlock),
+            Outcome::Misuse(e) => misuse(e),
+        }
+    }
+
+    /// Whether a thread died holding this lock.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Relaxed)
+    }
+
+    /// Declares the data consistent again after a poisoning.
+    pub fn clear_poison(&self) {
+        self.poisoned.store(false, Ordering::Relaxed);
+        let h = self.handle.load(Ordering::Acquire);
+        if let Some(m) = MutexId::from_u64(h) {
+            kernel::with_sched(|s, _| {
+                let _ = s.mutex_clear_poison(m);
+            });
+        }
+    }
+
+    /// Mutable access without locking: `&mut self` proves no one else holds it.
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        let poisoned = self.is_poisoned();
+        poison::result(self.data.get_mut(), poisoned)
+    }
+
+    fn guard(&self, owner: u64) -> LockResult<MutexGuard<'_, T>> {
+        let g = MutexGuard { mutex: self, owner, _not_send: PhantomData };
+        poison::result(g, self.poisoned.load(Ordering::Relaxed))
+    }
+
+    fn id(&self, s: &mut Sched) -> MutexId {
+        let raw = wait::lazy_handle(&self.handle, s, |s| s.create_mutex().as_u64());
+        MutexId::from_u64(raw).expect("mutex handle")
+    }
+
+    fn store_word(&self, s: &mut Sched, m: MutexId) {
+        let w = s.mutex_lock_word(m).unwrap_or(0);
+        self.word.store(w, Ordering::Release);
+        if s.mutex_is_poisoned(m) == Some(true) {
+            self.poisoned.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn lock_slow(&self, me: u64, deadline: Option<u64>) -> Outcome {
+        wait::assert_may_block("Mutex::lock");
+        wait::wait(
+            |s, cpu| {
+                let m = self.id(s);
+                loop {
+                    let w = self.word.load(Ordering::Relaxed);
+                    if w == 0 {
+                        if self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                            return Wait::Done(Outcome::Acquired);
+                        }
+                        continue;
+                    }
+                    if w & LOCK_WAITERS == 0
+                        && self.word.compare_exchange(w, w | LOCK_WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err()
+                    {
+                        continue;
+                    }
+                    // The scheduler's record, if any, wins over the hint in the word.
+                    let poll = match ThreadId::from_u64(w & !LOCK_WAITERS) {
+                        Some(owner) => s.mutex_lock_contended(cpu, m, owner, deadline),
+                        None => s.mutex_lock(cpu, m, deadline),
+                    };
+                    return match poll {
+                        Ok(LockPoll::Acquired) => {
+                            self.store_word(s, m);
+                            Wait::Done(Outcome::Acquired)
+                        }
+                        Ok(LockPoll::Blocked(next)) => Wait::Block(next),
+                        Err(e) => Wait::Done(Outcome::Misuse(e)),
+                    };
+                }
+            },
+            |s, _, res| match res {
+                WaitResult::Acquired => {
+                    let m = self.id(s);
+                    self.store_word(s, m);
+                    Outcome::Acquired
+                }
+                WaitResult::TimedOut => Outcome::TimedOut,
+                _ => Outcome::Misuse(SchedError::NotBlocked),
+            },
+        )
+    }
+
+    fn unlock(&self, owner: u64) {
+        if self.word.compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed).is_ok() {
+            return;
+        }
+        if let Err(e) = kernel::schedule(|s, cpu| match self.unlock_locked(s, cpu) {
+            Ok(next) => (next, Ok(())),
+            Err(e) => (Next::Keep, Err(e)),
+        }) {
+            misuse(e);
+        }
+    }
+
+    /// The slow unlock, under the scheduler lock (also used by `Condvar::wait`).
+    pub(crate) fn unlock_locked(&self, s: &mut Sched, cpu: usize) -> Result<Next, SchedError> {
+        let m = self.id(s);
+        let next = s.mutex_unlock(cpu, m)?;
+        self.store_word(s, m);
+        Ok(next)
+    }
+
+    /// Unlocks `owner`'s hold under the scheduler lock: the fast CAS if uncontended, else the
+    /// slow path. Returns the decision of the slow path (or `Keep`).
+    pub(crate) fn release_locked(&self, s: &mut Sched, cpu: usize, owner: u64) -> Result<Next, SchedError> {
+        if self.word.compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed).is_ok() {
+            return Ok(Next::Keep);
+        }
+        self.unlock_locked(s, cpu)
+    }
+
+    fn release_handle(&mut self) {
+        if let Some(m) = MutexId::from_u64(*self.handle.get_mut()) {
+            kernel::with_sched(|s, _| {
+                let _ = s.destroy_mutex(m);
+            });
+            *self.handle.get_mut() = 0;
+        }
+    }
+}
+
+fn misuse(e: SchedError) -> ! {
+    match e {
+        SchedError::Relock => panic!("deadlock: a thread locked a Mutex it already holds"),
+        SchedError::Deadlock => panic!("deadlock: this lock would close a cycle of threads waiting on each other"),
+        SchedError::NotOwner => panic!("a Mutex was unlocked by a thread that does not own it"),
+        e => panic!("mutex: {e}"),
+    }
+}
+
+impl<T: ?Sized> Drop for Mutex<T> {
+    fn drop(&mut self) {
+        self.release_handle();
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.try_lock() {
+            Ok(g) => f.debug_struct("Mutex").field("data", &&*g).finish(),
+            Err(_) => f.write_str("Mutex { <locked> }"),
+        }
+    }
+}
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    pub(crate) fn mutex(&self) -> &'a Mutex<T> {
+        self.mutex
+    }
+    pub(crate) fn owner(&self) -> u64 {
+        self.owner
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists only while this thread holds the lock.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as above, and `&mut self` makes this the only reference.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.unlock(self.owner);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}

@@ -1,0 +1,124 @@
+//! One-time initialization: `Once` and `OnceLock`, on top of `Mutex`.
+//!
+//! The completed state is an atomic checked without any lock, so after initialization every
+//! call is one load. Initialization itself runs under a mutex: concurrent callers block (with
+//! priority inheritance) until the first finishes.
+
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use super::Mutex;
+
+/// Runs a closure exactly once.
+pub struct Once {
+    done: AtomicBool,
+    lock: Mutex<()>,
+}
+
+impl Default for Once {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Once {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Once").field("done", &self.is_completed()).finish()
+    }
+}
+
+impl Once {
+    /// A new `Once` (usable in a `static`).
+    pub const fn new() -> Self {
+        Self { done: AtomicBool::new(false), lock: Mutex::new(()) }
+    }
+
+    /// Runs `f` if no call has completed yet; every caller returns after it has.
+    pub fn call_once<F: FnOnce()>(&self, f: F) {
+        if self.is_completed() {
+            return;
+        }
+        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.done.load(Ordering::Acquire) {
+            f();
+            self.done.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether a call has completed.
+    pub fn is_completed(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+}
+
+/// A cell written once.
+pub struct OnceLock<T> {
+    once: Once,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+// SAFETY: the value is written once, before `done` is published with Release, and only read
+// after `done` is seen with Acquire; sharing needs `T: Sync + Send` as in std.
+unsafe impl<T: Sync + Send> Sync for OnceLock<T> {}
+// SAFETY: moving the cell moves the `T`.
+unsafe impl<T: Send> Send for OnceLock<T> {}
+
+impl<T> Default for OnceLock<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OnceLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OnceLock").field(&self.get()).finish()
+    }
+}
+
+impl<T> OnceLock<T> {
+    /// An empty cell (usable in a `static`).
+    pub const fn new() -> Self {
+        Self { once: Once::new(), value: UnsafeCell::new(MaybeUninit::uninit()) }
+    }
+
+    /// The value, if set.
+    pub fn get(&self) -> Option<&T> {
+        if self.once.is_completed() {
+            // SAFETY: completed means the value was written and is never written again.
+            Some(unsafe { (*self.value.get()).assume_init_ref() })
+        } else {
+            None
+        }
+    }
+
+    /// The value, initializing it with `f` if it is not set yet.
+    pub fn get_or_init<F: FnOnce() -> T>(&self, f: F) -> &T {
+        self.once.call_once(|| {
+            let v = f();
+            // SAFETY: inside `call_once`: exactly one writer, and no reader before completion.
+            unsafe { (*self.value.get()).write(v) };
+        });
+        self.get().expect("initialized by call_once")
+    }
+
+    /// Sets the value if empty; otherwise gives `value` back.
+    pub fn set(&self, value: T) -> Result<(), T> {
+        let mut slot = Some(value);
+        self.get_or_init(|| slot.take().expect("value"));
+        match slot {
+            None => Ok(()),
+            Some(v) => Err(v),
+        }
+    }
+}
+
+impl<T> Drop for OnceLock<T> {
+    fn drop(&mut self) {
+        if *self.once.done.get_mut() {
+            // SAFETY: completed means initialized; dropped once, here.
+            unsafe { self.value.get_mut().assume_init_drop() };
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! A random-operation interpreter that checks the scheduler after every step.
+//!
+//! Unit tests pin down the cases someone thought of; this looks for the
+//! interleavings nobody did. It lives in the crate (behind the `interp`
+//! feature) rather than in a test so that two drivers share it: the proptest
+//! suite, which generates [`Op`] values and shrinks failures, and the
+//! `cargo-fuzz` target in `fuzz/`, which feeds raw bytes to [`run`]. The saved
+//! fuzz corpus is replayed by an ordinary test, so what the fuzzer learned
+//! keeps being checked on stable.
+//!
+//! The interpreter plays the kernel: it calls the scheduler as the kernel
+//! would (including the lock-word fast path of a mutex, see
+//! [`Scheduler::mutex_lock_contended`]) and keeps a small shadow model of what
+//! only a caller can know (who holds which mutex, deadlines, arrival order,
+//! expected wait results). After each operation it checks the scheduler's own
+//! audit, the model against the public API, no lost wake-up, wake order and
+//! priority inheritance; at the end it tears everything down and checks that
+//! nothing leaked.
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(alloc::format!($($fmt)+));
+        }
+    };
+}
+
+macro_rules! ensure_eq {
+    ($left:expr, $right:expr, $($fmt:tt)+) => {{
+        let (left, right) = (&$left, &$right);
+        if left != right {
+            return Err(alloc::format!(
+                "{}: {:?} != {:?}",
+                alloc::format!($($fmt)+),
+                left,
+                right
+            ));
+        }
+    }};
+}
+
+mod checks;
+mod model;
+mod mutex;
+mod op;
+mod sync;
+mod teardown;
+mod threads;
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+pub use op::{decode, encode, Cpu, Op, Pick, PRIORITIES};
+
+use crate::{Priority, Scheduler, ThreadId, Ticks, WaitResult};
+use model::{ObjRec, WaitRec};
+
+/// Number of CPUs the interpreter runs.
+pub const CPUS: usize = 2;
+
+/// Longest operation sequence [`run`] interprets (longer inputs are cut).
+pub const MAX_OPS: usize = 1024;
+
+/// Threads beyond which `Spawn` is ignored, to keep each step cheap.
+const MAX_THREADS: usize = 48;
+
+/// Decodes `bytes` into a scenario, runs it with every check, and tears it
+/// down. `Err` describes the first violated property.
+///
+/// # Errors
+/// A description of the failed check.
+pub fn run(bytes: &[u8]) -> Result<(), String> {
+    let (initial, ops) = decode(bytes, MAX_OPS);
+    let mut it = Interp::new(&initial);
+    it.check_always()?;
+    for (step, op) in ops.iter().enumerate() {
+        it.apply(op)
+            .and_then(|()| it.check_always())
+            .map_err(|e| alloc::format!("step {step} ({op:?}): {e}"))?;
+    }
+    it.tear_down().map_err(|e| alloc::format!("tear-down: {e}"))
+}
+
+/// The scheduler under test plus the shadow model.
+pub struct Interp {
+    s: Scheduler<u32>,
+    /// Every thread id ever handed out, idle and stale ones included.
+    known: Vec<ThreadId>,
+    data_of: BTreeMap<ThreadId, u32>,
+    /// Data values handed back by reap, detach or exit.
+    returned: BTreeSet<u32>,
+    /// Threads put to sleep and not woken yet, with their deadlines.
+    sleepers: BTreeMap<ThreadId, Ticks>,
+    /// Threads waiting on an object or parked.
+    waits: BTreeMap<ThreadId, WaitRec>,
+    /// Why each thread's last wait ended, until it reads it.
+    results: BTreeMap<ThreadId, WaitResult>,
+    tokens: BTreeSet<ThreadId>,
+    /// Every object ever created, destroyed ones included.
+    objs: Vec<ObjRec>,
+    now: Ticks,
+    next_data: u32,
+    /// Arrival counter for wait-order checks.
+    stamp: u64,
+}
+
+impl Interp {
+    /// A scheduler with `CPUS` started CPUs and the given threads spawned.
+    #[must_use]
+    pub fn new(initial: &[Priority]) -> Self {
+        let mut it = Self {
+            s: Scheduler::new(3),
+            known: Vec::new(),
+            data_of: BTreeMap::new(),
+            returned: BTreeSet::new(),
+            sleepers: BTreeMap::new(),
+            waits: BTreeMap::new(),
+            results: BTreeMap::new(),
+            tokens: BTreeSet::new(),
+            objs: Vec::new(),
+            now: 0,
+            next_data: 1000,
+            stamp: 0,
+        };
+        for cpu in 0..CPUS {
+            let id = it.s.add_idle(cpu, cpu as u32);
+            it.known.push(id);
+        }
+        for &p in initial {
+            it.spawn(p);
+        }
+        for cpu in 0..CPUS {
+            let _ = it.s.start(cpu);
+        }
+        it
+    }
+
+    /// The scheduler, for extra checks by a driver.
+    #[must_use]
+    pub fn scheduler(&self) -> &Scheduler<u32> {
+        &self.s
+    }
+
+    /// Applies one operation and checks what it promised.
+    ///
+    /// # Errors
+    /// A description of the failed check.
+    pub fn apply(&mut self, op: &Op) -> Result<(), String> {
+        let result = match *op {
+            Op::Spawn(_)
+            | Op::Yield(_)
+            | Op::PreemptCheck(_)
+            | Op::Tick(..)
+            | Op::Sleep(..)
+            | Op::Block(_)
+            | Op::Wake(_)
+            | Op::Exit(..)
+            | Op::Join(..)
+            | Op::Reap(_)
+            | Op::Detach(_)
+            | Op::SetPriority(..)
+            | Op::TakeResult(_) => self.apply_thread_op(op),
+            Op::CreateMutex { .. }
+            | Op::Lock(..)
+            | Op::TryLock(..)
+            | Op::Unlock(..)
+            | Op::ClearPoison(_) => self.apply_mutex_op(op),
+            _ => self.apply_sync_op(op),
+        };
+        self.restamp_moved_waiters();
+        result
+    }
+
+    fn pick(&self, n: Pick) -> ThreadId {
+        self.known[usize::from(n) % self.known.len()]
+    }
+
+    fn cpu(c: Cpu) -> usize {
+        usize::from(c) % CPUS
+    }
+
+    fn deadline(&self, timeout: Option<Ticks>) -> Option<Ticks> {
+        timeout.map(|t| self.now + t)
+    }
+
+    fn next_stamp(&mut self) -> u64 {
+        self.stamp += 1;
+        self.stamp
+    }
+}

@@ -1,0 +1,237 @@
+//! Mutexes with priority inheritance, direct handoff and poisoning.
+//!
+//! Three decisions shape this state machine:
+//!
+//! * **Direct handoff.** Unlocking with waiters makes the best waiter the owner
+//!   before it even runs, instead of waking it to race for the lock. A
+//!   high-priority waiter can then never be overtaken by a low-priority thread
+//!   that happens to be running, and the woken thread never loops.
+//! * **Inheritance** (see `inherit`): the owner runs at the best priority of
+//!   anyone waiting on it, through chains of mutexes; unlocking recomputes the
+//!   unlocker's priority and returns a decision, so an owner that was boosted
+//!   is preempted the moment it lets go.
+//! * **Poisoning.** A thread that exits holding a mutex cannot finish whatever
+//!   the mutex protected. Its mutexes go to their best waiters (or become free)
+//!   marked poisoned, so the next owner learns the data may be inconsistent
+//!   instead of deadlocking.
+//!
+//! # The kernel's lock word (fast path)
+//!
+//! Uncontended locking should not take the global scheduler lock. The kernel
+//! keeps an `AtomicU64` word per mutex next to the [`MutexId`]:
+//!
+//! | word                      | meaning                                                    |
+//! |---------------------------|------------------------------------------------------------|
+//! | `0`                       | free; the scheduler has no owner recorded                  |
+//! | `owner`                   | owned by `owner` (its `ThreadId::as_u64()`), unrecorded    |
+//! | `x \| LOCK_WAITERS`       | slow mode: the scheduler's record is authoritative; `x` is only a hint |
+//!
+//! Bit 63 ([`LOCK_WAITERS`](crate::LOCK_WAITERS)) is never part of a thread
+//! id. The protocol:
+//!
+//! 1. **Lock, fast:** `CAS(0 -> me)`. Done; sched-core knows nothing.
+//! 2. **Lock, slow** (the CAS failed), under the scheduler lock: load `w`. If
+//!    `w == 0`, retry the CAS. If `LOCK_WAITERS` is clear, `CAS(w -> w |
+//!    LOCK_WAITERS)` (reload and repeat on failure). Once it is set, call
+//!    [`mutex_lock_contended(cpu, m, owner_of(w), deadline)`](Scheduler::mutex_lock_contended).
+//!    If sched-core has no owner recorded it records the hinted owner first (so
+//!    the boost lands on the right thread), then blocks the caller. Setting the
+//!    bit before calling is what makes this safe: from then on the owner's
+//!    fast unlock fails, so it cannot release the mutex behind the scheduler's
+//!    back while the caller is being queued. If the hinted owner is dead
+//!    (stale id or zombie: it exited holding the lock) the caller gets the
+//!    mutex at once, poisoned. On `Acquired`, store
+//!    [`mutex_lock_word(m)`](Scheduler::mutex_lock_word).
+//! 3. **Unlock, fast:** `CAS(me -> 0)`. It fails exactly when `LOCK_WAITERS`
+//!    is set (or the caller is not the owner: a kernel error).
+//! 4. **Unlock, slow**, under the scheduler lock:
+//!    [`mutex_unlock`](Scheduler::mutex_unlock) (which hands the mutex to the
+//!    best waiter), then store [`mutex_lock_word(m)`](Scheduler::mutex_lock_word):
+//!    `new_owner | LOCK_WAITERS` after a handoff, `0` if it became free.
+//! 5. **Try-lock:** `CAS(0 -> me)`; if the word has `LOCK_WAITERS`, take the
+//!    scheduler lock and call [`mutex_try_lock`](Scheduler::mutex_try_lock)
+//!    (then store the word if it succeeded). A plain owner word means "busy".
+//!
+//! While `LOCK_WAITERS` is set the owner bits may be stale: an exiting thread's
+//! recorded mutexes are handed over (or freed) by
+//! [`exit_current`](Scheduler::exit_current) without the kernel rewriting the
+//! word. That is harmless because every path that sees the bit goes to the
+//! scheduler, whose record wins. A woken waiter reads
+//! [`WaitResult::Acquired`](crate::WaitResult::Acquired) when it was handed
+//! the mutex. A kernel that does not want the fast path simply calls
+//! [`mutex_lock`](Scheduler::mutex_lock) / `mutex_unlock` for everything.
+
+use super::Scheduler;
+use crate::handles::ObjId;
+use crate::object::KindTag;
+use crate::thread::{State, WaitOn};
+use crate::{
+    CpuId, LockPoll, MutexId, Next, SchedError, ThreadId, Ticks, WaitResult, LOCK_WAITERS,
+};
+
+impl<T> Scheduler<T> {
+    /// The current thread of `cpu` locks `m`: it owns it at once if it is
+    /// free, otherwise it waits (best priority first, then arrival) until the
+    /// mutex is handed to it or `deadline` passes, and boosts the owner chain.
+    ///
+    /// # Errors
+    /// [`SchedError::NoSuchObject`], [`SchedError::IdleThread`] for an idle
+    /// caller, [`SchedError::Relock`] if it already owns `m`,
+    /// [`SchedError::Deadlock`] if the owner waits (through any chain of
+    /// mutexes) for a mutex the caller owns.
+    pub fn mutex_lock(
+        &mut self,
+        cpu: CpuId,
+        m: MutexId,
+        deadline: Option<Ticks>,
+    ) -> Result<LockPoll, SchedError> {
+        let cur = self.running(cpu);
+        let owner = self.object(m.0, KindTag::Mutex)?.mutex().owner;
+        if self.entry(cur).is_idle() {
+            return Err(SchedError::IdleThread);
+        }
+        let Some(owner) = owner else {
+            self.own(m.0, cur);
+            return Ok(LockPoll::Acquired);
+        };
+        if owner == cur {
+            return Err(SchedError::Relock);
+        }
+        if self.mutex_chain_reaches(owner, cur) {
+            return Err(SchedError::Deadlock);
+        }
+        self.enqueue_waiter(m.0, cur);
+        // Boost before dispatching, so a ready owner is picked at its new rank.
+        self.refresh_priority(owner);
+        let next = self.block_waiting(cpu, cur, WaitOn::Object(m.0), deadline);
+        Ok(LockPoll::Blocked(next))
+    }
+
+    /// The slow path of a kernel fast-path mutex (see the module docs): the
+    /// kernel's lock word says `owner` holds `m` and the caller has set
+    /// `LOCK_WAITERS`. If the scheduler has no owner recorded, `owner` is
+    /// recorded first; if it is dead (stale or zombie) the caller takes the
+    /// mutex, poisoned. Then it proceeds as [`mutex_lock`](Self::mutex_lock).
+    /// A recorded owner wins over the hint.
+    ///
+    /// # Errors
+    /// As [`mutex_lock`](Self::mutex_lock); [`SchedError::Relock`] also when
+    /// the hint is the caller, [`SchedError::IdleThread`] when it is an idle
+    /// thread.
+    pub fn mutex_lock_contended(
+        &mut self,
+        cpu: CpuId,
+        m: MutexId,
+        owner: ThreadId,
+        deadline: Option<Ticks>,
+    ) -> Result<LockPoll, SchedError> {
+        let cur = self.running(cpu);
+        let recorded = self.object(m.0, KindTag::Mutex)?.mutex().owner;
+        if self.entry(cur).is_idle() {
+            return Err(SchedError::IdleThread);
+        }
+        if recorded.is_none() {
+            if owner == cur {
+                return Err(SchedError::Relock);
+            }
+            match self.threads.get(owner) {
+                Some(t) if t.is_idle() => return Err(SchedError::IdleThread),
+                Some(t) if !matches!(t.state, State::Zombie(_)) => self.own(m.0, owner),
+                _ => {
+                    // The owner exited holding it.
+                    self.object_mut(m.0, KindTag::Mutex)?.mutex_mut().poisoned = true;
+                    self.own(m.0, cur);
+                    return Ok(LockPoll::Acquired);
+                }
+            }
+        }
+        self.mutex_lock(cpu, m, deadline)
+    }
+
+    /// The current thread of `cpu` takes `m` if it is free; never blocks.
+    ///
+    /// # Errors
+    /// [`SchedError::NoSuchObject`], [`SchedError::IdleThread`],
+    /// [`SchedError::Relock`] if the caller already owns it.
+    pub fn mutex_try_lock(&mut self, cpu: CpuId, m: MutexId) -> Result<bool, SchedError> {
+        let cur = self.running(cpu);
+        let owner = self.object(m.0, KindTag::Mutex)?.mutex().owner;
+        if self.entry(cur).is_idle() {
+            return Err(SchedError::IdleThread);
+        }
+        match owner {
+            None => {
+                self.own(m.0, cur);
+                Ok(true)
+            }
+            Some(o) if o == cur => Err(SchedError::Relock),
+            Some(_) => Ok(false),
+        }
+    }
+
+    /// The current thread of `cpu` unlocks `m`. With waiters, the best one
+    /// becomes the owner and is made ready (it reads
+    /// [`WaitResult::Acquired`]). The caller's priority drops to what the
+    /// mutexes it still owns justify, and the answer is a
+    /// [`preempt_check`](Self::preempt_check) of `cpu`, so a boosted owner
+    /// gives way at once. Never allocates.
+    ///
+    /// # Errors
+    /// [`SchedError::NoSuchObject`], [`SchedError::NotOwner`] if the caller is
+    /// not the recorded owner.
+    pub fn mutex_unlock(&mut self, cpu: CpuId, m: MutexId) -> Result<Next, SchedError> {
+        let cur = self.running(cpu);
+        if self.object(m.0, KindTag::Mutex)?.mutex().owner != Some(cur) {
+            return Err(SchedError::NotOwner);
+        }
+        self.release_mutex(m.0, false);
+        self.refresh_priority(cur);
+        Ok(self.preempt_check(cpu))
+    }
+
+    /// Takes `m` from its owner and hands it to its best waiter, if any
+    /// (poisoning it first if asked). The old owner's priority is left for the
+    /// caller to refresh.
+    pub(super) fn release_mutex(&mut self, m: ObjId, poison: bool) {
+        self.disown(m);
+        let obj = self.objects.get_mut(m).expect("released mutex vanished");
+        obj.mutex_mut().poisoned |= poison;
+        let Some(top) = obj.waiters.head() else {
+            return;
+        };
+        let heir = self.threads.id_at(top).expect("waiter vanished");
+        self.end_wait(heir, WaitResult::Acquired);
+        self.own(m, heir);
+    }
+
+    /// The owner of `m` as far as the scheduler knows (an uncontended
+    /// fast-path owner is not known); `None` if free or stale.
+    #[must_use]
+    pub fn mutex_owner(&self, m: MutexId) -> Option<ThreadId> {
+        self.object(m.0, KindTag::Mutex).ok()?.mutex().owner
+    }
+
+    /// Whether a thread exited while holding `m`; `None` for a stale handle.
+    #[must_use]
+    pub fn mutex_is_poisoned(&self, m: MutexId) -> Option<bool> {
+        Some(self.object(m.0, KindTag::Mutex).ok()?.mutex().poisoned)
+    }
+
+    /// Declares the data behind `m` consistent again.
+    ///
+    /// # Errors
+    /// [`SchedError::NoSuchObject`] for a stale handle.
+    pub fn mutex_clear_poison(&mut self, m: MutexId) -> Result<(), SchedError> {
+        self.object_mut(m.0, KindTag::Mutex)?.mutex_mut().poisoned = false;
+        Ok(())
+    }
+
+    /// The value the kernel's lock word must hold after a slow-path call:
+    /// `owner.as_u64() | LOCK_WAITERS` while the scheduler records an owner,
+    /// `0` when it records none. `None` for a stale handle.
+    #[must_use]
+    pub fn mutex_lock_word(&self, m: MutexId) -> Option<u64> {
+        let owner = self.object(m.0, KindTag::Mutex).ok()?.mutex().owner;
+        Some(owner.map_or(0, |o| o.as_u64() | LOCK_WAITERS))
+    }
+}

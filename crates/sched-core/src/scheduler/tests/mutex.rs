@@ -1,0 +1,216 @@
+//! Mutex ownership: handoff, errors, poisoning and the lock-word slow path.
+
+use super::{park_far, resume, setup, spawn_running};
+use crate::{ExitStatus, LockPoll, Next, SchedError, State, WaitResult, WaitingOn, LOCK_WAITERS};
+use std::vec::Vec;
+
+#[test]
+fn free_mutex_is_taken_at_once_and_relock_is_refused() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let a = spawn_running(&mut s, 10);
+    assert_eq!(s.mutex_lock(0, m, None), Ok(LockPoll::Acquired));
+    assert_eq!(s.mutex_owner(m), Some(a));
+    assert_eq!(s.mutex_lock(0, m, None), Err(SchedError::Relock));
+    assert_eq!(s.mutex_try_lock(0, m), Err(SchedError::Relock));
+    assert_eq!(s.mutex_unlock(0, m), Ok(Next::Keep));
+    assert_eq!(s.mutex_owner(m), None);
+    assert_eq!(s.mutex_unlock(0, m), Err(SchedError::NotOwner));
+    assert_eq!(s.mutex_try_lock(0, m), Ok(true));
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn unlock_by_a_non_owner_is_refused() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let a = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    spawn_running(&mut s, 20);
+    assert_eq!(s.mutex_try_lock(0, m), Ok(false));
+    assert_eq!(s.mutex_unlock(0, m), Err(SchedError::NotOwner));
+    assert_eq!(s.mutex_owner(m), Some(a));
+}
+
+#[test]
+fn unlock_hands_ownership_to_the_best_waiter_directly() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let owner = spawn_running(&mut s, 1);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    let mut waiters = Vec::new();
+    for p in [10, 30, 10, 30] {
+        waiters.push(spawn_running(&mut s, p));
+        assert!(matches!(s.mutex_lock(0, m, None), Ok(LockPoll::Blocked(_))));
+        assert_eq!(
+            s.waiting_on(*waiters.last().unwrap()),
+            Some(WaitingOn::Mutex(m))
+        );
+    }
+    let expected = [waiters[1], waiters[3], waiters[0], waiters[2]];
+    assert_eq!(s.waiters(m).collect::<Vec<_>>(), expected);
+    resume(&mut s, owner);
+    let mut holder = owner;
+    for &next in &expected {
+        let decision = s.mutex_unlock(0, m).unwrap();
+        assert_eq!(s.mutex_owner(m), Some(next), "handed over, not released");
+        assert_eq!(s.state(next).map(|st| st != State::Blocked), Some(true));
+        s.check_invariants().unwrap();
+        if s.current(0) != next {
+            // An heir that does not outrank the unlocker waits for its turn.
+            assert_eq!(decision, Next::Keep);
+            park_far(&mut s);
+        }
+        assert_eq!(s.current(0), next);
+        assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
+        holder = next;
+    }
+    let _ = s.mutex_unlock(0, m).unwrap();
+    assert_eq!(s.mutex_owner(m), None);
+    assert_ne!(holder, owner);
+}
+
+#[test]
+fn woken_heir_preempts_the_unlocker() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let lo = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    let hi = spawn_running(&mut s, 50);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    resume(&mut s, lo);
+    assert_eq!(s.mutex_unlock(0, m), Ok(Next::Switch { from: lo, to: hi }));
+    assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
+    assert_eq!(s.mutex_owner(m), Some(hi));
+}
+
+#[test]
+fn timed_out_waiter_does_not_get_the_mutex() {
+    let (mut s, idle, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let a = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    let b = spawn_running(&mut s, 20);
+    let _ = s.mutex_lock(0, m, Some(7)).unwrap();
+    assert_eq!(s.tick(0, 7), Next::Switch { from: idle, to: b });
+    assert_eq!(s.take_wait_result(0), WaitResult::TimedOut);
+    assert_eq!(s.mutex_owner(m), Some(a));
+    assert_eq!(s.waiter_count(m), Some(0));
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn exit_poisons_and_hands_over_owned_mutexes() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m1 = s.create_mutex();
+    let m2 = s.create_mutex();
+    let a = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, m1, None).unwrap();
+    let _ = s.mutex_lock(0, m2, None).unwrap();
+    park_far(&mut s);
+    let b = spawn_running(&mut s, 20);
+    let _ = s.mutex_lock(0, m1, None).unwrap();
+    resume(&mut s, a);
+    assert_eq!(s.priority(a), Some(20));
+    let out = s.exit_current(0, ExitStatus::Failed);
+    assert_eq!(out.next, Next::Switch { from: a, to: b });
+    assert_eq!(s.priority(a), Some(10), "a zombie keeps no boost");
+    assert_eq!(s.mutex_owner(m1), Some(b));
+    assert_eq!(s.mutex_is_poisoned(m1), Some(true));
+    assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
+    assert_eq!(s.mutex_owner(m2), None, "no waiter: released");
+    assert_eq!(s.mutex_is_poisoned(m2), Some(true));
+    s.mutex_clear_poison(m2).unwrap();
+    assert_eq!(s.mutex_is_poisoned(m2), Some(false));
+    let _ = s.mutex_unlock(0, m1).unwrap();
+    assert_eq!(
+        s.mutex_is_poisoned(m1),
+        Some(true),
+        "poison outlives unlock"
+    );
+    s.check_invariants().unwrap();
+    assert!(s.reap(a).is_some());
+}
+
+#[test]
+fn contended_slow_path_records_the_fast_path_owner_first() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    // `a` took the lock word without telling the scheduler.
+    let a = spawn_running(&mut s, 10);
+    park_far(&mut s);
+    let b = spawn_running(&mut s, 40);
+    assert_eq!(s.mutex_lock_word(m), Some(0));
+    let r = s.mutex_lock_contended(0, m, a, None).unwrap();
+    assert!(matches!(r, LockPoll::Blocked(_)));
+    assert_eq!(s.mutex_owner(m), Some(a));
+    assert_eq!(s.priority(a), Some(40), "boost reached the fast-path owner");
+    assert_eq!(s.mutex_lock_word(m), Some(a.as_u64() | LOCK_WAITERS));
+    resume(&mut s, a);
+    let _ = s.mutex_unlock(0, m).unwrap();
+    assert_eq!(s.current(0), b);
+    assert_eq!(s.mutex_lock_word(m), Some(b.as_u64() | LOCK_WAITERS));
+    let _ = s.mutex_unlock(0, m).unwrap();
+    assert_eq!(s.mutex_lock_word(m), Some(0));
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn contended_lock_on_a_dead_owner_takes_it_poisoned() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let a = spawn_running(&mut s, 10);
+    let _ = s.exit_current(0, ExitStatus::Finished);
+    let b = spawn_running(&mut s, 20);
+    assert_eq!(
+        s.mutex_lock_contended(0, m, a, None),
+        Ok(LockPoll::Acquired)
+    );
+    assert_eq!(s.mutex_owner(m), Some(b));
+    assert_eq!(s.mutex_is_poisoned(m), Some(true));
+    assert_eq!(
+        s.mutex_lock_contended(0, m, b, None),
+        Err(SchedError::Relock)
+    );
+    s.reap(a).unwrap();
+    let _ = s.mutex_unlock(0, m).unwrap();
+    assert_eq!(
+        s.mutex_lock_contended(0, m, a, None),
+        Ok(LockPoll::Acquired),
+        "a stale id is dead too"
+    );
+}
+
+#[test]
+fn recorded_owner_wins_over_the_hint() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let a = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    let b = spawn_running(&mut s, 20);
+    park_far(&mut s);
+    spawn_running(&mut s, 30);
+    let r = s.mutex_lock_contended(0, m, b, None).unwrap();
+    assert!(matches!(r, LockPoll::Blocked(_)));
+    assert_eq!(s.mutex_owner(m), Some(a));
+    assert_eq!(s.priority(a), Some(30));
+    assert_eq!(s.priority(b), Some(20));
+}
+
+#[test]
+fn idle_threads_cannot_own() {
+    let (mut s, idle, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    assert_eq!(s.mutex_lock(0, m, None), Err(SchedError::IdleThread));
+    assert_eq!(s.mutex_try_lock(0, m), Err(SchedError::IdleThread));
+    spawn_running(&mut s, 1);
+    assert_eq!(
+        s.mutex_lock_contended(0, m, idle, None),
+        Err(SchedError::IdleThread)
+    );
+}
