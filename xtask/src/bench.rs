@@ -181,6 +181,18 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         }
     }
     sort_results(&mut results);
+    let mut duplicates: Vec<&str> = results
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| pair[0].0.as_str())
+        .collect();
+    duplicates.dedup();
+    if !duplicates.is_empty() {
+        return Err(Error::new(format!(
+            "metrics reported by more than one kernel: {}",
+            duplicates.join(", ")
+        )));
+    }
 
     let baseline_path = ws.root.join(BASELINE);
     let baseline = if baseline_path.is_file() {
@@ -250,18 +262,18 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
 /// The last step of `cargo xtask test`: `bench --quick --check` on the default board (the
 /// baseline's), when the test run covered that board and was not filtered. Returns the
 /// combined exit status.
-pub fn after_tests(opts: &crate::test::Options, test_status: i32) -> Result<i32, Error> {
+pub fn after_tests(opts: &crate::test::Options) -> Result<Option<bool>, Error> {
     let board = board::default();
     if opts.filter.is_some() {
         println!("note: benchmarks skipped (`--filter` given)");
-        return Ok(test_status);
+        return Ok(None);
     }
     if !opts.boards.iter().any(|b| b.name == board.name) {
         println!(
             "note: benchmarks skipped (their baseline is for board `{}`)",
             board.name
         );
-        return Ok(test_status);
+        return Ok(None);
     }
     println!("\n==> benchmarks (cargo xtask bench --quick --check)");
     let bench = run(&Options {
@@ -271,7 +283,7 @@ pub fn after_tests(opts: &crate::test::Options, test_status: i32) -> Result<i32,
         save_baseline: false,
         jobs: opts.jobs,
     })?;
-    Ok(if test_status != 0 { test_status } else { bench })
+    Ok(Some(bench == 0))
 }
 
 /// Builds the bench package's binaries for `board`; returns them sorted by name.

@@ -128,7 +128,7 @@ fn main() {
             Ok(0)
         }
         Command::Run(opts) => run::run(&opts),
-        Command::Test(opts) => test::run(&opts).and_then(|code| bench::after_tests(&opts, code)),
+        Command::Test(opts) => test::run(&opts),
         Command::Image(opts) => image::run(&opts),
         Command::Bench(opts) => bench::run(&opts),
         Command::Fuzz(opts) => fuzz::run(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root"), &opts),

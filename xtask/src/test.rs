@@ -85,7 +85,13 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         runs.len(),
         opts.jobs.min(runs.len()).max(1)
     );
-    let (passed, mut failures) = run_all(&qemu, &ws.root, runs, opts.jobs);
+    let (mut passed, mut failures) = run_all(&qemu, &ws.root, runs, opts.jobs);
+    // The benchmark regression gate counts as one more run, so the closing line covers it.
+    match crate::bench::after_tests(opts)? {
+        Some(true) => passed += 1,
+        Some(false) => failures.push(("bench --quick --check".into(), ws.root.join("target/bench"))),
+        None => {}
+    }
     let failed = failures.len();
     failures.sort();
     if !failures.is_empty() {

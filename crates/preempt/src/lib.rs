@@ -29,6 +29,7 @@ pub mod console;
 pub mod heap;
 pub mod irq;
 mod kernel;
+pub mod pool;
 pub mod sync;
 pub mod testing;
 pub mod thread;
