@@ -1,7 +1,6 @@
 //! The kernel's boot sequence on core 0, entered from the arch layer's `_start`.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::sync::Arc;
 
 use crate::kernel::{self, stack::Stack, ThreadInfo};
@@ -47,7 +46,7 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
         heap::free() / 1024
     );
     let stack = Stack::new(MAIN_STACK_SIZE).unwrap_or_else(|e| kernel::fault::kernel_halt(format_args!("{e}")));
-    let main_info = Arc::new(ThreadInfo::new(Some(String::from("main")), sched_core::DEFAULT_PRIORITY));
+    let main_info = Arc::new(ThreadInfo::main(sched_core::DEFAULT_PRIORITY));
     let main = kernel::new_thread(stack, Box::new(run_main), main_info);
     kernel::start(main, sched_core::DEFAULT_PRIORITY)
 }

@@ -1,5 +1,7 @@
 //! `join` returns the closure's value and blocks without spinning; thread names, ids and
-//! priorities; detached threads; spawn errors are `Err`, not panics.
+//! priorities; detached threads; spawn errors are `Err`, not panics; a thread joining itself
+//! fails alone, with a message.
+//! xtask: expect-output=join failed: a thread cannot join itself
 #![no_std]
 #![no_main]
 
@@ -76,5 +78,18 @@ fn main() {
         other => preempt::testing::_fail(file!(), line!(), format_args!("huge stack: {:?}", other.map(|_| ()))),
     }
     check!(Builder::new().stack_size(preempt::thread::MIN_STACK_SIZE).spawn(|| 3).expect("min").join() == Ok(3));
+
+    // A thread handed its own handle and joining it panics (alone); the system carries on.
+    static SELF_HANDLE: preempt::sync::Mutex<Option<preempt::thread::JoinHandle<()>>> = preempt::sync::Mutex::new(None);
+    static SELF_JOIN_DONE: AtomicU64 = AtomicU64::new(0);
+    let h = Builder::new().priority(50).spawn(|| {
+        let me = SELF_HANDLE.lock().expect("slot").take().expect("own handle");
+        SELF_JOIN_DONE.store(1, Ordering::Relaxed);
+        let _ = me.join();
+        SELF_JOIN_DONE.store(2, Ordering::Relaxed);
+    }).expect("spawn");
+    *SELF_HANDLE.lock().expect("slot") = Some(h);
+    thread::sleep(Duration::from_millis(2));
+    check_eq!(SELF_JOIN_DONE.load(Ordering::Relaxed), 1);
     println!("join: ok");
 }

@@ -5,7 +5,7 @@
 #![no_main]
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use preempt::sync::{Arc, Mutex};
+use preempt::sync::{Arc, Condvar, Mutex};
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
 use preempt::{check, check_eq, println};
@@ -75,5 +75,30 @@ fn main() {
     t1.join().expect("t1");
     check_eq!(seen.load(Ordering::Relaxed), 220);
     check_eq!(thread::current().priority(), preempt::thread::DEFAULT_PRIORITY);
+
+    // Condvar wait by a boosted owner: low holds C, high waits for C (boosting low), low waits
+    // on the condvar — the mutex goes to high in the same step, and low sleeps until notified.
+    let shared = Arc::new((Mutex::new(0u32), Condvar::new()));
+    let s1 = shared.clone();
+    let low = Builder::new().name("cv-low").priority(10).spawn(move || {
+        let (m, cv) = &*s1;
+        let mut g = m.lock().expect("C");
+        thread::sleep(Duration::from_millis(1)); // high queues on C meanwhile
+        *g += 1;
+        g = cv.wait_while(g, |v| *v < 2).expect("wait");
+        *g += 10;
+        *g
+    }).expect("cv-low");
+    thread::sleep(Duration::from_micros(500));
+    let s2 = shared.clone();
+    let high = Builder::new().name("cv-high").priority(210).spawn(move || {
+        let (m, cv) = &*s2;
+        let mut g = m.lock().expect("C");
+        *g += 1;
+        cv.notify_one();
+        *g
+    }).expect("cv-high");
+    check_eq!(high.join().expect("cv-high"), 2);
+    check_eq!(low.join().expect("cv-low"), 12);
     println!("priority_inversion: ok (high got the lock at {} us; medium finished at {} us)", got, med);
 }

@@ -5,7 +5,8 @@
 //! marked failed so its `join` returns `Err`, and removed like a thread that returned — its
 //! destructors do not run. A failure with the scheduler lock held, inside an interrupt handler,
 //! in the idle thread, or with IRQs masked is the kernel's: it prints the same report and exits
-//! with [`KERNEL_PANIC_EXIT`] or [`KERNEL_FAULT_EXIT`].
+//! with [`KERNEL_PANIC_EXIT`] or [`KERNEL_FAULT_EXIT`]. So does a failure of the thread running
+//! the program's `main`: the program cannot go on without it, and a hang would hide the error.
 
 use core::fmt;
 
@@ -25,6 +26,10 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     match failing_thread(cpu::irqs_masked()) {
         Some(thread) => {
             crate::println!("thread '{}' panicked at {}", thread.display_name(), Located(info));
+            if super::is_main(&thread) {
+                // `main` ending abnormally ends the program, with a failure status.
+                board::exit(KERNEL_PANIC_EXIT);
+            }
             thread.set_failure(Failure::Panicked);
             drop(thread);
             exit_current(ExitStatus::Failed)
@@ -54,6 +59,9 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
     match failing_thread(irqs_were_masked) {
         Some(thread) => {
             report(&format_args!("thread '{}'", thread.display_name()), &syn, frame);
+            if super::is_main(&thread) {
+                board::exit(KERNEL_FAULT_EXIT);
+            }
             thread.set_failure(Failure::Faulted);
             drop(thread);
             exit_current(ExitStatus::Failed)

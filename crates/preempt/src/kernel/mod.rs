@@ -37,12 +37,18 @@ pub(crate) struct ThreadInfo {
     id: AtomicU64,
     pub name: Option<String>,
     pub base_priority: Priority,
+    /// The thread running the program's `main`.
+    pub is_main: bool,
     failure: AtomicU8,
 }
 
 impl ThreadInfo {
     pub fn new(name: Option<String>, base_priority: Priority) -> Self {
-        Self { id: AtomicU64::new(0), name, base_priority, failure: AtomicU8::new(0) }
+        Self { id: AtomicU64::new(0), name, base_priority, is_main: false, failure: AtomicU8::new(0) }
+    }
+    /// The info of the thread that runs the program's `main`.
+    pub fn main(base_priority: Priority) -> Self {
+        Self { is_main: true, ..Self::new(Some(String::from("main")), base_priority) }
     }
     pub fn id_u64(&self) -> u64 {
         self.id.load(Ordering::Relaxed)
@@ -76,6 +82,11 @@ pub(crate) type Sched = Scheduler<Box<KThread>>;
 
 static SCHED: SpinLock<Option<Sched>> = SpinLock::new(None);
 static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether `info` is the thread running the program's `main` (its failure ends the system).
+pub(crate) fn is_main(info: &ThreadInfo) -> bool {
+    info.is_main
+}
 
 /// Whether threads are running yet.
 pub(crate) fn started() -> bool {

@@ -124,18 +124,21 @@ impl Condvar {
         let mutex = guard.mutex();
         let owner = guard.owner();
         core::mem::forget(guard);
-        let timed_out = wait::wait(
+        let outcome = wait::wait(
             |s, cpu| {
                 let q = self.queue(s);
-                let _ = mutex.release_locked(s, cpu, owner);
-                match s.wait_on(cpu, q, deadline) {
+                match mutex.release_and_wait(s, cpu, owner, q, deadline) {
                     Ok(next) => Wait::Block(next),
-                    Err(e) => panic!("condvar wait: {e}"),
+                    Err(e) => Wait::Done(Err(e)),
                 }
             },
-            |_, _, res| res == WaitResult::TimedOut,
+            |_, _, res| Ok(res == WaitResult::TimedOut),
         );
-        (mutex.lock(), timed_out)
+        match outcome {
+            Ok(timed_out) => (mutex.lock(), timed_out),
+            // Reported here, outside the scheduler lock, so only this thread fails.
+            Err(e) => panic!("condvar wait: {e}"),
+        }
     }
 }
 

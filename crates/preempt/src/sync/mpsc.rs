@@ -104,22 +104,28 @@ impl<T> Chan<T> {
                 None => continue,
             }
         };
-        // Phase 2 (rendezvous only): wait until the receiver has taken it.
+        // Phase 2 (rendezvous only): wait until the receiver has taken it; if the receiver goes
+        // away first, take the message back (it is the only one a rendezvous buffer holds).
         if self.bound == Some(0) {
             loop {
                 let done = wait::wait(
                     |s, cpu| {
                         let inner = self.inner.get(s);
-                        if inner.received > seq || !inner.receiver_alive {
-                            Wait::Done(true)
+                        if inner.received > seq {
+                            Wait::Done(Some(Ok(())))
+                        } else if !inner.receiver_alive {
+                            Wait::Done(Some(inner.buf.pop_back().map_or(Ok(()), |t| Err(SendError(t)))))
                         } else {
-                            Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue"))
+                            match s.wait_on(cpu, self.tx_q, None) {
+                                Ok(next) => Wait::Block(next),
+                                Err(_) => Wait::Done(Some(Ok(()))),
+                            }
                         }
                     },
-                    |_, _, _| false,
+                    |_, _, _| None,
                 );
-                if done {
-                    break;
+                if let Some(r) = done {
+                    return r;
                 }
             }
         }

@@ -91,7 +91,18 @@ impl<T: ?Sized> Mutex<T> {
         let me = wait::current_id_word();
         match self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
             Ok(_) => return Ok(self.guard(me)?),
-            Err(w) if w & LOCK_WAITERS == 0 => return Err(TryLockError::WouldBlock),
+            // A plain owner word: busy — unless that owner died holding the lock, in which case
+            // the slow path hands it over (poisoned) without blocking.
+            Err(w) if w & LOCK_WAITERS == 0 => {
+                if wait::thread_alive(w) {
+                    return Err(TryLockError::WouldBlock);
+                }
+                return match self.lock_slow(me, None) {
+                    Outcome::Acquired => Ok(self.guard(me)?),
+                    Outcome::TimedOut => Err(TryLockError::WouldBlock),
+                    Outcome::Misuse(e) => misuse(e),
+                };
+            }
             Err(_) => {}
         }
         let got = kernel::with_sched(|s, cpu| {
@@ -227,13 +238,24 @@ impl<T: ?Sized> Mutex<T> {
         Ok(next)
     }
 
-    /// Unlocks `owner`'s hold under the scheduler lock: the fast CAS if uncontended, else the
-    /// slow path. Returns the decision of the slow path (or `Keep`).
-    pub(crate) fn release_locked(&self, s: &mut Sched, cpu: usize, owner: u64) -> Result<Next, SchedError> {
+    /// `Condvar::wait`'s first half, under the scheduler lock: releases `owner`'s hold (the fast
+    /// CAS if uncontended, else handing the mutex to its best waiter) and blocks the caller on
+    /// `q` — one scheduling decision for both, so the heir and the caller cannot be confused.
+    pub(crate) fn release_and_wait(
+        &self,
+        s: &mut Sched,
+        cpu: usize,
+        owner: u64,
+        q: sched_core::QueueId,
+        deadline: Option<u64>,
+    ) -> Result<Next, SchedError> {
         if self.word.compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed).is_ok() {
-            return Ok(Next::Keep);
+            return s.wait_on(cpu, q, deadline);
         }
-        self.unlock_locked(s, cpu)
+        let m = self.id(s);
+        let next = s.mutex_unlock_and_wait(cpu, m, q, deadline)?;
+        self.store_word(s, m);
+        Ok(next)
     }
 
     fn release_handle(&mut self) {

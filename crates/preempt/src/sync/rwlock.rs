@@ -10,6 +10,7 @@
 
 use core::cell::UnsafeCell;
 use core::fmt;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
 use alloc::vec::Vec;
@@ -60,13 +61,21 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 #[must_use = "the lock is released at once if the guard is dropped"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
+    /// Holds are tracked per thread (to notice dead holders): a guard must not move.
+    _not_send: PhantomData<*const ()>,
 }
 
 /// Exclusive access; released on drop.
 #[must_use = "the lock is released at once if the guard is dropped"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
+    _not_send: PhantomData<*const ()>,
 }
+
+// SAFETY: sharing a guard only shares `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 
 impl<T> RwLock<T> {
     /// A new, unlocked lock (usable in a `static`).
@@ -110,7 +119,7 @@ impl<T: ?Sized> RwLock<T> {
         let mut g = self.wait_until(g, |s| s.writer.is_some() || s.writers_waiting > 0);
         g.readers.push(current_id_word());
         let poisoned = g.poisoned;
-        poison::result(RwLockReadGuard { lock: self }, poisoned)
+        poison::result(RwLockReadGuard { lock: self, _not_send: PhantomData }, poisoned)
     }
 
     /// Shared access if available now.
@@ -122,7 +131,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         g.readers.push(current_id_word());
         let poisoned = g.poisoned;
-        Ok(poison::result(RwLockReadGuard { lock: self }, poisoned)?)
+        Ok(poison::result(RwLockReadGuard { lock: self, _not_send: PhantomData }, poisoned)?)
     }
 
     /// Blocks until exclusive access is available.
@@ -133,7 +142,7 @@ impl<T: ?Sized> RwLock<T> {
         g.writers_waiting -= 1;
         g.writer = Some(current_id_word());
         let poisoned = g.poisoned;
-        poison::result(RwLockWriteGuard { lock: self }, poisoned)
+        poison::result(RwLockWriteGuard { lock: self, _not_send: PhantomData }, poisoned)
     }
 
     /// Exclusive access if available now.
@@ -145,7 +154,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         g.writer = Some(current_id_word());
         let poisoned = g.poisoned;
-        Ok(poison::result(RwLockWriteGuard { lock: self }, poisoned)?)
+        Ok(poison::result(RwLockWriteGuard { lock: self, _not_send: PhantomData }, poisoned)?)
     }
 }
 

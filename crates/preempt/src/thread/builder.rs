@@ -87,6 +87,7 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        crate::kernel::wait::assert_may_block("thread::spawn");
         let stack = Stack::new(self.stack_size)?;
         let info = Arc::new(ThreadInfo::new(self.name, self.priority));
         let packet: Arc<Packet<T>> = Arc::new(SpinLock::new(None));

@@ -63,15 +63,21 @@ impl<T> JoinHandle<T> {
     /// Blocks until the thread ends; returns its value, or `Err` if it panicked or faulted.
     pub fn join(mut self) -> Result<T, JoinError> {
         let id = self.id.take().expect("a JoinHandle is joined once");
+        crate::kernel::wait::assert_may_block("JoinHandle::join");
         let status = loop {
             let poll = kernel::schedule(|s, cpu| match s.join(cpu, id) {
-                Ok(JoinPoll::Exited(status)) => (Next::Keep, Some((status, s.reap(id)))),
-                Ok(JoinPoll::Blocked(next)) => (next, None),
-                Err(e) => panic!("join failed: {e:?}"),
+                Ok(JoinPoll::Exited(status)) => (Next::Keep, Ok(Some((status, s.reap(id))))),
+                Ok(JoinPoll::Blocked(next)) => (next, Ok(None)),
+                Err(e) => (Next::Keep, Err(e)),
             });
-            if let Some((status, reaped)) = poll {
-                drop(reaped); // frees the stack, outside the scheduler lock
-                break status;
+            match poll {
+                Ok(Some((status, reaped))) => {
+                    drop(reaped); // frees the stack, outside the scheduler lock
+                    break status;
+                }
+                Ok(None) => {}
+                // Reported outside the scheduler lock, so only the calling thread fails.
+                Err(e) => panic!("join failed: {e} (a thread joining itself, or threads joining each other)"),
             }
         };
         let failure = self.thread.info_failure();

@@ -83,6 +83,7 @@ pub fn current() -> Thread {
 
 /// Gives the CPU to the next ready thread of the same or higher priority, if any.
 pub fn yield_now() {
+    crate::kernel::wait::assert_may_block("thread::yield_now");
     kernel::schedule(|s, cpu| (s.yield_now(cpu), ()));
 }
 
@@ -104,6 +105,7 @@ pub fn sleep(dur: Duration) {
 
 /// Blocks the calling thread until `deadline` has passed.
 pub fn sleep_until(deadline: Instant) {
+    crate::kernel::wait::assert_may_block("thread::sleep");
     while timer::counter() < deadline.ticks() {
         kernel::schedule(|s, cpu| (s.sleep_until(cpu, deadline.ticks()), ()));
     }

@@ -189,6 +189,34 @@ impl<T> Scheduler<T> {
         Ok(self.preempt_check(cpu))
     }
 
+    /// A condition-variable wait: the current thread of `cpu` unlocks `m` (handing it to its
+    /// best waiter, as [`mutex_unlock`](Self::mutex_unlock)) and blocks on `q` in one step, so
+    /// no notify between the two can be missed. Unlike calling the two separately, no
+    /// decision is made in between: the returned `Next` is the only one, taking into account
+    /// both the heir of the mutex and every other ready thread.
+    ///
+    /// # Errors
+    /// As [`mutex_unlock`](Self::mutex_unlock) and [`wait_on`](Self::wait_on); on error
+    /// nothing has changed.
+    pub fn mutex_unlock_and_wait(
+        &mut self,
+        cpu: CpuId,
+        m: MutexId,
+        q: crate::QueueId,
+        deadline: Option<Ticks>,
+    ) -> Result<Next, SchedError> {
+        let cur = self.running(cpu);
+        if self.object(m.0, KindTag::Mutex)?.mutex().owner != Some(cur) {
+            return Err(SchedError::NotOwner);
+        }
+        if self.waiter_count(q).is_none() {
+            return Err(SchedError::NoSuchObject);
+        }
+        self.release_mutex(m.0, false);
+        self.refresh_priority(cur);
+        self.wait_on(cpu, q, deadline)
+    }
+
     /// Takes `m` from its owner and hands it to its best waiter, if any
     /// (poisoning it first if asked). The old owner's priority is left for the
     /// caller to refresh.

@@ -214,3 +214,32 @@ fn idle_threads_cannot_own() {
         Err(SchedError::IdleThread)
     );
 }
+
+#[test]
+fn unlock_and_wait_blocks_the_caller_and_runs_the_heir() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let q = s.create_queue();
+    let low = spawn_running(&mut s, 1);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    let high = spawn_running(&mut s, 30);
+    assert!(matches!(s.mutex_lock(0, m, None), Ok(LockPoll::Blocked(_))));
+    resume(&mut s, low);
+    assert_eq!(s.priority(low), Some(30), "owner boosted by its waiter");
+    // One decision: the caller waits on q, the heir owns the mutex and runs.
+    let next = s.mutex_unlock_and_wait(0, m, q, None).unwrap();
+    assert_eq!(next, Next::Switch { from: low, to: high });
+    assert_eq!(s.current(0), high);
+    assert_eq!(s.mutex_owner(m), Some(high));
+    assert_eq!(s.waiting_on(low), Some(WaitingOn::Queue(q)));
+    assert_eq!(s.priority(low), Some(1), "boost dropped with the mutex");
+    s.check_invariants().unwrap();
+    // Errors change nothing: a destroyed queue is refused and `high` keeps the mutex.
+    let gone = s.create_queue();
+    s.destroy_queue(gone).unwrap();
+    assert_eq!(s.mutex_unlock_and_wait(0, m, gone, None), Err(SchedError::NoSuchObject));
+    assert_eq!(s.mutex_owner(m), Some(high));
+    assert_eq!(s.current(0), high);
+    s.check_invariants().unwrap();
+}
