@@ -144,7 +144,7 @@ impl BlockPool {
         let start = self.base.as_ptr() as usize;
         let addr = block.ptr.as_ptr() as usize;
         assert!(
-            addr >= start && addr < start + self.layout.size() && (addr - start) % self.block == 0,
+            addr >= start && addr < start + self.layout.size() && (addr - start).is_multiple_of(self.block),
             "block {addr:#x} does not belong to this pool"
         );
         {
