@@ -3,7 +3,8 @@
 //! A whole `println!` is written under one IRQ-masking lock, so lines from different threads,
 //! cores and interrupt handlers never interleave mid-line. A panic or fault report raised while
 //! this core already holds the lock (say, inside a `Display` impl) writes through anyway rather
-//! than deadlocking: a garbled line beats a silent hang.
+//! than deadlocking: a garbled line beats a silent hang. In thread context the line is
+//! formatted before the lock is taken, so user `Display` code never runs with IRQs masked.
 
 use core::fmt::{self, Write};
 
@@ -27,6 +28,18 @@ pub fn _print(args: fmt::Arguments<'_>) {
     if CONSOLE.raw().held_by_this_core() {
         let _ = Sink.write_fmt(args);
         return;
+    }
+    // In a thread, format first and only then take the lock: user `Display` code then never
+    // runs with IRQs masked, so it may block or panic like any other thread code.
+    if crate::kernel::started() && !crate::kernel::percpu::this().in_irq() && !preempt_arch::cpu::irqs_masked() {
+        // A stack buffer, not the heap: printing must work when the heap is exhausted (an
+        // out-of-memory panic prints). Longer lines fall back to formatting under the lock.
+        let mut line = heapless::String::<256>::new();
+        if fmt::Write::write_fmt(&mut line, args).is_ok() {
+            let _guard = CONSOLE.lock();
+            board::console_write(line.as_bytes());
+            return;
+        }
     }
     let _guard = CONSOLE.lock();
     let _ = Sink.write_fmt(args);
