@@ -1,11 +1,17 @@
-//! A counting semaphore. `release` may be called from interrupt handlers.
+//! A counting semaphore with an atomic fast path. `release` may be called from interrupt
+//! handlers.
 //!
-//! The permit count lives in `sched-core`'s semaphore state machine, under the scheduler lock,
-//! so a release that finds waiters hands its permit straight to the best one (no thundering
-//! herd, no lost wake-up). The handle is created on first use, which allocates once — after
-//! that nothing on the release path allocates.
+//! While nobody waits, the permit count lives in an atomic word: `acquire` with a permit and
+//! `release` without waiters are one compare-and-swap each, with no kernel entry. When a
+//! thread must wait, the word switches to *slow mode* (`WAITERS` bit set, count zero) under the
+//! scheduler lock, and `sched-core`'s semaphore state machine becomes authoritative: it queues
+//! waiters by priority and hands each released permit straight to the best one (no thundering
+//! herd, no lost wake-up). When the last waiter has gone, the scheduler's count is drained back
+//! into the word and the fast path resumes. Fast paths never touch the word while `WAITERS` is
+//! set, so that switch is safe without stopping them. The scheduler-side object is created on
+//! first contention (one allocation); nothing on the release path allocates after that.
 
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use sched_core::{AcquirePoll, SchedError, SemId, WaitResult};
@@ -13,66 +19,150 @@ use sched_core::{AcquirePoll, SchedError, SemId, WaitResult};
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
 
+/// Set in the word while the scheduler holds the count (threads are waiting).
+const WAITERS: u64 = 1 << 63;
+
 /// A counting semaphore.
 #[derive(Debug)]
 pub struct Semaphore {
-    initial: u32,
+    word: AtomicU64,
     handle: AtomicU64,
 }
 
 impl Semaphore {
     /// A semaphore holding `permits` permits (usable in a `static`).
     pub const fn new(permits: u32) -> Self {
-        Self { initial: permits, handle: AtomicU64::new(0) }
+        Self { word: AtomicU64::new(permits as u64), handle: AtomicU64::new(0) }
     }
 
     fn id(&self, s: &mut Sched) -> SemId {
-        let raw = wait::lazy_handle(&self.handle, s, |s| s.create_semaphore(self.initial).as_u64());
+        let raw = wait::lazy_handle(&self.handle, s, |s| s.create_semaphore(0).as_u64());
         SemId::from_u64(raw).expect("semaphore handle")
     }
 
-    /// Takes a permit, blocking until one is available.
-    pub fn acquire(&self) {
-        let got = self.acquire_until(None);
-        debug_assert!(got);
+    /// Takes a permit from the word if one is there and nobody waits.
+    #[inline]
+    fn try_fast(&self) -> bool {
+        let mut w = self.word.load(Ordering::Relaxed);
+        while w != 0 && w & WAITERS == 0 {
+            match self.word.compare_exchange_weak(w, w - 1, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(now) => w = now,
+            }
+        }
+        false
     }
 
-    /// Takes a permit if one is available now.
+    /// Returns to fast mode once nobody waits: the scheduler's count goes back into the word.
+    /// Under the scheduler lock.
+    fn leave_slow_mode(&self, s: &mut Sched, id: SemId) {
+        if self.word.load(Ordering::Relaxed) & WAITERS != 0 && s.waiter_count(id) == Some(0) {
+            let permits = s.sem_drain(id).unwrap_or(0);
+            self.word.store(u64::from(permits), Ordering::Release);
+        }
+    }
+
+    /// Takes a permit, blocking until one is available.
+    #[inline]
+    pub fn acquire(&self) {
+        if !self.try_fast() {
+            let got = self.acquire_until(None);
+            debug_assert!(got);
+        }
+    }
+
+    /// Takes a permit if one is available now (never while others wait: they come first).
+    #[inline]
     pub fn try_acquire(&self) -> bool {
-        kernel::with_sched(|s, _| {
-            let id = self.id(s);
-            s.sem_try_acquire(id).unwrap_or(false)
-        })
+        self.try_fast()
     }
 
     /// Takes a permit, waiting at most `timeout`; false if none came in time.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.acquire_until(Some(wait::deadline_after(timeout)))
+        self.try_fast() || self.acquire_until(Some(wait::deadline_after(timeout)))
     }
 
+    #[cold]
+    #[inline(never)]
     fn acquire_until(&self, deadline: Option<u64>) -> bool {
         wait::assert_may_block("Semaphore::acquire");
-        wait::wait(
+        let r = wait::wait(
             |s, cpu| {
                 let id = self.id(s);
-                match s.sem_acquire(cpu, id, deadline) {
-                    Ok(AcquirePoll::Acquired) => Wait::Done(true),
-                    Ok(AcquirePoll::Blocked(next)) => Wait::Block(next),
-                    Err(e) => panic!("semaphore acquire: {e}"),
+                loop {
+                    let w = self.word.load(Ordering::Relaxed);
+                    if w & WAITERS == 0 {
+                        if w != 0 {
+                            if self.word.compare_exchange(w, w - 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                                return Wait::Done(Ok(true));
+                            }
+                            continue;
+                        }
+                        // Empty: hand the (zero) count to the scheduler and wait there.
+                        if self.word.compare_exchange(0, WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+                            continue;
+                        }
+                    }
+                    return match s.sem_acquire(cpu, id, deadline) {
+                        Ok(AcquirePoll::Acquired) => Wait::Done(Ok(true)),
+                        Ok(AcquirePoll::Blocked(next)) => Wait::Block(next),
+                        Err(e) => {
+                            self.leave_slow_mode(s, id);
+                            Wait::Done(Err(e))
+                        }
+                    };
                 }
             },
-            |_, _, res| res != WaitResult::TimedOut,
-        )
+            |s, _, res| {
+                let id = self.id(s);
+                self.leave_slow_mode(s, id);
+                Ok(res != WaitResult::TimedOut)
+            },
+        );
+        match r {
+            Ok(got) => got,
+            Err(e) => panic!("semaphore acquire: {e}"),
+        }
     }
 
     /// Returns a permit (to the best waiter, if any). Callable from interrupt handlers.
     ///
     /// # Panics
     /// If the count would overflow `u32`.
+    #[inline]
     pub fn release(&self) {
+        let mut w = self.word.load(Ordering::Relaxed);
+        while w & WAITERS == 0 && w < u64::from(u32::MAX) {
+            match self.word.compare_exchange_weak(w, w + 1, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(now) => w = now,
+            }
+        }
+        self.release_slow();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release_slow(&self) {
+        if self.word.load(Ordering::Relaxed) == u64::from(u32::MAX) {
+            panic!("semaphore permit count overflowed");
+        }
         let r = wait::notify(|s| {
             let id = self.id(s);
-            s.sem_release(id)
+            let w = self.word.load(Ordering::Relaxed);
+            if w & WAITERS == 0 {
+                // The last waiter left meanwhile: back to the word (nobody else changes it
+                // while the count is below the maximum and we hold the lock... except fast
+                // paths, hence the atomic add).
+                if w >= u64::from(u32::MAX) {
+                    return Err(SchedError::Overflow);
+                }
+                self.word.fetch_add(1, Ordering::Release);
+                return Ok(());
+            }
+            let r = s.sem_release(id);
+            self.leave_slow_mode(s, id);
+            r
         });
         if let Err(SchedError::Overflow) = r {
             panic!("semaphore permit count overflowed");
@@ -81,10 +171,12 @@ impl Semaphore {
 
     /// Permits available right now.
     pub fn available_permits(&self) -> u32 {
-        kernel::with_sched(|s, _| {
-            let id = self.id(s);
-            s.sem_permits(id).unwrap_or(0)
-        })
+        let w = self.word.load(Ordering::Relaxed);
+        if w & WAITERS != 0 {
+            0
+        } else {
+            w as u32
+        }
     }
 }
 

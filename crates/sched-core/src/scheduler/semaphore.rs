@@ -55,6 +55,24 @@ impl<T> Scheduler<T> {
         Ok(true)
     }
 
+    /// Takes every permit of `s` at once and returns how many there were — for a kernel that
+    /// keeps the count in an atomic word while nobody waits and hands it to the scheduler
+    /// only while threads wait (the scheduler's count must be zero in between).
+    ///
+    /// # Errors
+    /// [`SchedError::NoSuchObject`] for a stale handle; [`SchedError::Busy`] while threads
+    /// wait on it (nothing is taken).
+    pub fn sem_drain(&mut self, s: SemId) -> Result<u32, SchedError> {
+        let obj = self.object_mut(s.0, KindTag::Semaphore)?;
+        if obj.waiters.head().is_some() {
+            return Err(SchedError::Busy);
+        }
+        let Kind::Semaphore { permits } = &mut obj.kind else {
+            unreachable!("kind checked");
+        };
+        Ok(core::mem::take(permits))
+    }
+
     /// Returns a permit to `s`: handed to the best waiter if there is one
     /// (made ready; follow with [`preempt_check`](Self::preempt_check)),
     /// otherwise counted. Callable from interrupt context; never allocates.

@@ -76,3 +76,16 @@ fn idle_may_take_but_not_wait() {
     assert_eq!(s.sem_acquire(0, sem, None), Ok(AcquirePoll::Acquired));
     assert_eq!(s.sem_acquire(0, sem, None), Err(SchedError::IdleThread));
 }
+
+#[test]
+fn drain_takes_every_permit_unless_someone_waits() {
+    let (mut s, _, _) = super::setup(5, &[]);
+    let sem = s.create_semaphore(3);
+    assert_eq!(s.sem_drain(sem), Ok(3));
+    assert_eq!(s.sem_permits(sem), Some(0));
+    assert_eq!(s.sem_drain(sem), Ok(0));
+    let _t = super::spawn_running(&mut s, 10);
+    assert!(matches!(s.sem_acquire(0, sem, None), Ok(crate::AcquirePoll::Blocked(_))));
+    assert_eq!(s.sem_drain(sem), Err(crate::SchedError::Busy));
+    s.check_invariants().unwrap();
+}
