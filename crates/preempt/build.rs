@@ -14,7 +14,11 @@ fn main() {
     if !target.starts_with("aarch64") || !target.ends_with("-none") {
         return;
     }
-    let base = if env::var_os("CARGO_FEATURE_BOARD_RPI").is_some() { "0x80000" } else { "0x40200000" };
+    let base = if env::var_os("CARGO_FEATURE_BOARD_RPI").is_some() {
+        "0x80000"
+    } else {
+        "0x40200000"
+    };
     let template = fs::read_to_string("link.ld.in").expect("read link.ld.in");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     fs::write(out.join("preempt.ld"), template.replace("@BASE@", base)).expect("write preempt.ld");

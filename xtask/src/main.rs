@@ -18,10 +18,10 @@
 //! returns 124 on timeout.
 
 mod bench;
-mod fuzz;
 mod board;
 mod build;
 mod expect;
+mod fuzz;
 mod image;
 mod json;
 mod qemu;
@@ -131,7 +131,12 @@ fn main() {
         Command::Test(opts) => test::run(&opts),
         Command::Image(opts) => image::run(&opts),
         Command::Bench(opts) => bench::run(&opts),
-        Command::Fuzz(opts) => fuzz::run(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root"), &opts),
+        Command::Fuzz(opts) => fuzz::run(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("workspace root"),
+            &opts,
+        ),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -89,7 +89,9 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     // The benchmark regression gate counts as one more run, so the closing line covers it.
     match crate::bench::after_tests(opts)? {
         Some(true) => passed += 1,
-        Some(false) => failures.push(("bench --quick --check".into(), ws.root.join("target/bench"))),
+        Some(false) => {
+            failures.push(("bench --quick --check".into(), ws.root.join("target/bench")))
+        }
         None => {}
     }
     let failed = failures.len();

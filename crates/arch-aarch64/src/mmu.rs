@@ -97,7 +97,10 @@ fn build(t: &mut Tables, regions: &[Region]) -> Result<(), MapError> {
         if r.start % MIB2 != 0 || r.size % MIB2 != 0 {
             return Err(MapError::Misaligned(r.start));
         }
-        let end = r.start.checked_add(r.size).ok_or(MapError::OutOfRange(r.start))?;
+        let end = r
+            .start
+            .checked_add(r.size)
+            .ok_or(MapError::OutOfRange(r.start))?;
         if end > 512 * GIB {
             return Err(MapError::OutOfRange(r.start));
         }
@@ -112,7 +115,11 @@ fn build(t: &mut Tables, regions: &[Region]) -> Result<(), MapError> {
             let slot = match t.l2_owner.iter().position(|&o| o == gib) {
                 Some(s) => s,
                 None => {
-                    let s = t.l2_owner.iter().position(|&o| o == usize::MAX).ok_or(MapError::TooManyTables)?;
+                    let s = t
+                        .l2_owner
+                        .iter()
+                        .position(|&o| o == usize::MAX)
+                        .ok_or(MapError::TooManyTables)?;
                     t.l2_owner[s] = gib;
                     t.l1.0[gib] = (&t.l2[s] as *const Table as u64) | VALID | TABLE;
                     s

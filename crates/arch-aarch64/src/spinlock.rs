@@ -31,7 +31,9 @@ impl Default for RawSpinLock {
 impl RawSpinLock {
     /// A new, unlocked lock.
     pub const fn new() -> Self {
-        Self { owner: AtomicUsize::new(UNLOCKED) }
+        Self {
+            owner: AtomicUsize::new(UNLOCKED),
+        }
     }
 
     /// Spins until the lock is taken. IRQs must already be masked by the caller.
@@ -53,7 +55,12 @@ impl RawSpinLock {
     #[inline]
     pub fn try_lock(&self) -> bool {
         self.owner
-            .compare_exchange(UNLOCKED, cpu::core_id(), Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(
+                UNLOCKED,
+                cpu::core_id(),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
             .is_ok()
     }
 
@@ -88,7 +95,10 @@ unsafe impl<T: Send> Send for SpinLock<T> {}
 impl<T> SpinLock<T> {
     /// A new, unlocked lock holding `value`.
     pub const fn new(value: T) -> Self {
-        Self { raw: RawSpinLock::new(), data: UnsafeCell::new(value) }
+        Self {
+            raw: RawSpinLock::new(),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Masks IRQs, takes the lock and returns a guard that undoes both when dropped.

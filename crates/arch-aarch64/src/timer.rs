@@ -23,7 +23,9 @@ pub fn frequency() -> u64 {
 pub fn counter() -> u64 {
     let c: u64;
     // SAFETY: `isb` + read of CNTPCT_EL0; no memory is touched.
-    unsafe { asm!("isb", "mrs {0}, cntpct_el0", out(reg) c, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("isb", "mrs {0}, cntpct_el0", out(reg) c, options(nomem, nostack, preserves_flags))
+    }
     c
 }
 
@@ -56,7 +58,13 @@ pub fn deadline() -> u64 {
 #[inline]
 pub fn stop() {
     // SAFETY: disables this core's EL1 physical timer; touches no memory.
-    unsafe { asm!("msr cntp_ctl_el0, xzr", "isb", options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!(
+            "msr cntp_ctl_el0, xzr",
+            "isb",
+            options(nomem, nostack, preserves_flags)
+        )
+    }
 }
 
 /// Converts a duration in nanoseconds to counter ticks at `freq`, rounding up so a

@@ -98,7 +98,10 @@ impl PeripheralIntc {
         let regs = NonNull::new(base as *mut IntcRegisters).expect("interrupt controller at 0");
         // SAFETY: forwarded from this function's contract.
         let regs = unsafe { UniqueMmioPointer::new(regs) };
-        Self { regs, enabled: [0; 3] }
+        Self {
+            regs,
+            enabled: [0; 3],
+        }
     }
 
     /// Disables every source and FIQ routing: the firmware may leave some enabled.
@@ -119,8 +122,14 @@ impl PeripheralIntc {
         match (word, enable) {
             (2, true) => field!(self.regs, enable_basic).write(bit),
             (2, false) => field!(self.regs, disable_basic).write(bit),
-            (i, true) => field!(self.regs, enable).get(i).ok_or(IrqError::InvalidLine(source))?.write(bit),
-            (i, false) => field!(self.regs, disable).get(i).ok_or(IrqError::InvalidLine(source))?.write(bit),
+            (i, true) => field!(self.regs, enable)
+                .get(i)
+                .ok_or(IrqError::InvalidLine(source))?
+                .write(bit),
+            (i, false) => field!(self.regs, disable)
+                .get(i)
+                .ok_or(IrqError::InvalidLine(source))?
+                .write(bit),
         }
         if let Some(mask) = self.enabled.get_mut(word) {
             *mask = if enable { *mask | bit } else { *mask & !bit };

@@ -129,7 +129,8 @@ impl Mailbox {
 
     /// The ARM's share of RAM as (base, size) in bytes; the firmware keeps the rest (at the top).
     pub fn arm_memory(&mut self) -> Option<(u32, u32)> {
-        self.property(TAG_ARM_MEMORY, [0, 0], 2).map(|v| (v[0], v[1]))
+        self.property(TAG_ARM_MEMORY, [0, 0], 2)
+            .map(|v| (v[0], v[1]))
     }
 
     /// The current rate of `clock` in Hz.
@@ -192,6 +193,8 @@ fn clean_and_invalidate(addr: usize) {
     fence(Ordering::SeqCst);
     // SAFETY: `dc civac` on a line of our own message only moves data between the caches and
     // memory (no value changes); `dsb sy` waits for it to complete.
-    unsafe { core::arch::asm!("dc civac, {0}", "dsb sy", in(reg) addr, options(nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("dc civac, {0}", "dsb sy", in(reg) addr, options(nostack, preserves_flags))
+    };
     fence(Ordering::SeqCst);
 }

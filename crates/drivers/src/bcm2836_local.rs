@@ -195,7 +195,9 @@ impl LocalIntc {
     /// acknowledging anything (for controllers layered on this one).
     pub fn pending_lines(&mut self) -> u32 {
         let core = Self::core();
-        let pending = field!(self.regs, irq_source).get(core).map_or(0, |r| r.read());
+        let pending = field!(self.regs, irq_source)
+            .get(core)
+            .map_or(0, |r| r.read());
         pending & self.enabled_mask()
     }
 

@@ -80,7 +80,12 @@ pub struct Bcm2837Intc {
 impl Bcm2837Intc {
     /// Combines the two drivers; [`InterruptController::init_cpu`] sets both up.
     pub fn new(local: LocalIntc, peripheral: PeripheralIntc) -> Self {
-        Self { local, peripheral, sgi_enabled: [0; CORES], initialised: false }
+        Self {
+            local,
+            peripheral,
+            sgi_enabled: [0; CORES],
+            initialised: false,
+        }
     }
 
     fn core() -> usize {
@@ -120,7 +125,11 @@ impl InterruptController for Bcm2837Intc {
             Line::Timer(timer) => self.local.enable(timer, enable),
             Line::Sgi(sgi) => {
                 let mask = &mut self.sgi_enabled[Self::core()];
-                *mask = if enable { *mask | 1 << sgi } else { *mask & !(1 << sgi) };
+                *mask = if enable {
+                    *mask | 1 << sgi
+                } else {
+                    *mask & !(1 << sgi)
+                };
                 let any = *mask != 0;
                 self.local.enable(MAILBOX0_LINE, any)
             }

@@ -33,6 +33,11 @@ fn main() {
         cv.notify_all();
     }
     println!("consumer summed {}", consumer.join().unwrap());
-    let (_g, r) = cv.wait_timeout(m.lock().unwrap(), Duration::from_millis(2)).unwrap();
-    println!("waiting with nobody to notify: timed out = {}", r.timed_out());
+    let (_g, r) = cv
+        .wait_timeout(m.lock().unwrap(), Duration::from_millis(2))
+        .unwrap();
+    println!(
+        "waiting with nobody to notify: timed out = {}",
+        r.timed_out()
+    );
 }

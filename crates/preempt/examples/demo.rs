@@ -31,7 +31,11 @@ fn main() {
                 thread::sleep_until(due);
                 let late = due.elapsed();
                 late_max = late_max.max(late);
-                println!("  high: woke at {:>5} us (due {:>5} us) and preempted a worker", start.elapsed().as_micros(), (due - start).as_micros());
+                println!(
+                    "  high: woke at {:>5} us (due {:>5} us) and preempted a worker",
+                    start.elapsed().as_micros(),
+                    (due - start).as_micros()
+                );
             }
             late_max
         })
@@ -50,14 +54,23 @@ fn main() {
 
     let late_max = high.join().expect("high thread");
     let mut total = 0u64;
-    let counts: Vec<u64> = workers.into_iter().map(|w| w.join().expect("worker")).collect();
+    let counts: Vec<u64> = workers
+        .into_iter()
+        .map(|w| w.join().expect("worker"))
+        .collect();
     for c in &counts {
         total += c;
     }
     for (name, c) in ["A", "B", "C"].iter().zip(&counts) {
-        println!("worker {name}: {c} iterations ({}% of the work)", c * 100 / total.max(1));
+        println!(
+            "worker {name}: {c} iterations ({}% of the work)",
+            c * 100 / total.max(1)
+        );
     }
-    println!("high priority thread was at most {} us late", late_max.as_micros());
+    println!(
+        "high priority thread was at most {} us late",
+        late_max.as_micros()
+    );
     println!("demo finished after {} ms", start.elapsed().as_millis());
 }
 
@@ -70,7 +83,10 @@ fn busy_worker(name: &str, start: Instant) -> u64 {
         core::hint::black_box(iterations);
         let t = start.elapsed();
         if t >= next_report {
-            println!("worker {name}: {iterations:>8} iterations at {:>5} us", t.as_micros());
+            println!(
+                "worker {name}: {iterations:>8} iterations at {:>5} us",
+                t.as_micros()
+            );
             next_report += Duration::from_millis(8);
         }
         if t >= RUN {

@@ -20,23 +20,42 @@ fn spin(d: Duration) {
 
 fn main() {
     let t0 = Instant::now();
-    let low = Builder::new().name("low").priority(10).spawn(move || {
-        let mut g = SHARED.lock().unwrap();
-        thread::sleep(Duration::from_millis(2));
-        println!("[{:>5} us] low holds the lock, running at priority {}", t0.elapsed().as_micros(), thread::current().priority());
-        spin(Duration::from_millis(2));
-        *g += 1;
-    }).unwrap();
+    let low = Builder::new()
+        .name("low")
+        .priority(10)
+        .spawn(move || {
+            let mut g = SHARED.lock().unwrap();
+            thread::sleep(Duration::from_millis(2));
+            println!(
+                "[{:>5} us] low holds the lock, running at priority {}",
+                t0.elapsed().as_micros(),
+                thread::current().priority()
+            );
+            spin(Duration::from_millis(2));
+            *g += 1;
+        })
+        .unwrap();
     thread::sleep(Duration::from_millis(1));
-    let medium = Builder::new().name("medium").priority(100).spawn(move || {
-        spin(Duration::from_millis(20));
-        println!("[{:>5} us] medium finished hogging the CPU", t0.elapsed().as_micros());
-    }).unwrap();
-    let high = Builder::new().name("high").priority(200).spawn(move || {
-        let mut g = SHARED.lock().unwrap();
-        *g += 1;
-        println!("[{:>5} us] high got the lock", t0.elapsed().as_micros());
-    }).unwrap();
+    let medium = Builder::new()
+        .name("medium")
+        .priority(100)
+        .spawn(move || {
+            spin(Duration::from_millis(20));
+            println!(
+                "[{:>5} us] medium finished hogging the CPU",
+                t0.elapsed().as_micros()
+            );
+        })
+        .unwrap();
+    let high = Builder::new()
+        .name("high")
+        .priority(200)
+        .spawn(move || {
+            let mut g = SHARED.lock().unwrap();
+            *g += 1;
+            println!("[{:>5} us] high got the lock", t0.elapsed().as_micros());
+        })
+        .unwrap();
     high.join().unwrap();
     medium.join().unwrap();
     low.join().unwrap();

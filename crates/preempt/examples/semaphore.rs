@@ -20,12 +20,16 @@ fn on_interrupt(line: u32) {
 fn main() {
     let sgi = 5;
     irq::register(irq::sgi_line(sgi), on_interrupt).unwrap();
-    let handler_thread = Builder::new().name("bottom-half").priority(220).spawn(|| {
-        for i in 0..3 {
-            DATA_READY.acquire();
-            println!("  bottom-half: processed interrupt {i}");
-        }
-    }).unwrap();
+    let handler_thread = Builder::new()
+        .name("bottom-half")
+        .priority(220)
+        .spawn(|| {
+            for i in 0..3 {
+                DATA_READY.acquire();
+                println!("  bottom-half: processed interrupt {i}");
+            }
+        })
+        .unwrap();
     for i in 0..3 {
         println!("main: raising interrupt {i}");
         irq::trigger_software(sgi).unwrap();

@@ -10,7 +10,11 @@ use preempt::time::{Duration, Instant};
 preempt::entry!(main);
 
 fn main() {
-    println!("counter frequency: {} Hz, tick: {} Hz", Instant::frequency(), preempt::config::tick_hz());
+    println!(
+        "counter frequency: {} Hz, tick: {} Hz",
+        Instant::frequency(),
+        preempt::config::tick_hz()
+    );
 
     let t0 = Instant::now();
     thread::sleep(Duration::from_millis(3));
@@ -23,14 +27,21 @@ fn main() {
     for i in 0..5 {
         next += period;
         thread::sleep_until(next);
-        println!("period {i}: woke at {:>5} us (due {:>5} us)", start.elapsed().as_micros(), (next - start).as_micros());
+        println!(
+            "period {i}: woke at {:>5} us (due {:>5} us)",
+            start.elapsed().as_micros(),
+            (next - start).as_micros()
+        );
     }
 
     // A faster tick shortens the worst-case lateness of every sleep.
     preempt::config::set_tick_hz(10_000).expect("10 kHz is in range");
     let t1 = Instant::now();
     thread::sleep(Duration::from_micros(250));
-    println!("at 10 kHz, sleep(250 us) took {} us", t1.elapsed().as_micros());
+    println!(
+        "at 10 kHz, sleep(250 us) took {} us",
+        t1.elapsed().as_micros()
+    );
     if let Err(e) = preempt::config::set_tick_hz(5) {
         println!("rejected: {e}");
     }

@@ -38,7 +38,10 @@ fn main() {
         .collect();
     let lens: Vec<usize> = workers.into_iter().map(|w| w.join().unwrap()).collect();
     println!("every worker saw {:?} entries after the barrier", lens);
-    println!("event bits from the leader: {:#b}", EVENTS.wait(0b111, WaitMode::Any, false));
+    println!(
+        "event bits from the leader: {:#b}",
+        EVENTS.wait(0b111, WaitMode::Any, false)
+    );
 
     // park / unpark.
     let sleeper = thread::spawn(|| {

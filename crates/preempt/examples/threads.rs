@@ -26,7 +26,12 @@ fn main() {
         .stack_size(16 * 1024)
         .spawn(|| {
             let me = thread::current();
-            println!("hello from '{}' (id {:?}) at priority {}", me.name().unwrap_or("?"), me.id(), me.priority());
+            println!(
+                "hello from '{}' (id {:?}) at priority {}",
+                me.name().unwrap_or("?"),
+                me.id(),
+                me.priority()
+            );
         })
         .expect("spawn reporter");
     h.join().expect("reporter");

@@ -30,7 +30,10 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     let info = board::init(dtb);
     let heap_start = core::ptr::addr_of!(__heap_start) as usize;
     if info.ram_end <= heap_start + 1024 * 1024 {
-        kernel::fault::kernel_halt(format_args!("RAM ends at {:#x}, below the kernel image", info.ram_end));
+        kernel::fault::kernel_halt(format_args!(
+            "RAM ends at {:#x}, below the kernel image",
+            info.ram_end
+        ));
     }
     // SAFETY: everything from the end of the image to the end of RAM is unused; the boot stacks
     // and BSS lie below `__heap_start` (see the linker script).
@@ -45,7 +48,8 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
         crate::config::tick_hz(),
         heap::free() / 1024
     );
-    let stack = Stack::new(MAIN_STACK_SIZE).unwrap_or_else(|e| kernel::fault::kernel_halt(format_args!("{e}")));
+    let stack = Stack::new(MAIN_STACK_SIZE)
+        .unwrap_or_else(|e| kernel::fault::kernel_halt(format_args!("{e}")));
     let main_info = Arc::new(ThreadInfo::main(sched_core::DEFAULT_PRIORITY));
     let main = kernel::new_thread(stack, Box::new(run_main), main_info);
     kernel::start(main, sched_core::DEFAULT_PRIORITY)

@@ -31,7 +31,10 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TickRateOutOfRange(hz) => {
-                write!(f, "tick rate {hz} Hz is outside {MIN_TICK_HZ}..={MAX_TICK_HZ} Hz")
+                write!(
+                    f,
+                    "tick rate {hz} Hz is outside {MIN_TICK_HZ}..={MAX_TICK_HZ} Hz"
+                )
             }
             Self::ZeroTimeSlice => write!(f, "a time slice must be at least one tick"),
         }

@@ -31,7 +31,10 @@ pub fn _print(args: fmt::Arguments<'_>) {
     }
     // In a thread, format first and only then take the lock: user `Display` code then never
     // runs with IRQs masked, so it may block or panic like any other thread code.
-    if crate::kernel::started() && !crate::kernel::percpu::this().in_irq() && !preempt_arch::cpu::irqs_masked() {
+    if crate::kernel::started()
+        && !crate::kernel::percpu::this().in_irq()
+        && !preempt_arch::cpu::irqs_masked()
+    {
         // A stack buffer, not the heap: printing must work when the heap is exhausted (an
         // out-of-memory panic prints). Longer lines fall back to formatting under the lock.
         let mut line = heapless::String::<256>::new();
@@ -66,7 +69,12 @@ impl log::Log for Logger {
     }
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            crate::println!("[{:<5} {}] {}", record.level(), record.target(), record.args());
+            crate::println!(
+                "[{:<5} {}] {}",
+                record.level(),
+                record.target(),
+                record.args()
+            );
         }
     }
     fn flush(&self) {}

@@ -27,7 +27,9 @@ pub enum PoolError {
 impl fmt::Display for PoolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidSize => f.write_str("block size and count must be non-zero and fit in memory"),
+            Self::InvalidSize => {
+                f.write_str("block size and count must be non-zero and fit in memory")
+            }
             Self::OutOfMemory => f.write_str("out of memory for the block pool"),
         }
     }
@@ -87,7 +89,9 @@ impl BlockPool {
         if block_size == 0 || count == 0 {
             return Err(PoolError::InvalidSize);
         }
-        let block = block_size.checked_next_multiple_of(16).ok_or(PoolError::InvalidSize)?;
+        let block = block_size
+            .checked_next_multiple_of(16)
+            .ok_or(PoolError::InvalidSize)?;
         let total = block.checked_mul(count).ok_or(PoolError::InvalidSize)?;
         let layout = Layout::from_size_align(total, 16).map_err(|_| PoolError::InvalidSize)?;
         // SAFETY: non-zero size.
@@ -133,7 +137,10 @@ impl BlockPool {
         // SAFETY: `p` is a free block of this pool; its first word holds the next link.
         l.head = unsafe { p.as_ptr().cast::<Option<NonNull<u8>>>().read() };
         l.free -= 1;
-        Block { ptr: p, len: self.block }
+        Block {
+            ptr: p,
+            len: self.block,
+        }
     }
 
     /// Returns a block to the pool.
@@ -144,13 +151,21 @@ impl BlockPool {
         let start = self.base.as_ptr() as usize;
         let addr = block.ptr.as_ptr() as usize;
         assert!(
-            addr >= start && addr < start + self.layout.size() && (addr - start).is_multiple_of(self.block),
+            addr >= start
+                && addr < start + self.layout.size()
+                && (addr - start).is_multiple_of(self.block),
             "block {addr:#x} does not belong to this pool"
         );
         {
             let mut l = self.list.lock();
             // SAFETY: the block is ours again; its first word becomes the link.
-            unsafe { block.ptr.as_ptr().cast::<Option<NonNull<u8>>>().write(l.head) };
+            unsafe {
+                block
+                    .ptr
+                    .as_ptr()
+                    .cast::<Option<NonNull<u8>>>()
+                    .write(l.head)
+            };
             l.head = Some(block.ptr);
             l.free += 1;
         }
@@ -183,6 +198,9 @@ impl Drop for BlockPool {
 
 impl fmt::Debug for BlockPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlockPool").field("block", &self.block).field("count", &self.count).finish()
+        f.debug_struct("BlockPool")
+            .field("block", &self.block)
+            .field("count", &self.count)
+            .finish()
     }
 }

@@ -38,7 +38,13 @@ macro_rules! check_eq {
                     $crate::testing::_fail(
                         file!(),
                         line!(),
-                        format_args!("{} == {}: left {:?}, right {:?}", stringify!($left), stringify!($right), l, r),
+                        format_args!(
+                            "{} == {}: left {:?}, right {:?}",
+                            stringify!($left),
+                            stringify!($right),
+                            l,
+                            r
+                        ),
                     )
                 }
             }

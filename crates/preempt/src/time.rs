@@ -22,13 +22,18 @@ impl Instant {
 
     /// Time from `earlier` to `self`; zero if `earlier` is later.
     pub fn duration_since(&self, earlier: Instant) -> Duration {
-        Duration::from_nanos(timer::ticks_to_ns(self.0.saturating_sub(earlier.0), timer::frequency()))
+        Duration::from_nanos(timer::ticks_to_ns(
+            self.0.saturating_sub(earlier.0),
+            timer::frequency(),
+        ))
     }
 
     /// `self + d`, or `None` on overflow.
     pub fn checked_add(&self, d: Duration) -> Option<Instant> {
         let ns = u64::try_from(d.as_nanos()).ok()?;
-        self.0.checked_add(timer::ns_to_ticks(ns, timer::frequency())).map(Instant)
+        self.0
+            .checked_add(timer::ns_to_ticks(ns, timer::frequency()))
+            .map(Instant)
     }
 
     /// The raw counter value.
@@ -46,7 +51,8 @@ impl Add<Duration> for Instant {
     type Output = Instant;
     /// Panics on overflow, like `std`.
     fn add(self, d: Duration) -> Instant {
-        self.checked_add(d).expect("overflow when adding a duration to an instant")
+        self.checked_add(d)
+            .expect("overflow when adding a duration to an instant")
     }
 }
 

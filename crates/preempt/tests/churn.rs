@@ -36,7 +36,11 @@ fn detached_round() {
 fn cycles(n: u32) {
     for i in 0..n {
         let prio = if i % 2 == 0 { 100 } else { 200 };
-        let h = Builder::new().priority(prio).stack_size(16 * 1024).spawn(move || i).expect("spawn");
+        let h = Builder::new()
+            .priority(prio)
+            .stack_size(16 * 1024)
+            .spawn(move || i)
+            .expect("spawn");
         check_eq!(h.join().expect("join"), i);
     }
 }

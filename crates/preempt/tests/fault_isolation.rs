@@ -21,21 +21,29 @@ preempt::entry!(main);
 static HEARTBEAT: AtomicU64 = AtomicU64::new(0);
 
 fn fault_in(name: &str, f: fn()) {
-    let h = Builder::new().name(name).priority(120).spawn(move || {
-        f();
-        0u32
-    }).expect("spawn");
+    let h = Builder::new()
+        .name(name)
+        .priority(120)
+        .spawn(move || {
+            f();
+            0u32
+        })
+        .expect("spawn");
     let err = h.join().expect_err("a faulting thread must not join Ok");
     check!(err.is_fault(), "{} should be reported as a fault", name);
 }
 
 fn main() {
-    let heart = Builder::new().name("heart").priority(110).spawn(|| {
-        for _ in 0..30 {
-            HEARTBEAT.fetch_add(1, Ordering::Relaxed);
-            thread::sleep(Duration::from_micros(300));
-        }
-    }).expect("spawn");
+    let heart = Builder::new()
+        .name("heart")
+        .priority(110)
+        .spawn(|| {
+            for _ in 0..30 {
+                HEARTBEAT.fetch_add(1, Ordering::Relaxed);
+                thread::sleep(Duration::from_micros(300));
+            }
+        })
+        .expect("spawn");
 
     fault_in("bad-address", || {
         // Beyond the physical address range: an address-size / external abort.

@@ -27,7 +27,11 @@ fn handler(_line: u32) {
         0 => SEM.release(),
         1 => PARKED.get().expect("parked thread").unpark(),
         2 => EVENTS.set(1),
-        _ => TX.get().expect("sender").try_send(99).expect("try_send from a handler"),
+        _ => TX
+            .get()
+            .expect("sender")
+            .try_send(99)
+            .expect("try_send from a handler"),
     }
 }
 
@@ -38,12 +42,15 @@ fn main() {
     check!(irq::register(100_000, handler).is_err());
 
     // 0: semaphore.
-    let waiter = Builder::new().priority(200).spawn(|| {
-        for _ in 0..5 {
-            SEM.acquire();
-            WOKEN.fetch_add(1, Ordering::Relaxed);
-        }
-    }).expect("spawn");
+    let waiter = Builder::new()
+        .priority(200)
+        .spawn(|| {
+            for _ in 0..5 {
+                SEM.acquire();
+                WOKEN.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .expect("spawn");
     for i in 1..=5 {
         irq::trigger_software(sgi).expect("sgi");
         check_eq!(WOKEN.load(Ordering::Relaxed), i);
@@ -52,10 +59,13 @@ fn main() {
 
     // 1: unpark.
     MODE.store(1, Ordering::Relaxed);
-    let parked = Builder::new().priority(200).spawn(|| {
-        thread::park();
-        WOKEN.fetch_add(1, Ordering::Relaxed);
-    }).expect("spawn");
+    let parked = Builder::new()
+        .priority(200)
+        .spawn(|| {
+            thread::park();
+            WOKEN.fetch_add(1, Ordering::Relaxed);
+        })
+        .expect("spawn");
     let _ = PARKED.set(parked.thread().clone());
     irq::trigger_software(sgi).expect("sgi");
     check_eq!(WOKEN.load(Ordering::Relaxed), 6);
@@ -63,10 +73,13 @@ fn main() {
 
     // 2: event flags.
     MODE.store(2, Ordering::Relaxed);
-    let ev = Builder::new().priority(200).spawn(|| {
-        EVENTS.wait(1, WaitMode::Any, true);
-        WOKEN.fetch_add(1, Ordering::Relaxed);
-    }).expect("spawn");
+    let ev = Builder::new()
+        .priority(200)
+        .spawn(|| {
+            EVENTS.wait(1, WaitMode::Any, true);
+            WOKEN.fetch_add(1, Ordering::Relaxed);
+        })
+        .expect("spawn");
     irq::trigger_software(sgi).expect("sgi");
     check_eq!(WOKEN.load(Ordering::Relaxed), 7);
     ev.join().expect("events");
@@ -75,16 +88,22 @@ fn main() {
     MODE.store(3, Ordering::Relaxed);
     let (tx, rx) = mpsc::sync_channel(2);
     let _ = TX.set(tx);
-    let rxt = Builder::new().priority(200).spawn(move || {
-        let v = rx.recv().expect("recv");
-        WOKEN.fetch_add(1, Ordering::Relaxed);
-        v
-    }).expect("spawn");
+    let rxt = Builder::new()
+        .priority(200)
+        .spawn(move || {
+            let v = rx.recv().expect("recv");
+            WOKEN.fetch_add(1, Ordering::Relaxed);
+            v
+        })
+        .expect("spawn");
     irq::trigger_software(sgi).expect("sgi");
     check_eq!(WOKEN.load(Ordering::Relaxed), 8);
     check_eq!(rxt.join().expect("receiver"), 99);
 
     check_eq!(HANDLED.load(Ordering::Relaxed), 8);
     irq::unregister(line).expect("unregister");
-    println!("irq_wake: ok ({} interrupts handled)", HANDLED.load(Ordering::Relaxed));
+    println!(
+        "irq_wake: ok ({} interrupts handled)",
+        HANDLED.load(Ordering::Relaxed)
+    );
 }

@@ -20,17 +20,30 @@ static DETACHED_RAN: AtomicU64 = AtomicU64::new(0);
 
 fn main() {
     check_eq!(thread::current().name(), Some("main"));
-    check_eq!(thread::current().priority(), preempt::thread::DEFAULT_PRIORITY);
+    check_eq!(
+        thread::current().priority(),
+        preempt::thread::DEFAULT_PRIORITY
+    );
 
     // Values of several types come back.
     let h = thread::spawn(|| 6u64 * 7);
     check_eq!(h.join().expect("join"), 42);
-    let v = thread::spawn(|| (0..100u32).collect::<Vec<_>>()).join().expect("vec");
+    let v = thread::spawn(|| (0..100u32).collect::<Vec<_>>())
+        .join()
+        .expect("vec");
     check_eq!(v.iter().sum::<u32>(), 4950);
-    let s = Builder::new().name("namer").priority(77).spawn(|| {
-        let me = thread::current();
-        (String::from(me.name().unwrap_or("?")), me.priority(), me.id())
-    }).expect("spawn");
+    let s = Builder::new()
+        .name("namer")
+        .priority(77)
+        .spawn(|| {
+            let me = thread::current();
+            (
+                String::from(me.name().unwrap_or("?")),
+                me.priority(),
+                me.id(),
+            )
+        })
+        .expect("spawn");
     let id = s.thread().id();
     let (name, prio, seen_id) = s.join().expect("join");
     check_eq!(name.as_str(), "namer");
@@ -39,10 +52,13 @@ fn main() {
 
     // Joining a thread that sleeps: the joiner blocks, and the thread it waits for can run
     // at a lower priority only because the joiner does not spin.
-    let low = Builder::new().priority(5).spawn(|| {
-        thread::sleep(Duration::from_millis(3));
-        "late value"
-    }).expect("spawn");
+    let low = Builder::new()
+        .priority(5)
+        .spawn(|| {
+            thread::sleep(Duration::from_millis(3));
+            "late value"
+        })
+        .expect("spawn");
     check_eq!(low.join().expect("join"), "late value");
 
     // Joining a thread that already finished.
@@ -63,7 +79,9 @@ fn main() {
 
     // Detached threads run and are freed.
     for _ in 0..10 {
-        drop(thread::spawn(|| DETACHED_RAN.fetch_add(1, Ordering::Relaxed)));
+        drop(thread::spawn(|| {
+            DETACHED_RAN.fetch_add(1, Ordering::Relaxed)
+        }));
     }
     thread::sleep(Duration::from_millis(2));
     check_eq!(DETACHED_RAN.load(Ordering::Relaxed), 10);
@@ -71,23 +89,46 @@ fn main() {
     // Bad arguments are errors.
     match Builder::new().stack_size(0).spawn(|| ()) {
         Err(SpawnError::StackTooSmall { requested: 0, .. }) => {}
-        other => preempt::testing::_fail(file!(), line!(), format_args!("stack 0: {:?}", other.map(|_| ()))),
+        other => preempt::testing::_fail(
+            file!(),
+            line!(),
+            format_args!("stack 0: {:?}", other.map(|_| ())),
+        ),
     }
     match Builder::new().stack_size(usize::MAX / 2).spawn(|| ()) {
         Err(SpawnError::OutOfMemory { .. }) => {}
-        other => preempt::testing::_fail(file!(), line!(), format_args!("huge stack: {:?}", other.map(|_| ()))),
+        other => preempt::testing::_fail(
+            file!(),
+            line!(),
+            format_args!("huge stack: {:?}", other.map(|_| ())),
+        ),
     }
-    check!(Builder::new().stack_size(preempt::thread::MIN_STACK_SIZE).spawn(|| 3).expect("min").join() == Ok(3));
+    check!(
+        Builder::new()
+            .stack_size(preempt::thread::MIN_STACK_SIZE)
+            .spawn(|| 3)
+            .expect("min")
+            .join()
+            == Ok(3)
+    );
 
     // A thread handed its own handle and joining it panics (alone); the system carries on.
-    static SELF_HANDLE: preempt::sync::Mutex<Option<preempt::thread::JoinHandle<()>>> = preempt::sync::Mutex::new(None);
+    static SELF_HANDLE: preempt::sync::Mutex<Option<preempt::thread::JoinHandle<()>>> =
+        preempt::sync::Mutex::new(None);
     static SELF_JOIN_DONE: AtomicU64 = AtomicU64::new(0);
-    let h = Builder::new().priority(50).spawn(|| {
-        let me = SELF_HANDLE.lock().expect("slot").take().expect("own handle");
-        SELF_JOIN_DONE.store(1, Ordering::Relaxed);
-        let _ = me.join();
-        SELF_JOIN_DONE.store(2, Ordering::Relaxed);
-    }).expect("spawn");
+    let h = Builder::new()
+        .priority(50)
+        .spawn(|| {
+            let me = SELF_HANDLE
+                .lock()
+                .expect("slot")
+                .take()
+                .expect("own handle");
+            SELF_JOIN_DONE.store(1, Ordering::Relaxed);
+            let _ = me.join();
+            SELF_JOIN_DONE.store(2, Ordering::Relaxed);
+        })
+        .expect("spawn");
     *SELF_HANDLE.lock().expect("slot") = Some(h);
     thread::sleep(Duration::from_millis(2));
     check_eq!(SELF_JOIN_DONE.load(Ordering::Relaxed), 1);

@@ -22,24 +22,31 @@ fn main() {
     let diners: Vec<_> = (0..N)
         .map(|i| {
             let forks = forks.clone();
-            Builder::new().name(alloc::format!("philosopher {i}")).priority(60 + i as u8).spawn(move || {
-                let (a, b) = (i, (i + 1) % N);
-                let (first, second) = (a.min(b), a.max(b));
-                for _ in 0..MEALS {
-                    let mut f1 = forks[first].lock().expect("fork");
-                    let mut f2 = forks[second].lock().expect("fork");
-                    *f1 += 1;
-                    *f2 += 1;
-                    thread::sleep(Duration::from_micros(100)); // eat
-                    drop(f2);
-                    drop(f1);
-                    thread::yield_now(); // think
-                }
-                MEALS
-            }).expect("spawn")
+            Builder::new()
+                .name(alloc::format!("philosopher {i}"))
+                .priority(60 + i as u8)
+                .spawn(move || {
+                    let (a, b) = (i, (i + 1) % N);
+                    let (first, second) = (a.min(b), a.max(b));
+                    for _ in 0..MEALS {
+                        let mut f1 = forks[first].lock().expect("fork");
+                        let mut f2 = forks[second].lock().expect("fork");
+                        *f1 += 1;
+                        *f2 += 1;
+                        thread::sleep(Duration::from_micros(100)); // eat
+                        drop(f2);
+                        drop(f1);
+                        thread::yield_now(); // think
+                    }
+                    MEALS
+                })
+                .expect("spawn")
         })
         .collect();
-    let meals: u32 = diners.into_iter().map(|d| d.join().expect("philosopher")).sum();
+    let meals: u32 = diners
+        .into_iter()
+        .map(|d| d.join().expect("philosopher"))
+        .sum();
     check_eq!(meals, MEALS * N as u32);
     let uses: u32 = forks.iter().map(|f| *f.lock().expect("fork")).sum();
     check_eq!(uses, 2 * MEALS * N as u32);

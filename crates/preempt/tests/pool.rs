@@ -17,8 +17,14 @@ preempt::entry!(main);
 fn main() {
     check_eq!(BlockPool::new(0, 4).err(), Some(PoolError::InvalidSize));
     check_eq!(BlockPool::new(128, 0).err(), Some(PoolError::InvalidSize));
-    check_eq!(BlockPool::new(usize::MAX / 2, 4).err(), Some(PoolError::InvalidSize));
-    check_eq!(BlockPool::new(1 << 40, 1).err(), Some(PoolError::OutOfMemory));
+    check_eq!(
+        BlockPool::new(usize::MAX / 2, 4).err(),
+        Some(PoolError::InvalidSize)
+    );
+    check_eq!(
+        BlockPool::new(1 << 40, 1).err(),
+        Some(PoolError::OutOfMemory)
+    );
 
     let pool = Arc::new(BlockPool::new(100, 4).expect("pool"));
     check_eq!(pool.block_size(), 112);
@@ -30,7 +36,11 @@ fn main() {
         b.as_mut_slice().fill(i as u8);
     }
     for (i, b) in blocks.iter_mut().enumerate() {
-        check!(b.as_mut_slice().iter().all(|&x| x == i as u8), "block {} was overwritten", i);
+        check!(
+            b.as_mut_slice().iter().all(|&x| x == i as u8),
+            "block {} was overwritten",
+            i
+        );
     }
     let addr = blocks[1].as_ptr();
     pool.free(blocks.remove(1));
@@ -41,14 +51,22 @@ fn main() {
     let t = Instant::now();
     check!(pool.alloc_timeout(Duration::from_millis(3)).is_none());
     let took = t.elapsed();
-    check!(took >= Duration::from_millis(3) && took <= Duration::from_millis(3) + Duration::from_micros(1100), "took {:?}", took);
+    check!(
+        took >= Duration::from_millis(3)
+            && took <= Duration::from_millis(3) + Duration::from_micros(1100),
+        "took {:?}",
+        took
+    );
     // ...and gets a block another thread frees.
     let p2 = pool.clone();
     let give_back = blocks.pop().expect("block");
-    let freer = Builder::new().priority(10).spawn(move || {
-        thread::sleep(Duration::from_millis(2));
-        p2.free(give_back);
-    }).expect("spawn");
+    let freer = Builder::new()
+        .priority(10)
+        .spawn(move || {
+            thread::sleep(Duration::from_millis(2));
+            p2.free(give_back);
+        })
+        .expect("spawn");
     check!(pool.alloc_timeout(Duration::from_millis(50)).is_some());
     freer.join().expect("freer");
     println!("pool: ok");

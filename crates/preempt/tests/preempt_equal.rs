@@ -25,14 +25,26 @@ fn main() {
         }
         true
     });
-    let setter = Builder::new().name("setter").priority(100).spawn(|| FLAG.store(true, Ordering::Relaxed));
+    let setter = Builder::new()
+        .name("setter")
+        .priority(100)
+        .spawn(|| FLAG.store(true, Ordering::Relaxed));
     let spinner = spinner.expect("spawn spinner");
     setter.expect("spawn setter").join().expect("setter");
-    check!(spinner.join().expect("spinner"), "the spinner was never preempted by its equal");
+    check!(
+        spinner.join().expect("spinner"),
+        "the spinner was never preempted by its equal"
+    );
 
     // A higher-priority thread runs before spawn returns to its lower-priority parent.
-    let high = Builder::new().priority(250).spawn(|| HIGH_RAN.fetch_add(1, Ordering::Relaxed)).expect("spawn");
-    check!(HIGH_RAN.load(Ordering::Relaxed) == 1, "higher-priority thread did not run at spawn");
+    let high = Builder::new()
+        .priority(250)
+        .spawn(|| HIGH_RAN.fetch_add(1, Ordering::Relaxed))
+        .expect("spawn");
+    check!(
+        HIGH_RAN.load(Ordering::Relaxed) == 1,
+        "higher-priority thread did not run at spawn"
+    );
     high.join().expect("high");
     println!("preempt_equal: ok");
 }

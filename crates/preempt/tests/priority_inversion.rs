@@ -27,28 +27,45 @@ fn main() {
     let start = Instant::now();
     let us = move || start.elapsed().as_micros() as u64;
     // main (priority 128) orchestrates; it blocks in join while the scenario plays out.
-    let low = Builder::new().name("low").priority(10).spawn(move || {
-        let _g = A.lock().expect("A");
-        thread::sleep(Duration::from_millis(2)); // let the others line up
-        spin(Duration::from_millis(3));
-        LOW_BOOSTED_TO.store(thread::current().priority(), Ordering::Relaxed);
-        spin(Duration::from_millis(1));
-    }).expect("low");
+    let low = Builder::new()
+        .name("low")
+        .priority(10)
+        .spawn(move || {
+            let _g = A.lock().expect("A");
+            thread::sleep(Duration::from_millis(2)); // let the others line up
+            spin(Duration::from_millis(3));
+            LOW_BOOSTED_TO.store(thread::current().priority(), Ordering::Relaxed);
+            spin(Duration::from_millis(1));
+        })
+        .expect("low");
     thread::sleep(Duration::from_millis(1)); // low now holds A
-    let medium = Builder::new().name("medium").priority(100).spawn(move || {
-        spin(Duration::from_millis(30));
-        MEDIUM_DONE_US.store(us(), Ordering::Relaxed);
-    }).expect("medium");
-    let high = Builder::new().name("high").priority(200).spawn(move || {
-        let _g = A.lock().expect("A");
-        HIGH_GOT_LOCK_US.store(us(), Ordering::Relaxed);
-    }).expect("high");
+    let medium = Builder::new()
+        .name("medium")
+        .priority(100)
+        .spawn(move || {
+            spin(Duration::from_millis(30));
+            MEDIUM_DONE_US.store(us(), Ordering::Relaxed);
+        })
+        .expect("medium");
+    let high = Builder::new()
+        .name("high")
+        .priority(200)
+        .spawn(move || {
+            let _g = A.lock().expect("A");
+            HIGH_GOT_LOCK_US.store(us(), Ordering::Relaxed);
+        })
+        .expect("high");
     high.join().expect("high");
     medium.join().expect("medium");
     low.join().expect("low");
     let got = HIGH_GOT_LOCK_US.load(Ordering::Relaxed);
     let med = MEDIUM_DONE_US.load(Ordering::Relaxed);
-    check!(got < med, "high got the lock at {} us, after medium finished at {} us", got, med);
+    check!(
+        got < med,
+        "high got the lock at {} us, after medium finished at {} us",
+        got,
+        med
+    );
     check!(got < 10_000, "high waited {} us", got);
     check_eq!(LOW_BOOSTED_TO.load(Ordering::Relaxed), 200);
 
@@ -56,49 +73,72 @@ fn main() {
     // waits for B. t1 must run at 220.
     let seen = Arc::new(AtomicU8::new(0));
     let seen1 = seen.clone();
-    let t1 = Builder::new().priority(10).spawn(move || {
-        let _a = A.lock().expect("A");
-        thread::sleep(Duration::from_millis(3));
-        seen1.store(thread::current().priority(), Ordering::Relaxed);
-    }).expect("t1");
+    let t1 = Builder::new()
+        .priority(10)
+        .spawn(move || {
+            let _a = A.lock().expect("A");
+            thread::sleep(Duration::from_millis(3));
+            seen1.store(thread::current().priority(), Ordering::Relaxed);
+        })
+        .expect("t1");
     thread::sleep(Duration::from_millis(1));
-    let t2 = Builder::new().priority(20).spawn(|| {
-        let _b = B.lock().expect("B");
-        let _a = A.lock().expect("A");
-    }).expect("t2");
+    let t2 = Builder::new()
+        .priority(20)
+        .spawn(|| {
+            let _b = B.lock().expect("B");
+            let _a = A.lock().expect("A");
+        })
+        .expect("t2");
     thread::sleep(Duration::from_millis(1));
-    let t3 = Builder::new().priority(220).spawn(|| {
-        let _b = B.lock().expect("B");
-    }).expect("t3");
+    let t3 = Builder::new()
+        .priority(220)
+        .spawn(|| {
+            let _b = B.lock().expect("B");
+        })
+        .expect("t3");
     t3.join().expect("t3");
     t2.join().expect("t2");
     t1.join().expect("t1");
     check_eq!(seen.load(Ordering::Relaxed), 220);
-    check_eq!(thread::current().priority(), preempt::thread::DEFAULT_PRIORITY);
+    check_eq!(
+        thread::current().priority(),
+        preempt::thread::DEFAULT_PRIORITY
+    );
 
     // Condvar wait by a boosted owner: low holds C, high waits for C (boosting low), low waits
     // on the condvar — the mutex goes to high in the same step, and low sleeps until notified.
     let shared = Arc::new((Mutex::new(0u32), Condvar::new()));
     let s1 = shared.clone();
-    let low = Builder::new().name("cv-low").priority(10).spawn(move || {
-        let (m, cv) = &*s1;
-        let mut g = m.lock().expect("C");
-        thread::sleep(Duration::from_millis(1)); // high queues on C meanwhile
-        *g += 1;
-        g = cv.wait_while(g, |v| *v < 2).expect("wait");
-        *g += 10;
-        *g
-    }).expect("cv-low");
+    let low = Builder::new()
+        .name("cv-low")
+        .priority(10)
+        .spawn(move || {
+            let (m, cv) = &*s1;
+            let mut g = m.lock().expect("C");
+            thread::sleep(Duration::from_millis(1)); // high queues on C meanwhile
+            *g += 1;
+            g = cv.wait_while(g, |v| *v < 2).expect("wait");
+            *g += 10;
+            *g
+        })
+        .expect("cv-low");
     thread::sleep(Duration::from_micros(500));
     let s2 = shared.clone();
-    let high = Builder::new().name("cv-high").priority(210).spawn(move || {
-        let (m, cv) = &*s2;
-        let mut g = m.lock().expect("C");
-        *g += 1;
-        cv.notify_one();
-        *g
-    }).expect("cv-high");
+    let high = Builder::new()
+        .name("cv-high")
+        .priority(210)
+        .spawn(move || {
+            let (m, cv) = &*s2;
+            let mut g = m.lock().expect("C");
+            *g += 1;
+            cv.notify_one();
+            *g
+        })
+        .expect("cv-high");
     check_eq!(high.join().expect("cv-high"), 2);
     check_eq!(low.join().expect("cv-low"), 12);
-    println!("priority_inversion: ok (high got the lock at {} us; medium finished at {} us)", got, med);
+    println!(
+        "priority_inversion: ok (high got the lock at {} us; medium finished at {} us)",
+        got, med
+    );
 }

@@ -25,14 +25,18 @@ fn main() {
     check!(preempt::config::set_time_slice_ticks(0).is_err());
     let workers: Vec<_> = (0..N)
         .map(|i| {
-            Builder::new().name(alloc::format!("w{i}")).priority(50).spawn(move || {
-                while !STOP.load(Ordering::Relaxed) {
-                    COUNTS[i].fetch_add(1, Ordering::Relaxed);
-                    if LAST.swap(i as u64, Ordering::Relaxed) != i as u64 {
-                        SWITCHES[i].fetch_add(1, Ordering::Relaxed);
+            Builder::new()
+                .name(alloc::format!("w{i}"))
+                .priority(50)
+                .spawn(move || {
+                    while !STOP.load(Ordering::Relaxed) {
+                        COUNTS[i].fetch_add(1, Ordering::Relaxed);
+                        if LAST.swap(i as u64, Ordering::Relaxed) != i as u64 {
+                            SWITCHES[i].fetch_add(1, Ordering::Relaxed);
+                        }
                     }
-                }
-            }).expect("spawn")
+                })
+                .expect("spawn")
         })
         .collect();
     // main (priority 128) sleeps while the workers share the CPU.
@@ -47,7 +51,15 @@ fn main() {
     println!("round_robin: counts {:?}", counts);
     for (i, &c) in counts.iter().enumerate() {
         let dev = c.abs_diff(mean) * 1000 / mean.max(1);
-        check!(dev <= 50, "worker {} got {} of mean {} ({}.{}% off)", i, c, mean, dev / 10, dev % 10);
+        check!(
+            dev <= 50,
+            "worker {} got {} of mean {} ({}.{}% off)",
+            i,
+            c,
+            mean,
+            dev / 10,
+            dev % 10
+        );
         let s = SWITCHES[i].load(Ordering::Relaxed);
         check!(s >= 50, "worker {} ran in only {} separate slices", i, s);
     }

@@ -16,11 +16,15 @@ static STOP: AtomicBool = AtomicBool::new(false);
 fn main() {
     let tick = Duration::from_micros(1_000_000 / preempt::config::tick_hz() as u64);
     // A low-priority thread counts while main sleeps: proof that sleep blocks rather than spins.
-    let counter = Builder::new().name("counter").priority(1).spawn(|| {
-        while !STOP.load(Ordering::Relaxed) {
-            SPINS.fetch_add(1, Ordering::Relaxed);
-        }
-    }).expect("spawn");
+    let counter = Builder::new()
+        .name("counter")
+        .priority(1)
+        .spawn(|| {
+            while !STOP.load(Ordering::Relaxed) {
+                SPINS.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .expect("spawn");
     let mut worst = Duration::ZERO;
     for ms in [1u64, 2, 3, 5, 10, 17] {
         for _ in 0..3 {
@@ -29,11 +33,25 @@ fn main() {
             let t0 = Instant::now();
             thread::sleep(asked);
             let took = t0.elapsed();
-            check!(took >= asked, "sleep({:?}) returned after {:?}", asked, took);
+            check!(
+                took >= asked,
+                "sleep({:?}) returned after {:?}",
+                asked,
+                took
+            );
             let late = took - asked;
-            check!(late <= tick + Duration::from_micros(100), "sleep({:?}) was {:?} late", asked, late);
+            check!(
+                late <= tick + Duration::from_micros(100),
+                "sleep({:?}) was {:?} late",
+                asked,
+                late
+            );
             worst = worst.max(late);
-            check!(SPINS.load(Ordering::Relaxed) > before, "nothing ran during sleep({:?})", asked);
+            check!(
+                SPINS.load(Ordering::Relaxed) > before,
+                "nothing ran during sleep({:?})",
+                asked
+            );
         }
     }
     // sleep_until and Instant arithmetic.
@@ -42,7 +60,10 @@ fn main() {
     thread::sleep_until(due);
     check!(Instant::now() >= due);
     check!(due.duration_since(t0) >= Duration::from_micros(3999));
-    check!(t0.duration_since(due) == Duration::ZERO, "duration_since must saturate");
+    check!(
+        t0.duration_since(due) == Duration::ZERO,
+        "duration_since must saturate"
+    );
     check!(t0.checked_add(Duration::from_secs(u64::MAX)).is_none());
     // A zero sleep is a yield and returns at once.
     let t1 = Instant::now();
@@ -50,5 +71,9 @@ fn main() {
     check!(t1.elapsed() < tick);
     STOP.store(true, Ordering::Relaxed);
     counter.join().expect("counter");
-    println!("sleep: ok (worst lateness {} us, tick {} us)", worst.as_micros(), tick.as_micros());
+    println!(
+        "sleep: ok (worst lateness {} us, tick {} us)",
+        worst.as_micros(),
+        tick.as_micros()
+    );
 }

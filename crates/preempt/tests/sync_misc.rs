@@ -8,7 +8,9 @@ extern crate alloc;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
-use preempt::sync::{Arc, Barrier, Condvar, EventFlags, Mutex, Once, OnceLock, RwLock, Semaphore, WaitMode};
+use preempt::sync::{
+    Arc, Barrier, Condvar, EventFlags, Mutex, Once, OnceLock, RwLock, Semaphore, WaitMode,
+};
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
 use preempt::{check, check_eq, println};
@@ -23,7 +25,12 @@ fn timed(ms: u64, f: impl FnOnce(Duration) -> bool) {
     let timed_out = f(d);
     let took = t.elapsed();
     check!(timed_out, "a {} ms wait did not time out", ms);
-    check!(took >= d && took <= d + SLACK, "a {} ms timeout took {:?}", ms, took);
+    check!(
+        took >= d && took <= d + SLACK,
+        "a {} ms timeout took {:?}",
+        ms,
+        took
+    );
 }
 
 fn main() {
@@ -32,30 +39,40 @@ fn main() {
     let shared = Arc::new((Mutex::new(VecDeque::new()), Condvar::new(), Condvar::new()));
     let consumer = {
         let shared = shared.clone();
-        Builder::new().priority(90).spawn(move || {
-            let (m, not_empty, not_full) = &*shared;
-            let mut sum = 0u64;
-            for _ in 0..1000 {
-                let mut q = not_empty.wait_while(m.lock().expect("lock"), |q| q.is_empty()).expect("wait");
-                sum += q.pop_front().expect("item");
-                drop(q);
-                not_full.notify_one();
-            }
-            sum
-        }).expect("spawn")
+        Builder::new()
+            .priority(90)
+            .spawn(move || {
+                let (m, not_empty, not_full) = &*shared;
+                let mut sum = 0u64;
+                for _ in 0..1000 {
+                    let mut q = not_empty
+                        .wait_while(m.lock().expect("lock"), |q| q.is_empty())
+                        .expect("wait");
+                    sum += q.pop_front().expect("item");
+                    drop(q);
+                    not_full.notify_one();
+                }
+                sum
+            })
+            .expect("spawn")
     };
     let producers: Vec<_> = (0..2u64)
         .map(|p| {
             let shared = shared.clone();
-            Builder::new().priority(80).spawn(move || {
-                let (m, not_empty, not_full) = &*shared;
-                for i in 0..500u64 {
-                    let mut q = not_full.wait_while(m.lock().expect("lock"), |q| q.len() >= 3).expect("wait");
-                    q.push_back(p * 10_000 + i);
-                    drop(q);
-                    not_empty.notify_one();
-                }
-            }).expect("spawn")
+            Builder::new()
+                .priority(80)
+                .spawn(move || {
+                    let (m, not_empty, not_full) = &*shared;
+                    for i in 0..500u64 {
+                        let mut q = not_full
+                            .wait_while(m.lock().expect("lock"), |q| q.len() >= 3)
+                            .expect("wait");
+                        q.push_back(p * 10_000 + i);
+                        drop(q);
+                        not_empty.notify_one();
+                    }
+                })
+                .expect("spawn")
         })
         .collect();
     for p in producers {
@@ -65,19 +82,32 @@ fn main() {
     check_eq!(consumer.join().expect("consumer"), expected);
     let (m, cv, _) = &*shared;
     for ms in [1, 3] {
-        timed(ms, |d| cv.wait_timeout(m.lock().expect("lock"), d).expect("wait").1.timed_out());
+        timed(ms, |d| {
+            cv.wait_timeout(m.lock().expect("lock"), d)
+                .expect("wait")
+                .1
+                .timed_out()
+        });
     }
-    timed(2, |d| cv.wait_timeout_while(m.lock().expect("lock"), d, |_| true).expect("wait").1.timed_out());
+    timed(2, |d| {
+        cv.wait_timeout_while(m.lock().expect("lock"), d, |_| true)
+            .expect("wait")
+            .1
+            .timed_out()
+    });
 
     // Semaphore: counting, handoff to a waiter, timeouts.
     let sem = Arc::new(Semaphore::new(2));
     check!(sem.try_acquire() && sem.try_acquire() && !sem.try_acquire());
     timed(2, |d| !sem.acquire_timeout(d));
     let s2 = sem.clone();
-    let waiter = Builder::new().priority(200).spawn(move || {
-        s2.acquire();
-        1
-    }).expect("spawn");
+    let waiter = Builder::new()
+        .priority(200)
+        .spawn(move || {
+            s2.acquire();
+            1
+        })
+        .expect("spawn");
     sem.release();
     check_eq!(waiter.join().expect("waiter"), 1);
     check_eq!(sem.available_permits(), 0);
@@ -85,7 +115,10 @@ fn main() {
     // Event flags: any / all, clear on exit, timeouts.
     let ev = Arc::new(EventFlags::new());
     let e2 = ev.clone();
-    let all = Builder::new().priority(200).spawn(move || e2.wait(0b0110, WaitMode::All, true)).expect("spawn");
+    let all = Builder::new()
+        .priority(200)
+        .spawn(move || e2.wait(0b0110, WaitMode::All, true))
+        .expect("spawn");
     ev.set(0b0010);
     check!(!all.is_finished());
     ev.set(0b0100);
@@ -93,7 +126,9 @@ fn main() {
     check_eq!(ev.get() & 0b0110, 0);
     ev.set(0b1000);
     check_eq!(ev.wait(0b1001, WaitMode::Any, false), 0b1000);
-    timed(2, |d| ev.wait_timeout(0b1_0000, WaitMode::Any, false, d).is_none());
+    timed(2, |d| {
+        ev.wait_timeout(0b1_0000, WaitMode::Any, false, d).is_none()
+    });
 
     // Barrier: 4 threads, exactly one leader per round.
     let barrier = Arc::new(Barrier::new(4));
@@ -119,7 +154,9 @@ fn main() {
     let rw = Arc::new(RwLock::new(0u32));
     {
         let r1 = rw.read().expect("r1");
-        let Ok(r2) = rw.try_read() else { preempt::testing::_fail(file!(), line!(), format_args!("second reader refused")) };
+        let Ok(r2) = rw.try_read() else {
+            preempt::testing::_fail(file!(), line!(), format_args!("second reader refused"))
+        };
         check!(rw.try_write().is_err());
         check_eq!(*r1 + *r2, 0);
     }
@@ -159,10 +196,13 @@ fn main() {
     check!(CELL.set(1).is_err());
 
     // park / unpark / park_timeout.
-    let parked = Builder::new().priority(200).spawn(|| {
-        thread::park();
-        7
-    }).expect("spawn");
+    let parked = Builder::new()
+        .priority(200)
+        .spawn(|| {
+            thread::park();
+            7
+        })
+        .expect("spawn");
     check!(!parked.is_finished());
     parked.thread().unpark();
     check_eq!(parked.join().expect("parked"), 7);

@@ -21,16 +21,19 @@ fn main() {
     // 4 threads x 2000 read-modify-write increments with a yield inside the critical section.
     let ts: Vec<_> = (0..4)
         .map(|_| {
-            Builder::new().priority(50).spawn(|| {
-                for i in 0..2000 {
-                    let mut g = COUNTER.lock().expect("lock");
-                    let v = *g;
-                    if i % 7 == 0 {
-                        thread::yield_now();
+            Builder::new()
+                .priority(50)
+                .spawn(|| {
+                    for i in 0..2000 {
+                        let mut g = COUNTER.lock().expect("lock");
+                        let v = *g;
+                        if i % 7 == 0 {
+                            thread::yield_now();
+                        }
+                        *g = v + 1;
                     }
-                    *g = v + 1;
-                }
-            }).expect("spawn")
+                })
+                .expect("spawn")
         })
         .collect();
     for t in ts {
@@ -41,20 +44,42 @@ fn main() {
     // try_lock and lock_timeout while another thread holds the lock.
     let m = Arc::new(Mutex::new(5u32));
     let m2 = m.clone();
-    let holder = Builder::new().priority(200).spawn(move || {
-        let _g = m2.lock().expect("lock");
-        thread::sleep(Duration::from_millis(20));
-    }).expect("spawn");
+    let holder = Builder::new()
+        .priority(200)
+        .spawn(move || {
+            let _g = m2.lock().expect("lock");
+            thread::sleep(Duration::from_millis(20));
+        })
+        .expect("spawn");
     check!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
     let tick = Duration::from_micros(50);
     for ms in [1u64, 3, 5] {
         let t0 = Instant::now();
-        check!(matches!(m.lock_timeout(Duration::from_millis(ms)), Err(TryLockError::WouldBlock)));
+        check!(matches!(
+            m.lock_timeout(Duration::from_millis(ms)),
+            Err(TryLockError::WouldBlock)
+        ));
         let took = t0.elapsed();
-        check!(took >= Duration::from_millis(ms), "lock_timeout({} ms) returned after {:?}", ms, took);
-        check!(took <= Duration::from_millis(ms) + tick + Duration::from_micros(100), "lock_timeout({} ms) took {:?}", ms, took);
+        check!(
+            took >= Duration::from_millis(ms),
+            "lock_timeout({} ms) returned after {:?}",
+            ms,
+            took
+        );
+        check!(
+            took <= Duration::from_millis(ms) + tick + Duration::from_micros(100),
+            "lock_timeout({} ms) took {:?}",
+            ms,
+            took
+        );
     }
-    let Ok(g) = m.lock_timeout(Duration::from_millis(100)) else { preempt::testing::_fail(file!(), line!(), format_args!("no lock after the holder left")) };
+    let Ok(g) = m.lock_timeout(Duration::from_millis(100)) else {
+        preempt::testing::_fail(
+            file!(),
+            line!(),
+            format_args!("no lock after the holder left"),
+        )
+    };
     check_eq!(*g, 5);
     drop(g);
     holder.join().expect("holder");
@@ -65,7 +90,8 @@ fn main() {
     let r = thread::spawn(move || {
         let _g = p2.lock().expect("lock");
         panic!("dying with the lock held");
-    }).join();
+    })
+    .join();
     check!(r.is_err());
     match p.lock() {
         Err(e) => check_eq!(*e.into_inner(), 1),
@@ -80,7 +106,8 @@ fn main() {
         let m = Mutex::new(());
         let _a = m.lock();
         let _b = m.lock();
-    }).join();
+    })
+    .join();
     check!(r.is_err());
     println!("sync_mutex: ok");
 }

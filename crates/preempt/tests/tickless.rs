@@ -21,33 +21,51 @@ fn main() {
     let idle_ticks = ticks_taken() - before;
     let took = t0.elapsed();
     check!(took >= Duration::from_millis(50), "woke early: {:?}", took);
-    check!(took <= Duration::from_micros(50_200), "tickless wake-up should be exact, took {:?}", took);
+    check!(
+        took <= Duration::from_micros(50_200),
+        "tickless wake-up should be exact, took {:?}",
+        took
+    );
     check!(idle_ticks <= 2, "{} ticks while idle for 50 ms", idle_ticks);
 
     // Several sleepers with different deadlines: each wakes on time with few ticks.
     let before = ticks_taken();
     let sleepers: [_; 3] = core::array::from_fn(|i| {
-        Builder::new().priority(150).spawn(move || {
-            let t = Instant::now();
-            thread::sleep(Duration::from_millis(7 * (i as u64 + 1)));
-            t.elapsed()
-        }).expect("spawn")
+        Builder::new()
+            .priority(150)
+            .spawn(move || {
+                let t = Instant::now();
+                thread::sleep(Duration::from_millis(7 * (i as u64 + 1)));
+                t.elapsed()
+            })
+            .expect("spawn")
     });
     for (i, s) in sleepers.into_iter().enumerate() {
         let took = s.join().expect("sleeper");
-        check!(took >= Duration::from_millis(7 * (i as u64 + 1)), "sleeper {} woke early", i);
+        check!(
+            took >= Duration::from_millis(7 * (i as u64 + 1)),
+            "sleeper {} woke early",
+            i
+        );
     }
     let sleeper_ticks = ticks_taken() - before;
-    check!(sleeper_ticks <= 8, "{} ticks for three sleeps over 21 ms", sleeper_ticks);
+    check!(
+        sleeper_ticks <= 8,
+        "{} ticks for three sleeps over 21 ms",
+        sleeper_ticks
+    );
 
     // Two equal-priority busy threads: the slice tick must run (about 10 ticks in 10 ms).
     let before = ticks_taken();
     let busy: [_; 2] = core::array::from_fn(|_| {
-        Builder::new().priority(100).spawn(|| {
-            while !STOP.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
-            }
-        }).expect("spawn")
+        Builder::new()
+            .priority(100)
+            .spawn(|| {
+                while !STOP.load(Ordering::Relaxed) {
+                    core::hint::spin_loop();
+                }
+            })
+            .expect("spawn")
     });
     thread::sleep(Duration::from_millis(10));
     STOP.store(true, Ordering::Relaxed);
@@ -55,6 +73,13 @@ fn main() {
         b.join().expect("busy");
     }
     let busy_ticks = ticks_taken() - before;
-    check!(busy_ticks >= 9, "only {} ticks while two threads shared the CPU for 10 ms", busy_ticks);
-    println!("tickless: ok (idle 50 ms: {} ticks; sleepers: {}; busy 10 ms: {})", idle_ticks, sleeper_ticks, busy_ticks);
+    check!(
+        busy_ticks >= 9,
+        "only {} ticks while two threads shared the CPU for 10 ms",
+        busy_ticks
+    );
+    println!(
+        "tickless: ok (idle 50 ms: {} ticks; sleepers: {}; busy 10 ms: {})",
+        idle_ticks, sleeper_ticks, busy_ticks
+    );
 }

@@ -36,9 +36,9 @@ use core::fmt::Write;
 use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
 use preempt_drivers::bcm2835_intc::{PeripheralIntc, BCM2837_INTC_BASE};
-use preempt_drivers::bcm2837_intc::Bcm2837Intc;
 use preempt_drivers::bcm2835_mbox::{Mailbox, BCM2837_MBOX_BASE};
 use preempt_drivers::bcm2836_local::{self, LocalIntc, BCM2837_LOCAL_BASE};
+use preempt_drivers::bcm2837_intc::Bcm2837Intc;
 use preempt_drivers::irq::InterruptController;
 use preempt_drivers::platform;
 
@@ -59,8 +59,16 @@ const FALLBACK_RAM_END: usize = 0x1000_0000;
 /// The identity map: RAM up to 512 MiB as Normal memory; the peripherals and the ARM-local
 /// block (`0x3F00_0000..0x4020_0000`) as Device memory. Everything else faults.
 pub(crate) const MEMORY_MAP: &[Region] = &[
-    Region { start: 0, size: RAM_MAP_END as u64, kind: MemoryKind::Normal },
-    Region { start: PERIPHERAL_BASE as u64, size: 0x0120_0000, kind: MemoryKind::Device },
+    Region {
+        start: 0,
+        size: RAM_MAP_END as u64,
+        kind: MemoryKind::Normal,
+    },
+    Region {
+        start: PERIPHERAL_BASE as u64,
+        size: 0x0120_0000,
+        kind: MemoryKind::Device,
+    },
 ];
 
 static INTC: SpinLock<Option<Bcm2837Intc>> = SpinLock::new(None);
@@ -79,16 +87,27 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     let console = console::init(&mut mbox);
     park_secondaries();
     // SAFETY: the BCM2837's fixed addresses; both controllers are owned by `INTC` from now on.
-    let (local, peripheral) =
-        unsafe { (LocalIntc::new(BCM2837_LOCAL_BASE), PeripheralIntc::new(BCM2837_INTC_BASE)) };
+    let (local, peripheral) = unsafe {
+        (
+            LocalIntc::new(BCM2837_LOCAL_BASE),
+            PeripheralIntc::new(BCM2837_INTC_BASE),
+        )
+    };
     let mut intc = Bcm2837Intc::new(local, peripheral);
     intc.init_cpu(0);
     *INTC.lock() = Some(intc);
     let (ram_end, ram_source) = ram_end(dtb, &mut mbox);
 
     let mut description = heapless::String::new();
-    let _ = write!(description, "{}, {console}, RAM to {ram_end:#x} ({ram_source})", model(&mut mbox));
-    BoardInfo { ram_end, description }
+    let _ = write!(
+        description,
+        "{}, {console}, RAM to {ram_end:#x} ({ram_source})",
+        model(&mut mbox)
+    );
+    BoardInfo {
+        ram_end,
+        description,
+    }
 }
 
 /// Releases cores 1–3 from the firmware's spin table into the arch layer's park loop.
@@ -134,9 +153,16 @@ fn ram_end(dtb: usize, mbox: &mut Mailbox) -> (usize, &'static str) {
     } else {
         None
     };
-    let mut mailbox = || mbox.arm_memory().and_then(|(base, size)| bank_end((base.into(), size.into())));
+    let mut mailbox = || {
+        mbox.arm_memory()
+            .and_then(|(base, size)| bank_end((base.into(), size.into())))
+    };
     let (end, source, capped) = match (from_dtb, from_dtb.is_none().then(&mut mailbox).flatten()) {
-        (Some(end), _) => (end, "from device tree", "from device tree, capped at 512 MiB"),
+        (Some(end), _) => (
+            end,
+            "from device tree",
+            "from device tree, capped at 512 MiB",
+        ),
         (None, Some(end)) => (end, "from firmware", "from firmware, capped at 512 MiB"),
         (None, None) => (FALLBACK_RAM_END, "assumed", "assumed"),
     };
@@ -179,7 +205,9 @@ pub(crate) fn timer_line() -> u32 {
 
 /// Runs `f` on the interrupt controller (for the `preempt::irq` API).
 pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R) -> Option<R> {
-    INTC.lock().as_mut().map(|c| f(c as &mut dyn InterruptController))
+    INTC.lock()
+        .as_mut()
+        .map(|c| f(c as &mut dyn InterruptController))
 }
 
 /// The lowest-numbered pending line (no priorities on this SoC).

@@ -5,16 +5,24 @@ use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
 use preempt_drivers::gic::Gic;
 use preempt_drivers::irq::InterruptController;
-use preempt_drivers::platform::{self, GicInfo, Platform};
 use preempt_drivers::pl011::Pl011;
+use preempt_drivers::platform::{self, GicInfo, Platform};
 use preempt_drivers::semihosting;
 
 /// The identity map: the first GiB holds virt's devices (flash, GIC, UART, virtio, PCIe
 /// MMIO); RAM starts at 1 GiB and is mapped for up to 3 GiB (`-m` up to 3G). Everything else
 /// faults.
 pub(crate) const MEMORY_MAP: &[Region] = &[
-    Region { start: 0, size: 1 << 30, kind: MemoryKind::Device },
-    Region { start: 1 << 30, size: 3 << 30, kind: MemoryKind::Normal },
+    Region {
+        start: 0,
+        size: 1 << 30,
+        kind: MemoryKind::Device,
+    },
+    Region {
+        start: 1 << 30,
+        size: 3 << 30,
+        kind: MemoryKind::Normal,
+    },
 ];
 
 /// Where QEMU places the device tree for an ELF kernel when x0 does not point at it.
@@ -53,7 +61,10 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     gic.init_cpu(0);
     TIMER_LINE.store(plat.timer_irq, core::sync::atomic::Ordering::Relaxed);
     *GIC.lock() = Some(gic);
-    BoardInfo { ram_end: (plat.ram_base + plat.ram_size) as usize, description }
+    BoardInfo {
+        ram_end: (plat.ram_base + plat.ram_size) as usize,
+        description,
+    }
 }
 
 fn probe(dtb: usize) -> (Platform, bool) {
@@ -89,7 +100,9 @@ pub(crate) fn timer_line() -> u32 {
 
 /// Runs `f` on the interrupt controller (for the `preempt::irq` API).
 pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R) -> Option<R> {
-    GIC.lock().as_mut().map(|g| f(g as &mut dyn InterruptController))
+    GIC.lock()
+        .as_mut()
+        .map(|g| f(g as &mut dyn InterruptController))
 }
 
 /// Acknowledges the highest-priority pending interrupt.

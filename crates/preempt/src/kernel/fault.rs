@@ -25,7 +25,11 @@ pub const KERNEL_FAULT_EXIT: u32 = 102;
 fn panic(info: &core::panic::PanicInfo) -> ! {
     match failing_thread(cpu::irqs_masked()) {
         Some(thread) => {
-            crate::println!("thread '{}' panicked at {}", thread.display_name(), Located(info));
+            crate::println!(
+                "thread '{}' panicked at {}",
+                thread.display_name(),
+                Located(info)
+            );
             if super::is_main(&thread) {
                 // `main` ending abnormally ends the program, with a failure status.
                 board::exit(KERNEL_PANIC_EXIT);
@@ -46,7 +50,14 @@ struct Located<'a>(&'a core::panic::PanicInfo<'a>);
 impl fmt::Display for Located<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.location() {
-            Some(l) => write!(f, "{}:{}:{}: {}", l.file(), l.line(), l.column(), self.0.message()),
+            Some(l) => write!(
+                f,
+                "{}:{}:{}: {}",
+                l.file(),
+                l.line(),
+                l.column(),
+                self.0.message()
+            ),
             None => write!(f, "<unknown>: {}", self.0.message()),
         }
     }
@@ -58,7 +69,11 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
     let irqs_were_masked = frame.spsr & (1 << 7) != 0;
     match failing_thread(irqs_were_masked) {
         Some(thread) => {
-            report(&format_args!("thread '{}'", thread.display_name()), &syn, frame);
+            report(
+                &format_args!("thread '{}'", thread.display_name()),
+                &syn,
+                frame,
+            );
             if super::is_main(&thread) {
                 board::exit(KERNEL_FAULT_EXIT);
             }
@@ -82,7 +97,13 @@ pub(crate) fn handle_unexpected(kind: ExceptionKind, frame: &mut Frame) {
 }
 
 fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame) {
-    crate::println!("fault in {}: {} (ESR_EL1 {:#010x}, EC {:#04x})", who, syn.class_name(), syn.esr, syn.class());
+    crate::println!(
+        "fault in {}: {} (ESR_EL1 {:#010x}, EC {:#04x})",
+        who,
+        syn.class_name(),
+        syn.esr,
+        syn.class()
+    );
     if let Some(status) = syn.fault_status() {
         crate::println!("  {status}, FAR {:#018x}", syn.far);
     } else if syn.far_valid() {
@@ -99,7 +120,10 @@ fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame) {
         for col in 0..4 {
             let i = row * 4 + col;
             if i < 31 {
-                let _ = fmt::Write::write_fmt(&mut line, format_args!("  x{:<2} {:#018x}", i, frame.x[i]));
+                let _ = fmt::Write::write_fmt(
+                    &mut line,
+                    format_args!("  x{:<2} {:#018x}", i, frame.x[i]),
+                );
             }
         }
         crate::println!("{}", line.as_str());

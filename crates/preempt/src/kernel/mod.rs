@@ -44,11 +44,20 @@ pub(crate) struct ThreadInfo {
 
 impl ThreadInfo {
     pub fn new(name: Option<String>, base_priority: Priority) -> Self {
-        Self { id: AtomicU64::new(0), name, base_priority, is_main: false, failure: AtomicU8::new(0) }
+        Self {
+            id: AtomicU64::new(0),
+            name,
+            base_priority,
+            is_main: false,
+            failure: AtomicU8::new(0),
+        }
     }
     /// The info of the thread that runs the program's `main`.
     pub fn main(base_priority: Priority) -> Self {
-        Self { is_main: true, ..Self::new(Some(String::from("main")), base_priority) }
+        Self {
+            is_main: true,
+            ..Self::new(Some(String::from("main")), base_priority)
+        }
     }
     pub fn id_u64(&self) -> u64 {
         self.id.load(Ordering::Relaxed)
@@ -108,7 +117,9 @@ pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
     SCHED.raw().lock();
     // SAFETY: the raw lock is held (IRQs masked) until `finish_switch`; this is the only
     // reference made from it meanwhile.
-    let sched = unsafe { SCHED.get_unchecked() }.as_mut().expect("the scheduler is not running yet");
+    let sched = unsafe { SCHED.get_unchecked() }
+        .as_mut()
+        .expect("the scheduler is not running yet");
     let cpu = cpu::core_id();
     let (next, r) = f(sched, cpu);
     // SAFETY: lock held, IRQs masked.
@@ -123,7 +134,9 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
     let _ = cpu::irq_save();
     SCHED.raw().lock();
     // SAFETY: as in `schedule`.
-    let sched = unsafe { SCHED.get_unchecked() }.as_mut().expect("the scheduler is not running yet");
+    let sched = unsafe { SCHED.get_unchecked() }
+        .as_mut()
+        .expect("the scheduler is not running yet");
     let out = sched.exit_current(cpu::core_id(), status);
     // SAFETY: lock held, IRQs masked; the outcome always switches away.
     unsafe { perform(sched, out.next, out.dead) };
@@ -137,10 +150,14 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 /// The scheduler lock must be held and IRQs masked; the caller must not use `sched` afterwards
 /// (other threads run and change it before this returns).
 unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
-    let Next::Switch { from, to } = next else { return };
+    let Next::Switch { from, to } = next else {
+        return;
+    };
     let next_ctx: *const Context = match sched.data(to) {
         Some(t) => &t.ctx,
-        None => fault::kernel_halt(format_args!("scheduler chose a thread with no control block")),
+        None => fault::kernel_halt(format_args!(
+            "scheduler chose a thread with no control block"
+        )),
     };
     let prev_ctx: *mut Context = match dead {
         Some(t) => {
@@ -153,7 +170,9 @@ unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
                 check_stack(t);
                 &mut t.ctx
             }
-            None => fault::kernel_halt(format_args!("switching away from a thread with no control block")),
+            None => fault::kernel_halt(format_args!(
+                "switching away from a thread with no control block"
+            )),
         },
     };
     percpu::this().current.store(to.as_u64(), Ordering::Relaxed);
@@ -199,9 +218,19 @@ extern "C" fn thread_entry(_arg: usize) -> ! {
 }
 
 /// Creates a control block for a new thread running `main`.
-pub(crate) fn new_thread(stack: Stack, main: Box<dyn FnOnce() + Send>, info: Arc<ThreadInfo>) -> Box<KThread> {
+pub(crate) fn new_thread(
+    stack: Stack,
+    main: Box<dyn FnOnce() + Send>,
+    info: Arc<ThreadInfo>,
+) -> Box<KThread> {
     let ctx = Context::new_thread(stack.top(), thread_entry, 0);
-    Box::new(KThread { ctx, stack: Some(stack), main: Some(main), info, id: None })
+    Box::new(KThread {
+        ctx,
+        stack: Some(stack),
+        main: Some(main),
+        info,
+        id: None,
+    })
 }
 
 /// Hands a new control block to the scheduler; switches at once if it outranks the caller.
@@ -225,7 +254,13 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         let mut guard = SCHED.lock();
         let mut sched = Scheduler::new(crate::config::time_slice_ticks());
         let idle_info = Arc::new(ThreadInfo::new(Some(String::from("idle")), 0));
-        let idle = Box::new(KThread { ctx: Context::default(), stack: None, main: None, info: idle_info.clone(), id: None });
+        let idle = Box::new(KThread {
+            ctx: Context::default(),
+            stack: None,
+            main: None,
+            info: idle_info.clone(),
+            id: None,
+        });
         let idle_id = sched.add_idle(cpu, idle);
         idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
         let first = sched.start(cpu);
@@ -252,7 +287,8 @@ pub(crate) fn current_info() -> Option<Arc<ThreadInfo>> {
 /// mask of the failing code: a thread never runs with IRQs masked outside kernel critical
 /// sections.
 pub(crate) fn failing_thread(irqs_were_masked: bool) -> Option<Arc<ThreadInfo>> {
-    if irqs_were_masked || percpu::this().in_irq() || !started() || SCHED.raw().held_by_this_core() {
+    if irqs_were_masked || percpu::this().in_irq() || !started() || SCHED.raw().held_by_this_core()
+    {
         return None;
     }
     with_sched(|s, cpu| {

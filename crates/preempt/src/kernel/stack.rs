@@ -33,18 +33,30 @@ impl Stack {
     /// Allocates a stack of `size` bytes (rounded up to 16).
     pub fn new(size: usize) -> Result<Self, SpawnError> {
         if size < MIN_STACK_SIZE {
-            return Err(SpawnError::StackTooSmall { requested: size, minimum: MIN_STACK_SIZE });
+            return Err(SpawnError::StackTooSmall {
+                requested: size,
+                minimum: MIN_STACK_SIZE,
+            });
         }
-        let size = size.checked_next_multiple_of(16).ok_or(SpawnError::OutOfMemory { requested: size })?;
-        let layout =
-            Layout::from_size_align(size, ALIGN).map_err(|_| SpawnError::OutOfMemory { requested: size })?;
+        let size = size
+            .checked_next_multiple_of(16)
+            .ok_or(SpawnError::OutOfMemory { requested: size })?;
+        let layout = Layout::from_size_align(size, ALIGN)
+            .map_err(|_| SpawnError::OutOfMemory { requested: size })?;
         // SAFETY: `layout` has a non-zero size (>= MIN_STACK_SIZE).
         let ptr = unsafe { alloc(layout) };
         let base = NonNull::new(ptr).ok_or(SpawnError::OutOfMemory { requested: size })?;
         let stack = Stack { base, layout };
         for i in 0..CANARY_WORDS {
             // SAFETY: the first CANARY_WORDS words lie inside the fresh, 4 KiB-aligned allocation.
-            unsafe { stack.base.as_ptr().cast::<u64>().add(i).write_volatile(CANARY) };
+            unsafe {
+                stack
+                    .base
+                    .as_ptr()
+                    .cast::<u64>()
+                    .add(i)
+                    .write_volatile(CANARY)
+            };
         }
         Ok(stack)
     }

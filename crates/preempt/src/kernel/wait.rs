@@ -13,7 +13,7 @@ use core::time::Duration;
 use preempt_arch::{cpu, timer};
 use sched_core::{CpuId, Next, Ticks, WaitResult};
 
-use super::{percpu, perform, finish_switch, Sched, SCHED};
+use super::{finish_switch, percpu, perform, Sched, SCHED};
 
 /// What the first half of a wait decided.
 pub(crate) enum Wait<R> {
@@ -34,7 +34,9 @@ pub(crate) fn wait<R>(
     SCHED.raw().lock();
     let cpu = cpu::core_id();
     // SAFETY: the raw lock is held (IRQs masked); this is the only reference made from it.
-    let sched = unsafe { SCHED.get_unchecked() }.as_mut().expect("the scheduler is not running yet");
+    let sched = unsafe { SCHED.get_unchecked() }
+        .as_mut()
+        .expect("the scheduler is not running yet");
     let r = match decide(sched, cpu) {
         Wait::Done(r) => {
             // Not blocking, but the decision may have woken a thread that outranks us.
@@ -48,7 +50,9 @@ pub(crate) fn wait<R>(
             unsafe { perform(sched, next, None) };
             // Resumed: the thread that switched to us handed over the lock.
             // SAFETY: as above — the lock is held again, on this core.
-            let sched = unsafe { SCHED.get_unchecked() }.as_mut().expect("scheduler");
+            let sched = unsafe { SCHED.get_unchecked() }
+                .as_mut()
+                .expect("scheduler");
             let res = sched.take_wait_result(cpu);
             after(sched, cpu, res)
         }
@@ -87,7 +91,9 @@ pub(crate) fn current_id_word() -> u64 {
 /// Whether the caller may block (a thread, not an interrupt handler).
 pub(crate) fn assert_may_block(what: &str) {
     if percpu::this().in_irq() {
-        super::fault::kernel_halt(format_args!("{what} would block inside an interrupt handler"));
+        super::fault::kernel_halt(format_args!(
+            "{what} would block inside an interrupt handler"
+        ));
     }
 }
 
@@ -99,7 +105,11 @@ pub(crate) fn deadline_after(timeout: Duration) -> Ticks {
 
 /// Returns the handle stored in `slot`, creating it with `create` on first use. Must be
 /// called under the scheduler lock (which makes the check-and-create atomic).
-pub(crate) fn lazy_handle(slot: &AtomicU64, s: &mut Sched, create: impl FnOnce(&mut Sched) -> u64) -> u64 {
+pub(crate) fn lazy_handle(
+    slot: &AtomicU64,
+    s: &mut Sched,
+    create: impl FnOnce(&mut Sched) -> u64,
+) -> u64 {
     let v = slot.load(Ordering::Acquire);
     if v != 0 {
         return v;
@@ -111,8 +121,12 @@ pub(crate) fn lazy_handle(slot: &AtomicU64, s: &mut Sched, create: impl FnOnce(&
 
 /// Whether the thread with id word `id` is alive (spawned and not yet ended).
 pub(crate) fn thread_alive(id: u64) -> bool {
-    let Some(t) = sched_core::ThreadId::from_u64(id) else { return false };
-    super::with_sched(|s, _| matches!(s.state(t), Some(st) if !matches!(st, sched_core::State::Zombie(_))))
+    let Some(t) = sched_core::ThreadId::from_u64(id) else {
+        return false;
+    };
+    super::with_sched(
+        |s, _| matches!(s.state(t), Some(st) if !matches!(st, sched_core::State::Zombie(_))),
+    )
 }
 
 /// Data guarded by the scheduler lock itself: reachable only with the `&mut Sched` that proves

@@ -24,7 +24,11 @@ impl BarrierWaitResult {
 impl Barrier {
     /// A barrier for `n` threads (`n == 0` behaves like 1).
     pub const fn new(n: usize) -> Self {
-        Self { state: Mutex::new((0, 0)), cvar: Condvar::new(), n }
+        Self {
+            state: Mutex::new((0, 0)),
+            cvar: Condvar::new(),
+            n,
+        }
     }
 
     /// Waits until all `n` threads have arrived.

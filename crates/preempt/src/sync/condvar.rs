@@ -36,7 +36,9 @@ pub struct Condvar {
 impl Condvar {
     /// A new condition variable (usable in a `static`).
     pub const fn new() -> Self {
-        Self { handle: AtomicU64::new(0) }
+        Self {
+            handle: AtomicU64::new(0),
+        }
     }
 
     fn queue(&self, s: &mut Sched) -> QueueId {
@@ -70,7 +72,10 @@ impl Condvar {
         let (r, timed_out) = self.wait_inner(guard, Some(wait::deadline_after(timeout)));
         match r {
             Ok(g) => Ok((g, WaitTimeoutResult(timed_out))),
-            Err(p) => Err(poison::PoisonError::new((p.into_inner(), WaitTimeoutResult(timed_out)))),
+            Err(p) => Err(poison::PoisonError::new((
+                p.into_inner(),
+                WaitTimeoutResult(timed_out),
+            ))),
         }
     }
 
@@ -119,7 +124,11 @@ impl Condvar {
         });
     }
 
-    fn wait_inner<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>, deadline: Option<u64>) -> (LockResult<MutexGuard<'a, T>>, bool) {
+    fn wait_inner<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Option<u64>,
+    ) -> (LockResult<MutexGuard<'a, T>>, bool) {
         wait::assert_may_block("Condvar::wait");
         let mutex = guard.mutex();
         let owner = guard.owner();

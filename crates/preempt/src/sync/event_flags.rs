@@ -20,7 +20,9 @@ pub struct EventFlags {
 impl EventFlags {
     /// All bits clear (usable in a `static`).
     pub const fn new() -> Self {
-        Self { handle: AtomicU64::new(0) }
+        Self {
+            handle: AtomicU64::new(0),
+        }
     }
 
     fn id(&self, s: &mut Sched) -> EventId {
@@ -60,11 +62,23 @@ impl EventFlags {
     }
 
     /// Like [`wait`](Self::wait), giving up after `timeout` (`None`).
-    pub fn wait_timeout(&self, mask: u32, mode: WaitMode, clear: bool, timeout: Duration) -> Option<u32> {
+    pub fn wait_timeout(
+        &self,
+        mask: u32,
+        mode: WaitMode,
+        clear: bool,
+        timeout: Duration,
+    ) -> Option<u32> {
         self.wait_until(mask, mode, clear, Some(wait::deadline_after(timeout)))
     }
 
-    fn wait_until(&self, mask: u32, mode: WaitMode, clear: bool, deadline: Option<u64>) -> Option<u32> {
+    fn wait_until(
+        &self,
+        mask: u32,
+        mode: WaitMode,
+        clear: bool,
+        deadline: Option<u64>,
+    ) -> Option<u32> {
         wait::assert_may_block("EventFlags::wait");
         if mask == 0 {
             return Some(self.get());

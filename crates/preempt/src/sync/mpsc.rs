@@ -94,7 +94,9 @@ impl<T> Chan<T> {
                 |s, cpu| match self.push(s, &mut item) {
                     Err(()) => Wait::Done(Some(None)),
                     Ok(Some(seq)) => Wait::Done(Some(Some(seq))),
-                    Ok(None) => Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue")),
+                    Ok(None) => {
+                        Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue"))
+                    }
                 },
                 |_, _, _| None,
             );
@@ -114,7 +116,9 @@ impl<T> Chan<T> {
                         if inner.received > seq {
                             Wait::Done(Some(Ok(())))
                         } else if !inner.receiver_alive {
-                            Wait::Done(Some(inner.buf.pop_back().map_or(Ok(()), |t| Err(SendError(t)))))
+                            Wait::Done(Some(
+                                inner.buf.pop_back().map_or(Ok(()), |t| Err(SendError(t))),
+                            ))
                         } else {
                             match s.wait_on(cpu, self.tx_q, None) {
                                 Ok(next) => Wait::Block(next),
@@ -222,7 +226,9 @@ impl<T: Send> SyncSender<T> {
         match r {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(TrySendError::Full(item.take().expect("unsent item"))),
-            Err(()) => Err(TrySendError::Disconnected(item.take().expect("unsent item"))),
+            Err(()) => Err(TrySendError::Disconnected(
+                item.take().expect("unsent item"),
+            )),
         }
     }
 }
@@ -270,14 +276,18 @@ impl<T: Send> Receiver<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.chan.add_sender();
-        Self { chan: self.chan.clone() }
+        Self {
+            chan: self.chan.clone(),
+        }
     }
 }
 
 impl<T> Clone for SyncSender<T> {
     fn clone(&self) -> Self {
         self.chan.add_sender();
-        Self { chan: self.chan.clone() }
+        Self {
+            chan: self.chan.clone(),
+        }
     }
 }
 
@@ -391,7 +401,9 @@ mod errors {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             match self {
                 Self::Empty => f.write_str("receiving on an empty channel"),
-                Self::Disconnected => f.write_str("receiving on an empty channel whose senders are gone"),
+                Self::Disconnected => {
+                    f.write_str("receiving on an empty channel whose senders are gone")
+                }
             }
         }
     }

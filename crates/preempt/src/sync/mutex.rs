@@ -57,7 +57,12 @@ enum Outcome {
 impl<T> Mutex<T> {
     /// A new, unlocked mutex (usable in a `static`).
     pub const fn new(value: T) -> Self {
-        Self { word: AtomicU64::new(0), handle: AtomicU64::new(0), poisoned: AtomicBool::new(false), data: UnsafeCell::new(value) }
+        Self {
+            word: AtomicU64::new(0),
+            handle: AtomicU64::new(0),
+            poisoned: AtomicBool::new(false),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Consumes the mutex, returning the data.
@@ -76,7 +81,11 @@ impl<T: ?Sized> Mutex<T> {
     /// deadlock: that panics with a message naming the problem.
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let me = wait::current_id_word();
-        if self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        if self
+            .word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
             return self.guard(me);
         }
         match self.lock_slow(me, None) {
@@ -89,7 +98,10 @@ impl<T: ?Sized> Mutex<T> {
     /// Takes the lock only if it is free right now.
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let me = wait::current_id_word();
-        match self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+        match self
+            .word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+        {
             Ok(_) => return Ok(self.guard(me)?),
             // A plain owner word: busy — unless that owner died holding the lock, in which case
             // the slow path hands it over (poisoned) without blocking.
@@ -123,7 +135,11 @@ impl<T: ?Sized> Mutex<T> {
     /// Blocks for at most `timeout`; `Err(WouldBlock)` if the lock could not be had in time.
     pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<MutexGuard<'_, T>> {
         let me = wait::current_id_word();
-        if self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        if self
+            .word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
             return Ok(self.guard(me)?);
         }
         match self.lock_slow(me, Some(wait::deadline_after(timeout))) {
@@ -156,7 +172,11 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn guard(&self, owner: u64) -> LockResult<MutexGuard<'_, T>> {
-        let g = MutexGuard { mutex: self, owner, _not_send: PhantomData };
+        let g = MutexGuard {
+            mutex: self,
+            owner,
+            _not_send: PhantomData,
+        };
         poison::result(g, self.poisoned.load(Ordering::Relaxed))
     }
 
@@ -181,13 +201,25 @@ impl<T: ?Sized> Mutex<T> {
                 loop {
                     let w = self.word.load(Ordering::Relaxed);
                     if w == 0 {
-                        if self.word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                        if self
+                            .word
+                            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
+                        {
                             return Wait::Done(Outcome::Acquired);
                         }
                         continue;
                     }
                     if w & LOCK_WAITERS == 0
-                        && self.word.compare_exchange(w, w | LOCK_WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err()
+                        && self
+                            .word
+                            .compare_exchange(
+                                w,
+                                w | LOCK_WAITERS,
+                                Ordering::Relaxed,
+                                Ordering::Relaxed,
+                            )
+                            .is_err()
                     {
                         continue;
                     }
@@ -219,7 +251,11 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self, owner: u64) {
-        if self.word.compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed).is_ok() {
+        if self
+            .word
+            .compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
             return;
         }
         if let Err(e) = kernel::schedule(|s, cpu| match self.unlock_locked(s, cpu) {
@@ -249,7 +285,11 @@ impl<T: ?Sized> Mutex<T> {
         q: sched_core::QueueId,
         deadline: Option<u64>,
     ) -> Result<Next, SchedError> {
-        if self.word.compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed).is_ok() {
+        if self
+            .word
+            .compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
             return s.wait_on(cpu, q, deadline);
         }
         let m = self.id(s);
@@ -271,7 +311,9 @@ impl<T: ?Sized> Mutex<T> {
 fn misuse(e: SchedError) -> ! {
     match e {
         SchedError::Relock => panic!("deadlock: a thread locked a Mutex it already holds"),
-        SchedError::Deadlock => panic!("deadlock: this lock would close a cycle of threads waiting on each other"),
+        SchedError::Deadlock => {
+            panic!("deadlock: this lock would close a cycle of threads waiting on each other")
+        }
         SchedError::NotOwner => panic!("a Mutex was unlocked by a thread that does not own it"),
         e => panic!("mutex: {e}"),
     }

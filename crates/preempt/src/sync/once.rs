@@ -25,14 +25,19 @@ impl Default for Once {
 
 impl fmt::Debug for Once {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Once").field("done", &self.is_completed()).finish()
+        f.debug_struct("Once")
+            .field("done", &self.is_completed())
+            .finish()
     }
 }
 
 impl Once {
     /// A new `Once` (usable in a `static`).
     pub const fn new() -> Self {
-        Self { done: AtomicBool::new(false), lock: Mutex::new(()) }
+        Self {
+            done: AtomicBool::new(false),
+            lock: Mutex::new(()),
+        }
     }
 
     /// Runs `f` if no call has completed yet; every caller returns after it has.
@@ -80,7 +85,10 @@ impl<T: fmt::Debug> fmt::Debug for OnceLock<T> {
 impl<T> OnceLock<T> {
     /// An empty cell (usable in a `static`).
     pub const fn new() -> Self {
-        Self { once: Once::new(), value: UnsafeCell::new(MaybeUninit::uninit()) }
+        Self {
+            once: Once::new(),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
 
     /// The value, if set.

@@ -81,7 +81,12 @@ impl<T> RwLock<T> {
     /// A new, unlocked lock (usable in a `static`).
     pub const fn new(value: T) -> Self {
         Self {
-            state: Mutex::new(State { readers: Vec::new(), writer: None, writers_waiting: 0, poisoned: false }),
+            state: Mutex::new(State {
+                readers: Vec::new(),
+                writer: None,
+                writers_waiting: 0,
+                poisoned: false,
+            }),
             cvar: Condvar::new(),
             data: UnsafeCell::new(value),
         }
@@ -119,7 +124,13 @@ impl<T: ?Sized> RwLock<T> {
         let mut g = self.wait_until(g, |s| s.writer.is_some() || s.writers_waiting > 0);
         g.readers.push(current_id_word());
         let poisoned = g.poisoned;
-        poison::result(RwLockReadGuard { lock: self, _not_send: PhantomData }, poisoned)
+        poison::result(
+            RwLockReadGuard {
+                lock: self,
+                _not_send: PhantomData,
+            },
+            poisoned,
+        )
     }
 
     /// Shared access if available now.
@@ -131,7 +142,13 @@ impl<T: ?Sized> RwLock<T> {
         }
         g.readers.push(current_id_word());
         let poisoned = g.poisoned;
-        Ok(poison::result(RwLockReadGuard { lock: self, _not_send: PhantomData }, poisoned)?)
+        Ok(poison::result(
+            RwLockReadGuard {
+                lock: self,
+                _not_send: PhantomData,
+            },
+            poisoned,
+        )?)
     }
 
     /// Blocks until exclusive access is available.
@@ -142,7 +159,13 @@ impl<T: ?Sized> RwLock<T> {
         g.writers_waiting -= 1;
         g.writer = Some(current_id_word());
         let poisoned = g.poisoned;
-        poison::result(RwLockWriteGuard { lock: self, _not_send: PhantomData }, poisoned)
+        poison::result(
+            RwLockWriteGuard {
+                lock: self,
+                _not_send: PhantomData,
+            },
+            poisoned,
+        )
     }
 
     /// Exclusive access if available now.
@@ -154,7 +177,13 @@ impl<T: ?Sized> RwLock<T> {
         }
         g.writer = Some(current_id_word());
         let poisoned = g.poisoned;
-        Ok(poison::result(RwLockWriteGuard { lock: self, _not_send: PhantomData }, poisoned)?)
+        Ok(poison::result(
+            RwLockWriteGuard {
+                lock: self,
+                _not_send: PhantomData,
+            },
+            poisoned,
+        )?)
     }
 }
 

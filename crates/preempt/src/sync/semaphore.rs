@@ -32,7 +32,10 @@ pub struct Semaphore {
 impl Semaphore {
     /// A semaphore holding `permits` permits (usable in a `static`).
     pub const fn new(permits: u32) -> Self {
-        Self { word: AtomicU64::new(permits as u64), handle: AtomicU64::new(0) }
+        Self {
+            word: AtomicU64::new(permits as u64),
+            handle: AtomicU64::new(0),
+        }
     }
 
     fn id(&self, s: &mut Sched) -> SemId {
@@ -45,7 +48,10 @@ impl Semaphore {
     fn try_fast(&self) -> bool {
         let mut w = self.word.load(Ordering::Relaxed);
         while w != 0 && w & WAITERS == 0 {
-            match self.word.compare_exchange_weak(w, w - 1, Ordering::Acquire, Ordering::Relaxed) {
+            match self
+                .word
+                .compare_exchange_weak(w, w - 1, Ordering::Acquire, Ordering::Relaxed)
+            {
                 Ok(_) => return true,
                 Err(now) => w = now,
             }
@@ -93,13 +99,21 @@ impl Semaphore {
                     let w = self.word.load(Ordering::Relaxed);
                     if w & WAITERS == 0 {
                         if w != 0 {
-                            if self.word.compare_exchange(w, w - 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                            if self
+                                .word
+                                .compare_exchange(w, w - 1, Ordering::Acquire, Ordering::Relaxed)
+                                .is_ok()
+                            {
                                 return Wait::Done(Ok(true));
                             }
                             continue;
                         }
                         // Empty: hand the (zero) count to the scheduler and wait there.
-                        if self.word.compare_exchange(0, WAITERS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+                        if self
+                            .word
+                            .compare_exchange(0, WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                            .is_err()
+                        {
                             continue;
                         }
                     }
@@ -133,7 +147,10 @@ impl Semaphore {
     pub fn release(&self) {
         let mut w = self.word.load(Ordering::Relaxed);
         while w & WAITERS == 0 && w < u64::from(u32::MAX) {
-            match self.word.compare_exchange_weak(w, w + 1, Ordering::Release, Ordering::Relaxed) {
+            match self
+                .word
+                .compare_exchange_weak(w, w + 1, Ordering::Release, Ordering::Relaxed)
+            {
                 Ok(_) => return,
                 Err(now) => w = now,
             }

@@ -34,10 +34,16 @@ impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::StackTooSmall { requested, minimum } => {
-                write!(f, "stack size {requested} bytes is below the minimum of {minimum} bytes")
+                write!(
+                    f,
+                    "stack size {requested} bytes is below the minimum of {minimum} bytes"
+                )
             }
             Self::OutOfMemory { requested } => {
-                write!(f, "out of memory allocating a {requested}-byte thread stack")
+                write!(
+                    f,
+                    "out of memory allocating a {requested}-byte thread stack"
+                )
             }
         }
     }
@@ -60,7 +66,11 @@ impl Default for Builder {
 impl Builder {
     /// Default settings: no name, priority [`DEFAULT_PRIORITY`], [`DEFAULT_STACK_SIZE`] bytes.
     pub fn new() -> Self {
-        Self { name: None, priority: DEFAULT_PRIORITY, stack_size: DEFAULT_STACK_SIZE }
+        Self {
+            name: None,
+            priority: DEFAULT_PRIORITY,
+            stack_size: DEFAULT_STACK_SIZE,
+        }
     }
 
     /// Names the thread (shown in panic and fault reports).

@@ -46,7 +46,11 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(id: ThreadId, packet: Arc<Packet<T>>, thread: Thread) -> Self {
-        Self { id: Some(id), packet, thread }
+        Self {
+            id: Some(id),
+            packet,
+            thread,
+        }
     }
 
     /// The thread this handle joins.
@@ -77,13 +81,18 @@ impl<T> JoinHandle<T> {
                 }
                 Ok(None) => {}
                 // Reported outside the scheduler lock, so only the calling thread fails.
-                Err(e) => panic!("join failed: {e} (a thread joining itself, or threads joining each other)"),
+                Err(e) => panic!(
+                    "join failed: {e} (a thread joining itself, or threads joining each other)"
+                ),
             }
         };
         let failure = self.thread.info_failure();
         match (status, self.packet.lock().take()) {
             (ExitStatus::Finished, Some(value)) => Ok(value),
-            _ => Err(JoinError { thread: self.thread.name().map(Into::into), faulted: failure == Failure::Faulted }),
+            _ => Err(JoinError {
+                thread: self.thread.name().map(Into::into),
+                faulted: failure == Failure::Faulted,
+            }),
         }
     }
 }

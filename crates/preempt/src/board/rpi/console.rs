@@ -62,7 +62,12 @@ pub(super) struct Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let source = if self.from_firmware { "" } else { " assumed" };
-        write!(f, "{} console ({} Hz clock{source})", uart::NAME, self.clock_hz)
+        write!(
+            f,
+            "{} console ({} Hz clock{source})",
+            uart::NAME,
+            self.clock_hz
+        )
     }
 }
 
@@ -78,7 +83,10 @@ pub(super) fn init(mbox: &mut Mailbox) -> Summary {
     // A clock that cannot make 115200 leaves the UART as the firmware set it.
     let _ = port.init(clock_hz, BAUD);
     *UART.lock() = Some(port);
-    Summary { clock_hz, from_firmware: reported.is_some() }
+    Summary {
+        clock_hz,
+        from_firmware: reported.is_some(),
+    }
 }
 
 /// Writes bytes to the console.

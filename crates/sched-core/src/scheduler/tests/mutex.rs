@@ -229,7 +229,13 @@ fn unlock_and_wait_blocks_the_caller_and_runs_the_heir() {
     assert_eq!(s.priority(low), Some(30), "owner boosted by its waiter");
     // One decision: the caller waits on q, the heir owns the mutex and runs.
     let next = s.mutex_unlock_and_wait(0, m, q, None).unwrap();
-    assert_eq!(next, Next::Switch { from: low, to: high });
+    assert_eq!(
+        next,
+        Next::Switch {
+            from: low,
+            to: high
+        }
+    );
     assert_eq!(s.current(0), high);
     assert_eq!(s.mutex_owner(m), Some(high));
     assert_eq!(s.waiting_on(low), Some(WaitingOn::Queue(q)));
@@ -238,7 +244,10 @@ fn unlock_and_wait_blocks_the_caller_and_runs_the_heir() {
     // Errors change nothing: a destroyed queue is refused and `high` keeps the mutex.
     let gone = s.create_queue();
     s.destroy_queue(gone).unwrap();
-    assert_eq!(s.mutex_unlock_and_wait(0, m, gone, None), Err(SchedError::NoSuchObject));
+    assert_eq!(
+        s.mutex_unlock_and_wait(0, m, gone, None),
+        Err(SchedError::NoSuchObject)
+    );
     assert_eq!(s.mutex_owner(m), Some(high));
     assert_eq!(s.current(0), high);
     s.check_invariants().unwrap();

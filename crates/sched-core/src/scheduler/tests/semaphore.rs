@@ -85,7 +85,10 @@ fn drain_takes_every_permit_unless_someone_waits() {
     assert_eq!(s.sem_permits(sem), Some(0));
     assert_eq!(s.sem_drain(sem), Ok(0));
     let _t = super::spawn_running(&mut s, 10);
-    assert!(matches!(s.sem_acquire(0, sem, None), Ok(crate::AcquirePoll::Blocked(_))));
+    assert!(matches!(
+        s.sem_acquire(0, sem, None),
+        Ok(crate::AcquirePoll::Blocked(_))
+    ));
     assert_eq!(s.sem_drain(sem), Err(crate::SchedError::Busy));
     s.check_invariants().unwrap();
 }

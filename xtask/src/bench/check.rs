@@ -1,0 +1,136 @@
+//! `--check`: comparing results with the baseline. It fails when a baseline metric is
+//! missing from the results or is more than [`TOLERANCE_PERCENT`] worse: higher for
+//! instructions and ticks, lower for scores. The median is always compared; the maximum only
+//! when the run took as many samples as the baseline (a `--quick` run takes fewer, and its
+//! maximum is over fewer samples) and more than one. Improvements beyond the tolerance are
+//! noted, as a hint to save a new baseline.
+
+use super::report::group;
+use super::results::Results;
+use super::TOLERANCE_PERCENT;
+
+/// The outcome of comparing results with a baseline.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Regressions and missing metrics.
+    pub failures: Vec<String>,
+    /// Improvements beyond the tolerance and other remarks.
+    pub notes: Vec<String>,
+}
+
+/// Compares `results` with `baseline` (see the module documentation for the rules).
+pub fn check(results: &Results, baseline: &Results) -> Verdict {
+    let mut verdict = Verdict::default();
+    for (name, base) in baseline {
+        let Some((_, now)) = results.iter().find(|(n, _)| n == name) else {
+            verdict
+                .failures
+                .push(format!("{name}: in the baseline but not in the results"));
+            continue;
+        };
+        if now.unit != base.unit {
+            verdict.failures.push(format!(
+                "{name}: unit `{}`, baseline has `{}`",
+                now.unit, base.unit
+            ));
+            continue;
+        }
+        let mut compare = |what: &str, base_value: u64, value: u64| {
+            let worse = relative_worsening(base.higher_is_better(), base_value, value);
+            if worse > TOLERANCE_PERCENT {
+                verdict.failures.push(format!(
+                    "{name}: {what} {} {}, baseline {} ({:+.1}% worse, tolerance {TOLERANCE_PERCENT}%)",
+                    group(value),
+                    now.unit,
+                    group(base_value),
+                    worse
+                ));
+            } else if worse < -TOLERANCE_PERCENT {
+                verdict.notes.push(format!(
+                    "{name}: {what} {} {}, baseline {} ({:.1}% better: consider --save-baseline)",
+                    group(value),
+                    now.unit,
+                    group(base_value),
+                    -worse
+                ));
+            }
+        };
+        compare("median", base.median, now.median);
+        // A single value (a score) has max = median; a max over fewer samples proves nothing.
+        if now.samples == base.samples && now.samples > 1 {
+            compare("max", base.max, now.max);
+        }
+    }
+    verdict
+}
+
+/// How much worse `now` is than `base`, in percent of `base` (negative: better).
+fn relative_worsening(higher_is_better: bool, base: u64, now: u64) -> f64 {
+    let (base, now) = (base as f64, now as f64);
+    let delta = if higher_is_better {
+        base - now
+    } else {
+        now - base
+    };
+    if base == 0.0 {
+        return if delta > 0.0 { f64::INFINITY } else { 0.0 };
+    }
+    delta * 100.0 / base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::results::metric;
+
+    #[test]
+    fn check_flags_regressions_in_the_right_direction() {
+        let baseline = vec![
+            (
+                "yield_switch".to_string(),
+                metric(100, 110, "instructions", 10000),
+            ),
+            ("tm_cooperative".to_string(), metric(1000, 1000, "score", 1)),
+            (
+                "sem_pair".to_string(),
+                metric(30, 30, "instructions", 10000),
+            ),
+        ];
+        // Within tolerance, and better: fine.
+        let ok = vec![
+            (
+                "yield_switch".to_string(),
+                metric(103, 113, "instructions", 10000),
+            ),
+            ("tm_cooperative".to_string(), metric(1500, 1500, "score", 1)),
+            (
+                "sem_pair".to_string(),
+                metric(20, 20, "instructions", 10000),
+            ),
+        ];
+        let v = check(&ok, &baseline);
+        assert!(v.failures.is_empty(), "{:?}", v.failures);
+        assert_eq!(v.notes.len(), 3);
+        // Slower switch, lower score, missing metric.
+        let bad = vec![
+            (
+                "yield_switch".to_string(),
+                metric(104, 110, "instructions", 10000),
+            ),
+            ("tm_cooperative".to_string(), metric(960, 960, "score", 1)),
+        ];
+        let v = check(&bad, &baseline);
+        assert_eq!(v.failures.len(), 3, "{:?}", v.failures);
+        assert!(v.failures[2].contains("sem_pair"));
+        // A max over fewer samples (a quick run) is not compared.
+        let quick = vec![
+            (
+                "yield_switch".to_string(),
+                metric(100, 200, "instructions", 1000),
+            ),
+            ("tm_cooperative".to_string(), metric(1000, 1000, "score", 1)),
+            ("sem_pair".to_string(), metric(30, 30, "instructions", 1000)),
+        ];
+        assert!(check(&quick, &baseline).failures.is_empty());
+    }
+}

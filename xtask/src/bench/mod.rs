@@ -1,0 +1,325 @@
+//! `cargo xtask bench`: build the benchmark kernels, run each in QEMU with deterministic
+//! timing, collect their metrics, print a table, write `<target>/bench/results.json` and,
+//! with `--check`, compare with `bench/baseline.json`.
+//!
+//! The kernels are the binaries of the `preempt-bench` package (`bench/src/bin/*.rs`, one per
+//! metric group). Each runs under `-icount shift=0,sleep=off`, where one instruction is one
+//! virtual nanosecond and the PMU's instruction counter is exact, so a run is reproducible to
+//! the instruction and one run per kernel is enough. A kernel reports a metric with a line
+//!
+//! ```text
+//! BENCH yield_switch median=358 max=358 unit=instructions samples=10000
+//! ```
+//!
+//! (other `key=value` fields are ignored); a `BENCH-ERROR` line or a non-zero exit status
+//! fails the run. Metric names are fixed: the baseline, CI and `docs/performance.md` use them.
+//!
+//! `--check` fails (exit status 1) when a baseline metric is missing from the results or is
+//! more than [`TOLERANCE_PERCENT`] worse; [`check`](mod@check) gives the rules.
+//!
+//! The command is cut by concept: [`kernels`] builds the kernels, [`runner`] runs them in
+//! QEMU, [`output`] reads their `BENCH` lines, [`results`] holds the metric types and their
+//! JSON, [`report`] prints the table with the reference figures and targets, and
+//! [`check`](mod@check) compares with the baseline. This file holds the options and the
+//! command's flow.
+
+mod check;
+mod kernels;
+mod output;
+mod report;
+mod results;
+mod runner;
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::board::{self, Board};
+use crate::build::{self, Artifact};
+use crate::{expect, qemu, Args, Error};
+
+use check::check;
+use kernels::build_kernels;
+use report::{sort_results, table};
+use results::{read_results, to_json, write_file, Results};
+use runner::{run_all, KernelRun};
+
+/// The package whose binaries are the benchmark kernels.
+pub const BENCH_PACKAGE: &str = "preempt-bench";
+/// How much worse than the baseline a metric may get before `--check` fails.
+pub const TOLERANCE_PERCENT: f64 = 3.0;
+/// The baseline, relative to the workspace root.
+pub const BASELINE: &str = "bench/baseline.json";
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug)]
+pub struct Options {
+    /// Board to build for and emulate.
+    pub board: &'static Board,
+    /// Compare with the baseline; fail on a regression.
+    pub check: bool,
+    /// Fewer samples per metric (the `quick` feature of the bench package).
+    pub quick: bool,
+    /// Write the results as the new baseline.
+    pub save_baseline: bool,
+    /// QEMU runs at a time.
+    pub jobs: usize,
+}
+
+/// Parses the options of `bench` (the words after it).
+pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
+    let mut opts = Options {
+        board: board::default(),
+        check: false,
+        quick: false,
+        save_baseline: false,
+        jobs: crate::test::default_jobs(),
+    };
+    while let Some((flag, inline)) = args.next_flag() {
+        match flag.as_str() {
+            "--board" => opts.board = board::find(&args.value(&flag, inline)?)?,
+            "--check" if inline.is_none() => opts.check = true,
+            "--quick" if inline.is_none() => opts.quick = true,
+            "--save-baseline" if inline.is_none() => opts.save_baseline = true,
+            "--jobs" | "-j" => match args.number(&flag, inline)? {
+                0 => return Err(Error::usage("`--jobs` must be at least 1")),
+                n => opts.jobs = n,
+            },
+            "-h" | "--help" => return Ok(crate::Command::Help),
+            _ => return Err(Error::usage(format!("unknown option `{flag}` for `bench`"))),
+        }
+    }
+    if opts.quick && opts.save_baseline {
+        return Err(Error::usage(
+            "`--save-baseline` needs a full run (its maxima are over all samples); drop `--quick`",
+        ));
+    }
+    Ok(crate::Command::Bench(opts))
+}
+
+/// Runs the command; returns the process exit status.
+pub fn run(opts: &Options) -> Result<i32, Error> {
+    let started = Instant::now();
+    let gic = opts.board.gic(None)?;
+    let qemu = qemu::find()?;
+    let ws = build::workspace()?;
+
+    println!(
+        "==> building benchmark kernels for board `{}`{}",
+        opts.board.name,
+        if opts.quick { " (quick)" } else { "" }
+    );
+    let kernels = build_kernels(&ws, opts.board, opts.quick)?;
+    if kernels.is_empty() {
+        return Err(Error::new(format!(
+            "cargo built no binaries of `{BENCH_PACKAGE}`"
+        )));
+    }
+    let out_dir = ws.target_dir.join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| Error::new(format!("creating {}: {e}", out_dir.display())))?;
+    let mut runs = Vec::new();
+    for kernel in &kernels {
+        // Images of raw-image boards go under a name no example can clash with.
+        let named = Artifact {
+            name: format!("bench-{}", kernel.name),
+            ..kernel.clone()
+        };
+        runs.push(KernelRun {
+            name: kernel.name.clone(),
+            image: build::image(&ws, opts.board, &named)?,
+            timeout: expect::read(&kernel.src_path)?.timeout,
+            log: out_dir.join(format!("{}.log", kernel.name)),
+        });
+    }
+
+    let plural = if runs.len() == 1 { "" } else { "s" };
+    println!(
+        "==> {} kernel{plural} under -icount shift=0, {} at a time",
+        runs.len(),
+        opts.jobs.min(runs.len()).max(1)
+    );
+    let outcomes = run_all(&qemu, opts.board, gic, runs, opts.jobs);
+    let mut results: Results = Vec::new();
+    let mut failed = Vec::new();
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(metrics) => {
+                println!(
+                    "kernel {} ... ok ({} metric{}, {:.1} s)",
+                    outcome.name,
+                    metrics.len(),
+                    if metrics.len() == 1 { "" } else { "s" },
+                    outcome.elapsed.as_secs_f64()
+                );
+                results.extend(metrics);
+            }
+            Err(reason) => {
+                println!(
+                    "kernel {} ... FAILED ({reason}; {:.1} s)",
+                    outcome.name,
+                    outcome.elapsed.as_secs_f64()
+                );
+                print_tail(&ws.root, &outcome.log);
+                failed.push(outcome.name);
+            }
+        }
+    }
+    sort_results(&mut results);
+    let mut duplicates: Vec<&str> = results
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| pair[0].0.as_str())
+        .collect();
+    duplicates.dedup();
+    if !duplicates.is_empty() {
+        return Err(Error::new(format!(
+            "metrics reported by more than one kernel: {}",
+            duplicates.join(", ")
+        )));
+    }
+
+    let baseline_path = ws.root.join(BASELINE);
+    let baseline = if baseline_path.is_file() {
+        Some(read_results(&baseline_path)?)
+    } else {
+        None
+    };
+    println!();
+    print!("{}", table(&results, baseline.as_ref()));
+
+    let json_path = out_dir.join("results.json");
+    write_file(&json_path, &to_json(&results))?;
+    println!("\nresults: {}", relative(&ws.root, &json_path).display());
+
+    let mut ok = failed.is_empty();
+    if !failed.is_empty() {
+        println!("failed kernels: {}", failed.join(", "));
+    }
+    if opts.check {
+        match &baseline {
+            None => {
+                println!(
+                    "check: no baseline at {BASELINE}; run `cargo xtask bench --save-baseline`"
+                );
+                ok = false;
+            }
+            Some(baseline) => {
+                let verdict = check(&results, baseline);
+                for line in &verdict.notes {
+                    println!("check: {line}");
+                }
+                for line in &verdict.failures {
+                    println!("check: FAILED {line}");
+                }
+                if verdict.failures.is_empty() {
+                    println!(
+                        "check: ok ({} baseline metrics, tolerance {TOLERANCE_PERCENT}%)",
+                        baseline.len()
+                    );
+                } else {
+                    println!(
+                        "check: {} regression(s); if intended, update the baseline with \
+                         `cargo xtask bench --save-baseline` and say why in the commit",
+                        verdict.failures.len()
+                    );
+                    ok = false;
+                }
+            }
+        }
+    }
+    if opts.save_baseline {
+        if failed.is_empty() {
+            write_file(&baseline_path, &to_json(&results))?;
+            println!("baseline written: {BASELINE}");
+        } else {
+            println!("baseline NOT written: some kernels failed");
+        }
+    }
+    println!(
+        "bench: {} metrics in {:.1} s",
+        results.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if ok { 0 } else { 1 })
+}
+
+/// The last step of `cargo xtask test`: `bench --quick --check` on the default board (the
+/// baseline's), when the test run covered that board and was not filtered. Returns the
+/// combined exit status.
+pub fn after_tests(opts: &crate::test::Options) -> Result<Option<bool>, Error> {
+    let board = board::default();
+    if opts.filter.is_some() {
+        println!("note: benchmarks skipped (`--filter` given)");
+        return Ok(None);
+    }
+    if !opts.boards.iter().any(|b| b.name == board.name) {
+        println!(
+            "note: benchmarks skipped (their baseline is for board `{}`)",
+            board.name
+        );
+        return Ok(None);
+    }
+    println!("\n==> benchmarks (cargo xtask bench --quick --check)");
+    let bench = run(&Options {
+        board,
+        check: true,
+        quick: true,
+        save_baseline: false,
+        jobs: opts.jobs,
+    })?;
+    Ok(Some(bench == 0))
+}
+
+fn print_tail(root: &Path, log: &Path) {
+    let text = std::fs::read(log)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(20)..];
+    println!(
+        "    --- last {} lines of {} ---",
+        tail.len(),
+        relative(root, log).display()
+    );
+    for line in tail {
+        println!("    | {line}");
+    }
+    println!("    ---");
+}
+
+fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
+    path.strip_prefix(root).unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn parses_the_command_line() {
+        let words = |line: &str| {
+            line.split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let Ok(crate::Command::Bench(opts)) = crate::parse(words("bench --check --quick -j 2"))
+        else {
+            panic!("not a bench command")
+        };
+        assert!(opts.check && opts.quick && !opts.save_baseline);
+        assert_eq!((opts.board.name, opts.jobs), ("virt", 2));
+        let Ok(crate::Command::Bench(opts)) =
+            crate::parse(words("bench --save-baseline --board=virt"))
+        else {
+            panic!("not a bench command")
+        };
+        assert!(opts.save_baseline && !opts.check);
+        for bad in [
+            "bench --quick --save-baseline",
+            "bench --check=1",
+            "bench --jobs 0",
+            "bench --icount",
+        ] {
+            assert_eq!(crate::parse(words(bad)).unwrap_err().code, 2, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The results table: each metric with its baseline and change, and the reference figures
+//! of docs/performance.md (the project's target and ThreadX's and FreeRTOS's numbers), so a
+//! run shows at a glance where it stands. [`REFERENCES`] also fixes the report order.
+
+use std::fmt::Write as _;
+
+use super::results::Results;
+
+/// Reference figures and targets of a metric (see docs/performance.md).
+struct Reference {
+    metric: &'static str,
+    target: Target,
+    threadx: Option<u64>,
+    freertos: Option<u64>,
+}
+
+enum Target {
+    None,
+    /// Median at most this.
+    AtMost(u64),
+    /// Median at least this (a score above ThreadX's).
+    Above(u64),
+    /// Median within this many percent of another metric's median.
+    Near(&'static str, u64),
+}
+
+/// Every metric the harness knows, in report order; metrics whose kernels are not written
+/// yet (they need kernel features in progress) are listed so their references show up once
+/// they are. Unknown metrics are reported after these.
+const REFERENCES: &[Reference] = &[
+    r("yield_switch", Target::AtMost(70), Some(80), Some(108)),
+    r("sem_wake_switch", Target::AtMost(120), Some(145), Some(294)),
+    r(
+        "mutex_uncontended",
+        Target::AtMost(40),
+        Some(136),
+        Some(198),
+    ),
+    r("mutex_handoff", Target::None, None, None),
+    r("sem_pair", Target::AtMost(30), Some(36), None),
+    r("channel_pair", Target::AtMost(80), Some(118), Some(248)),
+    r("channel_wake", Target::None, None, None),
+    r("spawn_join", Target::None, None, None),
+    r("tick_cost", Target::AtMost(100), Some(124), Some(124)),
+    r("idle_ticks_per_s", Target::None, None, None),
+    r("irq_latency", Target::None, None, None),
+    r("irq_to_thread", Target::None, None, None),
+    r("select_2", Target::None, None, None),
+    r("select_10", Target::Near("select_2", 5), None, None),
+    r("select_100", Target::Near("select_2", 5), None, None),
+    r("select_1000", Target::Near("select_2", 5), None, None),
+    r("tm_basic", Target::Above(10_844), Some(10_844), None),
+    r(
+        "tm_cooperative",
+        Target::Above(1_204_636),
+        Some(1_204_636),
+        Some(895_911),
+    ),
+    r(
+        "tm_preemptive",
+        Target::Above(495_955),
+        Some(495_955),
+        Some(240_815),
+    ),
+    r(
+        "tm_interrupt",
+        Target::Above(591_630),
+        Some(591_630),
+        Some(398_353),
+    ),
+    r(
+        "tm_interrupt_preemption",
+        Target::Above(277_743),
+        Some(277_743),
+        Some(166_090),
+    ),
+    r(
+        "tm_message",
+        Target::Above(547_361),
+        Some(547_361),
+        Some(355_297),
+    ),
+    r(
+        "tm_synchronization",
+        Target::Above(1_694_669),
+        Some(1_694_669),
+        Some(504_983),
+    ),
+    r(
+        "tm_memory",
+        Target::Above(1_587_057),
+        Some(1_587_057),
+        Some(357_094),
+    ),
+];
+
+const fn r(
+    metric: &'static str,
+    target: Target,
+    threadx: Option<u64>,
+    freertos: Option<u64>,
+) -> Reference {
+    Reference {
+        metric,
+        target,
+        threadx,
+        freertos,
+    }
+}
+
+fn reference(metric: &str) -> Option<&'static Reference> {
+    REFERENCES.iter().find(|r| r.metric == metric)
+}
+
+/// Puts known metrics in [`REFERENCES`] order, unknown ones after them by name.
+pub(super) fn sort_results(results: &mut Results) {
+    let rank = |name: &str| {
+        REFERENCES
+            .iter()
+            .position(|r| r.metric == name)
+            .unwrap_or(usize::MAX)
+    };
+    results.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+}
+
+/// The results table, with the baseline's medians and the change when there is a baseline.
+pub fn table(results: &Results, baseline: Option<&Results>) -> String {
+    let mut rows: Vec<Vec<String>> = vec![[
+        "metric", "median", "max", "unit", "samples", "baseline", "change", "target", "met",
+        "ThreadX", "FreeRTOS",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()];
+    let median_of = |name: &str| {
+        results
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m.median)
+    };
+    for (name, m) in results {
+        let base = baseline
+            .and_then(|b| b.iter().find(|(n, _)| n == name))
+            .map(|(_, b)| b);
+        let change = base.map_or(String::new(), |b| percent_change(b.median, m.median));
+        let refs = reference(name);
+        let (target, met) = match refs.map(|r| &r.target) {
+            Some(Target::AtMost(t)) => (format!("<= {}", group(*t)), yes_no(m.median <= *t)),
+            Some(Target::Above(t)) => (format!("> {}", group(*t)), yes_no(m.median > *t)),
+            Some(Target::Near(other, pct)) => (
+                format!("{other} ±{pct}%"),
+                median_of(other).map_or(String::from("?"), |o| {
+                    yes_no(m.median.abs_diff(o) * 100 <= o * pct)
+                }),
+            ),
+            Some(Target::None) | None => (String::new(), String::new()),
+        };
+        let opt = |v: Option<u64>| v.map_or(String::new(), group);
+        rows.push(vec![
+            name.clone(),
+            group(m.median),
+            group(m.max),
+            m.unit.clone(),
+            group(m.samples),
+            base.map_or(String::new(), |b| group(b.median)),
+            change,
+            target,
+            met,
+            opt(refs.and_then(|r| r.threadx)),
+            opt(refs.and_then(|r| r.freertos)),
+        ]);
+    }
+    let columns = rows[0].len();
+    let keep: Vec<bool> = (0..columns)
+        .map(|c| rows.iter().skip(1).any(|row| !row[c].is_empty()))
+        .collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .map(|row| row[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for c in 0..columns {
+            if !keep[c] {
+                continue;
+            }
+            let cell = &row[c];
+            let pad = widths[c] - cell.chars().count();
+            // Text columns left-aligned, numbers right-aligned.
+            if matches!(c, 0 | 3 | 7 | 8) {
+                let _ = write!(line, "{cell}{}  ", " ".repeat(pad));
+            } else {
+                let _ = write!(line, "{}{cell}  ", " ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn yes_no(ok: bool) -> String {
+    String::from(if ok { "yes" } else { "no" })
+}
+
+fn percent_change(base: u64, now: u64) -> String {
+    if base == 0 {
+        return if now == 0 {
+            "0.0%".into()
+        } else {
+            "new".into()
+        };
+    }
+    format!("{:+.1}%", (now as f64 - base as f64) * 100.0 / base as f64)
+}
+
+/// `1234567` → `1,234,567`.
+pub(super) fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::results::metric;
+
+    #[test]
+    fn table_shows_targets_and_references() {
+        let results = vec![
+            (
+                "yield_switch".to_string(),
+                metric(358, 358, "instructions", 10000),
+            ),
+            (
+                "select_2".to_string(),
+                metric(358, 358, "instructions", 10000),
+            ),
+            (
+                "select_1000".to_string(),
+                metric(370, 370, "instructions", 10000),
+            ),
+            (
+                "tm_cooperative".to_string(),
+                metric(1_300_000, 1_300_000, "score", 1),
+            ),
+        ];
+        let t = table(&results, None);
+        let line = |name: &str| t.lines().find(|l| l.starts_with(name)).unwrap().to_string();
+        assert!(line("yield_switch").contains("<= 70"));
+        assert!(line("yield_switch").contains(" no "));
+        assert!(line("select_1000").contains("yes"));
+        assert!(line("tm_cooperative").contains("1,204,636"));
+        assert!(!t.contains("baseline"));
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(group(12), "12");
+    }
+}
