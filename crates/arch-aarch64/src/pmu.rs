@@ -59,11 +59,11 @@ pub fn event_counters() -> u32 {
 /// Only the PMU's own registers change (its overflow interrupts stay disabled), so calling it
 /// again merely restarts the counts.
 pub fn enable() {
-    // SAFETY: writes PMU control registers only: counter selection, event type and cycle
+    // This writes PMU control registers only: counter selection, event type and cycle
     // filter (count at EL0 and EL1), counter enables, and PMCR_EL0 (enable, reset both
-    // counters, 64-bit cycle counter). Overflow interrupts stay masked (PMINTENCLR_EL1), so
-    // nothing here can raise an exception or touch memory. The closing `isb` makes the new
-    // configuration visible to the instructions that follow.
+    // counters, 64-bit cycle counter). Overflow interrupts stay masked (PMINTENCLR_EL1). The
+    // closing `isb` makes the new configuration visible to the instructions that follow.
+    // SAFETY: PMU registers only: nothing here can raise an exception or touch memory.
     unsafe {
         asm!(
             "msr pmintenclr_el1, {all}",
