@@ -213,7 +213,7 @@ fn run_all(
                 }
                 Err(reason) => {
                     println!("{} ... FAILED ({reason}; {secs:.1} s)", run.label);
-                    print_tail(root, &run.log);
+                    print_tail(root, &run.log, TAIL_LINES);
                     failed.push((run.label, run.log));
                 }
             }
@@ -266,12 +266,13 @@ fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
     }
 }
 
-fn print_tail(root: &Path, log: &Path) {
+/// Prints the last `n` lines of a run's log, indented (shared by `test` and `bench`).
+pub(crate) fn print_tail(root: &Path, log: &Path, n: usize) {
     let text = std::fs::read(log)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(TAIL_LINES)..];
+    let tail = &lines[lines.len().saturating_sub(n)..];
     println!(
         "    --- last {} lines of {} ---",
         tail.len(),
@@ -283,7 +284,8 @@ fn print_tail(root: &Path, log: &Path) {
     println!("    ---");
 }
 
-fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
+/// `path` relative to the workspace root, for messages.
+pub(crate) fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
     path.strip_prefix(root).unwrap_or(path)
 }
 

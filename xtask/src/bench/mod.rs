@@ -30,7 +30,6 @@ mod report;
 mod results;
 mod runner;
 
-use std::path::Path;
 use std::time::Instant;
 
 use crate::board::{self, Board};
@@ -159,7 +158,7 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
                     outcome.name,
                     outcome.elapsed.as_secs_f64()
                 );
-                print_tail(&ws.root, &outcome.log);
+                crate::test::print_tail(&ws.root, &outcome.log, 20);
                 failed.push(outcome.name);
             }
         }
@@ -189,7 +188,10 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
 
     let json_path = out_dir.join("results.json");
     write_file(&json_path, &to_json(&results))?;
-    println!("\nresults: {}", relative(&ws.root, &json_path).display());
+    println!(
+        "\nresults: {}",
+        crate::test::relative(&ws.root, &json_path).display()
+    );
 
     let mut ok = failed.is_empty();
     if !failed.is_empty() {
@@ -268,27 +270,6 @@ pub fn after_tests(opts: &crate::test::Options) -> Result<Option<bool>, Error> {
         jobs: opts.jobs,
     })?;
     Ok(Some(bench == 0))
-}
-
-fn print_tail(root: &Path, log: &Path) {
-    let text = std::fs::read(log)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(20)..];
-    println!(
-        "    --- last {} lines of {} ---",
-        tail.len(),
-        relative(root, log).display()
-    );
-    for line in tail {
-        println!("    | {line}");
-    }
-    println!("    ---");
-}
-
-fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
-    path.strip_prefix(root).unwrap_or(path)
 }
 
 #[cfg(test)]
