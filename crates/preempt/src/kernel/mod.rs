@@ -161,8 +161,8 @@ unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
     };
     let prev_ctx: *mut Context = match dead {
         Some(t) => {
-            let mut slot = percpu::this().dead.lock();
-            let t = slot.insert(t);
+            // SAFETY: the scheduler lock is held (this function's contract).
+            let t = unsafe { percpu::this().dead.put(t) };
             &mut t.ctx
         }
         None => match sched.data_mut(from) {
@@ -198,7 +198,8 @@ fn check_stack(t: &KThread) {
 /// The second half of every switch, run by the thread that was switched to: release the lock
 /// taken by the thread that switched away, then free a thread that exited, if any.
 fn finish_switch() {
-    let dead = percpu::this().dead.lock().take();
+    // SAFETY: the scheduler lock is still held here; it is released just below.
+    let dead = unsafe { percpu::this().dead.take() };
     SCHED.raw().unlock();
     drop(dead);
 }

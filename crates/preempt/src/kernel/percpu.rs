@@ -2,13 +2,14 @@
 //!
 //! Everything a core needs without taking a lock lives here: its interrupt nesting depth, the
 //! next tick deadline, and the control block of a thread that exited on this core and can only
-//! be freed once the core has switched off its stack. Fields are atomics or core-local locks so
-//! that no access needs `unsafe` beyond finding the block.
+//! be freed once the core has switched off its stack. Fields are atomics, except the
+//! exited-thread slot, which the scheduler lock already guards wherever it is used.
 
 use alloc::boxed::Box;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-use preempt_arch::{cpu, SpinLock};
+use preempt_arch::cpu;
 use sched_core::MAX_CPUS;
 
 use super::KThread;
@@ -28,7 +29,7 @@ pub(crate) struct PerCpu {
     /// `ThreadId::as_u64()` of the thread running on this core (for mutex fast paths).
     pub current: AtomicU64,
     /// A thread that exited here, to be freed after the switch away from its stack.
-    pub dead: SpinLock<Option<Box<KThread>>>,
+    pub dead: DeadSlot,
 }
 
 impl PerCpu {
@@ -40,7 +41,7 @@ impl PerCpu {
             tickless: AtomicBool::new(false),
             need_resched: AtomicBool::new(false),
             current: AtomicU64::new(0),
-            dead: SpinLock::new(None),
+            dead: DeadSlot(UnsafeCell::new(None)),
         }
     }
 
@@ -69,4 +70,35 @@ pub(crate) fn this() -> &'static PerCpu {
     }
     // SAFETY: TPIDR_EL1 is only ever set by `init_this_core` to an element of PERCPU.
     unsafe { &*(p as *const PerCpu) }
+}
+
+/// The control block of a thread that exited on this core, kept until the next thread has
+/// switched off its stack. It is only touched with the scheduler lock held (by the exiting
+/// thread in `perform`, by the next one in `finish_switch`), so it needs no lock of its own.
+pub(crate) struct DeadSlot(UnsafeCell<Option<Box<KThread>>>);
+
+// SAFETY: every access goes through `put`/`take`, whose callers hold the scheduler lock, and
+// each core only reaches its own slot.
+unsafe impl Sync for DeadSlot {}
+
+impl DeadSlot {
+    /// Parks `t` here and returns a reference to it.
+    ///
+    /// # Safety
+    /// The scheduler lock must be held, and the slot must be empty (the previous occupant was
+    /// taken by the `finish_switch` that followed its exit).
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn put(&self, t: Box<KThread>) -> &mut KThread {
+        // SAFETY: exclusive under the scheduler lock, per the contract.
+        unsafe { (*self.0.get()).insert(t) }
+    }
+
+    /// Takes the parked control block, if any.
+    ///
+    /// # Safety
+    /// The scheduler lock must be held.
+    pub unsafe fn take(&self) -> Option<Box<KThread>> {
+        // SAFETY: exclusive under the scheduler lock, per the contract.
+        unsafe { (*self.0.get()).take() }
+    }
 }
