@@ -1,7 +1,6 @@
 //! The kernel's boot sequence on core 0, entered from the arch layer's `_start`.
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 
 use crate::kernel::{self, stack::Stack, ThreadInfo};
 use crate::{board, heap};
@@ -50,8 +49,13 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     );
     let stack = Stack::new(MAIN_STACK_SIZE)
         .unwrap_or_else(|e| kernel::fault::kernel_halt(format_args!("{e}")));
-    let main_info = Arc::new(ThreadInfo::main(sched_core::DEFAULT_PRIORITY));
-    let main = kernel::new_thread(stack, Box::new(run_main), main_info);
+    let main_thread =
+        kernel::shared::Shared::try_new(ThreadInfo::main(sched_core::DEFAULT_PRIORITY))
+            .ok()
+            .and_then(|info| kernel::new_thread(stack, Box::new(Some(run_main)), info).ok());
+    let Some(main) = main_thread else {
+        kernel::fault::kernel_halt(format_args!("out of memory at boot"))
+    };
     kernel::start(main, sched_core::DEFAULT_PRIORITY)
 }
 

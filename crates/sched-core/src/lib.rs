@@ -51,7 +51,7 @@ pub use handles::{
     EventId, EventMode, MutexId, QueueId, SemId, SyncObject, WaitingOn, LOCK_WAITERS,
 };
 pub use id::ThreadId;
-pub use scheduler::Scheduler;
+pub use scheduler::{Growth, GrowthPlan, Scheduler};
 pub use thread::{ExitStatus, State};
 
 /// Number of CPUs the per-CPU arrays are sized for.

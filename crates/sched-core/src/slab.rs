@@ -16,6 +16,7 @@
 
 use core::marker::PhantomData;
 
+use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
 
 use crate::ThreadId;
@@ -56,15 +57,34 @@ enum Content<E> {
     },
 }
 
-struct Slot<E> {
+/// One slot of a slab (public only as the element type of [`SlabStorage`]).
+pub struct Slot<E> {
     generation: u32,
     content: Content<E>,
+}
+
+/// An empty buffer for a [`Slab`] to grow into, allocated where allocating is
+/// allowed (see [`Slab::grow_into`]).
+pub struct SlabStorage<E>(Vec<Slot<E>>);
+
+impl<E> SlabStorage<E> {
+    /// An empty buffer with room for `slots` slots.
+    ///
+    /// # Errors
+    /// When the allocation fails.
+    pub(crate) fn try_with_capacity(slots: usize) -> Result<Self, TryReserveError> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(slots)?;
+        Ok(Self(v))
+    }
 }
 
 /// A generational slab of `E`, handing out ids of type `K`.
 pub(crate) struct Slab<E, K = ThreadId> {
     slots: Vec<Slot<E>>,
     free_head: u32,
+    /// Slots on the free list.
+    vacant: usize,
     live: usize,
     key: PhantomData<K>,
 }
@@ -75,12 +95,50 @@ impl<E, K: SlabKey> Slab<E, K> {
         Self {
             slots: Vec::new(),
             free_head: NIL,
+            vacant: 0,
             live: 0,
             key: PhantomData,
         }
     }
 
-    /// Stores `value`, reusing a vacant slot when there is one. May allocate.
+    /// How many entries can be stored without allocating: vacant slots on the
+    /// free list plus unused capacity.
+    pub(crate) fn room(&self) -> usize {
+        self.vacant + (self.slots.capacity() - self.slots.len())
+    }
+
+    /// The capacity (in slots) that leaves room for `more` new entries, or
+    /// `None` if there is room already. Grows by doubling, so moving into new
+    /// storage is amortised O(1) per slot.
+    pub(crate) fn capacity_for(&self, more: usize) -> Option<usize> {
+        if self.room() >= more {
+            return None;
+        }
+        let want = self.slots.len() + (more - self.vacant);
+        Some(want.max(self.slots.capacity() * 2).max(4))
+    }
+
+    /// Moves every slot into `storage` (empty, with room for more than the
+    /// slots in use) and hands back the old buffer, now empty, so that the
+    /// caller frees it where freeing is allowed. Allocates nothing.
+    ///
+    /// # Panics
+    /// If `storage` is not empty or too small to take every slot.
+    pub(crate) fn grow_into(&mut self, mut storage: SlabStorage<E>) -> SlabStorage<E> {
+        assert!(
+            storage.0.is_empty() && storage.0.capacity() >= self.slots.len(),
+            "slab storage must be empty and large enough"
+        );
+        if storage.0.capacity() <= self.slots.capacity() {
+            return storage; // no bigger than what we have: keep ours
+        }
+        storage.0.extend(self.slots.drain(..));
+        core::mem::swap(&mut self.slots, &mut storage.0);
+        storage
+    }
+
+    /// Stores `value`, reusing a vacant slot when there is one. Allocates only
+    /// without [`room`](Self::room); kernels reserve first.
     pub(crate) fn insert(&mut self, value: E) -> K {
         self.live += 1;
         if self.free_head != NIL {
@@ -90,6 +148,7 @@ impl<E, K: SlabKey> Slab<E, K> {
                 unreachable!("free list points at an occupied slot");
             };
             self.free_head = next_free;
+            self.vacant -= 1;
             slot.content = Content::Occupied(value);
             return K::from_parts(index, slot.generation);
         }
@@ -117,6 +176,7 @@ impl<E, K: SlabKey> Slab<E, K> {
         if !retire {
             slot.generation += 1;
             self.free_head = id.index();
+            self.vacant += 1;
         }
         self.live -= 1;
         match old {
@@ -171,6 +231,11 @@ impl<E, K: SlabKey> Slab<E, K> {
     /// Number of occupied slots.
     pub(crate) fn live(&self) -> usize {
         self.live
+    }
+
+    /// Slots the storage holds without allocating.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
     }
 
     /// Number of slots ever created; every index handed out is below this.
@@ -243,6 +308,35 @@ mod tests {
         assert_eq!(s.slot_count(), 4);
         s.insert(12);
         assert_eq!(s.slot_count(), 5);
+    }
+
+    #[test]
+    fn room_counts_vacant_slots_and_capacity_and_grow_moves_everything() {
+        let mut s: Slab<u32> = Slab::new();
+        assert_eq!(s.room(), 0);
+        let want = s.capacity_for(3).expect("an empty slab needs room");
+        assert!(want >= 3);
+        let old = s.grow_into(SlabStorage::try_with_capacity(want).unwrap());
+        assert_eq!(old.0.capacity(), 0);
+        assert_eq!(s.room(), want);
+        let ids: Vec<_> = (0..want as u32).map(|i| s.insert(i)).collect();
+        assert_eq!(s.room(), 0);
+        s.remove(ids[1]);
+        assert_eq!(s.room(), 1);
+        assert_eq!(s.capacity_for(1), None);
+        let bigger = s.capacity_for(2).unwrap();
+        assert!(bigger >= 2 * want);
+        let old = s.grow_into(SlabStorage::try_with_capacity(bigger).unwrap());
+        assert!(
+            old.0.is_empty() && old.0.capacity() == want,
+            "old buffer handed back"
+        );
+        for (i, id) in ids.iter().enumerate() {
+            if i != 1 {
+                assert_eq!(s.get(*id), Some(&(i as u32)), "entries survive the move");
+            }
+        }
+        assert_eq!(s.room(), 1 + bigger - want);
     }
 
     #[test]

@@ -10,13 +10,14 @@
 //! Storage is grown only through [`TimerHeap::reserve_slots`], called when a
 //! thread is created; inserting and removing never allocate.
 
+use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
 
 use crate::slab::NIL;
 use crate::Ticks;
 
 #[derive(Copy, Clone, Debug)]
-struct Entry {
+pub(crate) struct Entry {
     deadline: Ticks,
     seq: u64,
     slot: u32,
@@ -25,6 +26,27 @@ struct Entry {
 impl Entry {
     fn key(&self) -> (Ticks, u64) {
         (self.deadline, self.seq)
+    }
+}
+
+/// Empty buffers for a [`TimerHeap`] to grow into, allocated where allocating
+/// is allowed.
+pub struct TimerStorage {
+    heap: Vec<Entry>,
+    position: Vec<u32>,
+}
+
+impl TimerStorage {
+    /// Empty buffers with room for one timer per slot below `slots`.
+    ///
+    /// # Errors
+    /// When an allocation fails.
+    pub(crate) fn try_with_capacity(slots: usize) -> Result<Self, TryReserveError> {
+        let mut heap = Vec::new();
+        heap.try_reserve_exact(slots)?;
+        let mut position = Vec::new();
+        position.try_reserve_exact(slots)?;
+        Ok(Self { heap, position })
     }
 }
 
@@ -53,6 +75,33 @@ impl TimerHeap {
             self.position.resize(slots, NIL);
         }
         self.heap.reserve(slots.saturating_sub(self.heap.len()));
+    }
+
+    /// Whether timers for every slot index below `slots` fit without
+    /// allocating.
+    pub(crate) fn has_room_for(&self, slots: usize) -> bool {
+        self.position.capacity() >= slots && self.heap.capacity() >= slots
+    }
+
+    /// Moves the heap into `storage` if it is larger (see [`TimerStorage`]) and
+    /// hands back the old buffers, now empty, for the caller to free. Allocates
+    /// nothing.
+    pub(crate) fn grow_into(&mut self, mut storage: TimerStorage) -> TimerStorage {
+        if storage.heap.capacity() > self.heap.capacity()
+            && storage.heap.capacity() >= self.heap.len()
+        {
+            storage.heap.extend(self.heap.drain(..));
+            core::mem::swap(&mut self.heap, &mut storage.heap);
+        }
+        if storage.position.capacity() > self.position.capacity()
+            && storage.position.capacity() >= self.position.len()
+        {
+            storage.position.extend(self.position.drain(..));
+            core::mem::swap(&mut self.position, &mut storage.position);
+        }
+        storage.heap.clear();
+        storage.position.clear();
+        storage
     }
 
     /// Number of pending timers.

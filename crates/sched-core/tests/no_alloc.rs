@@ -236,3 +236,40 @@ fn sync_step(
         _ => {}
     }
 }
+
+/// The kernel's growth protocol: plan and grow under its lock (neither
+/// allocates), allocate in between; then spawning and creating objects store
+/// without allocating, and the old buffers are handed back to be freed.
+#[test]
+fn spawn_and_create_never_allocate_once_room_is_reserved() {
+    let mut s: Scheduler<u64> = Scheduler::new(1);
+    s.add_idle(0, 0);
+    let _ = s.start(0);
+    let mut spawned = 0u64;
+    for round in 0..200u64 {
+        let threads = 1 + (round % 3) as usize;
+        let objects = 1 + (round % 5) as usize;
+        if let Some(plan) = no_alloc("growth_plan", || s.growth_plan(threads, objects)) {
+            let growth = plan.allocate::<u64>().expect("host heap");
+            let old = no_alloc("grow", || s.grow(growth));
+            drop(old);
+        }
+        assert!(no_alloc("growth_plan", || s.growth_plan(threads, objects)).is_none());
+        assert!(s.object_room() >= objects);
+        no_alloc("spawn and create", || {
+            for _ in 0..threads {
+                s.spawn(5, spawned);
+                spawned += 1;
+            }
+            for i in 0..objects {
+                match i % 4 {
+                    0 => drop(s.create_queue()),
+                    1 => drop(s.create_mutex()),
+                    2 => drop(s.create_semaphore(1)),
+                    _ => drop(s.create_event_flags()),
+                }
+            }
+        });
+    }
+    assert_eq!(s.thread_count(), spawned as usize);
+}

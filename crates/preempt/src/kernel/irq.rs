@@ -146,6 +146,7 @@ pub(crate) fn idle_loop() -> ! {
         }
         cpu::wait_for_interrupt();
         cpu::irq_restore(irq);
+        super::leave_kernel();
     }
 }
 

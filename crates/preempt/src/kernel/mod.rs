@@ -10,17 +10,19 @@
 pub(crate) mod fault;
 pub(crate) mod irq;
 pub(crate) mod percpu;
+pub(crate) mod room;
+pub(crate) mod shared;
 pub(crate) mod stack;
 pub(crate) mod wait;
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use preempt_arch::{context::Context, cpu, switch_context, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
 
+use shared::{try_box, Shared};
 use stack::Stack;
 
 /// What a thread failed with, recorded for its `JoinError`.
@@ -77,14 +79,32 @@ impl ThreadInfo {
     }
 }
 
+/// What a thread runs. It stays in the control block (and so is freed with it) while it runs,
+/// so a thread that panics or faults — there is no unwinding — leaks none of the kernel's
+/// allocations: only what its own code had allocated.
+pub(crate) trait ThreadMain: Send {
+    /// Runs the thread's code; called once.
+    fn run(&mut self);
+}
+
+impl<F: FnOnce() + Send> ThreadMain for Option<F> {
+    fn run(&mut self) {
+        if let Some(f) = self.take() {
+            f();
+        }
+    }
+}
+
 /// A thread control block: the data `sched-core` keeps per thread for the kernel.
 pub(crate) struct KThread {
     pub ctx: Context,
     /// `None` for a core's idle thread, which runs on the boot stack.
     pub stack: Option<Stack>,
-    pub main: Option<Box<dyn FnOnce() + Send>>,
-    pub info: Arc<ThreadInfo>,
+    pub main: Option<Box<dyn ThreadMain>>,
+    pub info: Shared<ThreadInfo>,
     pub id: Option<ThreadId>,
+    /// The next exited control block in this core's graveyard (see `percpu::Graveyard`).
+    pub next_dead: Option<Box<KThread>>,
 }
 
 pub(crate) type Sched = Scheduler<Box<KThread>>;
@@ -104,9 +124,22 @@ pub(crate) fn started() -> bool {
 
 /// Runs `f` on the scheduler under its lock, without switching.
 pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
-    let mut guard = SCHED.lock();
-    let sched = guard.as_mut().expect("the scheduler is not running yet");
-    f(sched, cpu::core_id())
+    let r = {
+        let mut guard = SCHED.lock();
+        let sched = guard.as_mut().expect("the scheduler is not running yet");
+        f(sched, cpu::core_id())
+    };
+    room::top_up();
+    r
+}
+
+/// The work a kernel call leaves for thread context, done once the scheduler lock is released
+/// and IRQs are back on (it frees and allocates): free the control blocks and stacks of
+/// threads that exited on this core, top up the object reserve. One load each when idle.
+#[inline]
+pub(crate) fn leave_kernel() {
+    percpu::this().graveyard.reap();
+    room::top_up();
 }
 
 /// Runs `f` on the scheduler under its lock and carries out the decision it returns.
@@ -126,6 +159,7 @@ pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
     unsafe { perform(sched, next, None) };
     finish_switch();
     cpu::irq_restore(irq);
+    leave_kernel();
     r
 }
 
@@ -196,12 +230,15 @@ fn check_stack(t: &KThread) {
 }
 
 /// The second half of every switch, run by the thread that was switched to: release the lock
-/// taken by the thread that switched away, then free a thread that exited, if any.
+/// taken by the thread that switched away. A thread that exited is moved to this core's
+/// graveyard (no freeing here: IRQs are still masked), to be freed by [`leave_kernel`].
 fn finish_switch() {
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { percpu::this().dead.take() };
     SCHED.raw().unlock();
-    drop(dead);
+    if let Some(dead) = dead {
+        percpu::this().graveyard.bury(dead);
+    }
 }
 
 /// First code of every new thread (see `Context::new_thread`).
@@ -209,42 +246,69 @@ extern "C" fn thread_entry(_arg: usize) -> ! {
     finish_switch();
     let main = with_sched(|s, cpu| {
         let id = s.current(cpu);
-        s.data_mut(id).and_then(|t| t.main.take())
+        s.data_mut(id)
+            .and_then(|t| t.main.as_deref_mut())
+            .map(|m| m as *mut dyn ThreadMain)
     });
     cpu::irq_enable();
+    leave_kernel();
     if let Some(main) = main {
-        main();
+        // SAFETY: the control block that owns `main` is freed only after this thread has
+        // exited and switched away for good (graveyard or reap), and nothing else touches
+        // `main` after the thread started, so this is the only reference while `run` lasts.
+        unsafe { (*main).run() };
     }
     exit_current(ExitStatus::Finished)
 }
 
-/// Creates a control block for a new thread running `main`.
+/// Creates a control block for a new thread running `main`; `Err` (with nothing leaked) when
+/// the heap cannot hold it.
 pub(crate) fn new_thread(
     stack: Stack,
-    main: Box<dyn FnOnce() + Send>,
-    info: Arc<ThreadInfo>,
-) -> Box<KThread> {
+    main: Box<dyn ThreadMain>,
+    info: Shared<ThreadInfo>,
+) -> Result<Box<KThread>, ()> {
     let ctx = Context::new_thread(stack.top(), thread_entry, 0);
-    Box::new(KThread {
+    try_box(KThread {
         ctx,
         stack: Some(stack),
         main: Some(main),
         info,
         id: None,
+        next_dead: None,
     })
+    .map_err(drop)
 }
 
 /// Hands a new control block to the scheduler; switches at once if it outranks the caller.
-pub(crate) fn spawn(priority: Priority, thread: Box<KThread>) -> ThreadId {
+/// Reserves the thread's slot first, outside the lock: `Err` gives the control block back
+/// when the heap cannot hold the larger thread table.
+pub(crate) fn spawn(
+    priority: Priority,
+    thread: Box<KThread>,
+) -> Result<ThreadId, (Box<KThread>, room::NoRoom)> {
     let info = thread.info.clone();
-    schedule(move |s, cpu| {
-        let id = s.spawn(priority, thread);
-        if let Some(t) = s.data_mut(id) {
-            t.id = Some(id);
+    let mut thread = Some(thread);
+    loop {
+        if let Err(e) = room::reserve(1, 0) {
+            return Err((thread.take().expect("control block"), e));
         }
-        info.id.store(id.as_u64(), Ordering::Relaxed);
-        (s.preempt_check(cpu), id)
-    })
+        let placed = schedule(|s, cpu| {
+            // Another thread may have taken the reserved room meanwhile: then try again.
+            if !s.has_thread_room() {
+                return (Next::Keep, None);
+            }
+            let id = s.spawn(priority, thread.take().expect("control block"));
+            if let Some(t) = s.data_mut(id) {
+                t.id = Some(id);
+            }
+            info.id.store(id.as_u64(), Ordering::Relaxed);
+            (s.preempt_check(cpu), Some(id))
+        });
+        if let Some(id) = placed {
+            return Ok(id);
+        }
+    }
 }
 
 /// Boot's last step on a core: the boot flow becomes the idle thread, `main` is spawned, the
@@ -254,13 +318,15 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     {
         let mut guard = SCHED.lock();
         let mut sched = Scheduler::new(crate::config::time_slice_ticks());
-        let idle_info = Arc::new(ThreadInfo::new(Some(String::from("idle")), 0));
+        let idle_info = Shared::try_new(ThreadInfo::new(Some(String::from("idle")), 0))
+            .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));
         let idle = Box::new(KThread {
             ctx: Context::default(),
             stack: None,
             main: None,
             info: idle_info.clone(),
             id: None,
+            next_dead: None,
         });
         let idle_id = sched.add_idle(cpu, idle);
         idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
@@ -269,14 +335,19 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         *guard = Some(sched);
     }
     STARTED.store(true, Ordering::Release);
+    if room::reserve(8, room::OBJECT_SPARE).is_err() {
+        fault::kernel_halt(format_args!("out of memory at boot"));
+    }
     irq::start_tick();
-    spawn(main_priority, main);
+    if spawn(main_priority, main).is_err() {
+        fault::kernel_halt(format_args!("out of memory at boot"));
+    }
     cpu::irq_enable();
     irq::idle_loop()
 }
 
 /// The current thread's info, if threads are running and this is not an interrupt handler.
-pub(crate) fn current_info() -> Option<Arc<ThreadInfo>> {
+pub(crate) fn current_info() -> Option<Shared<ThreadInfo>> {
     if !started() || SCHED.raw().held_by_this_core() {
         return None;
     }
@@ -287,7 +358,7 @@ pub(crate) fn current_info() -> Option<Arc<ThreadInfo>> {
 /// (not the kernel, an interrupt handler or the idle thread). `irqs_were_masked` is the IRQ
 /// mask of the failing code: a thread never runs with IRQs masked outside kernel critical
 /// sections.
-pub(crate) fn failing_thread(irqs_were_masked: bool) -> Option<Arc<ThreadInfo>> {
+pub(crate) fn failing_thread(irqs_were_masked: bool) -> Option<Shared<ThreadInfo>> {
     if irqs_were_masked || percpu::this().in_irq() || !started() || SCHED.raw().held_by_this_core()
     {
         return None;

@@ -30,6 +30,8 @@ pub(crate) struct PerCpu {
     pub current: AtomicU64,
     /// A thread that exited here, to be freed after the switch away from its stack.
     pub dead: DeadSlot,
+    /// Exited threads' control blocks waiting to be freed with IRQs enabled.
+    pub graveyard: Graveyard,
 }
 
 impl PerCpu {
@@ -42,6 +44,10 @@ impl PerCpu {
             need_resched: AtomicBool::new(false),
             current: AtomicU64::new(0),
             dead: DeadSlot(UnsafeCell::new(None)),
+            graveyard: Graveyard {
+                list: UnsafeCell::new(None),
+                occupied: AtomicBool::new(false),
+            },
         }
     }
 
@@ -100,5 +106,60 @@ impl DeadSlot {
     pub unsafe fn take(&self) -> Option<Box<KThread>> {
         // SAFETY: exclusive under the scheduler lock, per the contract.
         unsafe { (*self.0.get()).take() }
+    }
+}
+
+/// Control blocks (and stacks) of threads that exited on this core, linked through
+/// `KThread::next_dead` so that burying one never allocates. The switch buries them with IRQs
+/// masked; [`reap`](Self::reap) frees them later in thread context with IRQs enabled, because
+/// freeing is heap work, which the kernel never does with IRQs masked.
+pub(crate) struct Graveyard {
+    list: UnsafeCell<Option<Box<KThread>>>,
+    /// Whether `list` is non-empty: lets `reap` return after one load.
+    occupied: AtomicBool,
+}
+
+// SAFETY: each core reaches only its own graveyard (through `this()`), and touches `list` only
+// with IRQs masked, so nothing else on this core interleaves with it.
+unsafe impl Sync for Graveyard {}
+
+impl Graveyard {
+    /// Adds an exited thread's control block. Call with IRQs masked.
+    pub fn bury(&self, mut t: Box<KThread>) {
+        debug_assert!(cpu::irqs_masked());
+        // SAFETY: this core's graveyard, IRQs masked (see the `Sync` impl).
+        let list = unsafe { &mut *self.list.get() };
+        t.next_dead = list.take();
+        *list = Some(t);
+        self.occupied.store(true, Ordering::Relaxed);
+    }
+
+    /// Frees everything buried here, if this is thread context with IRQs enabled.
+    #[inline]
+    pub fn reap(&self) {
+        if self.occupied.load(Ordering::Relaxed) {
+            self.reap_slow();
+        }
+    }
+
+    #[cold]
+    fn reap_slow(&self) {
+        if cpu::irqs_masked() || self.in_irq_context() {
+            return;
+        }
+        let irq = cpu::irq_save();
+        // SAFETY: this core's graveyard, IRQs masked (see the `Sync` impl).
+        let mut list = unsafe { (*self.list.get()).take() };
+        self.occupied.store(false, Ordering::Relaxed);
+        cpu::irq_restore(irq);
+        // One at a time: dropping the chain as a whole would recurse once per block.
+        while let Some(mut t) = list {
+            list = t.next_dead.take();
+            drop(t);
+        }
+    }
+
+    fn in_irq_context(&self) -> bool {
+        this().in_irq()
     }
 }

@@ -59,6 +59,7 @@ pub(crate) fn wait<R>(
     };
     finish_switch();
     cpu::irq_restore(irq);
+    super::leave_kernel();
     r
 }
 
@@ -115,6 +116,7 @@ pub(crate) fn lazy_handle(
         return v;
     }
     let v = create(s);
+    super::room::note_object_created(s.object_room());
     slot.store(v, Ordering::Release);
     v
 }

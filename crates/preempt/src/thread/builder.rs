@@ -1,15 +1,14 @@
 //! Thread configuration and spawning.
 
-use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::sync::Arc;
 use core::fmt;
 
 use preempt_arch::SpinLock;
 
 use super::join::{JoinHandle, Packet};
 use super::{Priority, Thread, DEFAULT_PRIORITY};
-use crate::kernel::{self, stack::Stack, ThreadInfo};
+use crate::kernel::shared::{try_box, Shared};
+use crate::kernel::{self, stack::Stack, ThreadInfo, ThreadMain};
 
 pub use crate::kernel::stack::{DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 
@@ -23,7 +22,7 @@ pub enum SpawnError {
         /// The smallest accepted size.
         minimum: usize,
     },
-    /// The heap cannot hold the thread's stack.
+    /// The heap cannot hold the thread's stack or the kernel's per-thread data.
     OutOfMemory {
         /// Bytes asked for.
         requested: usize,
@@ -42,7 +41,7 @@ impl fmt::Display for SpawnError {
             Self::OutOfMemory { requested } => {
                 write!(
                     f,
-                    "out of memory allocating a {requested}-byte thread stack"
+                    "out of memory spawning a thread with a {requested}-byte stack"
                 )
             }
         }
@@ -92,6 +91,11 @@ impl Builder {
     }
 
     /// Starts the thread. If it outranks the caller it runs before this returns.
+    ///
+    /// # Errors
+    /// [`SpawnError::StackTooSmall`] for a stack below [`MIN_STACK_SIZE`];
+    /// [`SpawnError::OutOfMemory`] when the heap cannot hold the stack or any of the kernel's
+    /// own per-thread data (nothing is leaked then, and `f` is dropped).
     pub fn spawn<F, T>(self, f: F) -> Result<JoinHandle<T>, SpawnError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -99,15 +103,47 @@ impl Builder {
     {
         crate::kernel::wait::assert_may_block("thread::spawn");
         let stack = Stack::new(self.stack_size)?;
-        let info = Arc::new(ThreadInfo::new(self.name, self.priority));
-        let packet: Arc<Packet<T>> = Arc::new(SpinLock::new(None));
-        let result = packet.clone();
-        let main: Box<dyn FnOnce() + Send> = Box::new(move || {
-            let value = f();
-            *result.lock() = Some(value);
-        });
-        let thread = kernel::new_thread(stack, main, info.clone());
-        let id = kernel::spawn(self.priority, thread);
+        let oom = SpawnError::OutOfMemory {
+            requested: self.stack_size,
+        };
+        let info = Shared::try_new(ThreadInfo::new(self.name, self.priority)).map_err(|_| oom)?;
+        let packet: Shared<Packet<T>> = Shared::try_new(SpinLock::new(None)).map_err(|_| oom)?;
+        let main = try_box(Main {
+            f: Some(f),
+            packet: Some(packet.clone()),
+        })
+        .map_err(|_| oom)?;
+        let thread = kernel::new_thread(stack, main, info.clone()).map_err(|()| oom)?;
+        let id = kernel::spawn(self.priority, thread).map_err(|(thread, _)| {
+            drop(thread);
+            oom
+        })?;
         Ok(JoinHandle::new(id, packet, Thread::from_info(info)))
+    }
+}
+
+/// A spawned thread's code and the packet its result goes to.
+///
+/// The control block owns this while the thread runs, so a thread that panics or faults (no
+/// unwinding) leaves it to be freed with the control block: the kernel's part of the thread
+/// never leaks. On success the thread drops its reference to the packet itself, so a detached
+/// thread's result is dropped by that thread, not by whoever frees the control block.
+struct Main<F, T> {
+    f: Option<F>,
+    packet: Option<Shared<Packet<T>>>,
+}
+
+impl<F, T> ThreadMain for Main<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn run(&mut self) {
+        if let Some(f) = self.f.take() {
+            let value = f();
+            if let Some(packet) = self.packet.take() {
+                *packet.lock() = Some(value);
+            }
+        }
     }
 }

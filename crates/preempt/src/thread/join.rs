@@ -4,13 +4,13 @@
 //! block (and the stack) can be freed the moment the thread is reaped. A handle dropped without
 //! `join` detaches the thread: it is freed as soon as it ends.
 
-use alloc::sync::Arc;
 use core::fmt;
 
 use preempt_arch::SpinLock;
 use sched_core::{ExitStatus, JoinPoll, Next, ThreadId};
 
 use super::Thread;
+use crate::kernel::shared::Shared;
 use crate::kernel::{self, Failure};
 
 pub(crate) type Packet<T> = SpinLock<Option<T>>;
@@ -40,12 +40,12 @@ impl fmt::Display for JoinError {
 /// An owned permission to join a thread.
 pub struct JoinHandle<T> {
     id: Option<ThreadId>,
-    packet: Arc<Packet<T>>,
+    packet: Shared<Packet<T>>,
     thread: Thread,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(id: ThreadId, packet: Arc<Packet<T>>, thread: Thread) -> Self {
+    pub(crate) fn new(id: ThreadId, packet: Shared<Packet<T>>, thread: Thread) -> Self {
         Self {
             id: Some(id),
             packet,

@@ -7,7 +7,6 @@
 mod builder;
 mod join;
 
-use alloc::sync::Arc;
 use core::time::Duration;
 
 use preempt_arch::timer;
@@ -16,6 +15,7 @@ pub use sched_core::{Priority, ThreadId, DEFAULT_PRIORITY};
 pub use builder::{Builder, SpawnError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use join::{JoinError, JoinHandle};
 
+use crate::kernel::shared::Shared;
 use crate::kernel::{self, ThreadInfo};
 use crate::time::Instant;
 
@@ -34,11 +34,11 @@ where
 /// A handle to a thread.
 #[derive(Clone)]
 pub struct Thread {
-    info: Arc<ThreadInfo>,
+    info: Shared<ThreadInfo>,
 }
 
 impl Thread {
-    pub(crate) fn from_info(info: Arc<ThreadInfo>) -> Self {
+    pub(crate) fn from_info(info: Shared<ThreadInfo>) -> Self {
         Self { info }
     }
 

@@ -25,11 +25,14 @@ mod objects;
 mod park;
 mod query;
 mod queue;
+mod room;
 mod semaphore;
 mod wait;
 
 #[cfg(test)]
 mod tests;
+
+pub use room::{Growth, GrowthPlan};
 
 use crate::object::Objects;
 use crate::ready::ReadyQueue;
