@@ -23,6 +23,7 @@
 
 extern crate alloc;
 
+pub mod load;
 pub mod ring;
 pub mod tm;
 

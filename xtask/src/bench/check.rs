@@ -4,6 +4,10 @@
 //! when the run took as many samples as the baseline (a `--quick` run takes fewer, and its
 //! maximum is over fewer samples) and more than one. Improvements beyond the tolerance are
 //! noted, as a hint to save a new baseline.
+//!
+//! It also fails when a metric of [`BOUNDS`] has a maximum more than a fixed number of
+//! instructions above another metric's maximum, whatever the baseline says: the worst
+//! interrupt-to-thread latency under load may exceed the idle one by that constant only.
 
 use super::report::group;
 use super::results::Results;
@@ -18,9 +22,54 @@ pub struct Verdict {
     pub notes: Vec<String>,
 }
 
-/// Compares `results` with `baseline` (see the module documentation for the rules).
+/// A metric whose maximum may exceed another's maximum by at most a constant.
+#[derive(Debug)]
+pub struct Bound {
+    /// The metric bounded.
+    pub metric: &'static str,
+    /// The metric it is bounded by.
+    pub reference: &'static str,
+    /// How many instructions above the reference's maximum it may reach.
+    pub slack: u64,
+}
+
+/// The bounds `--check` enforces (docs/performance.md, "Interrupt latency under load").
+pub const BOUNDS: &[Bound] = &[Bound {
+    metric: "irq_to_thread_worst_loaded",
+    reference: "irq_to_thread_worst_idle",
+    slack: 1_000,
+}];
+
+/// Failures of `bounds` in `results` (a bound is checked when both its metrics are there).
+pub fn check_bounds(results: &Results, bounds: &[Bound]) -> Vec<String> {
+    let max_of = |name: &str| results.iter().find(|(n, _)| n == name).map(|(_, m)| m.max);
+    let mut failures = Vec::new();
+    for b in bounds {
+        match (max_of(b.metric), max_of(b.reference)) {
+            (Some(value), Some(reference)) if value > reference + b.slack => {
+                failures.push(format!(
+                    "{}: max {}, more than {} above {}'s max {}",
+                    b.metric,
+                    group(value),
+                    group(b.slack),
+                    b.reference,
+                    group(reference)
+                ))
+            }
+            // A missing metric fails as such when the baseline has it.
+            _ => {}
+        }
+    }
+    failures
+}
+
+/// Compares `results` with `baseline` and checks [`BOUNDS`] (see the module documentation for
+/// the rules).
 pub fn check(results: &Results, baseline: &Results) -> Verdict {
-    let mut verdict = Verdict::default();
+    let mut verdict = Verdict {
+        failures: check_bounds(results, BOUNDS),
+        notes: Vec::new(),
+    };
     for (name, base) in baseline {
         let Some((_, now)) = results.iter().find(|(n, _)| n == name) else {
             verdict
@@ -132,5 +181,28 @@ mod tests {
             ("sem_pair".to_string(), metric(30, 30, "instructions", 1000)),
         ];
         assert!(check(&quick, &baseline).failures.is_empty());
+    }
+
+    #[test]
+    fn bounds_compare_maxima_with_a_constant() {
+        let bound = [Bound {
+            metric: "loaded",
+            reference: "idle",
+            slack: 100,
+        }];
+        let results = |loaded: u64| {
+            vec![
+                ("idle".to_string(), metric(800, 900, "instructions", 2000)),
+                (
+                    "loaded".to_string(),
+                    metric(850, loaded, "instructions", 2000),
+                ),
+            ]
+        };
+        assert!(check_bounds(&results(1000), &bound).is_empty());
+        let failures = check_bounds(&results(1001), &bound);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("1,001"));
+        assert!(check_bounds(&results(2000)[..1].to_vec(), &bound).is_empty());
     }
 }
