@@ -50,6 +50,8 @@ struct Inner {
     footprint: usize,
     /// Bytes of the pool's blocks when all are free (the pool less its sentinel).
     capacity: usize,
+    /// Injected failure (tests): allocations left before every allocation fails.
+    fail_after: Option<usize>,
 }
 
 struct Heap {
@@ -63,6 +65,7 @@ static HEAP: Heap = Heap {
         requested: 0,
         footprint: 0,
         capacity: 0,
+        fail_after: None,
     }),
 };
 
@@ -94,6 +97,9 @@ impl Heap {
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let mut heap = self.lock();
+        if heap.fail_after.is_some() && injected_failure(&mut heap.fail_after) {
+            return ptr::null_mut();
+        }
         match heap.tlsf.allocate(layout) {
             Some(p) => {
                 heap.requested += layout.size();
@@ -115,6 +121,24 @@ unsafe impl GlobalAlloc for Heap {
         heap.requested -= layout.size();
         heap.footprint -= footprint(layout);
     }
+}
+
+/// Counts down an injected failure: `Some(0)` fails this allocation and every later one.
+fn injected_failure(fail_after: &mut Option<usize>) -> bool {
+    match fail_after {
+        Some(0) => true,
+        Some(n) => {
+            *n -= 1;
+            false
+        }
+        None => false,
+    }
+}
+
+/// Fault injection for tests: after `Some(n)` more successful allocations, every allocation
+/// fails (returns null) until this is called with `None`. See `preempt::testing`.
+pub(crate) fn fail_allocations_after(n: Option<usize>) {
+    HEAP.lock().fail_after = n;
 }
 
 /// Gives the heap its memory. Called once at boot.

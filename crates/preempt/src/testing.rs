@@ -13,6 +13,13 @@ pub fn _fail(file: &str, line: u32, args: core::fmt::Arguments<'_>) -> ! {
     crate::exit(CHECK_FAILED_EXIT)
 }
 
+/// Fault injection: after `Some(n)` more successful heap allocations (by anyone), every
+/// allocation fails until this is called again with `None`. Lets a test drive each allocation
+/// of a kernel path into failure in turn, and check that each failure is an `Err`, not a panic.
+pub fn fail_allocations_after(n: Option<usize>) {
+    crate::heap::fail_allocations_after(n);
+}
+
 /// Stops the system with exit status 1 unless `cond` holds.
 #[macro_export]
 macro_rules! check {

@@ -1,12 +1,11 @@
 //! Out of memory never takes the kernel down, and failed threads leak nothing of the kernel's.
 //!
-//! - `Builder::spawn` with the heap all but full returns `Err(OutOfMemory)` whichever of its
-//!   allocations fails (the stack, the kernel's per-thread data, or the thread table growing):
-//!   the heap is filled to the brim, then exactly one stack-sized block plus `extra` bytes is
-//!   given back, for many `extra` sizes and with the thread table at every fill level from
-//!   nearly empty to past several doublings. Before this was fixed the caller panicked (an
-//!   infallible allocation after the stack) or the kernel did (the thread table grew under the
-//!   scheduler lock).
+//! - `Builder::spawn` returns `Err(OutOfMemory)` whichever of its allocations fails — the
+//!   stack, the kernel's per-thread data, or the thread table growing — and leaks nothing then.
+//!   Each allocation is made to fail in turn (`testing::fail_allocations_after`), with the thread
+//!   table at every fill level from nearly empty to past several doublings. Before this was
+//!   fixed, the caller panicked (an infallible allocation after the stack) and the kernel
+//!   panicked when the table could not grow under the scheduler lock.
 //! - A thread that panics or faults gives back the kernel's allocations for it (closure box,
 //!   result packet, control block, stack) once joined — or, detached, once it has ended.
 //! xtask: timeout=120
@@ -15,81 +14,34 @@
 
 extern crate alloc;
 
-use alloc::alloc::{alloc, dealloc, Layout};
 use alloc::vec::Vec;
 use preempt::sync::Semaphore;
 use preempt::thread::{self, Builder, JoinHandle, SpawnError, MIN_STACK_SIZE};
 use preempt::time::Duration;
-use preempt::{check, check_eq, heap, println};
+use preempt::{check, check_eq, heap, println, testing};
 
 preempt::entry!(main);
 
-/// Blocks taken to fill the heap; the list's own storage is reserved beforehand.
-struct Filler {
-    blocks: Vec<(*mut u8, Layout)>,
-}
-
-impl Filler {
-    fn new() -> Self {
-        Self {
-            blocks: Vec::with_capacity(8192),
-        }
-    }
-
-    /// Takes every byte the heap will give, biggest blocks first.
-    fn fill(&mut self) {
-        let mut size = 1 << 30;
-        while size >= 16 && self.blocks.len() < self.blocks.capacity() {
-            let layout = Layout::from_size_align(size, 16).unwrap();
-            // SAFETY: non-zero size.
-            let p = unsafe { alloc(layout) };
-            if p.is_null() {
-                size /= 2;
-            } else {
-                self.blocks.push((p, layout));
-            }
-        }
-    }
-
-    fn empty(&mut self) {
-        for (p, layout) in self.blocks.drain(..) {
-            // SAFETY: allocated in `fill` with this layout.
-            unsafe { dealloc(p, layout) };
-        }
-    }
-}
-
 static GATE: Semaphore = Semaphore::new(0);
 
-fn spawn_with_heap_nearly_full(
-    filler: &mut Filler,
-    extra: usize,
-) -> Result<JoinHandle<u32>, SpawnError> {
-    // Two holes: one exactly a minimum stack (the stack's own layout, so it takes that one),
-    // and `extra` bytes for whatever else spawning needs.
-    let stack = Layout::from_size_align(MIN_STACK_SIZE, 4096).unwrap();
-    let rest = Layout::from_size_align(extra.max(16), 16).unwrap();
-    // SAFETY: non-zero sizes.
-    let (p, q) = unsafe { (alloc(stack), alloc(rest)) };
-    check!(!p.is_null() && !q.is_null());
-    filler.fill();
-    // SAFETY: allocated just above with these layouts.
-    unsafe {
-        dealloc(q, rest);
-        dealloc(p, stack);
-    }
+/// Spawns with the heap failing after `n` allocations; checks nothing leaked on failure.
+fn spawn_failing_after(n: usize) -> Result<JoinHandle<u32>, SpawnError> {
+    let before = heap::used();
+    testing::fail_allocations_after(Some(n));
     let r = Builder::new().stack_size(MIN_STACK_SIZE).spawn(|| 7u32);
-    filler.empty();
+    testing::fail_allocations_after(None);
+    if r.is_err() {
+        check_eq!(heap::used(), before);
+    }
     r
 }
 
 fn main() {
-    let mut filler = Filler::new();
     let mut blockers = Vec::with_capacity(64);
     let (mut ok, mut oom) = (0u32, 0u32);
     for live in 0..40 {
-        for extra in (0..1536).step_by(48).chain([2048, 4096, 8192, 16384]) {
-            match spawn_with_heap_nearly_full(&mut filler, extra) {
+        for n in 0..12 {
+            match spawn_failing_after(n) {
                 Ok(h) => {
                     check_eq!(h.join(), Ok(7));
                     ok += 1;
