@@ -3,9 +3,9 @@
 //! Two locks, so that user `Display` code never runs with IRQs masked and lines still come out
 //! whole:
 //!
-//! - [`OUTPUT`], a short IRQ-masking spinlock, is held only while bytes already formatted go to
-//!   the UART (at most one [`CHUNK`] at a time) — never while user code runs.
-//! - [`LINE`], a kernel [`Mutex`] (blocking, with priority inheritance, IRQs untouched), makes a
+//! - `OUTPUT`, a short IRQ-masking spinlock, is held only while bytes already formatted go to
+//!   the UART (at most one `CHUNK` at a time) — never while user code runs.
+//! - `LINE`, a kernel `Mutex` (blocking, with priority inheritance, IRQs untouched), makes a
 //!   thread's line atomic with respect to other threads' lines. A thread formats into a
 //!   256-byte buffer on its own stack with no lock at all; a line that fits (the usual case) is
 //!   then written under `LINE` and `OUTPUT` in one go. A longer line takes `LINE` when the
@@ -13,7 +13,7 @@
 //!   under `OUTPUT`: the formatting thread can be preempted, and can block, in the middle of
 //!   its line, and other threads' lines wait for its end. Nothing here uses the heap, so an
 //!   out-of-memory panic still prints (`LINE`'s scheduler record is made at boot, see
-//!   [`init_line_lock`]).
+//!   `init_line_lock`).
 //!
 //! Consequence for user code: a `Display` of a line longer than 256 bytes runs holding `LINE`,
 //! so it must not wait for another thread that prints (as any code holding a lock must not wait
@@ -26,21 +26,21 @@
 //!
 //! Failures while printing:
 //! - A thread whose `Display` panics or faults while it holds `LINE` ends like any failing
-//!   thread. Its report is written through (the thread recognises itself as `LINE`'s owner),
-//!   and `LINE` passes to the next thread that wants it: the scheduler releases a mutex its dead
+//!   thread. Its report is written through — a panic report sees that its thread owns `LINE`,
+//!   a fault report (IRQs masked) never waits for it — and `LINE` passes to the next thread that wants it: the scheduler releases a mutex its dead
 //!   owner held. The lost rest of the line is not written.
-//! - A thread's panic report waits for `LINE` only briefly ([`REPORT_WAIT`]) — the owner may be
-//!   stuck — and is then written through.
+//! - A thread's panic report waits for another thread's `LINE` only briefly (about 5 ms) — the
+//!   owner may be stuck — and is then written through.
 //! - A report raised while this core holds `OUTPUT` (a fault in the UART driver, a panicking
 //!   `Display` in an interrupt handler's print) writes straight to the UART rather than
 //!   deadlocking: a garbled line beats a silent hang.
 //!
-//! Line breaks: [`OUTPUT`] remembers whether the console is at the start of a line and who
+//! Line breaks: `OUTPUT` remembers whether the console is at the start of a line and who
 //! wrote last. Output from a different writer that would continue someone else's unfinished
 //! line starts on a new line instead, and reports always start on a new line — so a report, or
 //! the rest of a line cut by one, is never glued to another line.
 //!
-//! Thread names are printed through [`Escaped`], so a name cannot forge console lines.
+//! Thread names are printed through `Escaped`, so a name cannot forge console lines.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU64, Ordering};
