@@ -136,7 +136,7 @@ impl<T> Chan<T> {
 
     /// Takes the oldest message, waking blocked senders of a bounded channel. A block the
     /// queue no longer needs goes into `retired`, for the caller to free after the lock.
-    fn pop(&self, s: &mut Sched, retired: &mut Blocks<T>) -> Option<T> {
+    fn pop(&self, s: &mut Sched, retired: &mut queue::Retired<T>) -> Option<T> {
         let inner = self.inner.get(s);
         let v = inner.queue.pop(retired)?;
         inner.received += 1;
@@ -218,7 +218,7 @@ impl<T> Chan<T> {
     fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
         wait::assert_may_block("Receiver::recv");
         // Freed on return, after the lock.
-        let mut retired = Blocks::new();
+        let mut retired = None;
         loop {
             let r = wait::wait(
                 |s, cpu| {
@@ -344,7 +344,7 @@ impl<T: Send> Receiver<T> {
     /// The next message if one is queued now.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         // Freed on return, after the lock.
-        let mut retired = Blocks::new();
+        let mut retired = None;
         wait::notify(|s| match self.chan.pop(s, &mut retired) {
             Some(v) => Ok(v),
             None if self.chan.inner.get(s).senders == 0 => Err(TryRecvError::Disconnected),

@@ -6,8 +6,8 @@
 //! buffer, sized by the bound at creation. An unbounded channel links further blocks as it
 //! fills: the sender allocates a block in its own context before taking the lock (when the
 //! last attempt found the tail full) and the lock only links it, in constant time
-//! (`LinkedList::append`). The receiver unlinks a block it has emptied in constant time
-//! (`LinkedList::split_off(1)`); one emptied block is kept as a spare for the next time the
+//! (`LinkedList::append`). The receiver, finding its block empty with more behind it, unlinks
+//! it in constant time (`LinkedList::split_off(1)` walks one node); one emptied block is kept as a spare for the next time the
 //! tail fills, and any other is handed back to be freed after the lock is released. A queue
 //! that never holds more than a block's worth of messages cycles inside its first block's ring
 //! and touches the heap not at all.
@@ -19,6 +19,9 @@ use core::mem;
 
 /// Blocks of messages, each allocated with its final capacity.
 pub(super) type Blocks<T> = LinkedList<VecDeque<T>>;
+
+/// A block [`Queue::pop`] unlinked and the spare could not take, to be freed after the lock.
+pub(super) type Retired<T> = Option<Blocks<T>>;
 
 /// Bytes of messages an unbounded channel's block aims at (slots: 8 to 32).
 const BLOCK_BYTES: usize = 1024;
@@ -41,7 +44,8 @@ const fn block_slots<T>() -> usize {
 
 /// A channel's queued messages.
 ///
-/// Invariant: when `head` is empty, `rest` is empty too (the oldest message is in `head`).
+/// Invariant: every block in `rest` holds messages (`head` may be empty: it is replaced by the
+/// next block on the next `pop`).
 pub(super) struct Queue<T> {
     /// The oldest messages; the only block of a bounded channel.
     head: VecDeque<T>,
@@ -76,7 +80,7 @@ impl<T> Queue<T> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.head.is_empty()
+        self.head.is_empty() && self.rest.is_empty()
     }
 
     /// Messages queued in a bounded channel (its single block).
@@ -121,26 +125,37 @@ impl<T> Queue<T> {
         true
     }
 
-    /// Takes the oldest message. A block this empties is unlinked (unless it is the last): it
-    /// becomes the spare, or goes into `retired` for the caller to free after the lock is
-    /// released. Constant time, no allocation, no free.
-    pub fn pop(&mut self, retired: &mut Blocks<T>) -> Option<T> {
-        let v = self.head.pop_front()?;
-        if self.head.is_empty() && !self.rest.is_empty() {
-            let later = self.rest.split_off(1);
-            let mut next = mem::replace(&mut self.rest, later);
-            // `next` is one node: swap its block into `head`, leaving the emptied one in it.
-            mem::swap(
-                &mut self.head,
-                next.front_mut().expect("a non-empty list has a front"),
-            );
-            if self.spare.is_empty() {
-                self.spare.append(&mut next);
-            } else {
-                retired.append(&mut next);
+    /// Takes the oldest message. When `head` is found empty with later blocks behind it, the
+    /// next block becomes `head` and the emptied one the spare, or goes into `retired` for the
+    /// caller to free after the lock is released. Constant time, no allocation, no free.
+    #[inline]
+    pub fn pop(&mut self, retired: &mut Retired<T>) -> Option<T> {
+        match self.head.pop_front() {
+            Some(v) => Some(v),
+            None if self.rest.is_empty() => None,
+            None => {
+                self.next_block(retired);
+                self.head.pop_front()
             }
         }
-        Some(v)
+    }
+
+    /// Moves the next block into `head`, the emptied one to the spare or to `retired`.
+    #[cold]
+    #[inline(never)]
+    fn next_block(&mut self, retired: &mut Retired<T>) {
+        let later = self.rest.split_off(1);
+        let mut next = mem::replace(&mut self.rest, later);
+        // `next` is one node: swap its block into `head`, leaving the emptied one in it.
+        mem::swap(
+            &mut self.head,
+            next.front_mut().expect("a non-empty list has a front"),
+        );
+        if self.spare.is_empty() {
+            self.spare = next;
+        } else {
+            *retired = Some(next);
+        }
     }
 
     /// Takes the newest message (a rendezvous sender taking its message back).
