@@ -109,7 +109,8 @@ pub fn find(name: &str) -> Result<&'static Board, Error> {
     BOARDS.iter().find(|b| b.name == name).ok_or_else(|| {
         let names: Vec<_> = BOARDS.iter().map(|b| b.name).collect();
         Error::usage(format!(
-            "unknown board `{name}`; available boards: {}",
+            "unknown board `{name}`{} (boards: {})",
+            crate::suggest::did_you_mean(name, names.iter().copied()),
             names.join(", ")
         ))
     })

@@ -65,6 +65,16 @@ pub fn workspace() -> Result<Workspace, Error> {
     })
 }
 
+/// What to add to a "building …" line so the first build's minute is expected: a note when
+/// nothing has been built for the target yet in this target directory, else nothing.
+pub fn first_build_note(ws: &Workspace) -> &'static str {
+    if ws.target_dir.join(TARGET).join("release").is_dir() {
+        ""
+    } else {
+        " (first build: compiles the kernel and its dependencies, a minute or two)"
+    }
+}
+
 /// Whether an executable is an in-QEMU test or an example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {

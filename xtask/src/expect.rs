@@ -6,6 +6,7 @@
 //! ```text
 //! //! xtask: expect-exit=3            exit status QEMU must return (default 0)
 //! //! xtask: expect-output=all done   text that must appear in the output (repeatable)
+//! //! xtask: reject-output=FORGED     text no output line may begin with (repeatable)
 //! //! xtask: timeout=300              seconds before the run is killed (default 120)
 //! //! xtask: gic=2                    run only with this GIC version
 //! ```
@@ -28,6 +29,8 @@ pub struct Expectations {
     pub exit: i32,
     /// Texts that must each appear somewhere in the output.
     pub outputs: Vec<String>,
+    /// Texts that no line of the output may begin with.
+    pub rejects: Vec<String>,
     /// Time limit of one run.
     pub timeout: Duration,
     /// If set, the only GIC version to run with.
@@ -39,9 +42,30 @@ impl Default for Expectations {
         Expectations {
             exit: 0,
             outputs: Vec::new(),
+            rejects: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             gic: None,
         }
+    }
+}
+
+impl Expectations {
+    /// Checks a run's console output: every `expect-output` text somewhere, and no line
+    /// beginning with a `reject-output` text. `Err` says what is wrong.
+    ///
+    /// Rejection is by line start because that is where a forged line would have to begin to
+    /// be taken for a real one (`CHECK FAILED …`, a report); the same text inside a line, such
+    /// as an escaped thread name in a report, is fine.
+    pub fn check_output(&self, output: &str) -> Result<(), String> {
+        if let Some(missing) = self.outputs.iter().find(|t| !output.contains(t.as_str())) {
+            return Err(format!("output lacks `{missing}`"));
+        }
+        for (n, line) in output.lines().enumerate() {
+            if let Some(bad) = self.rejects.iter().find(|t| line.starts_with(t.as_str())) {
+                return Err(format!("output line {} begins with `{bad}`", n + 1));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -87,6 +111,8 @@ fn apply(exp: &mut Expectations, directive: &str) -> Result<(), String> {
         }
         "expect-output" if value.is_empty() => return Err(bad("a non-empty text")),
         "expect-output" => exp.outputs.push(value.to_string()),
+        "reject-output" if value.is_empty() => return Err(bad("a non-empty text")),
+        "reject-output" => exp.rejects.push(value.to_string()),
         "timeout" => {
             let secs: u64 = value
                 .parse()
@@ -106,7 +132,7 @@ fn apply(exp: &mut Expectations, directive: &str) -> Result<(), String> {
         }
         _ => {
             return Err(format!(
-                "unknown xtask directive `{key}` (known: expect-exit, expect-output, timeout, gic)"
+                "unknown xtask directive `{key}` (known: expect-exit, expect-output, reject-output, timeout, gic)"
             ))
         }
     }
@@ -134,6 +160,27 @@ mod tests {
     }
 
     #[test]
+    fn reject_output_matches_line_starts_only() {
+        let exp =
+            parse("//! xtask: reject-output=CHECK FAILED\n//! xtask: expect-output=ok").unwrap();
+        assert_eq!(exp.rejects, ["CHECK FAILED"]);
+        assert_eq!(
+            exp.check_output("ok\nthread 'x\\nCHECK FAILED' panicked\n"),
+            Ok(())
+        );
+        assert_eq!(
+            exp.check_output("ok\nthread 'x\nCHECK FAILED forged' panicked\n")
+                .unwrap_err(),
+            "output line 3 begins with `CHECK FAILED`"
+        );
+        assert_eq!(
+            exp.check_output("ok\r\nCHECK FAILED\r\n").unwrap_err(),
+            "output line 2 begins with `CHECK FAILED`"
+        );
+        assert_eq!(exp.check_output("fine\n").unwrap_err(), "output lacks `ok`");
+    }
+
+    #[test]
     fn rejects_bad_directives() {
         assert_eq!(parse("//!\n//! xtask: expect-exti=1").unwrap_err().0, 2);
         for bad in [
@@ -142,6 +189,7 @@ mod tests {
             "timeout=0",
             "gic=4",
             "expect-output=",
+            "reject-output=",
             "expect-exit",
         ] {
             assert!(parse(&format!("//! xtask: {bad}")).is_err(), "{bad}");

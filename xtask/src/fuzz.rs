@@ -25,8 +25,8 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
     while let Some((flag, inline)) = args.next_flag() {
         match flag.as_str() {
             "--seconds" => opts.seconds = args.number(&flag, inline)?,
-            "-h" | "--help" => return Ok(crate::Command::Help),
-            _ => return Err(Error::usage(format!("unknown option `{flag}` for `fuzz`"))),
+            "-h" | "--help" => return Ok(crate::help_for("fuzz")),
+            _ => return Err(crate::unknown_option("fuzz", &flag, inline.as_deref())),
         }
     }
     Ok(crate::Command::Fuzz(opts))

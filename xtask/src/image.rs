@@ -49,6 +49,12 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     if let Some(alt) = alt_console {
         cargo_args.extend(["--features", alt.feature]);
     }
+    eprintln!(
+        "Building example `{}` for the {} hardware{}",
+        opts.example,
+        opts.board.name,
+        build::first_build_note(&ws)
+    );
     let artifacts = build::kernels(&ws, opts.board, &cargo_args, &["--example", &opts.example])?;
     let artifact = artifacts
         .iter()

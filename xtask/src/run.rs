@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::board::Board;
-use crate::{build, qemu, Error};
+use crate::{build, qemu, suggest, Error};
 
 /// Exit status when the run was killed by the timeout.
 pub const TIMED_OUT: i32 = 124;
@@ -51,6 +51,12 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         qemu_args.extend(alt.qemu_args.iter().map(|a| a.to_string()));
     }
     qemu_args.extend(opts.qemu_args.iter().cloned());
+    eprintln!(
+        "Building example `{}` for board `{}`{}",
+        opts.example,
+        opts.board.name,
+        build::first_build_note(&ws)
+    );
     let artifacts = build::kernels(&ws, opts.board, &cargo_args, &["--example", &opts.example])?;
     let artifact = artifacts
         .iter()
@@ -103,24 +109,56 @@ pub fn examples(root: &Path) -> Vec<String> {
     names
 }
 
+/// Checks that `name` is an example of the kernel package; the error names the closest one.
 pub fn check_example(root: &Path, name: &str) -> Result<(), Error> {
     let available = examples(root);
     if available.iter().any(|e| e == name) {
         return Ok(());
     }
+    Err(Error::usage(unknown_example(name, &available)))
+}
+
+fn unknown_example(name: &str, available: &[String]) -> String {
     let dir = format!("crates/{}/examples", build::KERNEL_PACKAGE);
-    Err(Error::usage(if available.is_empty() {
+    if available.is_empty() {
         format!("unknown example `{name}`: there are no examples in {dir}/ yet")
     } else {
         format!(
-            "unknown example `{name}`; available examples (in {dir}/): {}",
+            "unknown example `{name}`{} (examples in {dir}/: {})",
+            suggest::did_you_mean(name, available.iter().map(String::as_str)),
             available.join(", ")
         )
-    }))
+    }
 }
 
 fn describe_command(cmd: &std::process::Command) -> String {
     let mut words = vec![cmd.get_program().to_string_lossy().into_owned()];
     words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_example_gets_the_closest_name() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let available = examples(root);
+        assert!(available.iter().any(|e| e == "demo"), "{available:?}");
+        check_example(root, "demo").unwrap();
+        let err = check_example(root, "dmeo").unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(
+            err.message.starts_with(
+                "unknown example `dmeo`; did you mean `demo`? (examples in crates/preempt/examples/: "
+            ),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            unknown_example("zzz", &["demo".into(), "sleep".into()]),
+            "unknown example `zzz` (examples in crates/preempt/examples/: demo, sleep)"
+        );
+    }
 }

@@ -19,6 +19,9 @@ const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x2_0026;
 
 /// Asks the semihosting host (QEMU) to exit with status `code`. If nothing answers the call,
 /// the core waits forever instead.
+///
+/// QEMU passes `code` to the host's `exit`, which keeps only its low 8 bits (256 reads as 0):
+/// callers that care map wider codes first, as `preempt::exit` does.
 pub fn exit(code: u32) -> ! {
     // On AArch64 the parameter block is two 64-bit words: reason, then exit status.
     let block: [u64; 2] = [ADP_STOPPED_APPLICATION_EXIT, u64::from(code)];

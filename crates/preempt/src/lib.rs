@@ -38,8 +38,21 @@ pub mod time;
 pub use kernel::fault::{KERNEL_FAULT_EXIT, KERNEL_PANIC_EXIT};
 
 /// Stops the whole system with `code` as its exit status (under QEMU, the emulator's).
+///
+/// A host exit status is one byte, and truncating `code` to it could turn a failure into a
+/// success (256 would read as 0). So 0 and 1–255 are passed as they are, and any other code
+/// becomes 255.
 pub fn exit(code: u32) -> ! {
-    board::exit(code)
+    board::exit(exit_status(code))
+}
+
+/// The exit status `exit(code)` reports: `code` if it fits in 0..=255, else 255.
+const fn exit_status(code: u32) -> u32 {
+    if code <= 255 {
+        code
+    } else {
+        255
+    }
 }
 
 /// Declares the program's `main` function: `preempt::entry!(main);`.

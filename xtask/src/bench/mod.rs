@@ -83,8 +83,8 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
                 0 => return Err(Error::usage("`--jobs` must be at least 1")),
                 n => opts.jobs = n,
             },
-            "-h" | "--help" => return Ok(crate::Command::Help),
-            _ => return Err(Error::usage(format!("unknown option `{flag}` for `bench`"))),
+            "-h" | "--help" => return Ok(crate::help_for("bench")),
+            _ => return Err(crate::unknown_option("bench", &flag, inline.as_deref())),
         }
     }
     if opts.quick && opts.save_baseline {
@@ -103,9 +103,10 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     let ws = build::workspace()?;
 
     println!(
-        "==> building benchmark kernels for board `{}`{}",
+        "==> building benchmark kernels for board `{}`{}{}",
         opts.board.name,
-        if opts.quick { " (quick)" } else { "" }
+        if opts.quick { " (quick)" } else { "" },
+        build::first_build_note(&ws)
     );
     let kernels = build_kernels(&ws, opts.board, opts.quick)?;
     if kernels.is_empty() {
@@ -137,30 +138,32 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         runs.len(),
         opts.jobs.min(runs.len()).max(1)
     );
-    let outcomes = run_all(&qemu, opts.board, gic, runs, opts.jobs);
+    let total = runs.len();
+    let outcomes = run_all(&qemu, opts.board, gic, runs, opts.jobs, |outcome, done| {
+        let count = crate::test::progress(done, total);
+        let secs = outcome.elapsed.as_secs_f64();
+        match &outcome.result {
+            Ok(metrics) => println!(
+                "{count} kernel {} ... ok ({} metric{}, {secs:.1} s)",
+                outcome.name,
+                metrics.len(),
+                if metrics.len() == 1 { "" } else { "s" },
+            ),
+            Err(reason) => {
+                println!(
+                    "{count} kernel {} ... FAILED ({reason}; {secs:.1} s)",
+                    outcome.name
+                );
+                crate::test::print_tail(&ws.root, &outcome.log, 20);
+            }
+        }
+    });
     let mut results: Results = Vec::new();
     let mut failed = Vec::new();
     for outcome in outcomes {
         match outcome.result {
-            Ok(metrics) => {
-                println!(
-                    "kernel {} ... ok ({} metric{}, {:.1} s)",
-                    outcome.name,
-                    metrics.len(),
-                    if metrics.len() == 1 { "" } else { "s" },
-                    outcome.elapsed.as_secs_f64()
-                );
-                results.extend(metrics);
-            }
-            Err(reason) => {
-                println!(
-                    "kernel {} ... FAILED ({reason}; {:.1} s)",
-                    outcome.name,
-                    outcome.elapsed.as_secs_f64()
-                );
-                crate::test::print_tail(&ws.root, &outcome.log, 20);
-                failed.push(outcome.name);
-            }
+            Ok(metrics) => results.extend(metrics),
+            Err(_) => failed.push(outcome.name),
         }
     }
     sort_results(&mut results);

@@ -30,17 +30,20 @@ pub(super) struct Outcome {
     pub result: Result<Results, String>,
 }
 
-/// Runs the kernels `jobs` at a time; returns the outcomes in the order of `runs`.
+/// Runs the kernels `jobs` at a time, calling `on_done` with each outcome as it arrives and
+/// how many have arrived; returns the outcomes in the order of `runs`.
 pub(super) fn run_all(
     qemu: &Path,
     board: &'static Board,
     gic: Option<u8>,
     runs: Vec<KernelRun>,
     jobs: usize,
+    mut on_done: impl FnMut(&Outcome, usize),
 ) -> Vec<Outcome> {
     let count = runs.len();
     let queue = Mutex::new(runs.into_iter().enumerate().collect::<VecDeque<_>>());
     let (tx, rx) = mpsc::channel();
+    let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(count);
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, count.max(1)) {
             let tx = tx.clone();
@@ -64,9 +67,12 @@ pub(super) fn run_all(
                 }
             });
         }
+        drop(tx);
+        for (index, outcome) in rx {
+            on_done(&outcome, outcomes.len() + 1);
+            outcomes.push((index, outcome));
+        }
     });
-    drop(tx);
-    let mut outcomes: Vec<(usize, Outcome)> = rx.into_iter().collect();
     outcomes.sort_by_key(|(index, _)| *index);
     outcomes.into_iter().map(|(_, o)| o).collect()
 }

@@ -189,7 +189,7 @@ pub(crate) fn exit(code: u32) -> ! {
     {
         let _ = preempt_arch::cpu::irq_save();
         preempt_arch::timer::stop();
-        crate::println!("preempt: exit code {code}");
+        crate::console::report_kernel(format_args!("preempt: exit code {code}"));
         console::flush();
         // `wfi` with interrupts masked: the core sleeps (and so does QEMU's, unlike with `wfe`).
         loop {

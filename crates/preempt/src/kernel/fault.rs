@@ -7,6 +7,11 @@
 //! in the idle thread, or with IRQs masked is the kernel's: it prints the same report and exits
 //! with [`KERNEL_PANIC_EXIT`] or [`KERNEL_FAULT_EXIT`]. So does a failure of the thread running
 //! the program's `main`: the program cannot go on without it, and a hang would hide the error.
+//!
+//! Reports start on a line of their own and print thread names escaped (`console::Escaped`).
+//! A thread's panic report is printed in thread context through `console::report`, which
+//! writes through if the thread was printing when it panicked; fault and kernel reports come
+//! with IRQs masked and go through `console::report_kernel`, which never waits for a thread.
 
 use core::fmt;
 
@@ -14,7 +19,7 @@ use preempt_arch::{cpu, esr::Syndrome, ExceptionKind, Frame};
 use sched_core::ExitStatus;
 
 use super::{exit_current, failing_thread, Failure};
-use crate::board;
+use crate::{board, console};
 
 /// Exit status of a system stopped by a panic outside any thread.
 pub const KERNEL_PANIC_EXIT: u32 = 101;
@@ -25,11 +30,11 @@ pub const KERNEL_FAULT_EXIT: u32 = 102;
 fn panic(info: &core::panic::PanicInfo) -> ! {
     match failing_thread(cpu::irqs_masked()) {
         Some(thread) => {
-            crate::println!(
+            console::report(format_args!(
                 "thread '{}' panicked at {}",
                 thread.display_name(),
                 Located(info)
-            );
+            ));
             if super::is_main(&thread) {
                 // `main` ending abnormally ends the program, with a failure status.
                 board::exit(KERNEL_PANIC_EXIT);
@@ -39,7 +44,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
             exit_current(ExitStatus::Failed)
         }
         None => {
-            crate::println!("kernel panic at {}", Located(info));
+            console::report_kernel(format_args!("kernel panic at {}", Located(info)));
             board::exit(KERNEL_PANIC_EXIT)
         }
     }
@@ -91,30 +96,30 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
 /// An exception preempt never expects (FIQ, SError, anything from EL0 or on SP_EL0).
 pub(crate) fn handle_unexpected(kind: ExceptionKind, frame: &mut Frame) {
     let syn = Syndrome::read();
-    crate::println!("unexpected exception {:?}", kind);
+    console::report_kernel(format_args!("unexpected exception {:?}", kind));
     report(&format_args!("the kernel"), &syn, frame);
     board::exit(KERNEL_FAULT_EXIT)
 }
 
 fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame) {
-    crate::println!(
+    console::report_kernel(format_args!(
         "fault in {}: {} (ESR_EL1 {:#010x}, EC {:#04x})",
         who,
         syn.class_name(),
         syn.esr,
         syn.class()
-    );
+    ));
     if let Some(status) = syn.fault_status() {
-        crate::println!("  {status}, FAR {:#018x}", syn.far);
+        console::report_kernel(format_args!("  {status}, FAR {:#018x}", syn.far));
     } else if syn.far_valid() {
-        crate::println!("  FAR {:#018x}", syn.far);
+        console::report_kernel(format_args!("  FAR {:#018x}", syn.far));
     }
-    crate::println!(
+    console::report_kernel(format_args!(
         "  ELR {:#018x}  SPSR {:#010x}  SP {:#018x}",
         frame.elr,
         frame.spsr,
         frame.interrupted_sp()
-    );
+    ));
     for row in 0..8 {
         let mut line = heapless::String::<160>::new();
         for col in 0..4 {
@@ -126,13 +131,13 @@ fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame) {
                 );
             }
         }
-        crate::println!("{}", line.as_str());
+        console::report_kernel(format_args!("{}", line.as_str()));
     }
 }
 
 /// Stops the system after an internal inconsistency (a broken stack canary, a lost control
 /// block): nothing after it can be trusted.
 pub(crate) fn kernel_halt(why: fmt::Arguments<'_>) -> ! {
-    crate::println!("kernel halt: {why}");
+    console::report_kernel(format_args!("kernel halt: {why}"));
     board::exit(KERNEL_FAULT_EXIT)
 }

@@ -74,8 +74,9 @@ impl ThreadInfo {
             _ => Failure::None,
         }
     }
-    pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or("<unnamed>")
+    /// The name for reports: control characters escaped, so it cannot break a console line.
+    pub fn display_name(&self) -> crate::console::Escaped<'_> {
+        crate::console::Escaped(self.name.as_deref().unwrap_or("<unnamed>"))
     }
 }
 

@@ -171,6 +171,14 @@ impl<T: ?Sized> Mutex<T> {
         poison::result(self.data.get_mut(), poisoned)
     }
 
+    /// Creates the scheduler's record of this mutex now, so that no later `lock` allocates
+    /// (for a lock that must work with the heap exhausted: the console's).
+    pub(crate) fn reserve(&self) {
+        kernel::with_sched(|s, _| {
+            self.id(s);
+        });
+    }
+
     fn guard(&self, owner: u64) -> LockResult<MutexGuard<'_, T>> {
         let g = MutexGuard {
             mutex: self,

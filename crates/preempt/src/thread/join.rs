@@ -31,7 +31,8 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.thread.as_deref().unwrap_or("<unnamed>");
+        // Escaped: a name with a newline must not forge a console line when this is printed.
+        let name = crate::console::Escaped(self.thread.as_deref().unwrap_or("<unnamed>"));
         let how = if self.faulted { "faulted" } else { "panicked" };
         write!(f, "thread '{name}' {how}")
     }

@@ -1,0 +1,141 @@
+//! The help texts: an overview (`cargo xtask`, `cargo xtask help`) and one page per command
+//! (`cargo xtask help COMMAND`, `cargo xtask COMMAND --help`).
+
+/// One command: its name, a one-line summary, and its options page.
+struct Page {
+    name: &'static str,
+    summary: &'static str,
+    usage: &'static str,
+    options: &'static str,
+}
+
+const PAGES: &[Page] = &[
+    Page {
+        name: "run",
+        summary: "Build an example of the kernel and run it in QEMU (console on this terminal)",
+        usage: "cargo xtask run [options] [-- QEMU-ARGS...]",
+        options: "  --example NAME    example of crates/preempt/examples/ to run (default: demo)
+  --board BOARD     virt (default) or rpi-zero2w
+  --gic 2|3         GIC version of the virt machine (default: 3)
+  --icount          deterministic timing: -icount shift=0,sleep=off
+  --timeout SECS    kill QEMU after SECS seconds, exit 124 (default: 60; 0: never)
+  --mini-uart       rpi-zero2w: console on the mini UART (QEMU serial 1) instead of the PL011
+  -- ARGS...        extra arguments appended to QEMU's command line
+
+The exit status is QEMU's, which is the program's (`preempt::exit(code)`, or 0).
+",
+    },
+    Page {
+        name: "test",
+        summary: "Run the host tests, then every in-QEMU test and example on every board",
+        usage: "cargo xtask test [options]",
+        options: "  --board BOARD     only this board: virt or rpi-zero2w (default: every board; virt runs
+                    with GICv2 and GICv3, rpi-zero2w on QEMU raspi3b)
+  --jobs N          QEMU runs in parallel (default: number of CPUs)
+  --filter SUBSTR   only run in-QEMU tests and examples whose name contains SUBSTR
+
+Each QEMU run prints one line, `[done/total] test  NAME [CONFIG] ... ok (SECS s)`; the
+last line is `N passed, M failed`. Unless --filter is given, `test` ends with
+`bench --quick --check` on virt.
+
+In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in their
+leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
+(repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`.
+Logs: target/qemu-tests/<name>-<config>.log
+",
+    },
+    Page {
+        name: "image",
+        summary: "Write an SD-card boot folder (kernel8.img, config.txt, README.txt) for a Pi",
+        usage: "cargo xtask image [options]",
+        options: "  --board BOARD     rpi-zero2w (the default; the only board that is hardware)
+  --example NAME    example to put in kernel8.img (default: demo)
+  --out DIR         folder to write (default: target/sdcard/<board>)
+  --mini-uart       console on the mini UART instead of the PL011 (config.txt to match)
+",
+    },
+    Page {
+        name: "bench",
+        summary: "Run the benchmark kernels (bench/) in QEMU; table, target/bench/results.json",
+        usage: "cargo xtask bench [options]",
+        options: "  --board BOARD     virt (default) or rpi-zero2w
+  --check           fail if a metric is >3% worse than bench/baseline.json, or missing
+  --quick           fewer samples per metric (1,000 instead of 10,000)
+  --save-baseline   write the results to bench/baseline.json (not with --quick)
+  --jobs N          QEMU runs in parallel (default: number of CPUs)
+",
+    },
+    Page {
+        name: "fuzz",
+        summary: "Fuzz sched-core's operation interpreter (cargo-fuzz, nightly)",
+        usage: "cargo xtask fuzz [options]",
+        options: "  --seconds N       how long the fuzzer runs (default: 60)
+",
+    },
+    Page {
+        name: "help",
+        summary: "Print this overview, or the options of one command",
+        usage: "cargo xtask help [COMMAND]",
+        options: "",
+    },
+];
+
+/// The command names, for parsing and suggestions.
+pub fn commands() -> impl Iterator<Item = &'static str> {
+    PAGES.iter().map(|p| p.name)
+}
+
+/// The options `name`'s page lists (`--example`, …), for suggestions.
+pub fn flags(name: &str) -> Vec<&'static str> {
+    PAGES
+        .iter()
+        .filter(|p| p.name == name)
+        .flat_map(|p| p.options.lines())
+        .filter(|line| line.starts_with("  --"))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|flag| *flag != "--")
+        .collect()
+}
+
+/// `cargo xtask help`: the commands and where to read more.
+pub fn overview() -> String {
+    let mut text = String::from("Usage: cargo xtask <command> [options]\n\nCommands:\n");
+    for page in PAGES {
+        text.push_str(&format!("  {:<7} {}\n", page.name, page.summary));
+    }
+    text.push_str(
+        "\nOptions take their value as `--flag value` or `--flag=value`.\n\
+         See 'cargo xtask help COMMAND' (or 'cargo xtask COMMAND --help') for its options.\n",
+    );
+    text
+}
+
+/// `cargo xtask help COMMAND`: its usage line, summary and options; `None` for no command.
+pub fn page(name: &str) -> Option<String> {
+    let page = PAGES.iter().find(|p| p.name == name)?;
+    let mut text = format!("Usage: {}\n\n{}.\n", page.usage, page.summary);
+    if !page.options.is_empty() {
+        text.push_str("\nOptions:\n");
+        text.push_str(page.options);
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_a_page() {
+        for name in commands() {
+            let text = page(name).unwrap();
+            assert!(
+                text.starts_with(&format!("Usage: cargo xtask {name}")),
+                "{text}"
+            );
+            assert!(overview().contains(&format!("  {name} ")), "{name}");
+        }
+        assert!(page("tset").is_none());
+        assert!(page("run").unwrap().contains("--example NAME"));
+    }
+}
