@@ -38,6 +38,20 @@ pub(crate) fn reserve(threads: usize, objects: usize) -> Result<(), NoRoom> {
     }
 }
 
+/// Creates `count` synchronization objects with `create` under the scheduler lock, having
+/// made room for them first (thread context; elsewhere it draws on the reserve).
+pub(crate) fn create_objects<R>(count: usize, create: impl FnOnce(&mut super::Sched) -> R) -> R {
+    if !cpu::irqs_masked() && !percpu::this().in_irq() {
+        // Out of memory: the reserve, then growing in place, are the fall-backs.
+        let _ = reserve(0, count);
+    }
+    with_sched(|s, _| {
+        let r = create(s);
+        note_object_created(s.object_room());
+        r
+    })
+}
+
 /// Called under the scheduler lock after an object was created: notes a reserve that needs
 /// topping up.
 pub(crate) fn note_object_created(object_room: usize) {

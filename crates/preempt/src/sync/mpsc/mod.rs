@@ -60,7 +60,8 @@ impl<T> Chan<T> {
             // A rendezvous channel has one slot: the message of the sender being received.
             Some(b) => Queue::with_capacity(b.max(1)),
         };
-        let (rx_q, tx_q) = kernel::with_sched(|s, _| (s.create_queue(), s.create_queue()));
+        let (rx_q, tx_q) =
+            kernel::room::create_objects(2, |s| (s.create_queue(), s.create_queue()));
         Arc::new(Chan {
             inner: SchedCell::new(Inner {
                 queue,
