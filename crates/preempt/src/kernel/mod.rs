@@ -130,16 +130,30 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
         let sched = guard.as_mut().expect("the scheduler is not running yet");
         f(sched, cpu::core_id())
     };
-    room::top_up();
+    leave_kernel();
     r
 }
 
 /// The work a kernel call leaves for thread context, done once the scheduler lock is released
 /// and IRQs are back on (it frees and allocates): free the control blocks and stacks of
-/// threads that exited on this core, top up the object reserve. One load each when idle.
+/// threads that exited on this core, top up the object reserve. One load of this core's
+/// `deferred` flag when there is nothing to do; in interrupt context or with IRQs masked the
+/// work waits for the next call from a thread.
 #[inline]
 pub(crate) fn leave_kernel() {
-    percpu::this().graveyard.reap();
+    let this = percpu::this();
+    if this.deferred.load(Ordering::Relaxed) {
+        deferred_work(this);
+    }
+}
+
+#[cold]
+fn deferred_work(this: &percpu::PerCpu) {
+    if cpu::irqs_masked() || this.in_irq() || !started() {
+        return;
+    }
+    this.deferred.store(false, Ordering::Relaxed);
+    this.graveyard.reap();
     room::top_up();
 }
 

@@ -32,6 +32,8 @@ pub(crate) struct PerCpu {
     pub dead: DeadSlot,
     /// Exited threads' control blocks waiting to be freed with IRQs enabled.
     pub graveyard: Graveyard,
+    /// `kernel::leave_kernel` has work to do on this core (graveyard, object reserve).
+    pub deferred: AtomicBool,
 }
 
 impl PerCpu {
@@ -46,8 +48,8 @@ impl PerCpu {
             dead: DeadSlot(UnsafeCell::new(None)),
             graveyard: Graveyard {
                 list: UnsafeCell::new(None),
-                occupied: AtomicBool::new(false),
             },
+            deferred: AtomicBool::new(false),
         }
     }
 
@@ -111,12 +113,11 @@ impl DeadSlot {
 
 /// Control blocks (and stacks) of threads that exited on this core, linked through
 /// `KThread::next_dead` so that burying one never allocates. The switch buries them with IRQs
-/// masked; [`reap`](Self::reap) frees them later in thread context with IRQs enabled, because
-/// freeing is heap work, which the kernel never does with IRQs masked.
+/// masked (and raises the core's `deferred` flag); [`reap`](Self::reap) frees them later, from
+/// `kernel::leave_kernel` in thread context with IRQs enabled, because freeing is heap work,
+/// which the kernel never does with IRQs masked.
 pub(crate) struct Graveyard {
     list: UnsafeCell<Option<Box<KThread>>>,
-    /// Whether `list` is non-empty: lets `reap` return after one load.
-    occupied: AtomicBool,
 }
 
 // SAFETY: each core reaches only its own graveyard (through `this()`), and touches `list` only
@@ -131,35 +132,19 @@ impl Graveyard {
         let list = unsafe { &mut *self.list.get() };
         t.next_dead = list.take();
         *list = Some(t);
-        self.occupied.store(true, Ordering::Relaxed);
+        this().deferred.store(true, Ordering::Relaxed);
     }
 
-    /// Frees everything buried here, if this is thread context with IRQs enabled.
-    #[inline]
+    /// Frees everything buried here. Thread context with IRQs enabled (`leave_kernel`).
     pub fn reap(&self) {
-        if self.occupied.load(Ordering::Relaxed) {
-            self.reap_slow();
-        }
-    }
-
-    #[cold]
-    fn reap_slow(&self) {
-        if cpu::irqs_masked() || self.in_irq_context() {
-            return;
-        }
         let irq = cpu::irq_save();
         // SAFETY: this core's graveyard, IRQs masked (see the `Sync` impl).
         let mut list = unsafe { (*self.list.get()).take() };
-        self.occupied.store(false, Ordering::Relaxed);
         cpu::irq_restore(irq);
         // One at a time: dropping the chain as a whole would recurse once per block.
         while let Some(mut t) = list {
             list = t.next_dead.take();
             drop(t);
         }
-    }
-
-    fn in_irq_context(&self) -> bool {
-        this().in_irq()
     }
 }

@@ -53,31 +53,20 @@ pub(crate) fn create_objects<R>(count: usize, create: impl FnOnce(&mut super::Sc
 }
 
 /// Called under the scheduler lock after an object was created: notes a reserve that needs
-/// topping up.
+/// topping up, for `leave_kernel` on this core.
 pub(crate) fn note_object_created(object_room: usize) {
     if object_room < OBJECT_SPARE {
         OBJECTS_LOW.store(true, Ordering::Relaxed);
+        percpu::this().deferred.store(true, Ordering::Relaxed);
     }
 }
 
-/// Tops up the object reserve if it ran low and this is thread context with IRQs enabled.
-/// Cheap when there is nothing to do (one load).
-#[inline]
+/// Tops up the object reserve if it ran low. Thread context, IRQs enabled, outside the lock
+/// (`leave_kernel`).
 pub(crate) fn top_up() {
-    if OBJECTS_LOW.load(Ordering::Relaxed) {
-        top_up_slow();
-    }
-}
-
-#[cold]
-fn top_up_slow() {
-    if cpu::irqs_masked() || percpu::this().in_irq() || !super::started() {
-        return;
-    }
-    OBJECTS_LOW.store(false, Ordering::Relaxed);
-    if reserve(0, OBJECT_SPARE).is_err() {
-        // Out of memory: try again at the next opportunity; creation falls back on growing
-        // in place, which fails (as a kernel panic) only if the heap is still full then.
+    if OBJECTS_LOW.swap(false, Ordering::Relaxed) && reserve(0, OBJECT_SPARE).is_err() {
+        // Out of memory: the next creation notes it again; until the heap has room, creation
+        // draws on what is left of the reserve, then grows the table in place.
         OBJECTS_LOW.store(true, Ordering::Relaxed);
     }
 }
