@@ -37,6 +37,35 @@ fn spawn_failing_after(n: usize) -> Result<JoinHandle<u32>, SpawnError> {
 }
 
 fn main() {
+    // Failed threads give back the kernel's part. Warm up first (reserves, first uses).
+    let _ = thread::spawn(|| panic!("warm-up")).join();
+    thread::sleep(Duration::from_millis(2));
+    let before = heap::used();
+    for _ in 0..20 {
+        check!(thread::spawn(|| -> u64 { panic!("deliberate") })
+            .join()
+            .is_err());
+        let faulted = thread::spawn(|| {
+            let p = core::hint::black_box(0xffff_ffff_fff0usize) as *const u64;
+            // SAFETY: deliberately faulting: reads an unmapped address.
+            unsafe { p.read_volatile() }
+        });
+        check!(faulted.join().is_err_and(|e| e.is_fault()));
+    }
+    check_eq!(heap::used(), before);
+    // Detached: twice the same burst, the first to let the thread table grow to hold it.
+    let mut detached_used = [0; 2];
+    for used in &mut detached_used {
+        for _ in 0..20 {
+            drop(thread::spawn(|| -> u64 { panic!("deliberate, detached") }));
+        }
+        thread::sleep(Duration::from_millis(5));
+        thread::yield_now();
+        *used = heap::used();
+    }
+    check_eq!(detached_used[1], detached_used[0]);
+    println!("oom: failed threads leak nothing");
+
     let mut blockers = Vec::with_capacity(64);
     let (mut ok, mut oom) = (0u32, 0u32);
     for live in 0..40 {
@@ -66,27 +95,4 @@ fn main() {
     }
     println!("oom: spawn with a full heap: {ok} ok, {oom} Err(OutOfMemory), no panic");
 
-    // Failed threads give back the kernel's part. Warm up first (reserves, first uses).
-    let _ = thread::spawn(|| panic!("warm-up")).join();
-    thread::sleep(Duration::from_millis(2));
-    let before = heap::used();
-    for _ in 0..20 {
-        check!(thread::spawn(|| -> u64 { panic!("deliberate") })
-            .join()
-            .is_err());
-        let faulted = thread::spawn(|| {
-            let p = core::hint::black_box(0xffff_ffff_fff0usize) as *const u64;
-            // SAFETY: deliberately faulting: reads an unmapped address.
-            unsafe { p.read_volatile() }
-        });
-        check!(faulted.join().is_err_and(|e| e.is_fault()));
-    }
-    check_eq!(heap::used(), before);
-    for _ in 0..20 {
-        drop(thread::spawn(|| -> u64 { panic!("deliberate, detached") }));
-    }
-    thread::sleep(Duration::from_millis(5));
-    thread::yield_now();
-    check_eq!(heap::used(), before);
-    println!("oom: failed threads leak nothing");
 }
