@@ -171,7 +171,8 @@ pub fn used() -> usize {
 /// only from a size class wholly above it.
 pub fn free() -> usize {
     let heap = HEAP.lock();
-    heap.capacity - heap.footprint
+    // Saturating: the padding of over-aligned blocks is counted at its worst.
+    heap.capacity.saturating_sub(heap.footprint)
 }
 
 static CS_LOCK: RawSpinLock = RawSpinLock::new();
