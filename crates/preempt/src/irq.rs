@@ -19,6 +19,8 @@ pub enum IrqError {
     InvalidLine(u32),
     /// The line is the kernel's own (the tick).
     Reserved(u32),
+    /// The line already has a handler (unregister it first).
+    AlreadyRegistered(u32),
     /// The interrupt controller refused.
     Controller(ControllerError),
 }
@@ -28,6 +30,7 @@ impl fmt::Display for IrqError {
         match self {
             Self::InvalidLine(l) => write!(f, "interrupt line {l} is out of range"),
             Self::Reserved(l) => write!(f, "interrupt line {l} is the kernel's timer tick"),
+            Self::AlreadyRegistered(l) => write!(f, "interrupt line {l} already has a handler"),
             Self::Controller(e) => write!(f, "interrupt controller: {e}"),
         }
     }
@@ -44,17 +47,28 @@ fn check(line: u32) -> Result<(), IrqError> {
 }
 
 /// Registers `handler` for `line` and enables the line.
+///
+/// A line has at most one handler: registering a second is refused with
+/// [`IrqError::AlreadyRegistered`] and the first stays. If the controller refuses to enable the
+/// line, the handler is removed again and the controller's error returned.
 pub fn register(line: u32, handler: fn(u32)) -> Result<(), IrqError> {
     check(line)?;
-    kirq::set_handler(line, Some(handler));
-    enable(line)
+    kirq::install_handler(line, handler).map_err(|e| match e {
+        kirq::InstallError::OutOfRange => IrqError::InvalidLine(line),
+        kirq::InstallError::Occupied => IrqError::AlreadyRegistered(line),
+    })?;
+    let enabled = enable(line);
+    if enabled.is_err() {
+        kirq::remove_handler(line);
+    }
+    enabled
 }
 
 /// Disables `line` and removes its handler.
 pub fn unregister(line: u32) -> Result<(), IrqError> {
     check(line)?;
     disable(line)?;
-    kirq::set_handler(line, None);
+    kirq::remove_handler(line);
     Ok(())
 }
 
