@@ -1,12 +1,13 @@
 //! `Mutex::try_lock` works inside an interrupt handler: it takes a free mutex, reports a held
-//! one as `WouldBlock`, and hands over one whose holder died as poisoned. Unlocking there
+//! one as `WouldBlock`, and hands over one whose holder died as poisoned. So do
+//! `RwLock::try_read`/`try_write`. Unlocking there
 //! through the scheduler (a dead holder had left the lock word in its contended form) must not
 //! switch threads inside the handler: a thread the handler woke runs after it returns.
 #![no_std]
 #![no_main]
 
 use core::sync::atomic::{AtomicU32, Ordering};
-use preempt::sync::{Arc, Mutex, Semaphore, TryLockError};
+use preempt::sync::{Mutex, RwLock, Semaphore, TryLockError};
 use preempt::thread::{self, Builder};
 use preempt::time::Duration;
 use preempt::{check, check_eq, irq, println};
@@ -14,6 +15,8 @@ use preempt::{check, check_eq, irq, println};
 preempt::entry!(main);
 
 static M: Mutex<u32> = Mutex::new(0);
+static RW: RwLock<u32> = RwLock::new(0);
+static RW_SEEN: AtomicU32 = AtomicU32::new(0);
 static DEAD: Mutex<u32> = Mutex::new(0);
 static SEM: Semaphore = Semaphore::new(0);
 static MODE: AtomicU32 = AtomicU32::new(0);
@@ -25,6 +28,15 @@ const BUSY: u32 = 2;
 const POISONED: u32 = 3;
 
 fn handler(_line: u32) {
+    let read = RW.try_read().map(|g| *g).unwrap_or(BUSY);
+    let wrote = match RW.try_write() {
+        Ok(mut g) => {
+            *g += 1;
+            GOT
+        }
+        Err(_) => BUSY,
+    };
+    RW_SEEN.store(read << 8 | wrote, Ordering::Relaxed);
     let m = if MODE.load(Ordering::Relaxed) == 0 {
         &M
     } else {
@@ -51,12 +63,21 @@ fn main() {
 
     irq::trigger_software(sgi).expect("sgi");
     check_eq!(OUTCOME.load(Ordering::Relaxed), GOT);
+    check_eq!(RW_SEEN.load(Ordering::Relaxed), GOT); // read 0, then wrote
     {
         let _g = M.lock().expect("lock");
+        let _w = RW.write().expect("write");
         irq::trigger_software(sgi).expect("sgi");
         check_eq!(OUTCOME.load(Ordering::Relaxed), BUSY);
+        check_eq!(RW_SEEN.load(Ordering::Relaxed), BUSY << 8 | BUSY);
     }
-    check_eq!(*M.lock().expect("lock"), 1);
+    {
+        let _r = RW.read().expect("read");
+        irq::trigger_software(sgi).expect("sgi");
+        // The handler acts as main, which reads: a second read is fine, a write is not.
+        check_eq!(RW_SEEN.load(Ordering::Relaxed), 1 << 8 | BUSY);
+    }
+    check_eq!(*M.lock().expect("lock"), 2);
 
     // DEAD: a holder that a waiter timed out on (the lock word now says "ask the scheduler"),
     // then died holding it.
