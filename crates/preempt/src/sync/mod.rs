@@ -25,7 +25,7 @@ pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use event_flags::{EventFlags, WaitMode};
 pub use mutex::{Mutex, MutexGuard};
-pub use once::{Once, OnceLock};
+pub use once::{Once, OnceLock, OnceState};
 pub use poison::{LockResult, PoisonError, TryLockError, TryLockResult};
 pub use rwlock::{
     RwLock, RwLockReadGuard, RwLockWriteGuard, DEAD_HOLDER_RECHECK, MAX_READER_THREADS,
