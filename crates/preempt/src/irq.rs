@@ -4,7 +4,12 @@
 //! runs in interrupt context with IRQs masked, on the interrupted thread's stack: keep it short.
 //! From a handler a program may release a semaphore, `try_send` on a channel, unpark a thread
 //! or set event flags; a thread they wake that outranks the interrupted one runs as soon as the
-//! handler returns. Blocking calls (lock, join, sleep, recv) are not allowed there.
+//! handler returns. `Mutex::try_lock` and `RwLock::try_read`/`try_write` work there (the
+//! handler acts as the thread it interrupted). Blocking calls (lock, read, write, condition
+//! waits, join, sleep, recv) are not allowed there, even when they would not have to wait: they
+//! stop the system with a message.
+//!
+//! A line has at most one handler: registering a second is refused.
 
 use core::fmt;
 
