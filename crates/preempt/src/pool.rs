@@ -114,15 +114,26 @@ impl Drop for Inner {
 ///
 /// # Safety
 /// The caller owns one reference to `inner` and does not use `inner` afterwards.
+#[inline]
 unsafe fn release_ref(inner: NonNull<Inner>) {
     // SAFETY: the caller's reference keeps `inner` alive until this decrement.
     if unsafe { inner.as_ref() }
         .refs
         .fetch_sub(1, Ordering::Release)
-        != 1
+        == 1
     {
-        return;
+        // SAFETY: that was the last reference, which the caller gave up.
+        unsafe { free_pool(inner) };
     }
+}
+
+/// Frees (or defers freeing) a pool whose last reference just went.
+///
+/// # Safety
+/// No reference to `inner` is left.
+#[cold]
+#[inline(never)]
+unsafe fn free_pool(inner: NonNull<Inner>) {
     // Every other holder's uses happen before this point (their Release decrements).
     fence(Ordering::Acquire);
     if heap_allowed() {
@@ -179,7 +190,6 @@ unsafe impl Send for BlockPool {}
 /// [`BlockPool::free`]); it keeps the pool's memory alive even if the pool is dropped first.
 pub struct Block {
     ptr: NonNull<u8>,
-    len: usize,
     pool: NonNull<Inner>,
 }
 
@@ -190,9 +200,10 @@ unsafe impl Send for Block {}
 impl Block {
     /// The block's bytes.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: `ptr` points to `len` bytes of the pool, owned by this `Block` alone, and the
-        // pool's memory lives as long as this block's reference to it.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        // SAFETY: the pool's header lives as long as this block's reference to it.
+        let len = unsafe { self.pool.as_ref() }.block;
+        // SAFETY: `ptr` points to `len` bytes of the pool, owned by this `Block` alone.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), len) }
     }
 
     /// The block's address.
@@ -202,6 +213,7 @@ impl Block {
 }
 
 impl Drop for Block {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: this block holds a reference, so the pool is alive.
         unsafe { self.pool.as_ref() }.push(self.ptr);
@@ -212,10 +224,7 @@ impl Drop for Block {
 
 impl fmt::Debug for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Block")
-            .field("ptr", &self.ptr)
-            .field("len", &self.len)
-            .finish()
+        f.debug_struct("Block").field("ptr", &self.ptr).finish()
     }
 }
 
@@ -278,13 +287,13 @@ impl BlockPool {
         Some(self.take())
     }
 
+    #[inline]
     fn take(&self) -> Block {
         let inner = self.inner();
         // Relaxed, as for `Arc::clone`: the caller's own reference keeps the count above zero.
         inner.refs.fetch_add(1, Ordering::Relaxed);
         Block {
             ptr: inner.pop(),
-            len: inner.block,
             pool: self.inner,
         }
     }
