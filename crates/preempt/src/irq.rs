@@ -4,7 +4,12 @@
 //! runs in interrupt context with IRQs masked, on the interrupted thread's stack: keep it short.
 //! From a handler a program may release a semaphore, `try_send` on a channel, unpark a thread
 //! or set event flags; a thread they wake that outranks the interrupted one runs as soon as the
-//! handler returns. Blocking calls (lock, join, sleep, recv) are not allowed there.
+//! handler returns. `Mutex::try_lock` and `RwLock::try_read`/`try_write` work there (the
+//! handler acts as the thread it interrupted). Blocking calls (lock, read, write, condition
+//! waits, join, sleep, recv) are not allowed there, even when they would not have to wait: they
+//! stop the system with a message.
+//!
+//! A line has at most one handler: registering a second is refused.
 
 use core::fmt;
 
@@ -19,6 +24,8 @@ pub enum IrqError {
     InvalidLine(u32),
     /// The line is the kernel's own (the tick).
     Reserved(u32),
+    /// The line already has a handler (unregister it first).
+    AlreadyRegistered(u32),
     /// The interrupt controller refused.
     Controller(ControllerError),
 }
@@ -28,6 +35,7 @@ impl fmt::Display for IrqError {
         match self {
             Self::InvalidLine(l) => write!(f, "interrupt line {l} is out of range"),
             Self::Reserved(l) => write!(f, "interrupt line {l} is the kernel's timer tick"),
+            Self::AlreadyRegistered(l) => write!(f, "interrupt line {l} already has a handler"),
             Self::Controller(e) => write!(f, "interrupt controller: {e}"),
         }
     }
@@ -44,17 +52,28 @@ fn check(line: u32) -> Result<(), IrqError> {
 }
 
 /// Registers `handler` for `line` and enables the line.
+///
+/// A line has at most one handler: registering a second is refused with
+/// [`IrqError::AlreadyRegistered`] and the first stays. If the controller refuses to enable the
+/// line, the handler is removed again and the controller's error returned.
 pub fn register(line: u32, handler: fn(u32)) -> Result<(), IrqError> {
     check(line)?;
-    kirq::set_handler(line, Some(handler));
-    enable(line)
+    kirq::install_handler(line, handler).map_err(|e| match e {
+        kirq::InstallError::OutOfRange => IrqError::InvalidLine(line),
+        kirq::InstallError::Occupied => IrqError::AlreadyRegistered(line),
+    })?;
+    let enabled = enable(line);
+    if enabled.is_err() {
+        kirq::remove_handler(line);
+    }
+    enabled
 }
 
 /// Disables `line` and removes its handler.
 pub fn unregister(line: u32) -> Result<(), IrqError> {
     check(line)?;
     disable(line)?;
-    kirq::set_handler(line, None);
+    kirq::remove_handler(line);
     Ok(())
 }
 

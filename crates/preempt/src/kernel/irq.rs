@@ -70,15 +70,35 @@ fn handler(line: u32) -> Option<fn(u32)> {
     if raw == 0 {
         return None;
     }
-    // SAFETY: non-zero entries are only ever stored by `set_handler`, from a valid `fn(u32)`.
+    // SAFETY: non-zero entries are only ever stored by `install_handler`, from a valid `fn(u32)`.
     Some(unsafe { core::mem::transmute::<usize, fn(u32)>(raw) })
 }
 
-/// Installs (or with `None` removes) the handler of `line`; returns false if out of range.
-pub(crate) fn set_handler(line: u32, h: Option<fn(u32)>) -> bool {
+/// Why a handler could not be installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstallError {
+    /// The line is outside the table.
+    OutOfRange,
+    /// The line already has a handler.
+    Occupied,
+}
+
+/// Installs `h` for `line` if the line has no handler yet (one atomic step, so two racing
+/// registrations cannot both succeed).
+pub(crate) fn install_handler(line: u32, h: fn(u32)) -> Result<(), InstallError> {
+    let slot = HANDLERS
+        .get(line as usize)
+        .ok_or(InstallError::OutOfRange)?;
+    slot.compare_exchange(0, h as usize, Ordering::AcqRel, Ordering::Acquire)
+        .map(drop)
+        .map_err(|_| InstallError::Occupied)
+}
+
+/// Removes the handler of `line` (if any); returns false if out of range.
+pub(crate) fn remove_handler(line: u32) -> bool {
     match HANDLERS.get(line as usize) {
         Some(slot) => {
-            slot.store(h.map_or(0, |f| f as usize), Ordering::Release);
+            slot.store(0, Ordering::Release);
             true
         }
         None => false,

@@ -57,6 +57,7 @@ impl Condvar {
         mut guard: MutexGuard<'a, T>,
         mut condition: F,
     ) -> LockResult<MutexGuard<'a, T>> {
+        wait::assert_may_block("Condvar::wait_while");
         while condition(&mut *guard) {
             guard = self.wait(guard)?;
         }
@@ -86,6 +87,7 @@ impl Condvar {
         timeout: Duration,
         mut condition: F,
     ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        wait::assert_may_block("Condvar::wait_timeout_while");
         let start = Instant::now();
         loop {
             if !condition(&mut *guard) {

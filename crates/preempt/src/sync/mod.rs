@@ -5,8 +5,10 @@
 //! has a timed variant; `Mutex` inherits priority through chains of owners and takes an atomic
 //! fast path when uncontended. Objects have `const fn new` and create their scheduler state on
 //! first use. From an interrupt handler, `Semaphore::release`, `SyncSender::try_send`,
-//! `EventFlags::set` and `Thread::unpark` are allowed; blocking calls there stop the system
-//! with a message.
+//! `EventFlags::set` and `Thread::unpark` are allowed, and so are the non-blocking
+//! `Mutex::try_lock`, `RwLock::try_read` and `RwLock::try_write`; blocking calls there
+//! (`Mutex::lock`, `RwLock::read`, `Condvar` waits, …) stop the system with a message even when
+//! they would not have to wait.
 
 mod barrier;
 mod condvar;
@@ -23,7 +25,9 @@ pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use event_flags::{EventFlags, WaitMode};
 pub use mutex::{Mutex, MutexGuard};
-pub use once::{Once, OnceLock};
+pub use once::{Once, OnceLock, OnceState};
 pub use poison::{LockResult, PoisonError, TryLockError, TryLockResult};
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard, DEAD_HOLDER_RECHECK};
+pub use rwlock::{
+    RwLock, RwLockReadGuard, RwLockWriteGuard, DEAD_HOLDER_RECHECK, MAX_READER_THREADS,
+};
 pub use semaphore::Semaphore;

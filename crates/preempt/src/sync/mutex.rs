@@ -7,7 +7,15 @@
 //! `sched_core::scheduler::mutex`: `0` free, `owner id` owned and uncontended, `| LOCK_WAITERS`
 //! once the scheduler's record is authoritative.
 //!
-//! A thread that dies holding the mutex poisons it: the next owner gets `Err(PoisonError)`.
+//! A thread that dies holding the mutex poisons it at once, as a panic does in std: from then
+//! on `is_poisoned`, `get_mut`, `into_inner` and every locker report it (the next owner gets
+//! `Err(PoisonError)`) until [`Mutex::clear_poison`]. The holder's death is seen through the
+//! lock word (which names the owner) or the scheduler's record, so nothing has to run when a
+//! thread dies.
+//!
+//! Inside an interrupt handler only [`Mutex::try_lock`] is allowed (it never blocks, and its
+//! unlock never switches threads there); `lock` and `lock_timeout` stop the system with a
+//! message even when the mutex is free, like every other blocking call in a handler.
 
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -65,9 +73,9 @@ impl<T> Mutex<T> {
         }
     }
 
-    /// Consumes the mutex, returning the data.
+    /// Consumes the mutex, returning the data (`Err` if poisoned, a dead holder included).
     pub fn into_inner(self) -> LockResult<T> {
-        let poisoned = self.poisoned.load(Ordering::Relaxed);
+        let poisoned = self.is_poisoned();
         let mut this = core::mem::ManuallyDrop::new(self);
         this.release_handle();
         // SAFETY: `this` is never used or dropped again after the data is moved out.
@@ -78,8 +86,10 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     /// Blocks until the lock is acquired. A thread that already holds it and locks again is a
-    /// deadlock: that panics with a message naming the problem.
+    /// deadlock: that panics with a message naming the problem. Not allowed in an interrupt
+    /// handler (use [`try_lock`](Self::try_lock) there).
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+        wait::assert_may_block("Mutex::lock");
         let me = wait::current_id_word();
         if self
             .word
@@ -95,7 +105,8 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
-    /// Takes the lock only if it is free right now.
+    /// Takes the lock only if it is free right now; never blocks, so it is allowed in interrupt
+    /// handlers. A lock whose holder died is free: it is taken, poisoned.
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let me = wait::current_id_word();
         match self
@@ -103,37 +114,65 @@ impl<T: ?Sized> Mutex<T> {
             .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
         {
             Ok(_) => return Ok(self.guard(me)?),
-            // A plain owner word: busy — unless that owner died holding the lock, in which case
-            // the slow path hands it over (poisoned) without blocking.
-            Err(w) if w & LOCK_WAITERS == 0 => {
-                if wait::thread_alive(w) {
-                    return Err(TryLockError::WouldBlock);
-                }
-                return match self.lock_slow(me, None) {
-                    Outcome::Acquired => Ok(self.guard(me)?),
-                    Outcome::TimedOut => Err(TryLockError::WouldBlock),
-                    Outcome::Misuse(e) => misuse(e),
-                };
+            Err(w) if w & LOCK_WAITERS == 0 && wait::thread_alive(w) => {
+                return Err(TryLockError::WouldBlock)
             }
             Err(_) => {}
         }
-        let got = kernel::with_sched(|s, cpu| {
-            let m = self.id(s);
-            let r = s.mutex_try_lock(cpu, m);
-            if r == Ok(true) {
-                self.store_word(s, m);
-            }
-            r
-        });
-        match got {
+        match kernel::with_sched(|s, cpu| self.try_lock_locked(s, cpu, me)) {
             Ok(true) => Ok(self.guard(me)?),
             Ok(false) => Err(TryLockError::WouldBlock),
             Err(e) => misuse(e),
         }
     }
 
+    /// `try_lock` under the scheduler lock, where a holder cannot die or unlock meanwhile.
+    fn try_lock_locked(&self, s: &mut Sched, cpu: usize, me: u64) -> Result<bool, SchedError> {
+        loop {
+            let w = self.word.load(Ordering::Relaxed);
+            if w == 0 {
+                if self
+                    .word
+                    .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Ok(true);
+                }
+                continue;
+            }
+            if w & LOCK_WAITERS == 0 {
+                if alive(s, w) {
+                    return Ok(false);
+                }
+                // The holder died without unlocking (no unwinding): take its place, poisoned.
+                // The scheduler has no record of a plain owner word, so the word is all there is.
+                if self
+                    .word
+                    .compare_exchange(w, me, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    self.poisoned.store(true, Ordering::Relaxed);
+                    return Ok(true);
+                }
+                continue;
+            }
+            let m = self.id(s);
+            return match s.mutex_try_lock(cpu, m) {
+                Ok(true) => {
+                    self.store_word(s, m);
+                    Ok(true)
+                }
+                // An interrupt handler that interrupted the idle thread has no thread to own
+                // a recorded mutex: it cannot have this one.
+                Ok(false) | Err(SchedError::IdleThread) => Ok(false),
+                Err(e) => Err(e),
+            };
+        }
+    }
+
     /// Blocks for at most `timeout`; `Err(WouldBlock)` if the lock could not be had in time.
     pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<MutexGuard<'_, T>> {
+        wait::assert_may_block("Mutex::lock_timeout");
         let me = wait::current_id_word();
         if self
             .word
@@ -149,23 +188,64 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
-    /// Whether a thread died holding this lock.
+    /// Whether a thread died holding this lock (even if nobody has locked it since).
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned.load(Ordering::Relaxed)
+        if self.poisoned.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.word.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        kernel::with_sched(|s, _| self.dead_holder(s))
     }
 
-    /// Declares the data consistent again after a poisoning.
-    pub fn clear_poison(&self) {
-        self.poisoned.store(false, Ordering::Relaxed);
-        let h = self.handle.load(Ordering::Acquire);
-        if let Some(m) = MutexId::from_u64(h) {
-            kernel::with_sched(|s, _| {
-                let _ = s.mutex_clear_poison(m);
-            });
+    /// Whether the holder named by the lock word (or recorded by the scheduler) has died
+    /// holding the lock. Under the scheduler lock, so no holder dies meanwhile.
+    fn dead_holder(&self, s: &mut Sched) -> bool {
+        let w = self.word.load(Ordering::Acquire);
+        if w == 0 {
+            false
+        } else if w & LOCK_WAITERS == 0 {
+            !alive(s, w)
+        } else {
+            // The scheduler's record is authoritative: a dead owner's mutex was handed over or
+            // freed, poisoned, when it exited.
+            MutexId::from_u64(self.handle.load(Ordering::Acquire))
+                .is_some_and(|m| s.mutex_is_poisoned(m) == Some(true))
         }
     }
 
-    /// Mutable access without locking: `&mut self` proves no one else holds it.
+    /// Declares the data consistent again after a poisoning. A holder that died is no longer
+    /// the owner afterwards: the lock is free, as in std.
+    pub fn clear_poison(&self) {
+        kernel::with_sched(|s, _| {
+            loop {
+                let w = self.word.load(Ordering::Relaxed);
+                if w == 0 || w & LOCK_WAITERS != 0 || alive(s, w) {
+                    break;
+                }
+                if self
+                    .word
+                    .compare_exchange(w, 0, Ordering::Release, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    break;
+                }
+            }
+            if let Some(m) = MutexId::from_u64(self.handle.load(Ordering::Acquire)) {
+                let _ = s.mutex_clear_poison(m);
+                if self.word.load(Ordering::Relaxed) & LOCK_WAITERS != 0 {
+                    // Free with only a dead owner's hint left in the word: clear it, or the next
+                    // locker would take the hint for a death and poison the lock again.
+                    self.store_word(s, m);
+                }
+            }
+            self.poisoned.store(false, Ordering::Relaxed);
+        });
+    }
+
+    /// Mutable access without locking: `&mut self` proves no one else holds it (`Err` if
+    /// poisoned, a dead holder included).
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.is_poisoned();
         poison::result(self.data.get_mut(), poisoned)
@@ -202,7 +282,6 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn lock_slow(&self, me: u64, deadline: Option<u64>) -> Outcome {
-        wait::assert_may_block("Mutex::lock");
         wait::wait(
             |s, cpu| {
                 let m = self.id(s);
@@ -266,20 +345,18 @@ impl<T: ?Sized> Mutex<T> {
         {
             return;
         }
-        if let Err(e) = kernel::schedule(|s, cpu| match self.unlock_locked(s, cpu) {
-            Ok(next) => (next, Ok(())),
-            Err(e) => (Next::Keep, Err(e)),
-        }) {
+        // The scheduler records the owner: hand over there. From a thread a woken heir that
+        // outranks the caller runs at once; from an interrupt handler (a `try_lock` guard) only
+        // when the handler returns.
+        let r = wait::notify(|s| {
+            let m = self.id(s);
+            let r = s.mutex_unlock_deferred(preempt_arch::cpu::core_id(), m);
+            self.store_word(s, m);
+            r
+        });
+        if let Err(e) = r {
             misuse(e);
         }
-    }
-
-    /// The slow unlock, under the scheduler lock (also used by `Condvar::wait`).
-    pub(crate) fn unlock_locked(&self, s: &mut Sched, cpu: usize) -> Result<Next, SchedError> {
-        let m = self.id(s);
-        let next = s.mutex_unlock(cpu, m)?;
-        self.store_word(s, m);
-        Ok(next)
     }
 
     /// `Condvar::wait`'s first half, under the scheduler lock: releases `owner`'s hold (the fast
@@ -314,6 +391,13 @@ impl<T: ?Sized> Mutex<T> {
             *self.handle.get_mut() = 0;
         }
     }
+}
+
+/// Whether the thread with id word `w` is alive (spawned and not yet ended), under the lock.
+fn alive(s: &Sched, w: u64) -> bool {
+    ThreadId::from_u64(w).is_some_and(
+        |t| matches!(s.state(t), Some(st) if !matches!(st, sched_core::State::Zombie(_))),
+    )
 }
 
 fn misuse(e: SchedError) -> ! {

@@ -3,6 +3,14 @@
 //! The completed state is an atomic checked without any lock, so after initialization every
 //! call is one load. Initialization itself runs under a mutex: concurrent callers block (with
 //! priority inheritance) until the first finishes.
+//!
+//! Poisoning follows std. An initializer that panics (or faults) ends its thread while it holds
+//! the mutex, which poisons it: the `Once` is then poisoned, and a later
+//! [`call_once`](Once::call_once) panics instead of running its closure, while
+//! [`call_once_force`](Once::call_once_force) runs its closure, telling it through
+//! [`OnceState::is_poisoned`], and completes the `Once`. A [`OnceLock`] initializes through
+//! `call_once_force`, so after a panicked initializer it stays empty and the next
+//! `get_or_init` tries again, as in std.
 
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -10,6 +18,7 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::Mutex;
+use crate::kernel::wait;
 
 /// Runs a closure exactly once.
 pub struct Once {
@@ -41,20 +50,64 @@ impl Once {
     }
 
     /// Runs `f` if no call has completed yet; every caller returns after it has.
+    ///
+    /// # Panics
+    /// If an earlier initializer panicked (the `Once` is poisoned); `f` is not run.
     pub fn call_once<F: FnOnce()>(&self, f: F) {
         if self.is_completed() {
             return;
         }
-        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        if !self.done.load(Ordering::Acquire) {
-            f();
-            self.done.store(true, Ordering::Release);
+        self.call("Once::call_once", false, |_| f());
+    }
+
+    /// Like [`call_once`](Self::call_once), but also runs `f` on a poisoned `Once` (which
+    /// `f` learns from its [`OnceState`]); completing it clears the poison.
+    pub fn call_once_force<F: FnOnce(&OnceState)>(&self, f: F) {
+        if self.is_completed() {
+            return;
         }
+        self.call("Once::call_once_force", true, f);
+    }
+
+    #[cold]
+    fn call(&self, what: &str, ignore_poison: bool, f: impl FnOnce(&OnceState)) {
+        wait::assert_may_block(what);
+        // The mutex is poisoned exactly when an initializer died holding it.
+        let (guard, poisoned) = match self.lock.lock() {
+            Ok(g) => (g, false),
+            Err(p) => (p.into_inner(), true),
+        };
+        if self.done.load(Ordering::Acquire) {
+            return;
+        }
+        if poisoned && !ignore_poison {
+            drop(guard);
+            panic!("Once instance has previously been poisoned");
+        }
+        f(&OnceState { poisoned });
+        self.done.store(true, Ordering::Release);
+        if poisoned {
+            self.lock.clear_poison();
+        }
+        drop(guard);
     }
 
     /// Whether a call has completed.
     pub fn is_completed(&self) -> bool {
         self.done.load(Ordering::Acquire)
+    }
+}
+
+/// What [`Once::call_once_force`] tells its closure.
+#[derive(Debug)]
+pub struct OnceState {
+    poisoned: bool,
+}
+
+impl OnceState {
+    /// Whether an earlier initializer panicked.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
     }
 }
 
@@ -101,9 +154,10 @@ impl<T> OnceLock<T> {
         }
     }
 
-    /// The value, initializing it with `f` if it is not set yet.
+    /// The value, initializing it with `f` if it is not set yet. If `f` panics the cell stays
+    /// empty, and a later call initializes it.
     pub fn get_or_init<F: FnOnce() -> T>(&self, f: F) -> &T {
-        self.once.call_once(|| {
+        self.once.call_once_force(|_| {
             let v = f();
             // SAFETY: inside `call_once`: exactly one writer, and no reader before completion.
             unsafe { (*self.value.get()).write(v) };

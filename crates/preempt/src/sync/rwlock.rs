@@ -5,33 +5,111 @@
 //! so waiters queue by priority; inheritance applies to the short inner critical sections
 //! (not to read holds, which have no single owner).
 //!
-//! A holder that dies (panics or faults) never releases: its hold is noticed and dropped by the
-//! next thread that waits — within [`DEAD_HOLDER_RECHECK`] — and a dead writer poisons the lock.
+//! # Holders are tracked per thread
+//!
+//! The lock records its writer and, for each reading thread, its id and how many read guards it
+//! holds, in a fixed table of [`MAX_READER_THREADS`] entries inside the lock (no allocation).
+//! That makes three things possible:
+//!
+//! * **Re-entry that would wait for itself panics** (ending the calling thread, as relocking a
+//!   `Mutex` does) instead of hanging: `write` by the writer, `read` by the writer, and `write`
+//!   by a thread that is reading. `try_read`/`try_write` just return `WouldBlock` there.
+//! * **A reader may read again** (recursive read), even while a writer waits: that writer is
+//!   already waiting for this thread's first read guard, so making the second wait behind it
+//!   would deadlock. Other threads still queue behind the writer.
+//! * **Dead holders are noticed**: a holder that dies (panics or faults) never releases; its
+//!   hold is dropped by the next thread that waits — within [`DEAD_HOLDER_RECHECK`] — and a dead
+//!   writer poisons the lock.
+//!
+//! At most [`MAX_READER_THREADS`] different threads read at once; a further reader waits until
+//! one of them lets go, as it would for a writer (so a design where more threads must all hold
+//! read access together to make progress would deadlock).
+//!
+//! In an interrupt handler `read` and `write` are refused (they block); `try_read` and
+//! `try_write` work (a handler acts as the thread it interrupted).
 
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
-use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::poison::{self, LockResult, TryLockError, TryLockResult};
-use super::{Condvar, Mutex};
-use crate::kernel::wait::{current_id_word, thread_alive};
+use super::{Condvar, Mutex, MutexGuard};
+use crate::kernel::percpu;
+use crate::kernel::wait::{self, current_id_word, thread_alive};
 
 /// How often a waiter re-checks whether the holders it waits for are still alive.
 pub const DEAD_HOLDER_RECHECK: Duration = Duration::from_millis(10);
 
+/// How many different threads can hold read access to one [`RwLock`] at the same time.
+pub const MAX_READER_THREADS: usize = 8;
+
 #[derive(Debug)]
 struct State {
-    readers: Vec<u64>,
+    /// Ids of the reading threads (0: free entry) and how many read guards each holds.
+    readers: [u64; MAX_READER_THREADS],
+    holds: [u32; MAX_READER_THREADS],
     writer: Option<u64>,
     writers_waiting: usize,
     poisoned: bool,
 }
 
 impl State {
+    fn reader_slot(&self, id: u64) -> Option<usize> {
+        self.readers.iter().position(|&r| r == id)
+    }
+
+    fn has_readers(&self) -> bool {
+        self.readers.iter().any(|&r| r != 0)
+    }
+
+    /// Whether `me` may take read access now.
+    fn may_read(&self, me: u64) -> bool {
+        self.writer.is_none()
+            && (self.reader_slot(me).is_some()
+                || (self.writers_waiting == 0 && self.reader_slot(0).is_some()))
+    }
+
+    /// Whether a writer may take the lock now.
+    fn may_write(&self) -> bool {
+        self.writer.is_none() && !self.has_readers()
+    }
+
+    /// Records one more read guard of `me` (after `may_read`); false if its count is full.
+    fn add_reader(&mut self, me: u64) -> bool {
+        let i = match self.reader_slot(me) {
+            Some(i) => i,
+            None => {
+                let i = self.reader_slot(0).expect("may_read found a free entry");
+                self.readers[i] = me;
+                i
+            }
+        };
+        match self.holds[i].checked_add(1) {
+            Some(n) => {
+                self.holds[i] = n;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops one read guard of `me`; returns whether that freed an entry of a full table.
+    fn remove_reader(&mut self, me: u64) -> bool {
+        let Some(i) = self.reader_slot(me) else {
+            return false;
+        };
+        let was_full = self.reader_slot(0).is_none();
+        self.holds[i] -= 1;
+        if self.holds[i] == 0 {
+            self.readers[i] = 0;
+            return was_full;
+        }
+        false
+    }
+
     /// Drops holds of threads that have died; a dead writer poisons the lock.
     fn prune(&mut self) {
         if let Some(w) = self.writer {
@@ -40,7 +118,12 @@ impl State {
                 self.poisoned = true;
             }
         }
-        self.readers.retain(|&r| thread_alive(r));
+        for i in 0..MAX_READER_THREADS {
+            if self.readers[i] != 0 && !thread_alive(self.readers[i]) {
+                self.readers[i] = 0;
+                self.holds[i] = 0;
+            }
+        }
     }
 }
 
@@ -61,7 +144,7 @@ unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 #[must_use = "the lock is released at once if the guard is dropped"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
-    /// Holds are tracked per thread (to notice dead holders): a guard must not move.
+    /// Holds are tracked per thread: a guard must not move.
     _not_send: PhantomData<*const ()>,
 }
 
@@ -82,7 +165,8 @@ impl<T> RwLock<T> {
     pub const fn new(value: T) -> Self {
         Self {
             state: Mutex::new(State {
-                readers: Vec::new(),
+                readers: [0; MAX_READER_THREADS],
+                holds: [0; MAX_READER_THREADS],
                 writer: None,
                 writers_waiting: 0,
                 poisoned: false,
@@ -94,21 +178,46 @@ impl<T> RwLock<T> {
 }
 
 impl<T: ?Sized> RwLock<T> {
-    fn state(&self) -> super::MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state without blocking in an interrupt handler (`None` if the interrupted thread
+    /// is in the middle of changing it); from a thread, as `state`.
+    fn try_state(&self) -> Option<MutexGuard<'_, State>> {
+        if !percpu::this().in_irq() {
+            return Some(self.state());
+        }
+        match self.state.try_lock() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The state for releasing a guard. In a handler the inner lock is free: the guard was
+    /// taken in this same handler with it free, and nothing else runs on this core until the
+    /// handler returns.
+    fn state_for_release(&self) -> MutexGuard<'_, State> {
+        loop {
+            if let Some(g) = self.try_state() {
+                return g;
+            }
+            core::hint::spin_loop();
+        }
     }
 
     fn wait_until<'a>(
         &self,
-        mut g: super::MutexGuard<'a, State>,
-        mut blocked: impl FnMut(&State) -> bool,
-    ) -> super::MutexGuard<'a, State> {
+        mut g: MutexGuard<'a, State>,
+        mut ready: impl FnMut(&State) -> bool,
+    ) -> MutexGuard<'a, State> {
         loop {
-            if !blocked(&g) {
+            if ready(&g) {
                 return g;
             }
             g.prune();
-            if !blocked(&g) {
+            if ready(&g) {
                 return g;
             }
             g = match self.cvar.wait_timeout(g, DEAD_HOLDER_RECHECK) {
@@ -118,72 +227,98 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
-    /// Blocks until shared access is available.
-    pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
-        let g = self.state();
-        let mut g = self.wait_until(g, |s| s.writer.is_some() || s.writers_waiting > 0);
-        g.readers.push(current_id_word());
-        let poisoned = g.poisoned;
-        poison::result(
-            RwLockReadGuard {
-                lock: self,
-                _not_send: PhantomData,
-            },
-            poisoned,
-        )
+    fn read_guard(&self, poisoned: bool) -> LockResult<RwLockReadGuard<'_, T>> {
+        let guard = RwLockReadGuard {
+            lock: self,
+            _not_send: PhantomData,
+        };
+        poison::result(guard, poisoned)
     }
 
-    /// Shared access if available now.
+    fn write_guard(&self, poisoned: bool) -> LockResult<RwLockWriteGuard<'_, T>> {
+        let guard = RwLockWriteGuard {
+            lock: self,
+            _not_send: PhantomData,
+        };
+        poison::result(guard, poisoned)
+    }
+
+    /// Blocks until shared access is available. A thread that already reads gets it at once.
+    ///
+    /// # Panics
+    /// If the calling thread holds write access (it would wait for itself).
+    pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        wait::assert_may_block("RwLock::read");
+        let me = current_id_word();
+        let g = self.state();
+        if g.writer == Some(me) {
+            drop(g);
+            panic!("deadlock: a thread asked to read an RwLock it is already writing");
+        }
+        let mut g = self.wait_until(g, |s| s.may_read(me));
+        if !g.add_reader(me) {
+            drop(g);
+            panic!("too many read guards of one RwLock in one thread");
+        }
+        let poisoned = g.poisoned;
+        drop(g);
+        self.read_guard(poisoned)
+    }
+
+    /// Shared access if available now (always, to a thread that already reads).
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
-        let mut g = self.state();
-        g.prune();
-        if g.writer.is_some() || g.writers_waiting > 0 {
+        let me = current_id_word();
+        let mut g = self.try_state().ok_or(TryLockError::WouldBlock)?;
+        if !g.may_read(me) {
+            g.prune();
+        }
+        if !g.may_read(me) || !g.add_reader(me) {
             return Err(TryLockError::WouldBlock);
         }
-        g.readers.push(current_id_word());
         let poisoned = g.poisoned;
-        Ok(poison::result(
-            RwLockReadGuard {
-                lock: self,
-                _not_send: PhantomData,
-            },
-            poisoned,
-        )?)
+        drop(g);
+        Ok(self.read_guard(poisoned)?)
     }
 
     /// Blocks until exclusive access is available.
+    ///
+    /// # Panics
+    /// If the calling thread already holds read or write access (it would wait for itself).
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        wait::assert_may_block("RwLock::write");
+        let me = current_id_word();
         let mut g = self.state();
+        if g.writer == Some(me) {
+            drop(g);
+            panic!("deadlock: a thread asked to write an RwLock it is already writing");
+        }
+        if g.reader_slot(me).is_some() {
+            drop(g);
+            panic!("deadlock: a thread asked to write an RwLock it is already reading");
+        }
         g.writers_waiting += 1;
-        let mut g = self.wait_until(g, |s| s.writer.is_some() || !s.readers.is_empty());
+        let mut g = self.wait_until(g, State::may_write);
         g.writers_waiting -= 1;
-        g.writer = Some(current_id_word());
+        g.writer = Some(me);
         let poisoned = g.poisoned;
-        poison::result(
-            RwLockWriteGuard {
-                lock: self,
-                _not_send: PhantomData,
-            },
-            poisoned,
-        )
+        drop(g);
+        self.write_guard(poisoned)
     }
 
     /// Exclusive access if available now.
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
-        let mut g = self.state();
-        g.prune();
-        if g.writer.is_some() || !g.readers.is_empty() {
-            return Err(TryLockError::WouldBlock);
+        let me = current_id_word();
+        let mut g = self.try_state().ok_or(TryLockError::WouldBlock)?;
+        if !g.may_write() {
+            g.prune();
+            if !g.may_write() {
+                return Err(TryLockError::WouldBlock);
+            }
         }
-        g.writer = Some(current_id_word());
+        g.writer = Some(me);
         let poisoned = g.poisoned;
-        Ok(poison::result(
-            RwLockWriteGuard {
-                lock: self,
-                _not_send: PhantomData,
-            },
-            poisoned,
-        )?)
+        drop(g);
+        Ok(self.write_guard(poisoned)?)
     }
 }
 
@@ -197,14 +332,12 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
-        let mut g = self.lock.state();
-        let me = current_id_word();
-        if let Some(i) = g.readers.iter().position(|&r| r == me) {
-            g.readers.swap_remove(i);
-        }
-        let last = g.readers.is_empty();
+        let mut g = self.lock.state_for_release();
+        let freed_a_full_table = g.remove_reader(current_id_word());
+        // Writers wait for the last reader; readers wait for a free entry.
+        let wake = !g.has_readers() || freed_a_full_table;
         drop(g);
-        if last {
+        if wake {
             self.lock.cvar.notify_all();
         }
     }
@@ -227,7 +360,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        let mut g = self.lock.state();
+        let mut g = self.lock.state_for_release();
         g.writer = None;
         drop(g);
         self.lock.cvar.notify_all();

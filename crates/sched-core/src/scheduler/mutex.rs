@@ -189,6 +189,23 @@ impl<T> Scheduler<T> {
         Ok(self.preempt_check(cpu))
     }
 
+    /// [`mutex_unlock`](Self::mutex_unlock) without the scheduling decision, for an unlock
+    /// inside an interrupt handler, which must not switch threads: the mutex is handed over
+    /// (or freed) and the caller's priority recomputed, and the caller must make the decision
+    /// later with [`preempt_check`](Self::preempt_check) (on the handler's way out).
+    ///
+    /// # Errors
+    /// As [`mutex_unlock`](Self::mutex_unlock).
+    pub fn mutex_unlock_deferred(&mut self, cpu: CpuId, m: MutexId) -> Result<(), SchedError> {
+        let cur = self.running(cpu);
+        if self.object(m.0, KindTag::Mutex)?.mutex().owner != Some(cur) {
+            return Err(SchedError::NotOwner);
+        }
+        self.release_mutex(m.0, false);
+        self.refresh_priority(cur);
+        Ok(())
+    }
+
     /// A condition-variable wait: the current thread of `cpu` unlocks `m` (handing it to its
     /// best waiter, as [`mutex_unlock`](Self::mutex_unlock)) and blocks on `q` in one step, so
     /// no notify between the two can be missed. Unlike calling the two separately, no

@@ -252,3 +252,26 @@ fn unlock_and_wait_blocks_the_caller_and_runs_the_heir() {
     assert_eq!(s.current(0), high);
     s.check_invariants().unwrap();
 }
+
+#[test]
+fn deferred_unlock_hands_over_but_leaves_the_switch_to_a_later_check() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let lo = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    let hi = spawn_running(&mut s, 30);
+    assert!(matches!(s.mutex_lock(0, m, None), Ok(LockPoll::Blocked(_))));
+    resume(&mut s, lo);
+    assert_eq!(s.priority(lo), Some(30), "boosted by the waiter");
+    assert_eq!(s.mutex_unlock_deferred(0, m), Ok(()));
+    assert_eq!(s.mutex_owner(m), Some(hi), "handed over");
+    assert_eq!(s.priority(lo), Some(10), "boost dropped");
+    assert_eq!(s.current(0), lo, "no switch yet");
+    s.check_invariants().unwrap();
+    assert_eq!(super::switched_to(s.preempt_check(0)), hi);
+    assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
+    assert_eq!(s.mutex_unlock_deferred(0, m), Ok(()));
+    assert_eq!(s.mutex_unlock_deferred(0, m), Err(SchedError::NotOwner));
+    s.check_invariants().unwrap();
+}
