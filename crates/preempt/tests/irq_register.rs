@@ -3,7 +3,6 @@
 #![no_std]
 #![no_main]
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
 use preempt::irq;
 use preempt::{check, check_eq, println};

@@ -94,5 +94,4 @@ fn main() {
         check!(h.join().is_ok());
     }
     println!("oom: spawn with a full heap: {ok} ok, {oom} Err(OutOfMemory), no panic");
-
 }
