@@ -26,6 +26,7 @@ mod bench;
 mod board;
 mod build;
 mod cli;
+mod doc_examples;
 mod expect;
 mod fuzz;
 mod help;
