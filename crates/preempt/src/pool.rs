@@ -80,6 +80,7 @@ struct Inner {
 static ORPHANS: AtomicPtr<Inner> = AtomicPtr::new(ptr::null_mut());
 
 impl Inner {
+    #[inline]
     fn pop(&self) -> NonNull<u8> {
         let mut l = self.list.lock();
         let p = l.head.expect("a permit guarantees a free block");
@@ -272,6 +273,7 @@ impl BlockPool {
     }
 
     /// Takes a block, or `None` if none is free. Callable from interrupt handlers.
+    #[inline]
     pub fn alloc(&self) -> Option<Block> {
         if !self.inner().available.try_acquire() {
             return None;
@@ -302,6 +304,7 @@ impl BlockPool {
     ///
     /// # Panics
     /// If the block does not belong to this pool.
+    #[inline]
     pub fn free(&self, block: Block) {
         assert!(
             block.pool == self.inner,
