@@ -48,10 +48,7 @@ fn main() {
         })
         .collect();
 
-    let total: u64 = workers
-        .into_iter()
-        .map(|w| w.join().expect("worker"))
-        .sum();
+    let total: u64 = workers.into_iter().map(|w| w.join().expect("worker")).sum();
     let reports = tally.lock().expect("tally").len();
     println!(
         "sum of 0..{N} = {total} from {reports} threads in {} us",
