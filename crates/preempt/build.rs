@@ -1,5 +1,7 @@
 //! Generates the linker script for the selected board and passes it to the linker for this
-//! package's binaries, examples and tests.
+//! package's binaries, examples and tests. Its folder is on the linker search path of every
+//! crate depending on preempt, whose own build script names it (`-Tpreempt.ld`, as in
+//! `templates/app/build.rs`): a `rustc-link-arg` reaches only this package's own targets.
 //!
 //! The script is generated rather than checked in per board because the boards differ only in
 //! the load address: QEMU virt loads an ELF at 0x4020_0000 (below that QEMU drops the device

@@ -33,10 +33,13 @@ The exit status is QEMU's, which is the program's (`preempt::exit(code)`, or 0).
                     with GICv2 and GICv3, rpi-zero2w on QEMU raspi3b)
   --jobs N          QEMU runs in parallel (default: number of CPUs)
   --filter SUBSTR   only run in-QEMU tests and examples whose name contains SUBSTR
+                    (`template`: only the application template's checks)
 
 Each QEMU run prints one line, `[done/total] test  NAME [CONFIG] ... ok (SECS s)`; the
 last line is `N passed, M failed`. Unless --filter is given, `test` ends with
-`bench --quick --check` on virt.
+`bench --quick --check` on virt. Before that, templates/app is copied to the temp folder,
+pointed at this checkout and checked with `cargo run`, `cargo test`, `cargo run --features
+rpi` and `./sdcard.sh` (one line each; builds in target/template).
 
 In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in their
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`

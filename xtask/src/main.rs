@@ -11,7 +11,8 @@
 //! - [`board`]: the table of boards (features, QEMU machine, image format, GIC versions);
 //! - [`build`]: the kernel `cargo build`, artifact discovery from its JSON, raw images;
 //! - [`qemu`]: the QEMU command line and the timeout that keeps every run bounded;
-//! - [`run`]: `cargo xtask run`; [`test`]: `cargo xtask test`;
+//! - [`run`]: `cargo xtask run`; [`test`]: `cargo xtask test`; [`template`]: its test of
+//!   `templates/app` as a user's own crate;
 //! - [`bench`]: `cargo xtask bench`, the benchmark kernels, their results and baseline check;
 //! - [`image`]: `cargo xtask image`, the boot folder of a Raspberry Pi SD card;
 //! - [`expect`]: the `//! xtask: key=value` directives a test file states its expected
@@ -35,6 +36,7 @@ mod json;
 mod qemu;
 mod run;
 mod suggest;
+mod template;
 mod test;
 mod toolchain;
 

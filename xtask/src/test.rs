@@ -6,10 +6,12 @@
 //! once per board configuration (virt: GICv2 and GICv3; rpi-zero2w: raspi3b), all boards'
 //! runs in one pool, `--jobs` at a time, each bounded by its timeout, its console captured to
 //! `<target>/qemu-tests/<name>-<config>.log`; (4) one line per run as it ends, counted
-//! (`[12/87] test  sleep [virt gicv3] ... ok (1.2 s)`), the log tail of failures,
-//! and the final line `N passed, M failed`. A run passes when QEMU's exit status and output
-//! match the `//! xtask:` directives of its source file (see [`crate::expect`]). Examples are
-//! smoke tests: they must end by themselves, with exit status 0 unless they say otherwise.
+//! (`[12/87] test  sleep [virt gicv3] ... ok (1.2 s)`), the log tail of failures; (5) the
+//! application template, copied out of the checkout and driven with plain cargo (see
+//! [`crate::template`]); and the final line `N passed, M failed`. A run passes when QEMU's exit
+//! status and output match the `//! xtask:` directives of its source file (see
+//! [`crate::expect`]). Examples are smoke tests: they must end by themselves, with exit status
+//! 0 unless they say otherwise.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -21,7 +23,7 @@ use std::time::Instant;
 use crate::board::Board;
 use crate::build::{self, Artifact, Workspace};
 use crate::expect::{self, Expectations};
-use crate::{qemu, Error};
+use crate::{qemu, template, Error};
 
 /// Packages that only build for the bare-metal target, excluded from the host `cargo test`.
 const KERNEL_ONLY: &[&str] = &["preempt", "preempt-arch", "preempt-drivers"];
@@ -58,7 +60,14 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     let host_ok = host_tests(&ws)?;
 
     let mut runs = Vec::new();
-    for &board in &opts.boards {
+    let with_template = template::selected(opts.filter.as_deref());
+    // A filter no test or example matches (`--filter template`) needs no kernel build.
+    let boards = if !any_kernel_matches(&ws, opts.filter.as_deref()) {
+        &[][..]
+    } else {
+        &opts.boards[..]
+    };
+    for &board in boards {
         println!(
             "==> building in-QEMU tests and examples for board `{}`{}",
             board.name,
@@ -72,7 +81,7 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
             })?;
         runs.extend(plan(&ws, opts, board, &artifacts)?);
     }
-    if runs.is_empty() {
+    if runs.is_empty() && !with_template {
         println!(
             "note: no in-QEMU tests or examples{}",
             opts.filter
@@ -82,12 +91,20 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     }
 
     let plural = if runs.len() == 1 { "" } else { "s" };
-    println!(
-        "==> {} QEMU run{plural}, {} at a time",
-        runs.len(),
-        opts.jobs.min(runs.len()).max(1)
-    );
+    if !runs.is_empty() || !with_template {
+        println!(
+            "==> {} QEMU run{plural}, {} at a time",
+            runs.len(),
+            opts.jobs.min(runs.len()).max(1)
+        );
+    }
     let (mut passed, mut failures) = run_all(&qemu, &ws.root, runs, opts.jobs);
+    if with_template {
+        let names: Vec<&str> = opts.boards.iter().map(|b| b.name).collect();
+        let (ok, failed) = template::run(&ws, &names)?;
+        passed += ok;
+        failures.extend(failed);
+    }
     // The benchmark regression gate counts as one more run, so the closing line covers it.
     match crate::bench::after_tests(opts)? {
         Some(true) => passed += 1,
@@ -125,6 +142,24 @@ fn host_tests(ws: &Workspace) -> Result<Result<(), String>, Error> {
         Ok(())
     } else {
         Err(format!("cargo test {}", qemu::describe(status)))
+    })
+}
+
+/// Whether an in-QEMU test or example of the kernel package has a name containing `filter`
+/// (always, without a filter), judged by the file names in its `tests/` and `examples/`.
+fn any_kernel_matches(ws: &Workspace, filter: Option<&str>) -> bool {
+    let Some(filter) = filter else {
+        return true;
+    };
+    let package = ws.root.join("crates").join(build::KERNEL_PACKAGE);
+    ["tests", "examples"].iter().any(|dir| {
+        std::fs::read_dir(package.join(dir)).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                Path::new(&e.file_name())
+                    .file_stem()
+                    .is_some_and(|stem| stem.to_string_lossy().contains(filter))
+            })
+        })
     })
 }
 

@@ -2,9 +2,9 @@
 //!
 //! The queue lives under the scheduler lock together with the two wait queues (receiver,
 //! blocked senders), so checking for a message and going to sleep is one atomic step: no
-//! wake-up can be lost. Nothing under that lock allocates, frees or drops a message
-//! ([`queue`] explains the block queue that makes this so): an unbounded channel's sender
-//! allocates a new block before taking the lock, when the queue needs one, and blocks and
+//! wake-up can be lost. Nothing under that lock allocates, frees or drops a message (the
+//! private `queue` module explains the block queue that makes this so): an unbounded channel's
+//! sender allocates a new block before taking the lock, when the queue needs one, and blocks and
 //! messages are dropped after it is released. A `sync_channel`'s buffer is allocated up front,
 //! so `try_send` never allocates and may be called from an interrupt handler.
 //! `sync_channel(0)` is a rendezvous: `send` returns once the receiver has taken the message,
