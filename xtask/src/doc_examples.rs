@@ -19,11 +19,12 @@ mod tests {
 
     /// The program of an example file: everything after its leading `//!` doc lines.
     fn program(example: &str) -> String {
-        example
+        let body: String = example
             .lines()
             .skip_while(|l| l.starts_with("//!"))
             .map(|l| format!("{l}\n"))
-            .collect()
+            .collect();
+        format!("{}\n", body.trim_end())
     }
 
     #[test]
@@ -34,7 +35,7 @@ mod tests {
         let end = start + readme[start..].find("```").expect("end of the tour block");
         let example = read("crates/preempt/examples/tour.rs");
         assert_eq!(
-            &readme[start..end],
+            format!("{}\n", readme[start..end].trim_end()),
             program(&example),
             "README's tour differs from crates/preempt/examples/tour.rs"
         );
@@ -53,7 +54,7 @@ mod tests {
         let end = start + doc[start..].find("```").expect("end of the crate example");
         let example = read("crates/preempt/examples/hello.rs");
         assert_eq!(
-            &doc[start..end],
+            format!("{}\n", doc[start..end].trim_end()),
             program(&example),
             "the crate docs' example differs from crates/preempt/examples/hello.rs"
         );
