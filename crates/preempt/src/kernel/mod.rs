@@ -130,7 +130,7 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
         let sched = guard.as_mut().expect("the scheduler is not running yet");
         f(sched, cpu::core_id())
     };
-    leave_kernel();
+    leave_kernel(); // `f` may have created an object (lazily) that dipped into the reserve
     r
 }
 
@@ -148,7 +148,8 @@ pub(crate) fn leave_kernel() {
 }
 
 #[cold]
-fn deferred_work(this: &percpu::PerCpu) {
+#[inline(never)]
+pub(crate) fn deferred_work(this: &percpu::PerCpu) {
     if cpu::irqs_masked() || this.in_irq() || !started() {
         return;
     }
@@ -172,9 +173,11 @@ pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
     let (next, r) = f(sched, cpu);
     // SAFETY: lock held, IRQs masked.
     unsafe { perform(sched, next, None) };
-    finish_switch();
+    let deferred = finish_switch();
     cpu::irq_restore(irq);
-    leave_kernel();
+    if deferred {
+        deferred_work(percpu::this());
+    }
     r
 }
 
@@ -247,18 +250,24 @@ fn check_stack(t: &KThread) {
 /// The second half of every switch, run by the thread that was switched to: release the lock
 /// taken by the thread that switched away. A thread that exited is moved to this core's
 /// graveyard (no freeing here: IRQs are still masked), to be freed by [`leave_kernel`].
-fn finish_switch() {
+///
+/// Returns whether this core has deferred work (the caller, once IRQs are back on, does what
+/// [`leave_kernel`] does, without reading the per-CPU block again).
+#[inline]
+fn finish_switch() -> bool {
+    let this = percpu::this();
     // SAFETY: the scheduler lock is still held here; it is released just below.
-    let dead = unsafe { percpu::this().dead.take() };
+    let dead = unsafe { this.dead.take() };
     SCHED.raw().unlock();
     if let Some(dead) = dead {
-        percpu::this().graveyard.bury(dead);
+        this.graveyard.bury(dead);
     }
+    this.deferred.load(Ordering::Relaxed)
 }
 
 /// First code of every new thread (see `Context::new_thread`).
 extern "C" fn thread_entry(_arg: usize) -> ! {
-    finish_switch();
+    let _ = finish_switch(); // deferred work: `leave_kernel` below, once IRQs are on
     let main = with_sched(|s, cpu| {
         let id = s.current(cpu);
         s.data_mut(id)

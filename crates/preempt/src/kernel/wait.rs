@@ -57,9 +57,11 @@ pub(crate) fn wait<R>(
             after(sched, cpu, res)
         }
     };
-    finish_switch();
+    let deferred = finish_switch();
     cpu::irq_restore(irq);
-    super::leave_kernel();
+    if deferred {
+        super::deferred_work(percpu::this());
+    }
     r
 }
 
