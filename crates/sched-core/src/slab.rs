@@ -132,7 +132,7 @@ impl<E, K: SlabKey> Slab<E, K> {
         if storage.0.capacity() <= self.slots.capacity() {
             return storage; // no bigger than what we have: keep ours
         }
-        storage.0.extend(self.slots.drain(..));
+        storage.0.append(&mut self.slots);
         core::mem::swap(&mut self.slots, &mut storage.0);
         storage
     }

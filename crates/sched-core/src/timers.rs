@@ -90,13 +90,13 @@ impl TimerHeap {
         if storage.heap.capacity() > self.heap.capacity()
             && storage.heap.capacity() >= self.heap.len()
         {
-            storage.heap.extend(self.heap.drain(..));
+            storage.heap.append(&mut self.heap);
             core::mem::swap(&mut self.heap, &mut storage.heap);
         }
         if storage.position.capacity() > self.position.capacity()
             && storage.position.capacity() >= self.position.len()
         {
-            storage.position.extend(self.position.drain(..));
+            storage.position.append(&mut self.position);
             core::mem::swap(&mut self.position, &mut storage.position);
         }
         storage.heap.clear();
