@@ -5,13 +5,19 @@
 //!
 //! The script is generated rather than checked in per board because the boards differ only in
 //! the load address: QEMU virt loads an ELF at 0x4020_0000 (below that QEMU drops the device
-//! tree), the Raspberry Pi firmware loads a raw `kernel8.img` at 0x8_0000.
+//! tree), the Raspberry Pi firmware loads a raw `kernel8.img` at 0x8_0000. The page size the
+//! sections are aligned to is the MMU's, from `preempt_arch`'s `granule.rs`.
 
 use std::{env, fs, path::PathBuf};
+
+// The MMU's page size, from the arch crate's one definition (a file with nothing else in it).
+#[path = "../arch-aarch64/src/granule.rs"]
+mod granule;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=link.ld.in");
+    println!("cargo:rerun-if-changed=../arch-aarch64/src/granule.rs");
     let target = env::var("TARGET").unwrap_or_default();
     if !target.starts_with("aarch64") || !target.ends_with("-none") {
         return;
@@ -22,8 +28,11 @@ fn main() {
         "0x40200000"
     };
     let template = fs::read_to_string("link.ld.in").expect("read link.ld.in");
+    let script = template
+        .replace("@BASE@", base)
+        .replace("@PAGE_SIZE@", &format!("{:#x}", granule::PAGE_SIZE));
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    fs::write(out.join("preempt.ld"), template.replace("@BASE@", base)).expect("write preempt.ld");
+    fs::write(out.join("preempt.ld"), script).expect("write preempt.ld");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg=-Tpreempt.ld");
 }

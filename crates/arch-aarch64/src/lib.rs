@@ -15,6 +15,7 @@ pub mod context;
 pub mod cpu;
 pub mod esr;
 pub mod exception;
+mod granule;
 pub mod mmu;
 pub mod pmu;
 pub mod spinlock;

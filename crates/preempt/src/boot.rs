@@ -6,6 +6,9 @@ use crate::kernel::{self, stack::Stack, ThreadInfo};
 use crate::{board, heap};
 
 extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_end: u8;
     static __heap_start: u8;
 }
 
@@ -20,10 +23,18 @@ const MAIN_STACK_SIZE: usize = 128 * 1024;
 #[no_mangle]
 extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     kernel::percpu::init_this_core();
+    board::before_mmu();
+    let addr = |sym: *const u8| sym as u64;
+    let image = preempt_arch::mmu::Image {
+        text: addr(&raw const __text_start)..addr(&raw const __text_end),
+        rodata: addr(&raw const __text_end)..addr(&raw const __rodata_end),
+    };
     // SAFETY: first thing on the boot core, MMU off; the board's map covers the image, RAM
-    // and every device the kernel uses. Until this returns nothing may use an atomic
-    // read-modify-write (real hardware needs cacheable memory for exclusives).
-    if let Err(e) = unsafe { preempt_arch::mmu::enable(board::MEMORY_MAP) } {
+    // and every device the kernel uses, the linker script's symbols bound the image's text
+    // and read-only data, and the board is done with the first page (`before_mmu`). Until
+    // this returns nothing may use an atomic read-modify-write (real hardware needs
+    // cacheable memory for exclusives).
+    if let Err(e) = unsafe { preempt_arch::mmu::enable(board::MEMORY_MAP, &image) } {
         kernel::fault::kernel_halt(format_args!("the board memory map is invalid: {e:?}"));
     }
     let info = board::init(dtb);

@@ -7,9 +7,13 @@
 //!   it at EL2 on core 0, x0 holding the device tree's address if it loaded one (else 0);
 //!   cores 1–3 wait in the firmware's spin table (`0xd8`–`0xf0`) and never reach `_start`.
 //!   QEMU does the same for a raw image. The arch boot code drops to EL1 as on `virt`.
-//!   [`init`] then moves cores 1–3 from the firmware's `wfe` loop to the arch layer's `wfi`
-//!   park ([`preempt_arch::boot::park_entry`]): the same on hardware, but QEMU emulates a
-//!   `wfe` loop as busy, which would burn host CPU and stop `-icount` from skipping idle time.
+//!   [`before_mmu`] then moves cores 1–3 from the firmware's `wfe` loop to the arch layer's
+//!   `wfi` park ([`preempt_arch::boot::park_entry`]): the same on hardware, but QEMU emulates
+//!   a `wfe` loop as busy, which would burn host CPU and stop `-icount` from skipping idle
+//!   time. It does so before the MMU is on because the spin table lies in page 0, which the
+//!   MMU leaves unmapped (null pointers fault); once parked the cores never read it again.
+//!   SMP bring-up will need the spin table again: it must write the slots before the MMU is
+//!   on, or map page 0 while it does.
 //! - **Fixed addresses.** Peripherals sit at ARM physical `0x3F00_0000`, the ARM-local block at
 //!   `0x4000_0000`. The firmware's device tree describes them in VideoCore bus addresses behind
 //!   `/soc` `ranges`, so they are not read from it; only the RAM size is.
@@ -33,7 +37,7 @@ mod console;
 
 use core::fmt::Write;
 
-use preempt_arch::mmu::{MemoryKind, Region};
+use preempt_arch::mmu::{MemoryKind, Region, PAGE_SIZE};
 use preempt_arch::SpinLock;
 use preempt_drivers::bcm2835_intc::{PeripheralIntc, BCM2837_INTC_BASE};
 use preempt_drivers::bcm2835_mbox::{Mailbox, BCM2837_MBOX_BASE};
@@ -57,7 +61,8 @@ const SPIN_TABLE: usize = 0xd8;
 const FALLBACK_RAM_END: usize = 0x1000_0000;
 
 /// The identity map: RAM up to 512 MiB as Normal memory; the peripherals and the ARM-local
-/// block (`0x3F00_0000..0x4020_0000`) as Device memory. Everything else faults.
+/// block (`0x3F00_0000..0x4020_0000`) as Device memory. Everything else faults, and so does
+/// the first page of RAM (the MMU never maps page 0; see [`before_mmu`]).
 pub(crate) const MEMORY_MAP: &[Region] = &[
     Region {
         start: 0,
@@ -85,7 +90,6 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     // cache maintenance its DMA buffer needs.
     let mut mbox = unsafe { Mailbox::new(BCM2837_MBOX_BASE) };
     let console = console::init(&mut mbox);
-    park_secondaries();
     // SAFETY: the BCM2837's fixed addresses; both controllers are owned by `INTC` from now on.
     let (local, peripheral) = unsafe {
         (
@@ -110,14 +114,16 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     }
 }
 
-/// Releases cores 1–3 from the firmware's spin table into the arch layer's park loop.
-fn park_secondaries() {
+/// Before the MMU is on (page 0 is not mapped after): releases cores 1–3 from the firmware's
+/// spin table into the arch layer's park loop.
+pub(crate) fn before_mmu() {
     let entry = preempt_arch::boot::park_entry() as u64;
     for core in 1..4 {
         let slot = SPIN_TABLE + 8 * core;
         // SAFETY: the spin-table slots are firmware-reserved RAM below the image, read only by
-        // the waiting cores. They read it with their caches off, so the line is cleaned from
-        // this core's caches (which may be on) to memory.
+        // the waiting cores; the MMU is off, so page 0 is reachable. The cores read it with
+        // their caches off, so the line is cleaned from this core's caches to memory (a no-op
+        // with the caches off, kept so the release stays correct wherever it is called).
         unsafe {
             (slot as *mut u64).write_volatile(entry);
             core::arch::asm!("dc civac, {0}", in(reg) slot, options(nostack, preserves_flags));
@@ -145,9 +151,10 @@ fn model(mbox: &mut Mailbox) -> &'static str {
 /// Where RAM ends and who said so, capped at [`RAM_MAP_END`].
 fn ram_end(dtb: usize, mbox: &mut Mailbox) -> (usize, &'static str) {
     let bank_end = |(base, size): (u64, u64)| usize::try_from(base.saturating_add(size)).ok();
-    // The tree is only looked for inside the RAM that is mapped (x0 may be 0 or stale).
-    let from_dtb = if dtb < RAM_MAP_END - 64 * 1024 {
-        // SAFETY: `dtb` is 0 (not read) or an address in mapped RAM; the firmware put the
+    // The tree is only looked for inside the RAM that is mapped (x0 may be 0 or stale; the
+    // first page is not mapped).
+    let from_dtb = if (PAGE_SIZE..RAM_MAP_END - 64 * 1024).contains(&dtb) {
+        // SAFETY: `dtb` is an address in mapped RAM; the firmware put the
         // tree there, and nothing writes it before the heap is set up after this.
         unsafe { platform::memory(dtb) }.and_then(bank_end)
     } else {

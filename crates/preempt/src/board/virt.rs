@@ -11,11 +11,12 @@ use preempt_drivers::semihosting;
 
 /// The identity map: the first GiB holds virt's devices (flash, GIC, UART, virtio, PCIe
 /// MMIO); RAM starts at 1 GiB and is mapped for up to 3 GiB (`-m` up to 3G). Everything else
-/// faults.
+/// faults — including the first 2 MiB, flash the kernel never uses, so that a null pointer
+/// (or a small offset from one) faults.
 pub(crate) const MEMORY_MAP: &[Region] = &[
     Region {
-        start: 0,
-        size: 1 << 30,
+        start: 2 << 20,
+        size: (1 << 30) - (2 << 20),
         kind: MemoryKind::Device,
     },
     Region {
@@ -37,6 +38,9 @@ pub(crate) struct BoardInfo {
     pub ram_end: usize,
     pub description: &'static str,
 }
+
+/// Nothing to do before the MMU is on.
+pub(crate) fn before_mmu() {}
 
 /// Brings up the console and the interrupt controller.
 pub(crate) fn init(dtb: usize) -> BoardInfo {
