@@ -23,18 +23,7 @@ fi
 entry=$(od -An -tx1 -j24 -N8 "$elf" | awk '{ for (i = NF; i >= 1; i--) printf "%s", $i }')
 
 if [ "$entry" = 0000000000080000 ]; then
-    # The pinned toolchain's llvm-objcopy (rustup component llvm-tools), else one on PATH.
-    objcopy=
-    for f in "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-objcopy; do
-        if [ -x "$f" ]; then objcopy=$f; break; fi
-    done
-    for f in rust-objcopy llvm-objcopy; do
-        if [ -z "$objcopy" ] && command -v "$f" >/dev/null 2>&1; then objcopy=$f; fi
-    done
-    if [ -z "$objcopy" ]; then
-        echo "qemu-run.sh: llvm-objcopy not found; install it: rustup component add llvm-tools" >&2
-        exit 127
-    fi
+    . "$(dirname "$0")/objcopy.sh" # sets $objcopy
     image=$elf.img
     "$objcopy" -O binary "$elf" "$image"
     set -- -M raspi3b

@@ -34,17 +34,7 @@ if [ -z "$elf" ]; then
     exit 1
 fi
 
-objcopy=
-for f in "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-objcopy; do
-    if [ -x "$f" ]; then objcopy=$f; break; fi
-done
-for f in rust-objcopy llvm-objcopy; do
-    if [ -z "$objcopy" ] && command -v "$f" >/dev/null 2>&1; then objcopy=$f; fi
-done
-if [ -z "$objcopy" ]; then
-    echo "sdcard.sh: llvm-objcopy not found; install it: rustup component add llvm-tools" >&2
-    exit 127
-fi
+. "$(dirname "$0")/objcopy.sh" # sets $objcopy
 
 mkdir -p "$out"
 "$objcopy" -O binary "$elf" "$out/kernel8.img"

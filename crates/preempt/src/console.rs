@@ -27,8 +27,8 @@
 //! Failures while printing:
 //! - A thread whose `Display` panics or faults while it holds `LINE` ends like any failing
 //!   thread. Its report is written through — a panic report sees that its thread owns `LINE`,
-//!   a fault report (IRQs masked) never waits for it — and `LINE` passes to the next thread that wants it: the scheduler releases a mutex its dead
-//!   owner held. The lost rest of the line is not written.
+//!   a fault report (IRQs masked) never waits for it — and `LINE` passes to the next thread
+//!   that wants it: the scheduler releases a mutex its dead owner held. The lost rest of the line is not written.
 //! - A thread's panic report waits for another thread's `LINE` only briefly (about 5 ms) — the
 //!   owner may be stuck — and is then written through.
 //! - A report raised while this core holds `OUTPUT` (a fault in the UART driver, a panicking

@@ -7,8 +7,9 @@
 //! fills: the sender allocates a block in its own context before taking the lock (when the
 //! last attempt found the tail full) and the lock only links it, in constant time
 //! (`LinkedList::append`). The receiver, finding its block empty with more behind it, unlinks
-//! it in constant time (`LinkedList::split_off(1)` walks one node); one emptied block is kept as a spare for the next time the
-//! tail fills, and any other is handed back to be freed after the lock is released. A queue
+//! it in constant time (`LinkedList::split_off(1)` walks one node); one emptied block is kept
+//! as a spare for the next time the tail fills, and any other is handed back to be freed after
+//! the lock is released. A queue
 //! that never holds more than a block's worth of messages cycles inside its first block's ring
 //! and touches the heap not at all.
 //!
