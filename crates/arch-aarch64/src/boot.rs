@@ -1,5 +1,11 @@
-//! The first instructions: whatever EL the firmware or QEMU enters at, reach EL1h with a stack,
-//! a zeroed BSS, FP/SIMD enabled and the vector table installed, then call the kernel.
+//! The first instructions: whatever EL the firmware or QEMU enters at, reach EL1 with the
+//! exception stack on `SP_EL1`, the boot stack on `SP_EL0` selected (EL1t), a zeroed BSS, FP/SIMD
+//! enabled and the vector table installed, then call the kernel.
+//!
+//! From here on every thread, the kernel code they call and the idle loop run on `SP_EL0`
+//! (EL1t); `SP_EL1` is the core's exception stack, which the vectors use for interrupt handlers
+//! and faults, so a fault caused by an overflowing or wild thread stack is handled on a stack
+//! that still works (see `exception.rs` and `layout.rs`).
 //!
 //! FP/SIMD must be on before any Rust runs because the compiler emits NEON for ordinary code.
 //! From EL2 the boot code also grants EL1 the physical timer and counter (`CNTHCTL_EL2`),
@@ -14,14 +20,14 @@
 //!
 //! Contract with the kernel: it defines `#[no_mangle] extern "C" fn preempt_kernel_main(dtb:
 //! usize) -> !`, called on core 0 with x0 as the loader left it, and the linker script defines
-//! `__boot_stack_top`, `__bss_start` and `__bss_end` (8-byte aligned).
+//! `__cpu_stacks_start` (the per-core stack blocks of [`layout`](crate::layout)), `__bss_start`
+//! and `__bss_end` (8-byte aligned).
+
+use crate::layout::{BOOT_STACK_TOP, EXCEPTION_STACK_TOP};
 
 /// Value of `SCTLR_EL1` at boot: RES1 bits set; MMU, caches and data alignment checks off;
 /// SP alignment check on (SA), little-endian. (`0x30d0_0808` = bits 29, 28, 23, 22, 20, 11, 3.)
 pub const SCTLR_EL1_BOOT: u64 = 0x30d0_0808;
-
-/// Size of each core's boot stack; the linker script reserves four of them.
-pub const BOOT_STACK_SIZE: usize = 64 * 1024;
 
 /// The address of the secondary-core park loop, to hand to a firmware spin table: masks
 /// every exception and waits in `wfi` for good, touching no memory and no stack, at whatever
@@ -130,9 +136,14 @@ core::arch::global_asm!(
     "add x1, x1, :lo12:preempt_vectors",
     "msr vbar_el1, x1",
     "isb",
-    "adrp x1, __boot_stack_top",
-    "add x1, x1, :lo12:__boot_stack_top",
-    "mov sp, x1",
+    // Core 0's block: SP_EL1 = its exception stack, then select SP_EL0 = its boot stack.
+    "adrp x1, __cpu_stacks_start",
+    "add x1, x1, :lo12:__cpu_stacks_start",
+    "add x2, x1, #{exc_top}",
+    "mov sp, x2",
+    "msr spsel, #0",
+    "add x2, x1, #{boot_top}",
+    "mov sp, x2",
     "adrp x1, __bss_start",
     "add x1, x1, :lo12:__bss_start",
     "adrp x2, __bss_end",
@@ -150,4 +161,6 @@ core::arch::global_asm!(
     "b 8b",
     ".size _start, . - _start",
     sctlr = const SCTLR_EL1_BOOT,
+    exc_top = const EXCEPTION_STACK_TOP,
+    boot_top = const BOOT_STACK_TOP,
 );

@@ -28,14 +28,32 @@ impl IrqState {
     }
 }
 
-/// Masks IRQs on this core and returns the previous mask state.
+/// Bytes of stack that every IRQ-masked section may use: [`irq_save`] reads the stack this far
+/// below the stack pointer before it masks IRQs. A thread with less room left faults there —
+/// in its own code, with nothing locked — instead of inside a critical section, where the
+/// kernel could not end it alone. At most a guard page, so that the read of a stack with
+/// less room left always lands in its guard page.
+pub const KERNEL_STACK_RESERVE: usize = 2 * 1024;
+const _: () = assert!(KERNEL_STACK_RESERVE <= crate::layout::GUARD_SIZE);
+
+/// Masks IRQs on this core and returns the previous mask state, after checking that the stack
+/// has [`KERNEL_STACK_RESERVE`] bytes left (one load, see there).
 #[inline(always)]
 pub fn irq_save() -> IrqState {
     let daif: u64;
-    // SAFETY: reading DAIF and setting the I bit only changes this core's interrupt mask; it
-    // touches no memory. The asm is not `nomem` so that it also orders memory accesses.
+    // SAFETY: the load reads the caller's own stack (or faults in its guard page, which is the
+    // point); reading DAIF and setting the I bit only changes this core's interrupt mask. The
+    // asm is not `nomem` so that it also orders memory accesses.
     unsafe {
-        asm!("mrs {0}, daif", "msr daifset, #2", out(reg) daif, options(nostack));
+        asm!(
+            "sub {0}, sp, #{reserve}",
+            "ldr xzr, [{0}]",
+            "mrs {0}, daif",
+            "msr daifset, #2",
+            out(reg) daif,
+            reserve = const KERNEL_STACK_RESERVE,
+            options(nostack)
+        );
     }
     IrqState(daif)
 }
@@ -101,6 +119,18 @@ pub fn percpu() -> usize {
 pub unsafe fn set_percpu(ptr: usize) {
     // SAFETY: writes TPIDR_EL1, which only the kernel reads; validity is the caller's contract.
     unsafe { asm!("msr tpidr_el1, {0}", in(reg) ptr, options(nomem, nostack, preserves_flags)) }
+}
+
+/// Sets `SP_EL0`, the stack pointer of thread and kernel code, from an exception handler
+/// running on the exception stack.
+///
+/// # Safety
+/// Only in an exception handler (on `SP_EL1`), and `sp` must be a stack the interrupted code
+/// may resume on when the handler returns.
+pub unsafe fn set_sp_el0(sp: usize) {
+    // SAFETY: the caller runs on SP_EL1, so this does not move its own stack; what the
+    // interrupted code resumes on is the caller's contract.
+    unsafe { asm!("msr sp_el0, {0}", in(reg) sp, options(nomem, nostack, preserves_flags)) }
 }
 
 /// Reads the current stack pointer.

@@ -1,22 +1,44 @@
 //! The exception vector table and the exception frame.
 //!
-//! Every exception, whatever its kind, stores the complete interrupted state — x0–x30, ELR,
-//! SPSR, q0–q31, FPCR and FPSR — as a [`Frame`] on the current stack, then calls the kernel's
-//! `preempt_exception(kind, frame)`. Saving all of q0–q31 even for an IRQ is deliberate: Rust
-//! emits NEON for ordinary code (memcpy, struct moves) anywhere in the kernel, the ABI keeps only
-//! the low halves of v8–v15, and a lazy-FP trap would fire on the kernel's own use at EL1.
+//! Threads and the kernel code they call run on `SP_EL0` (EL1t); each core's `SP_EL1` is its
+//! exception stack (see [`layout`](crate::layout)). Every exception stores the complete
+//! interrupted state — x0–x30, SP, ELR, SPSR, q0–q31, FPCR and FPSR — as a [`Frame`]. Saving all
+//! of q0–q31 even for an IRQ is deliberate: Rust emits NEON for ordinary code (memcpy, struct
+//! moves) anywhere in the kernel, the ABI keeps only the low halves of v8–v15, and a lazy-FP
+//! trap would fire on the kernel's own use at EL1.
 //!
-//! When the handler decides to run another thread it calls
-//! [`switch_context`](crate::switch_context) from inside the handler; the frame stays on the
-//! interrupted thread's stack until a later switch returns into the handler and the restore
-//! path below `eret`s from it. That is why one context format serves both the cooperative and
-//! the interrupt path.
+//! Where each kind goes:
+//! - **IRQ from a thread** (the only interrupt: handlers run with IRQs masked). The frame is
+//!   pushed on the interrupted thread's own stack, the stack is probed [`IRQ_EXIT_RESERVE`]
+//!   bytes further down, and the handler `preempt_irq` runs on the exception stack. If it asks
+//!   for it, `preempt_irq_exit` then runs back on the thread's stack, where it may call
+//!   [`switch_context`](crate::switch_context): the frame stays on the interrupted thread's
+//!   stack until a later switch returns into `preempt_irq_exit` and the restore path `eret`s
+//!   from it. That is why one context format serves both the cooperative and the interrupt
+//!   path, and why interrupt handlers never run on a thread's stack. A thread stack too full
+//!   for the frame or the probe faults at [`irq_frame_store`]/[`irq_probe`] — before anything
+//!   is acknowledged — and the kernel ends that thread for a stack overflow.
+//! - **Synchronous exception from a thread or the kernel on `SP_EL0`** (a fault, `udf`, `brk`):
+//!   the frame goes on the exception stack and `preempt_exception` decides. The faulting stack
+//!   is never touched, so an overflow into a guard page or a wild stack pointer is handled like
+//!   any other fault. The kernel may rewrite the frame (and `SP_EL0`) to resume elsewhere.
+//! - **Anything taken while already on the exception stack** (a fault in an interrupt handler
+//!   or a fault handler, an overflow of the exception stack itself), and anything from a lower
+//!   EL, FIQ and SError: the vector moves to the core's fatal stack — found from the core
+//!   number alone, without touching memory — and `preempt_exception` reports and stops.
 //!
 //! Contract with the kernel: it defines
-//! `#[no_mangle] extern "C" fn preempt_exception(kind: u64, frame: &mut Frame)`, where `kind` is
-//! the vector index (see [`ExceptionKind`]). It is entered with IRQs masked.
+//! `#[no_mangle] extern "C" fn preempt_exception(kind: u64, frame: &mut Frame)` (`kind` is the
+//! vector index, see [`ExceptionKind`]), `extern "C" fn preempt_irq() -> u64` and
+//! `extern "C" fn preempt_irq_exit(work: u64)`, called only when `preempt_irq` returned non-zero,
+//! with the same value. All are entered with IRQs masked. `TPIDRRO_EL0` is the vectors' scratch
+//! register (no code runs at EL0).
 
 use core::mem::{offset_of, size_of};
+
+use crate::layout::{
+    CPU_STACKS_SHIFT, EXCEPTION_STACK_SIZE, FATAL_STACK_TOP, GUARD_SIZE, MAX_CPUS,
+};
 
 /// The full interrupted state, as saved by the vector table.
 #[repr(C, align(16))]
@@ -32,7 +54,8 @@ pub struct Frame {
     pub fpcr: u64,
     /// Floating-point status register.
     pub fpsr: u64,
-    _pad: u64,
+    /// The interrupted code's stack pointer (`SP_EL0` for thread and kernel code).
+    pub sp: u64,
     /// q0–q31.
     pub q: [u128; 32],
 }
@@ -44,33 +67,107 @@ const F_ELR: usize = offset_of!(Frame, elr);
 const F_SPSR: usize = offset_of!(Frame, spsr);
 const F_FPCR: usize = offset_of!(Frame, fpcr);
 const F_FPSR: usize = offset_of!(Frame, fpsr);
+const F_SP: usize = offset_of!(Frame, sp);
 const F_Q: usize = offset_of!(Frame, q);
 
 // Pairs stored with one stp/ldp must be adjacent; immediates must fit their encodings.
 const _: () = assert!(F_X == 0 && F_ELR == F_X + 31 * 8);
-const _: () = assert!(F_FPCR == F_SPSR + 8);
+const _: () = assert!(F_FPCR == F_SPSR + 8 && F_SP == F_FPSR + 8);
 const _: () = assert!(F_Q.is_multiple_of(16) && F_Q + 30 * 16 <= 1008);
 const _: () = assert!(FRAME_SIZE.is_multiple_of(16) && FRAME_SIZE < 4096);
 
+/// Bytes of a thread's stack below an interrupt's frame that the IRQ vector probes before it
+/// handles the interrupt: room for `preempt_irq_exit` and the switch it may make (which mask
+/// IRQs, and so probe [`KERNEL_STACK_RESERVE`](crate::cpu::KERNEL_STACK_RESERVE) themselves).
+/// At most a guard page, so that the probe of a stack with less room left always lands in
+/// the guard.
+pub const IRQ_EXIT_RESERVE: usize = 3 * 1024;
+const _: () = assert!(IRQ_EXIT_RESERVE <= GUARD_SIZE);
+const _: () = assert!(IRQ_EXIT_RESERVE >= crate::cpu::KERNEL_STACK_RESERVE + 512);
+const _: () = assert!(EXCEPTION_STACK_SIZE > 4 * FRAME_SIZE);
+const _: () = assert!(MAX_CPUS.is_power_of_two());
+
+/// `SPSR_EL1.M` for EL1 using `SP_EL0` (EL1t).
+const SPSR_M_EL1T: u64 = 0b0100;
+/// `SPSR_EL1` D, A, I and F: every exception masked.
+const SPSR_DAIF: u64 = 0b1111 << 6;
+
 impl Frame {
-    /// The stack pointer at the moment of the exception (just above this frame).
+    /// The stack pointer of the interrupted code.
     pub fn interrupted_sp(&self) -> u64 {
-        self as *const Frame as u64 + FRAME_SIZE as u64
+        self.sp
+    }
+
+    /// Makes the exception return into `entry`, called with no arguments on a fresh stack
+    /// whose top is `sp`, at EL1t with every exception masked (the interrupted code is
+    /// abandoned; `entry` unmasks what it needs). The frame pointer and link register are
+    /// cleared so that backtraces stop there.
+    ///
+    /// # Safety
+    /// Only from the handler of an exception taken from `SP_EL0` (kind
+    /// [`ExceptionKind::Sync`]), whose frame is on the exception stack. `sp` must be the
+    /// 16-byte-aligned top of a stack that `entry` may use and nothing else uses any more.
+    pub unsafe fn resume_at(&mut self, entry: extern "C" fn() -> !, sp: usize) {
+        self.elr = entry as usize as u64;
+        self.spsr = SPSR_M_EL1T | SPSR_DAIF;
+        self.x[29] = 0;
+        self.x[30] = 0;
+        // SAFETY: in a handler on SP_EL1 (the contract); the stack is the caller's to give.
+        unsafe { crate::cpu::set_sp_el0(sp & !15) };
     }
 }
 
-/// Which of the 16 vectors was taken.
+macro_rules! symbol_address {
+    ($name:literal) => {{
+        #[cfg(target_arch = "aarch64")]
+        {
+            let addr: u64;
+            // SAFETY: computes the address of a symbol; no memory access.
+            unsafe {
+                core::arch::asm!(
+                    concat!("adrp {0}, ", $name),
+                    concat!("add {0}, {0}, :lo12:", $name),
+                    out(reg) addr,
+                    options(nomem, nostack, preserves_flags)
+                )
+            };
+            addr
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        0
+    }};
+}
+
+/// Where a fault lands when an interrupt finds its thread's stack too full for its frame or
+/// for [`IRQ_EXIT_RESERVE`]: the kernel recognises these addresses in `ELR_EL1` of the fault
+/// (no state of the interrupted code is lost that the thread could still need: it has
+/// overflowed its stack and is ended).
+pub fn irq_frame_store() -> u64 {
+    symbol_address!("preempt_irq_frame_store")
+}
+
+/// See [`irq_frame_store`].
+pub fn irq_probe() -> u64 {
+    symbol_address!("preempt_irq_probe")
+}
+
+
+/// Which of the 16 vectors was taken (IRQs from threads go to `preempt_irq` instead).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExceptionKind {
-    /// Synchronous exception from the kernel or a thread (current EL, SP_ELx): faults, `brk`.
+    /// Synchronous exception from thread or kernel code on `SP_EL0`: a fault, `udf`, `brk`.
+    /// Handled on the exception stack; the frame is on that stack.
     Sync,
-    /// IRQ while running at EL1 on SP_EL1: the normal interrupt path.
-    Irq,
+    /// Synchronous exception taken while on the exception stack (in an interrupt handler or a
+    /// fault handler), including an overflow of the exception stack. Always fatal; handled on
+    /// the fatal stack.
+    Nested,
     /// FIQ (not used by preempt).
     Fiq,
     /// System error.
     SError,
-    /// Anything taken on SP_EL0 or from a lower EL; preempt never runs there.
+    /// An IRQ on the exception stack (handlers run with IRQs masked) or anything from a lower
+    /// EL (nothing runs there).
     Unexpected(u64),
 }
 
@@ -78,10 +175,10 @@ impl ExceptionKind {
     /// Decodes the vector index handed to `preempt_exception`.
     pub fn from_index(kind: u64) -> Self {
         match kind {
-            4 => Self::Sync,
-            5 => Self::Irq,
-            6 => Self::Fiq,
-            7 => Self::SError,
+            0 => Self::Sync,
+            4 => Self::Nested,
+            2 | 6 => Self::Fiq,
+            3 | 7 => Self::SError,
             k => Self::Unexpected(k),
         }
     }
@@ -107,24 +204,9 @@ pub fn install_vectors() {
 
 #[cfg(target_arch = "aarch64")]
 core::arch::global_asm!(
-    ".macro VECTOR kind",
-    ".balign 0x80",
-    "sub sp, sp, #{size}",
-    "stp x0, x1, [sp, #{x}]",
-    "mov x0, #\\kind",
-    "b preempt_exception_common",
-    ".endm",
-    "",
-    ".section .text.preempt_vectors, \"ax\"",
-    ".global preempt_vectors",
-    ".balign 0x800",
-    "preempt_vectors:",
-    "VECTOR 0", "VECTOR 1", "VECTOR 2", "VECTOR 3",
-    "VECTOR 4", "VECTOR 5", "VECTOR 6", "VECTOR 7",
-    "VECTOR 8", "VECTOR 9", "VECTOR 10", "VECTOR 11",
-    "VECTOR 12", "VECTOR 13", "VECTOR 14", "VECTOR 15",
-    "",
-    "preempt_exception_common:",
+    // x2–x30, ELR, SPSR, FPCR, FPSR, q0–q31 into the frame at sp (x0/x1 are stored by the
+    // vector); the frame's SP field is the caller's business.
+    ".macro SAVE_REST",
     "stp x2, x3, [sp, #{x} + 16]",
     "stp x4, x5, [sp, #{x} + 32]",
     "stp x6, x7, [sp, #{x} + 48]",
@@ -144,8 +226,6 @@ core::arch::global_asm!(
     "mrs x2, spsr_el1",
     "mrs x3, fpcr",
     "stp x2, x3, [sp, #{spsr}]",
-    "mrs x2, fpsr",
-    "str x2, [sp, #{fpsr}]",
     "stp q0, q1, [sp, #{q} + 0]",
     "stp q2, q3, [sp, #{q} + 32]",
     "stp q4, q5, [sp, #{q} + 64]",
@@ -162,8 +242,10 @@ core::arch::global_asm!(
     "stp q26, q27, [sp, #{q} + 416]",
     "stp q28, q29, [sp, #{q} + 448]",
     "stp q30, q31, [sp, #{q} + 480]",
-    "mov x1, sp",
-    "bl preempt_exception",
+    ".endm",
+    "",
+    // Everything but SP back from the frame at sp, then pop it and return.
+    ".macro RESTORE_ERET",
     "ldp q0, q1, [sp, #{q} + 0]",
     "ldp q2, q3, [sp, #{q} + 32]",
     "ldp q4, q5, [sp, #{q} + 64]",
@@ -204,9 +286,87 @@ core::arch::global_asm!(
     "ldp x28, x29, [sp, #{x} + 224]",
     "add sp, sp, #{size}",
     "eret",
+    ".endm",
+    "",
+    // A synchronous exception (or FIQ/SError) from SP_EL0: the frame on the exception stack.
+    ".macro VECTOR_SYNC kind",
+    ".balign 0x80",
+    "sub sp, sp, #{size}",
+    "stp x0, x1, [sp, #{x}]",
+    "mov x0, #\\kind",
+    "b preempt_sync_common",
+    ".endm",
+    "",
+    // Anything on SP_EL1 or from a lower EL: move to this core's fatal stack first, found from
+    // the core number (core block = __cpu_stacks_start + (core << shift)) with no memory access,
+    // because the exception stack may be the one that overflowed.
+    ".macro VECTOR_FATAL kind",
+    ".balign 0x80",
+    "msr tpidrro_el0, x0",
+    "mrs x0, mpidr_el1",
+    "ubfiz x0, x0, #{shift}, #{cpu_bits}",
+    "add x0, x0, #{fatal_top}",
+    "mov sp, x0",
+    "adrp x0, __cpu_stacks_start",
+    "add x0, x0, :lo12:__cpu_stacks_start",
+    "add sp, sp, x0",
+    "mrs x0, tpidrro_el0",
+    "sub sp, sp, #{size}",
+    "stp x0, x1, [sp, #{x}]",
+    "mov x0, #\\kind",
+    "b preempt_sync_common",
+    ".endm",
+    "",
+    ".section .text.preempt_vectors, \"ax\"",
+    ".global preempt_vectors",
+    ".balign 0x800",
+    "preempt_vectors:",
+    "VECTOR_SYNC 0",
+    // IRQ from SP_EL0: the frame goes on the interrupted thread's stack.
+    ".balign 0x80",
+    "msr spsel, #0",
+    "sub sp, sp, #{size}",
+    ".global preempt_irq_frame_store",
+    "preempt_irq_frame_store:",
+    "stp x0, x1, [sp, #{x}]",
+    "b preempt_irq_common",
+    "VECTOR_SYNC 2", "VECTOR_SYNC 3",
+    "VECTOR_FATAL 4", "VECTOR_FATAL 5", "VECTOR_FATAL 6", "VECTOR_FATAL 7",
+    "VECTOR_FATAL 8", "VECTOR_FATAL 9", "VECTOR_FATAL 10", "VECTOR_FATAL 11",
+    "VECTOR_FATAL 12", "VECTOR_FATAL 13", "VECTOR_FATAL 14", "VECTOR_FATAL 15",
+    "",
+    "preempt_sync_common:",
+    "SAVE_REST",
+    "mrs x2, fpsr",
+    "mrs x3, sp_el0",
+    "stp x2, x3, [sp, #{fpsr}]",
+    "mov x1, sp",
+    "bl preempt_exception",
+    "RESTORE_ERET",
+    "",
+    "preempt_irq_common:",
+    "SAVE_REST",
+    "mrs x2, fpsr",
+    "add x3, sp, #{size}",
+    "stp x2, x3, [sp, #{fpsr}]",
+    "sub x0, sp, #{irq_reserve}",
+    ".global preempt_irq_probe",
+    "preempt_irq_probe:",
+    "ldr xzr, [x0]",
+    "msr spsel, #1",
+    "bl preempt_irq",
+    "msr spsel, #0",
+    "cbz x0, 1f",
+    "bl preempt_irq_exit",
+    "1:",
+    "RESTORE_ERET",
     size = const FRAME_SIZE,
     x = const F_X,
     spsr = const F_SPSR,
     fpsr = const F_FPSR,
     q = const F_Q,
+    shift = const CPU_STACKS_SHIFT,
+    cpu_bits = const MAX_CPUS.trailing_zeros(),
+    fatal_top = const FATAL_STACK_TOP,
+    irq_reserve = const IRQ_EXIT_RESERVE,
 );

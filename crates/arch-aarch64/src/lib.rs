@@ -15,10 +15,11 @@ pub mod context;
 pub mod cpu;
 pub mod esr;
 pub mod exception;
-mod granule;
+pub mod layout;
 pub mod mmu;
 pub mod pmu;
 pub mod spinlock;
+pub mod stacks;
 pub mod timer;
 
 pub use context::{switch_context, Context};

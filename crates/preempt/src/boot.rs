@@ -9,8 +9,13 @@ extern "C" {
     static __text_start: u8;
     static __text_end: u8;
     static __rodata_end: u8;
+    static __cpu_stacks_start: u8;
+    static __cpu_stacks_end: u8;
     static __heap_start: u8;
 }
+
+// The image reserves stacks for as many cores as the scheduler can drive.
+const _: () = assert!(preempt_arch::layout::MAX_CPUS == sched_core::MAX_CPUS);
 
 extern "Rust" {
     /// The program's `main`, defined by [`entry!`](crate::entry).
@@ -28,6 +33,7 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     let image = preempt_arch::mmu::Image {
         text: addr(&raw const __text_start)..addr(&raw const __text_end),
         rodata: addr(&raw const __text_end)..addr(&raw const __rodata_end),
+        cpu_stacks: addr(&raw const __cpu_stacks_start)..addr(&raw const __cpu_stacks_end),
     };
     // SAFETY: first thing on the boot core, MMU off; the board's map covers the image, RAM
     // and every device the kernel uses, the linker script's symbols bound the image's text
@@ -38,15 +44,17 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
         kernel::fault::kernel_halt(format_args!("the board memory map is invalid: {e:?}"));
     }
     let info = board::init(dtb);
-    let heap_start = core::ptr::addr_of!(__heap_start) as usize;
-    if info.ram_end <= heap_start + 1024 * 1024 {
+    let image_end = core::ptr::addr_of!(__heap_start) as usize;
+    if info.ram_end <= image_end + 4 * 1024 * 1024 {
         kernel::fault::kernel_halt(format_args!(
             "RAM ends at {:#x}, below the kernel image",
             info.ram_end
         ));
     }
-    // SAFETY: everything from the end of the image to the end of RAM is unused; the boot stacks
-    // and BSS lie below `__heap_start` (see the linker script).
+    let heap_start = page_map_heap(image_end, info.ram_end);
+    // SAFETY: everything from the end of the image (and of the heap's page tables) to the end
+    // of RAM is unused; the per-core stacks and BSS lie below `__heap_start` (see the linker
+    // script).
     unsafe { heap::init(heap_start, info.ram_end - heap_start) };
     crate::console::init_log();
     log::info!(
@@ -68,6 +76,30 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
         kernel::fault::kernel_halt(format_args!("out of memory at boot"))
     };
     kernel::start(main, sched_core::DEFAULT_PRIORITY)
+}
+
+/// Remaps the RAM after the image with 4 KiB pages, so that guard pages can be cut out of the
+/// heap below every thread stack; the level-3 tables this needs are carved from the start of
+/// that RAM (4 KiB per 2 MiB). Returns where the heap starts.
+fn page_map_heap(image_end: usize, ram_end: usize) -> usize {
+    use preempt_arch::mmu::{self, PageTable, PAGE_SIZE};
+    let range = image_end as u64..ram_end as u64;
+    let count = mmu::page_tables_needed(&range);
+    let tables_start = image_end.next_multiple_of(PAGE_SIZE);
+    // SAFETY: the RAM after the image is unused (nothing has been allocated yet); the tables
+    // are page-aligned, zero-initialised here before use, and lie below the heap's start, so
+    // nothing else will ever use them.
+    let tables = unsafe {
+        let p = tables_start as *mut PageTable;
+        core::ptr::write_bytes(p, 0, count);
+        core::slice::from_raw_parts_mut(p, count)
+    };
+    // SAFETY: boot core, MMU on, no other core or thread yet, nothing in the remapped range
+    // is in use (the boot stack and this code are in the image).
+    if let Err(e) = unsafe { mmu::map_with_pages(range, tables) } {
+        kernel::fault::kernel_halt(format_args!("cannot map the heap with pages: {e:?}"));
+    }
+    tables_start + count * core::mem::size_of::<PageTable>()
 }
 
 fn run_main() {

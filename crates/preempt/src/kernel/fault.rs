@@ -1,6 +1,12 @@
 //! Panics and synchronous exceptions: end the failing thread alone, or stop the system when the
 //! failure is the kernel's own.
 //!
+//! Faults are handled on the core's exception stack, never on the faulting one, so a thread
+//! that ran into the guard page below its stack (or set its stack pointer to garbage) is
+//! ended like any other faulting thread; the report says "stack overflow" with the stack's
+//! size and the faulting address when the address is in the guard page. An overflow of a
+//! core's own stacks (exception, boot/idle) is the kernel's, and says which stack it was.
+//!
 //! There is no unwinding. A thread that panics or faults is reported (name, cause, registers),
 //! marked failed so its `join` returns `Err`, and removed like a thread that returned — its
 //! destructors do not run. A failure with the scheduler lock held, inside an interrupt handler,
@@ -14,9 +20,11 @@
 //! with IRQs masked and go through `console::report_kernel`, which never waits for a thread.
 
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 
-use preempt_arch::{cpu, esr::Syndrome, ExceptionKind, Frame};
-use sched_core::ExitStatus;
+use preempt_arch::stacks::{self, CpuStack};
+use preempt_arch::{cpu, esr::Syndrome, exception, ExceptionKind, Frame};
+use sched_core::{ExitStatus, MAX_CPUS};
 
 use super::{exit_current, failing_thread, Failure};
 use crate::{board, console};
@@ -68,40 +76,107 @@ impl fmt::Display for Located<'_> {
     }
 }
 
-/// A synchronous exception (fault, undefined instruction, `brk`…).
+/// A synchronous exception (fault, undefined instruction, `brk`…) from thread or kernel code
+/// on `SP_EL0`, handled on this core's exception stack.
+///
+/// A thread's fault ends that thread: the exception returns into [`fault_exit`] on the
+/// thread's own stack, reset to its top (whatever the thread left there, including a stack
+/// pointer past its guard page, is abandoned), which exits it like a panic does. A fault at
+/// the IRQ vector's frame store or stack probe is the interrupted thread's: its stack had no
+/// room for the interrupt (nothing has been acknowledged yet; the interrupt stays pending).
 pub(crate) fn handle_sync(frame: &mut Frame) {
     let syn = Syndrome::read();
-    let irqs_were_masked = frame.spsr & (1 << 7) != 0;
-    match failing_thread(irqs_were_masked) {
-        Some(thread) => {
-            report(
-                &format_args!("thread '{}'", thread.display_name()),
-                &syn,
-                frame,
-            );
-            if super::is_main(&thread) {
-                board::exit(KERNEL_FAULT_EXIT);
-            }
-            thread.set_failure(Failure::Faulted);
-            drop(thread);
-            exit_current(ExitStatus::Failed)
-        }
-        None => {
-            report(&format_args!("the kernel"), &syn, frame);
-            board::exit(KERNEL_FAULT_EXIT)
-        }
+    let at_irq_entry = frame.elr == exception::irq_frame_store() || frame.elr == exception::irq_probe();
+    let irqs_were_masked = frame.spsr & (1 << 7) != 0 && !at_irq_entry;
+    let Some(thread) = failing_thread(irqs_were_masked) else {
+        report(&format_args!("the kernel"), &syn, frame, cpu_stack_overflow(&syn).as_ref());
+        board::exit(KERNEL_FAULT_EXIT)
+    };
+    let stack = super::with_sched(|s, cpu| {
+        s.data(s.current(cpu))
+            .and_then(|t| t.stack.as_ref())
+            .map(|st| (st.guard(), st.bottom(), st.top(), st.size()))
+    });
+    let overflow = stack.clone().and_then(|(guard, bottom, top, size)| {
+        let far = syn.far as usize;
+        (syn.far_valid() && guard.contains(&far)).then_some(Overflow::Thread { bottom, top, size, far })
+    });
+    let who = format_args!("thread '{}'", thread.display_name());
+    report(&who, &syn, frame, overflow.as_ref());
+    if at_irq_entry {
+        console::report_kernel(format_args!(
+            "  (an interrupt found no room on this thread's stack for its frame)"
+        ));
     }
+    if super::is_main(&thread) {
+        board::exit(KERNEL_FAULT_EXIT);
+    }
+    thread.set_failure(Failure::Faulted);
+    if let Some(Overflow::Thread { size, .. }) = overflow {
+        thread.set_final_stack_peak(size);
+    }
+    drop(thread);
+    let Some((_, _, top, _)) = stack else {
+        kernel_halt(format_args!("a faulting thread has no stack"))
+    };
+    // SAFETY: a Sync exception from SP_EL0, handled on the exception stack; the thread's own
+    // stack is abandoned from its top down (the thread never returns to its old frames).
+    unsafe { frame.resume_at(fault_exit, top) };
 }
 
-/// An exception preempt never expects (FIQ, SError, anything from EL0 or on SP_EL0).
-pub(crate) fn handle_unexpected(kind: ExceptionKind, frame: &mut Frame) {
+/// Where a faulting thread resumes (see [`handle_sync`]): it exits, failed.
+extern "C" fn fault_exit() -> ! {
+    exit_current(ExitStatus::Failed)
+}
+
+/// Anything taken while on the exception stack (a fault in an interrupt handler or a fault
+/// handler, an overflow of the exception stack), FIQ, SError, or from a lower EL: report and
+/// stop. A second one on the same core while reporting stops at once, without a report.
+pub(crate) fn handle_fatal(kind: ExceptionKind, frame: &mut Frame) -> ! {
+    static REPORTING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+    if REPORTING[cpu::core_id() % MAX_CPUS].swap(true, Ordering::Relaxed) {
+        board::exit(KERNEL_FAULT_EXIT);
+    }
     let syn = Syndrome::read();
-    console::report_kernel(format_args!("unexpected exception {:?}", kind));
-    report(&format_args!("the kernel"), &syn, frame);
+    if !matches!(kind, ExceptionKind::Nested) {
+        console::report_kernel(format_args!("unexpected exception {:?}", kind));
+    }
+    report(&format_args!("the kernel"), &syn, frame, cpu_stack_overflow(&syn).as_ref());
     board::exit(KERNEL_FAULT_EXIT)
 }
 
-fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame) {
+/// A fault that ran off the end of a stack.
+enum Overflow {
+    /// A thread's stack (`far` is in the guard page below `bottom`).
+    Thread {
+        bottom: usize,
+        top: usize,
+        size: usize,
+        far: usize,
+    },
+    /// One of a core's own stacks.
+    Cpu { core: usize, stack: CpuStack },
+}
+
+fn cpu_stack_overflow(syn: &Syndrome) -> Option<Overflow> {
+    if !syn.far_valid() {
+        return None;
+    }
+    stacks::guard_hit(syn.far).map(|(core, stack)| Overflow::Cpu { core, stack })
+}
+
+fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame, overflow: Option<&Overflow>) {
+    match overflow {
+        Some(Overflow::Thread { bottom, top, size, far }) => console::report_kernel(format_args!(
+            "fault in {who}: stack overflow: FAR {far:#x} is in the guard page below its \
+             {size}-byte stack ({bottom:#x}..{top:#x})"
+        )),
+        Some(Overflow::Cpu { core, stack }) => console::report_kernel(format_args!(
+            "fault in {who}: stack overflow of core {core}'s {}",
+            stack.name()
+        )),
+        None => {}
+    }
     console::report_kernel(format_args!(
         "fault in {}: {} (ESR_EL1 {:#010x}, EC {:#04x})",
         who,

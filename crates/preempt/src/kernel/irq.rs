@@ -25,17 +25,25 @@ pub(crate) const MAX_LINES: usize = 1024;
 /// lock, written rarely.
 static HANDLERS: [AtomicUsize; MAX_LINES] = [const { AtomicUsize::new(0) }; MAX_LINES];
 
-/// The kernel's side of the arch layer's exception contract.
+/// The kernel's side of the arch layer's exception contract: faults and the unexpected.
 #[no_mangle]
 extern "C" fn preempt_exception(kind: u64, frame: &mut Frame) {
     match ExceptionKind::from_index(kind) {
-        ExceptionKind::Irq => handle_irq(),
         ExceptionKind::Sync => fault::handle_sync(frame),
-        other => fault::handle_unexpected(other, frame),
+        other => fault::handle_fatal(other, frame),
     }
 }
 
-fn handle_irq() {
+/// `preempt_irq`'s answer: the tick ran (a scheduling decision is due).
+const WORK_TICK: u64 = 1;
+/// `preempt_irq`'s answer: a handler made a thread ready (check for preemption).
+const WORK_RESCHED: u64 = 2;
+
+/// An interrupt, on this core's exception stack: acknowledge and handle every pending line.
+/// Returns the scheduling work left for [`preempt_irq_exit`], which runs on the interrupted
+/// thread's stack because it may switch threads.
+#[no_mangle]
+extern "C" fn preempt_irq() -> u64 {
     let cpu = percpu::this();
     cpu.irq_depth.fetch_add(1, Ordering::Relaxed);
     let mut ticked = false;
@@ -58,9 +66,22 @@ fn handle_irq() {
     cpu.irq_depth.fetch_sub(1, Ordering::Relaxed);
     let resched = cpu.need_resched.swap(false, Ordering::Relaxed);
     if ticked {
+        WORK_TICK
+    } else if resched {
+        WORK_RESCHED
+    } else {
+        0
+    }
+}
+
+/// The scheduling half of an interrupt, on the interrupted thread's stack (the IRQ vector
+/// probed room for it): the tick's decision or a preemption check, and the switch it asks for.
+#[no_mangle]
+extern "C" fn preempt_irq_exit(work: u64) {
+    if work == WORK_TICK {
         let now = timer::counter();
         schedule(|s, cpu| (s.tick(cpu, now), ()));
-    } else if resched {
+    } else {
         schedule(|s, cpu| (s.preempt_check(cpu), ()));
     }
 }

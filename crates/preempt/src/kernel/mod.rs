@@ -17,7 +17,7 @@ pub(crate) mod wait;
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use preempt_arch::{context::Context, cpu, switch_context, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
@@ -42,6 +42,8 @@ pub(crate) struct ThreadInfo {
     /// The thread running the program's `main`.
     pub is_main: bool,
     failure: AtomicU8,
+    /// The stack's peak use once its stack is gone (`usize::MAX` until then).
+    final_stack_peak: AtomicUsize,
 }
 
 impl ThreadInfo {
@@ -52,6 +54,7 @@ impl ThreadInfo {
             base_priority,
             is_main: false,
             failure: AtomicU8::new(0),
+            final_stack_peak: AtomicUsize::new(usize::MAX),
         }
     }
     /// The info of the thread that runs the program's `main`.
@@ -73,6 +76,15 @@ impl ThreadInfo {
             2 => Failure::Faulted,
             _ => Failure::None,
         }
+    }
+    /// Records the thread's final stack peak (at a stack overflow, or before its stack is
+    /// freed).
+    pub fn set_final_stack_peak(&self, bytes: usize) {
+        self.final_stack_peak.store(bytes, Ordering::Relaxed);
+    }
+    fn final_stack_peak(&self) -> Option<usize> {
+        let v = self.final_stack_peak.load(Ordering::Relaxed);
+        (v != usize::MAX).then_some(v)
     }
     /// The name for reports: control characters escaped, so it cannot break a console line.
     pub fn display_name(&self) -> crate::console::Escaped<'_> {
@@ -218,10 +230,7 @@ unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
             &mut t.ctx
         }
         None => match sched.data_mut(from) {
-            Some(t) => {
-                check_stack(t);
-                &mut t.ctx
-            }
+            Some(t) => &mut t.ctx,
             None => fault::kernel_halt(format_args!(
                 "switching away from a thread with no control block"
             )),
@@ -232,19 +241,6 @@ unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
     // completes: `next` is owned by the scheduler, `prev` by the scheduler or the per-CPU dead
     // slot, which only the next thread's `finish_switch` empties. IRQs are masked.
     unsafe { switch_context(prev_ctx, next_ctx) };
-}
-
-fn check_stack(t: &KThread) {
-    if let Some(stack) = &t.stack {
-        if !stack.canary_intact() {
-            fault::kernel_halt(format_args!(
-                "stack overflow in thread '{}' (stack {:#x}..{:#x})",
-                t.info.display_name(),
-                stack.bottom(),
-                stack.top()
-            ));
-        }
-    }
 }
 
 /// The second half of every switch, run by the thread that was switched to: release the lock
@@ -263,6 +259,39 @@ fn finish_switch() -> bool {
         this.graveyard.bury(dead);
     }
     this.deferred.load(Ordering::Relaxed)
+}
+
+/// Frees an exited thread's control block and stack, in thread context with IRQs enabled.
+/// Scans the stack for its final peak first if a `Thread` handle may still ask for it: when
+/// the thread's info has more holders than the control block and `handle_refs` (the handle
+/// being joined or dropped, which cannot ask any more).
+pub(crate) fn retire(t: Box<KThread>, handle_refs: usize) {
+    if Shared::count(&t.info) > 1 + handle_refs && t.info.final_stack_peak().is_none() {
+        if let Some(stack) = &t.stack {
+            t.info.set_final_stack_peak(stack.peak());
+        }
+    }
+    drop(t);
+}
+
+/// The peak stack use of the thread `info` describes, in bytes: scanned now while its stack
+/// exists, its final figure afterwards (0 for a thread without a stack of its own, and for a
+/// live thread asked from an interrupt handler, which must not free a stack).
+pub(crate) fn stack_peak(info: &ThreadInfo) -> usize {
+    if let Some(peak) = info.final_stack_peak() {
+        return peak;
+    }
+    if percpu::this().in_irq() || SCHED.raw().held_by_this_core() {
+        return 0;
+    }
+    let Some(id) = ThreadId::from_u64(info.id_u64()) else {
+        return 0;
+    };
+    let stack = with_sched(|s, _| s.data(id).and_then(|t| t.stack.as_ref().map(|st| st.share())));
+    match stack {
+        Some(stack) => stack.peak(), // the share is dropped here, in thread context
+        None => info.final_stack_peak().unwrap_or(0),
+    }
 }
 
 /// First code of every new thread (see `Context::new_thread`).

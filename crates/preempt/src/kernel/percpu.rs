@@ -144,7 +144,7 @@ impl Graveyard {
         // One at a time: dropping the chain as a whole would recurse once per block.
         while let Some(mut t) = list {
             list = t.next_dead.take();
-            drop(t);
+            super::retire(t, 0);
         }
     }
 }

@@ -60,6 +60,11 @@ impl<T> Shared<T> {
         })
     }
 
+    /// How many references exist (a snapshot: others may clone or drop meanwhile).
+    pub fn count(this: &Self) -> usize {
+        this.inner().count.load(Ordering::Relaxed)
+    }
+
     fn inner(&self) -> &Inner<T> {
         // SAFETY: the block lives while any `Shared` (this one included) holds a count.
         unsafe { self.ptr.as_ref() }

@@ -59,6 +59,12 @@ impl<T> JoinHandle<T> {
         &self.thread
     }
 
+    /// The thread's peak stack use in bytes so far (its final figure once it has ended); see
+    /// [`Thread::stack_peak`].
+    pub fn stack_peak(&self) -> usize {
+        self.thread.stack_peak()
+    }
+
     /// Whether the thread has ended (join would not block).
     pub fn is_finished(&self) -> bool {
         let Some(id) = self.id else { return true };
@@ -77,7 +83,9 @@ impl<T> JoinHandle<T> {
             });
             match poll {
                 Ok(Some((status, reaped))) => {
-                    drop(reaped); // frees the stack, outside the scheduler lock
+                    if let Some((t, _)) = reaped {
+                        kernel::retire(t, 1); // frees the stack, outside the scheduler lock
+                    }
                     break status;
                 }
                 Ok(None) => {}
@@ -102,7 +110,9 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             let dead = kernel::with_sched(|s, _| s.detach(id));
-            drop(dead);
+            if let Some(t) = dead {
+                kernel::retire(t, 1);
+            }
         }
     }
 }

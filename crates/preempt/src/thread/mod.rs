@@ -52,6 +52,16 @@ impl Thread {
         ThreadId::from_u64(self.info.id_u64()).expect("a thread's id is set when it is spawned")
     }
 
+    /// The thread's peak stack use in bytes: from the top of its stack down to the deepest
+    /// word it has written so far (its final figure once it has ended; the whole stack for a
+    /// thread that overflowed it). Measured on a stack painted at spawn, exact to the word
+    /// except when the deepest writes lie more than 1 KiB below a large stretch left
+    /// unwritten; 0 for a thread without a stack of its own, and when asked from an interrupt
+    /// handler about a thread still running. Costs a scan of the unused part of the stack.
+    pub fn stack_peak(&self) -> usize {
+        kernel::stack_peak(&self.info)
+    }
+
     /// The thread's current (effective) priority, or its spawn priority once it has ended.
     pub fn priority(&self) -> Priority {
         let id = self.id();

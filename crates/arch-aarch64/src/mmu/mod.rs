@@ -15,6 +15,9 @@
 //!   read/write, never executable;
 //! - devices: Device-nGnRE, never executable;
 //! - the first page (address 0): never mapped, so a null dereference faults;
+//! - the guard pages of the per-core stacks ([`Image::cpu_stacks`], see
+//!   [`layout`](crate::layout)): never mapped, so an overflow of a boot, exception or fatal
+//!   stack faults at once;
 //! - anything outside the board's regions: not mapped.
 //!
 //! `SCTLR_EL1.WXN` is set as well, so no writable page can ever be executed even if a table
@@ -23,7 +26,9 @@
 //! Granularity: 1 GiB blocks where a whole gigabyte has one kind, 2 MiB blocks elsewhere, and
 //! 4 KiB pages ([`PAGE_SIZE`]) only in the 2 MiB blocks that hold the image or the null page —
 //! one level-3 table each. The image's section boundaries must therefore be page-aligned (the
-//! linker script aligns them to the same constant).
+//! linker script aligns them to the same constant). Later, once the heap's range is known,
+//! [`pages::map_with_pages`] remaps it with pages too, so that single pages of it — the guard
+//! pages below thread stacks — can be unmapped and mapped again at run time.
 //!
 //! Layout: 4 KiB granule, 39-bit virtual addresses (T0SZ = 25), translation starting at level 1
 //! (one 512-entry table of 1 GiB entries), up to [`MAX_L2`] level-2 tables and [`MAX_L3`]
@@ -34,7 +39,13 @@ use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::ops::Range;
 
-pub use crate::granule::PAGE_SIZE;
+pub use crate::layout::PAGE_SIZE;
+use crate::layout::{
+    CPU_STACKS_SIZE, EXCEPTION_STACK_TOP, FATAL_STACK_TOP, GUARD_SIZE,
+};
+
+pub mod pages;
+pub use pages::{map_page, map_with_pages, page_tables_needed, unmap_page, PageTable};
 
 /// What a region of the map is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +76,9 @@ pub struct Image {
     pub text: Range<u64>,
     /// Read-only data: read-only, never executable.
     pub rodata: Range<u64>,
+    /// The per-core stack blocks of [`layout`](crate::layout) (whole blocks), whose guard
+    /// pages are left unmapped.
+    pub cpu_stacks: Range<u64>,
 }
 
 /// Why a memory map was refused.
@@ -79,19 +93,21 @@ pub enum MapError {
     TooManyTables,
     /// A page of the image is not in Normal memory.
     ImageNotInRam(u64),
+    /// An address that should be mapped with pages is mapped with a block, or not at all.
+    NotPageMapped(u64),
 }
 
-const GIB: u64 = 1 << 30;
-const MIB2: u64 = 2 << 20;
-const PAGE: u64 = PAGE_SIZE as u64;
+pub(crate) const GIB: u64 = 1 << 30;
+pub(crate) const MIB2: u64 = 2 << 20;
+pub(crate) const PAGE: u64 = PAGE_SIZE as u64;
 /// Level-2 tables available for gigabytes mapped with 2 MiB granularity.
 pub const MAX_L2: usize = 4;
 /// Level-3 tables available for 2 MiB blocks mapped with 4 KiB pages (the image's blocks and
 /// the null page's).
-pub const MAX_L3: usize = 4;
+pub const MAX_L3: usize = 6;
 
 #[repr(C, align(4096))]
-struct Table([u64; 512]);
+pub(crate) struct Table(pub(crate) [u64; 512]);
 
 /// All zero, so that it lives in BSS rather than in the image.
 #[repr(C)]
@@ -106,8 +122,9 @@ struct Tables {
 }
 
 struct TableCell(UnsafeCell<Tables>);
-// SAFETY: the tables are written only by `enable`, once, on the boot core before other cores
-// or threads exist; afterwards only the MMU reads them.
+// SAFETY: the tables are written by `enable`, once, on the boot core before other cores or
+// threads exist; afterwards only `pages` writes to them, under its own contracts (single
+// 64-bit entries, each owned by whoever unmaps and maps that page).
 unsafe impl Sync for TableCell {}
 
 static TABLES: TableCell = TableCell(UnsafeCell::new(Tables {
@@ -118,9 +135,9 @@ static TABLES: TableCell = TableCell(UnsafeCell::new(Tables {
     l3_owner: [0; MAX_L3],
 }));
 
-const VALID: u64 = 1;
+pub(crate) const VALID: u64 = 1;
 /// Table descriptor at levels 1–2, page descriptor at level 3.
-const TABLE: u64 = 1 << 1;
+pub(crate) const TABLE: u64 = 1 << 1;
 const ATTR_DEVICE: u64 = 0 << 2;
 const ATTR_NORMAL: u64 = 1 << 2;
 /// `AP[2]`: read-only (at EL1; `AP[1]` is never set, so EL0 has no access anywhere).
@@ -133,7 +150,7 @@ const MAIR: u64 = 0x04 | (0xff << 8);
 
 /// What one page (or block) may be used for.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
     Unmapped,
     Device,
     /// Normal, read/write, never executable.
@@ -145,7 +162,7 @@ enum Access {
 }
 
 /// Descriptor bits other than the address and the block/page type bit.
-fn attrs(access: Access) -> u64 {
+pub(crate) fn attrs(access: Access) -> u64 {
     let normal = VALID | AF | SH_INNER | ATTR_NORMAL;
     match access {
         Access::Unmapped => 0,
@@ -165,7 +182,10 @@ impl Pages<'_> {
     /// Whether `[start, start + len)` holds any page with its own rule.
     fn touches(&self, start: u64, len: u64) -> bool {
         let hit = |r: &Range<u64>| r.start < start + len && start < r.end;
-        start < PAGE || hit(&self.image.text) || hit(&self.image.rodata)
+        start < PAGE
+            || hit(&self.image.text)
+            || hit(&self.image.rodata)
+            || hit(&self.image.cpu_stacks)
     }
 
     /// The rule for the page at `addr`, if it has one.
@@ -176,6 +196,11 @@ impl Pages<'_> {
             Some(Access::Text)
         } else if self.image.rodata.contains(&addr) {
             Some(Access::ReadOnly)
+        } else if self.image.cpu_stacks.contains(&addr) {
+            let offset = ((addr - self.image.cpu_stacks.start) % CPU_STACKS_SIZE as u64) as usize;
+            let guard = |at: usize| (at..at + GUARD_SIZE).contains(&offset);
+            (guard(0) || guard(FATAL_STACK_TOP) || guard(EXCEPTION_STACK_TOP))
+                .then_some(Access::Unmapped)
         } else {
             None
         }
@@ -214,6 +239,11 @@ fn build(t: &mut Tables, regions: &[Region], image: &Image) -> Result<(), MapErr
         if r.start % PAGE != 0 || r.end % PAGE != 0 {
             return Err(MapError::Misaligned(r.start));
         }
+    }
+    let stacks = &image.cpu_stacks;
+    let block = CPU_STACKS_SIZE as u64;
+    if stacks.start % block != 0 || stacks.end % block != 0 {
+        return Err(MapError::Misaligned(stacks.start));
     }
     let pages = Pages { image };
     for r in regions {
@@ -300,7 +330,7 @@ pub unsafe fn enable(regions: &[Region], image: &Image) -> Result<(), MapError> 
 /// # Safety
 /// `enable` must have succeeded on the boot core.
 pub unsafe fn enable_on_core() {
-    let ttbr = TABLES.0.get() as u64; // `l1` is the first field
+    let ttbr = l1_address();
     let pa_range: u64;
     // SAFETY: reads an ID register.
     unsafe { asm!("mrs {0}, id_aa64mmfr0_el1", out(reg) pa_range, options(nomem, nostack)) };
@@ -334,6 +364,11 @@ pub unsafe fn enable_on_core() {
             options(nostack)
         )
     }
+}
+
+/// The address of the level-1 table (the identity map makes it a usable pointer as well).
+pub(crate) fn l1_address() -> u64 {
+    TABLES.0.get() as u64 // `l1` is the first field
 }
 
 /// Whether the MMU is on for this core.
