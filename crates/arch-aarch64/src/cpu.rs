@@ -58,6 +58,18 @@ pub fn irq_save() -> IrqState {
     IrqState(daif)
 }
 
+/// [`irq_save`] without the stack check, for sections that use no stack at all (a few
+/// register-only instructions, no calls): nothing in them can overflow.
+#[inline(always)]
+pub fn irq_save_stackless() -> IrqState {
+    let daif: u64;
+    // SAFETY: as in `irq_save`, without the load.
+    unsafe {
+        asm!("mrs {0}, daif", "msr daifset, #2", out(reg) daif, options(nostack));
+    }
+    IrqState(daif)
+}
+
 /// Restores the mask state saved by [`irq_save`].
 #[inline(always)]
 pub fn irq_restore(state: IrqState) {

@@ -151,7 +151,6 @@ pub fn irq_probe() -> u64 {
     symbol_address!("preempt_irq_probe")
 }
 
-
 /// Which of the 16 vectors was taken (IRQs from threads go to `preempt_irq` instead).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExceptionKind {

@@ -49,5 +49,6 @@ pub const BOOT_STACK_TOP: usize = EXCEPTION_STACK_TOP + GUARD_SIZE + BOOT_STACK_
 
 const _: () = assert!(CPU_STACKS_SIZE == 1 << CPU_STACKS_SHIFT);
 const _: () = assert!(BOOT_STACK_TOP == CPU_STACKS_SIZE);
-const _: () = assert!(FATAL_STACK_SIZE % PAGE_SIZE == 0 && EXCEPTION_STACK_SIZE % PAGE_SIZE == 0);
-const _: () = assert!(BOOT_STACK_SIZE % PAGE_SIZE == 0);
+const _: () = assert!(FATAL_STACK_SIZE.is_multiple_of(PAGE_SIZE));
+const _: () = assert!(EXCEPTION_STACK_SIZE.is_multiple_of(PAGE_SIZE));
+const _: () = assert!(BOOT_STACK_SIZE.is_multiple_of(PAGE_SIZE));

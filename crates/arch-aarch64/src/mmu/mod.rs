@@ -40,9 +40,7 @@ use core::cell::UnsafeCell;
 use core::ops::Range;
 
 pub use crate::layout::PAGE_SIZE;
-use crate::layout::{
-    CPU_STACKS_SIZE, EXCEPTION_STACK_TOP, FATAL_STACK_TOP, GUARD_SIZE,
-};
+use crate::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_TOP, FATAL_STACK_TOP, GUARD_SIZE};
 
 pub mod pages;
 pub use pages::{map_page, map_with_pages, page_tables_needed, unmap_page, PageTable};
@@ -242,7 +240,7 @@ fn build(t: &mut Tables, regions: &[Region], image: &Image) -> Result<(), MapErr
     }
     let stacks = &image.cpu_stacks;
     let block = CPU_STACKS_SIZE as u64;
-    if stacks.start % block != 0 || stacks.end % block != 0 {
+    if !stacks.start.is_multiple_of(block) || !stacks.end.is_multiple_of(block) {
         return Err(MapError::Misaligned(stacks.start));
     }
     let pages = Pages { image };

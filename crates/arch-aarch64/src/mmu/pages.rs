@@ -79,7 +79,8 @@ fn l2_entry(addr: u64) -> Option<*mut u64> {
     // SAFETY: the level-1 table is a live static of the map; reading one entry is a plain
     // 64-bit load.
     let l1e = unsafe { entry_ptr(l1_address(), addr / GIB).read_volatile() };
-    (l1e & (VALID | TABLE) == VALID | TABLE).then(|| entry_ptr(l1e & ADDR_MASK, (addr % GIB) / MIB2))
+    (l1e & (VALID | TABLE) == VALID | TABLE)
+        .then(|| entry_ptr(l1e & ADDR_MASK, (addr % GIB) / MIB2))
 }
 
 /// The level-3 entry for `addr`, if its 2 MiB block is mapped with pages.

@@ -86,10 +86,16 @@ impl fmt::Display for Located<'_> {
 /// room for the interrupt (nothing has been acknowledged yet; the interrupt stays pending).
 pub(crate) fn handle_sync(frame: &mut Frame) {
     let syn = Syndrome::read();
-    let at_irq_entry = frame.elr == exception::irq_frame_store() || frame.elr == exception::irq_probe();
+    let at_irq_entry =
+        frame.elr == exception::irq_frame_store() || frame.elr == exception::irq_probe();
     let irqs_were_masked = frame.spsr & (1 << 7) != 0 && !at_irq_entry;
     let Some(thread) = failing_thread(irqs_were_masked) else {
-        report(&format_args!("the kernel"), &syn, frame, cpu_stack_overflow(&syn).as_ref());
+        report(
+            &format_args!("the kernel"),
+            &syn,
+            frame,
+            cpu_stack_overflow(&syn).as_ref(),
+        );
         board::exit(KERNEL_FAULT_EXIT)
     };
     let stack = super::with_sched(|s, cpu| {
@@ -99,7 +105,12 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
     });
     let overflow = stack.clone().and_then(|(guard, bottom, top, size)| {
         let far = syn.far as usize;
-        (syn.far_valid() && guard.contains(&far)).then_some(Overflow::Thread { bottom, top, size, far })
+        (syn.far_valid() && guard.contains(&far)).then_some(Overflow::Thread {
+            bottom,
+            top,
+            size,
+            far,
+        })
     });
     let who = format_args!("thread '{}'", thread.display_name());
     report(&who, &syn, frame, overflow.as_ref());
@@ -141,7 +152,12 @@ pub(crate) fn handle_fatal(kind: ExceptionKind, frame: &mut Frame) -> ! {
     if !matches!(kind, ExceptionKind::Nested) {
         console::report_kernel(format_args!("unexpected exception {:?}", kind));
     }
-    report(&format_args!("the kernel"), &syn, frame, cpu_stack_overflow(&syn).as_ref());
+    report(
+        &format_args!("the kernel"),
+        &syn,
+        frame,
+        cpu_stack_overflow(&syn).as_ref(),
+    );
     board::exit(KERNEL_FAULT_EXIT)
 }
 
@@ -167,7 +183,12 @@ fn cpu_stack_overflow(syn: &Syndrome) -> Option<Overflow> {
 
 fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame, overflow: Option<&Overflow>) {
     match overflow {
-        Some(Overflow::Thread { bottom, top, size, far }) => console::report_kernel(format_args!(
+        Some(Overflow::Thread {
+            bottom,
+            top,
+            size,
+            far,
+        }) => console::report_kernel(format_args!(
             "fault in {who}: stack overflow: FAR {far:#x} is in the guard page below its \
              {size}-byte stack ({bottom:#x}..{top:#x})"
         )),

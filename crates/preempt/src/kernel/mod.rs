@@ -287,7 +287,10 @@ pub(crate) fn stack_peak(info: &ThreadInfo) -> usize {
     let Some(id) = ThreadId::from_u64(info.id_u64()) else {
         return 0;
     };
-    let stack = with_sched(|s, _| s.data(id).and_then(|t| t.stack.as_ref().map(|st| st.share())));
+    let stack = with_sched(|s, _| {
+        s.data(id)
+            .and_then(|t| t.stack.as_ref().map(|st| st.share()))
+    });
     match stack {
         Some(stack) => stack.peak(), // the share is dropped here, in thread context
         None => info.final_stack_peak().unwrap_or(0),

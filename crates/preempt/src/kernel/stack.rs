@@ -71,7 +71,11 @@ impl Stack {
         // SAFETY: `layout` has a non-zero size.
         let base = NonNull::new(unsafe { alloc(layout) }).ok_or(oom)?;
         // SAFETY: the header lies inside the fresh allocation, 16-byte aligned.
-        unsafe { Self::count_at(base, size).as_ptr().write(AtomicUsize::new(1)) };
+        unsafe {
+            Self::count_at(base, size)
+                .as_ptr()
+                .write(AtomicUsize::new(1))
+        };
         Self::paint(base.as_ptr() as usize + GUARD_SIZE, size);
         // SAFETY: the guard page is the first page of our own, page-aligned allocation, and
         // nothing refers to it; `Drop` maps it back before freeing.

@@ -85,7 +85,7 @@ pub(crate) fn notify<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
 /// The running thread's id as a nonzero word, read without the scheduler lock.
 #[inline]
 pub(crate) fn current_id_word() -> u64 {
-    let irq = cpu::irq_save();
+    let irq = cpu::irq_save_stackless(); // two loads, no stack
     let id = percpu::this().current.load(Ordering::Relaxed);
     cpu::irq_restore(irq);
     id
