@@ -72,7 +72,8 @@ static MUTEX: Mutex<u32> = Mutex::new(0);
 static RWLOCK: RwLock<u32> = RwLock::new(0);
 static PERMIT: Semaphore = Semaphore::new(1);
 
-/// One worker round: fills a buffer on its own stack, lets others run, sums it back.
+/// A worker: until `STOP`, rounds of filling a buffer on its own stack, letting others run
+/// (sleep or yield) and summing the buffer back. Returns the rounds and the sum of the sums.
 fn worker(seed: u64, sleep: bool) -> (u64, u64) {
     let (mut rounds, mut total) = (0u64, 0u64);
     while !STOP.load(Ordering::Relaxed) {
@@ -308,7 +309,9 @@ fn main() {
     fault("overflow-recurse", || {
         black_box(deep::<1024>(0, false, 0));
     });
-    fault("overflow-yield", || {
+    // At the workers' priority, so that every yield switches: the kernel's deepest path runs
+    // on this stack at every level.
+    fault_at("overflow-yield", WORKER_PRIORITY, || {
         black_box(deep::<256>(0, true, 0));
     });
     // Above `main` and the workers, and never calling the kernel: about 100,000 instructions per
@@ -337,11 +340,9 @@ fn main() {
         check!(rounds > 0, "worker {:#x} never ran", seed);
         check_eq!(total, expected_total(seed, rounds));
     }
-    // SAFETY: a plain read of a static.
-    check_eq!(
-        unsafe { (&raw const RODATA).read_volatile() },
-        *b"read-only bytes!"
-    );
+    // SAFETY: a plain read of a static (volatile: the compiler may not assume it unchanged).
+    let rodata = unsafe { (&raw const RODATA).read_volatile() };
+    check_eq!(rodata, *b"read-only bytes!");
     check_eq!(thread::spawn(|| 40 + 2).join().expect("after faults"), 42);
     println!("fault_catalogue: ok");
 }

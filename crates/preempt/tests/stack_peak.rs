@@ -3,8 +3,9 @@
 //!
 //! A thread that recurses through twenty 1 KiB frames reports between 20 and 24 KiB; a
 //! thread that does almost nothing, under 4 KiB. Once a thread has finished its peak no longer
-//! changes, and stays readable through a `Thread` after the join. `main` sees a peak of its own
-//! between 0 and its stack size, and a thread whose stack overflowed reports the whole stack.
+//! changes (ticks and other threads run meanwhile), and stays readable through a `Thread`
+//! after the join. `main` sees a peak of its own between 0 and its stack size, and a thread
+//! whose stack overflowed reports the whole stack.
 //! xtask: timeout=30
 //! xtask: expect-output=stack_peak: ok
 #![no_std]
@@ -12,6 +13,7 @@
 
 use core::hint::black_box;
 use preempt::thread::{self, Builder};
+use preempt::time::Duration;
 use preempt::{check, check_eq, println};
 
 preempt::entry!(main);
@@ -51,6 +53,7 @@ fn main() {
         "20 KiB of frames reported as a peak of {} bytes",
         peak
     );
+    thread::sleep(Duration::from_millis(2));
     check_eq!(deep.stack_peak(), peak);
     check_eq!(deep.thread().stack_peak(), peak);
     let t = deep.thread().clone();
