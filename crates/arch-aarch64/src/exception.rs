@@ -24,8 +24,9 @@
 //!   any other fault. The kernel may rewrite the frame (and `SP_EL0`) to resume elsewhere.
 //! - **Anything taken while already on the exception stack** (a fault in an interrupt handler
 //!   or a fault handler, an overflow of the exception stack itself), and anything from a lower
-//!   EL, FIQ and SError: the vector moves to the core's fatal stack — found from the core
-//!   number alone, without touching memory — and `preempt_exception` reports and stops.
+//!   EL: the vector moves to the core's fatal stack — found from the core number alone, without
+//!   touching memory — and `preempt_exception` reports and stops. (FIQ and SError taken from
+//!   `SP_EL0` are fatal too, but are reported from the exception stack, which is intact then.)
 //!
 //! Contract with the kernel: it defines
 //! `#[no_mangle] extern "C" fn preempt_exception(kind: u64, frame: &mut Frame)` (`kind` is the
@@ -54,7 +55,9 @@ pub struct Frame {
     pub fpcr: u64,
     /// Floating-point status register.
     pub fpsr: u64,
-    /// The interrupted code's stack pointer (`SP_EL0` for thread and kernel code).
+    /// The interrupted code's stack pointer for an exception from `SP_EL0` (thread and kernel
+    /// code); for a nested exception (taken on `SP_EL1`) the `SP_EL0` of the code the first
+    /// exception interrupted, since the fatal vector replaces `SP_EL1` before saving.
     pub sp: u64,
     /// q0–q31.
     pub q: [u128; 32],
@@ -149,6 +152,14 @@ pub fn irq_frame_store() -> u64 {
 /// See [`irq_frame_store`].
 pub fn irq_probe() -> u64 {
     symbol_address!("preempt_irq_probe")
+}
+
+/// Whether `pc` is one of the IRQ entry's stores to the thread's stack or its probe: the frame
+/// store in the vector, or anything from the start of the common entry code up to the probe.
+/// A fault there means the interrupted thread's stack pointer had no room for the interrupt
+/// (a full stack, or garbage that happened to leave the frame's lowest word mapped).
+pub fn is_irq_entry(pc: u64) -> bool {
+    pc == irq_frame_store() || (symbol_address!("preempt_irq_common")..=irq_probe()).contains(&pc)
 }
 
 /// Which of the 16 vectors was taken (IRQs from threads go to `preempt_irq` instead).
@@ -343,6 +354,7 @@ core::arch::global_asm!(
     "bl preempt_exception",
     "RESTORE_ERET",
     "",
+    ".global preempt_irq_common",
     "preempt_irq_common:",
     "SAVE_REST",
     "mrs x2, fpsr",

@@ -86,17 +86,10 @@ impl fmt::Display for Located<'_> {
 /// room for the interrupt (nothing has been acknowledged yet; the interrupt stays pending).
 pub(crate) fn handle_sync(frame: &mut Frame) {
     let syn = Syndrome::read();
-    let at_irq_entry =
-        frame.elr == exception::irq_frame_store() || frame.elr == exception::irq_probe();
+    let at_irq_entry = exception::is_irq_entry(frame.elr);
     let irqs_were_masked = frame.spsr & (1 << 7) != 0 && !at_irq_entry;
     let Some(thread) = failing_thread(irqs_were_masked) else {
-        report(
-            &format_args!("the kernel"),
-            &syn,
-            frame,
-            cpu_stack_overflow(&syn).as_ref(),
-        );
-        board::exit(KERNEL_FAULT_EXIT)
+        kernel_fault(&syn, frame)
     };
     let stack = super::with_sched(|s, cpu| {
         s.data(s.current(cpu))
@@ -152,12 +145,13 @@ pub(crate) fn handle_fatal(kind: ExceptionKind, frame: &mut Frame) -> ! {
     if !matches!(kind, ExceptionKind::Nested) {
         console::report_kernel(format_args!("unexpected exception {:?}", kind));
     }
-    report(
-        &format_args!("the kernel"),
-        &syn,
-        frame,
-        cpu_stack_overflow(&syn).as_ref(),
-    );
+    kernel_fault(&syn, frame)
+}
+
+/// Reports a fault of the kernel's own (naming the core stack it overflowed, if any) and stops.
+fn kernel_fault(syn: &Syndrome, frame: &Frame) -> ! {
+    let overflow = cpu_stack_overflow(syn);
+    report(&format_args!("the kernel"), syn, frame, overflow.as_ref());
     board::exit(KERNEL_FAULT_EXIT)
 }
 

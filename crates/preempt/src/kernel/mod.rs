@@ -42,8 +42,10 @@ pub(crate) struct ThreadInfo {
     /// The thread running the program's `main`.
     pub is_main: bool,
     failure: AtomicU8,
-    /// The stack's peak use once its stack is gone (`usize::MAX` until then).
+    /// The stack's peak use once it is final (`usize::MAX` until then).
     final_stack_peak: AtomicUsize,
+    /// A `JoinHandle` for the thread still exists (cleared when it is dropped or joined).
+    joinable: AtomicBool,
 }
 
 impl ThreadInfo {
@@ -55,6 +57,7 @@ impl ThreadInfo {
             is_main: false,
             failure: AtomicU8::new(0),
             final_stack_peak: AtomicUsize::new(usize::MAX),
+            joinable: AtomicBool::new(true),
         }
     }
     /// The info of the thread that runs the program's `main`.
@@ -85,6 +88,17 @@ impl ThreadInfo {
     fn final_stack_peak(&self) -> Option<usize> {
         let v = self.final_stack_peak.load(Ordering::Relaxed);
         (v != usize::MAX).then_some(v)
+    }
+    /// Its `JoinHandle` is gone (dropped, or being joined).
+    pub fn set_unjoinable(&self) {
+        self.joinable.store(false, Ordering::Relaxed);
+    }
+    /// Whether someone other than the control block and the `JoinHandle` (which can only ask
+    /// while the thread is still in the scheduler's table) holds this info — a `Thread` handle
+    /// that may ask for the stack peak after the control block is gone.
+    pub fn peak_wanted_later(this: &Shared<ThreadInfo>) -> bool {
+        let handle = usize::from(this.joinable.load(Ordering::Relaxed));
+        Shared::count(this) > 1 + handle && this.final_stack_peak().is_none()
     }
     /// The name for reports: control characters escaped, so it cannot break a console line.
     pub fn display_name(&self) -> crate::console::Escaped<'_> {
@@ -165,8 +179,7 @@ pub(crate) fn deferred_work(this: &percpu::PerCpu) {
     if cpu::irqs_masked() || this.in_irq() || !started() {
         return;
     }
-    this.deferred.store(false, Ordering::Relaxed);
-    this.graveyard.reap();
+    this.graveyard.reap(); // clears `deferred` once the graveyard is empty
     room::top_up();
 }
 
@@ -195,6 +208,9 @@ pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
 
 /// Ends the calling thread with `status`; never returns.
 pub(crate) fn exit_current(status: ExitStatus) -> ! {
+    if let Some(info) = current_info() {
+        record_final_peak(&info);
+    }
     let _ = cpu::irq_save();
     SCHED.raw().lock();
     // SAFETY: as in `schedule`.
@@ -262,16 +278,22 @@ fn finish_switch() -> bool {
 }
 
 /// Frees an exited thread's control block and stack, in thread context with IRQs enabled.
-/// Scans the stack for its final peak first if a `Thread` handle may still ask for it: when
-/// the thread's info has more holders than the control block and `handle_refs` (the handle
-/// being joined or dropped, which cannot ask any more).
-pub(crate) fn retire(t: Box<KThread>, handle_refs: usize) {
-    if Shared::count(&t.info) > 1 + handle_refs && t.info.final_stack_peak().is_none() {
-        if let Some(stack) = &t.stack {
-            t.info.set_final_stack_peak(stack.peak());
-        }
-    }
+/// (Its final stack peak, if a `Thread` handle may still ask, was recorded while the control
+/// block was still in the scheduler's table: see [`record_final_peak`].)
+pub(crate) fn retire(t: Box<KThread>) {
     drop(t);
+}
+
+/// Records the final stack peak of the thread `info` describes while its control block is
+/// still in the scheduler's table, if a `Thread` handle may ask for it once the block is gone
+/// (see [`ThreadInfo::peak_wanted_later`]). Called by the thread itself as it exits, and by
+/// `join` and a dropped `JoinHandle` before they remove a finished thread's block: so there
+/// is no moment at which the block is gone and the figure not yet recorded.
+pub(crate) fn record_final_peak(info: &Shared<ThreadInfo>) {
+    if ThreadInfo::peak_wanted_later(info) {
+        let peak = stack_peak(info);
+        info.set_final_stack_peak(peak);
+    }
 }
 
 /// The peak stack use of the thread `info` describes, in bytes: scanned now while its stack
@@ -281,8 +303,10 @@ pub(crate) fn stack_peak(info: &ThreadInfo) -> usize {
     if let Some(peak) = info.final_stack_peak() {
         return peak;
     }
-    if percpu::this().in_irq() || SCHED.raw().held_by_this_core() {
-        return 0;
+    // A scan may take thousands of instructions, and dropping the share may free the stack:
+    // never with IRQs masked.
+    if cpu::irqs_masked() || percpu::this().in_irq() || SCHED.raw().held_by_this_core() {
+        return info.final_stack_peak().unwrap_or(0);
     }
     let Some(id) = ThreadId::from_u64(info.id_u64()) else {
         return 0;

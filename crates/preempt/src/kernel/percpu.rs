@@ -136,15 +136,28 @@ impl Graveyard {
     }
 
     /// Frees everything buried here. Thread context with IRQs enabled (`leave_kernel`).
+    ///
+    /// One block at a time, each taken off the list with IRQs masked: if the calling thread
+    /// is ended halfway (its stack overflows in a free), the rest stay buried and this core's
+    /// `deferred` flag stays up for the next caller. The flag is cleared only by the take that
+    /// finds the list empty.
     pub fn reap(&self) {
-        let irq = cpu::irq_save();
-        // SAFETY: this core's graveyard, IRQs masked (see the `Sync` impl).
-        let mut list = unsafe { (*self.list.get()).take() };
-        cpu::irq_restore(irq);
-        // One at a time: dropping the chain as a whole would recurse once per block.
-        while let Some(mut t) = list {
-            list = t.next_dead.take();
-            super::retire(t, 0);
+        loop {
+            let irq = cpu::irq_save();
+            // SAFETY: this core's graveyard, IRQs masked (see the `Sync` impl).
+            let list = unsafe { &mut *self.list.get() };
+            let next = list.take().map(|mut t| {
+                *list = t.next_dead.take();
+                t
+            });
+            if next.is_none() {
+                this().deferred.store(false, Ordering::Relaxed);
+            }
+            cpu::irq_restore(irq);
+            match next {
+                Some(t) => super::retire(t),
+                None => return,
+            }
         }
     }
 }

@@ -19,6 +19,10 @@
 //! under-counts. Cost: painting is about one instruction per 32 bytes of stack at spawn, the
 //! scan about one per 20 bytes of unused stack at exit.
 //!
+//! Reading another thread's live stack races with that thread's plain writes to it; the reads
+//! are volatile word loads of memory that stays allocated (see below), which on this hardware
+//! return either the old or the new word — a snapshot, as for any live high-water mark.
+//!
 //! The header holds a reference count: a thread reading another, live thread's peak holds a
 //! reference ([`Stack::share`], taken under the scheduler lock, no allocation) so the stack
 //! cannot be freed under it; the last reference frees it, always in thread context with IRQs

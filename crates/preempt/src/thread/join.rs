@@ -11,7 +11,7 @@ use sched_core::{ExitStatus, JoinPoll, Next, ThreadId};
 
 use super::Thread;
 use crate::kernel::shared::Shared;
-use crate::kernel::{self, Failure};
+use crate::kernel::{self, Failure, ThreadInfo};
 
 pub(crate) type Packet<T> = SpinLock<Option<T>>;
 
@@ -68,6 +68,10 @@ impl<T> JoinHandle<T> {
     /// Whether the thread has ended (join would not block).
     pub fn is_finished(&self) -> bool {
         let Some(id) = self.id else { return true };
+        self.is_finished_id(id)
+    }
+
+    fn is_finished_id(&self, id: ThreadId) -> bool {
         kernel::with_sched(|s, _| matches!(s.state(id), Some(sched_core::State::Zombie(_)) | None))
     }
 
@@ -75,16 +79,23 @@ impl<T> JoinHandle<T> {
     pub fn join(mut self) -> Result<T, JoinError> {
         let id = self.id.take().expect("a JoinHandle is joined once");
         crate::kernel::wait::assert_may_block("JoinHandle::join");
+        let info = self.thread.info();
+        info.set_unjoinable();
         let status = loop {
+            // A `Thread` handle that may ask for the stack peak later gets its final figure
+            // while the control block is still in the table (the thread has ended: no change).
+            let record = ThreadInfo::peak_wanted_later(info);
             let poll = kernel::schedule(|s, cpu| match s.join(cpu, id) {
+                Ok(JoinPoll::Exited(status)) if record => (Next::Keep, Ok(Some((status, None)))),
                 Ok(JoinPoll::Exited(status)) => (Next::Keep, Ok(Some((status, s.reap(id))))),
                 Ok(JoinPoll::Blocked(next)) => (next, Ok(None)),
                 Err(e) => (Next::Keep, Err(e)),
             });
             match poll {
+                Ok(Some((_, None))) if record => kernel::record_final_peak(info),
                 Ok(Some((status, reaped))) => {
                     if let Some((t, _)) = reaped {
-                        kernel::retire(t, 1); // frees the stack, outside the scheduler lock
+                        kernel::retire(t); // frees the stack, outside the scheduler lock
                     }
                     break status;
                 }
@@ -109,9 +120,16 @@ impl<T> JoinHandle<T> {
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
+            let info = self.thread.info();
+            info.set_unjoinable();
+            // A finished thread is freed right here: record its final stack peak first if a
+            // `Thread` handle may ask for it (an unfinished one records it as it exits).
+            if self.is_finished_id(id) {
+                kernel::record_final_peak(info);
+            }
             let dead = kernel::with_sched(|s, _| s.detach(id));
             if let Some(t) = dead {
-                kernel::retire(t, 1);
+                kernel::retire(t);
             }
         }
     }

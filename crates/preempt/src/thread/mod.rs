@@ -42,6 +42,10 @@ impl Thread {
         Self { info }
     }
 
+    pub(crate) fn info(&self) -> &Shared<ThreadInfo> {
+        &self.info
+    }
+
     /// The thread's name, if it was given one.
     pub fn name(&self) -> Option<&str> {
         self.info.name.as_deref()
