@@ -17,9 +17,11 @@
 //! Interrupt priorities are left uniform (all lines equal, none preempts another): the kernel
 //! handles interrupts with IRQs masked and does not nest them, so priority would buy nothing.
 
+mod cpu_interface;
 mod v2;
 mod v3;
 
+pub use cpu_interface::{Ack, CpuInterface};
 pub use v2::Gic2;
 pub use v3::Gic3;
 
@@ -50,6 +52,14 @@ pub enum Gic {
 }
 
 impl Gic {
+    /// The lock-free acknowledge / end-of-interrupt path of this GIC (see [`CpuInterface`]).
+    pub fn cpu_interface(&self) -> CpuInterface {
+        match self {
+            Self::V2(gic) => CpuInterface::V2 { gicc: gic.gicc_base },
+            Self::V3(_) => CpuInterface::V3,
+        }
+    }
+
     /// A driver for the GICv2 whose distributor is at `gicd_base` and CPU interface at
     /// `gicc_base`.
     ///

@@ -25,10 +25,10 @@ use core::ptr::NonNull;
 
 use arm_gic::gicv2::registers::{Gicc, Gicd};
 use arm_gic::gicv2::{GicV2, SgiTarget, SgiTargetListFilter};
-use arm_gic::{IntId, InterruptGroup, Trigger, UniqueMmioPointer};
+use arm_gic::{IntId, Trigger, UniqueMmioPointer};
 use safe_mmio::fields::ReadPureWrite;
 
-use super::{EL1_PHYS_TIMER_INTID, PPI_START, SPECIAL_START, SPI_START};
+use super::{Ack, CpuInterface, EL1_PHYS_TIMER_INTID, PPI_START, SPECIAL_START, SPI_START};
 use crate::irq::IrqError;
 
 /// Offset of `GICD_ITARGETSR0` in the distributor (GICv2 architecture specification,
@@ -41,20 +41,20 @@ const ITARGETSR_WORDS: usize = 256;
 /// A GICv2 supports at most eight CPU interfaces.
 const MAX_CPUS: usize = 8;
 
-/// Mask of the interrupt ID in `GICC_IAR` (bits 9:0); bits 12:10 name an SGI's source core.
-const IAR_INTID_MASK: u32 = 0x3ff;
-
 /// The GICv2 half of [`Gic`](super::Gic).
 ///
-/// Acknowledges through `GICC_IAR` (the non-secure view), programs the SPI targets that
-/// `arm-gic` has no accessor for, and remembers each core's SGI acknowledge value so the
-/// end of interrupt carries the sender's CPU number, as GICv2 requires.
+/// Acknowledges through `GICC_IAR` (the non-secure view) with [`CpuInterface`] — the only code
+/// that touches `GICC_IAR`/`GICC_EOIR` —, programs the SPI targets that `arm-gic` has no
+/// accessor for, and remembers each core's SGI acknowledge value so the end of interrupt
+/// carries the sender's CPU number, as GICv2 requires.
 pub struct Gic2 {
     gic: GicV2<'static>,
     /// `GICD_ITARGETSR0..255`, which `arm-gic` leaves alone.
     targets: UniqueMmioPointer<'static, [ReadPureWrite<u32>; ITARGETSR_WORDS]>,
     /// For each CPU interface, the `GICC_IAR` value of the SGI it is handling.
-    sgi_acks: [Option<IntId>; MAX_CPUS],
+    sgi_acks: [Option<Ack>; MAX_CPUS],
+    /// The CPU interface's base address, for [`CpuInterface`].
+    pub(super) gicc_base: usize,
     pub(super) timer: u32,
     initialised: bool,
 }
@@ -75,6 +75,7 @@ impl Gic2 {
             gic,
             targets,
             sgi_acks: [None; MAX_CPUS],
+            gicc_base,
             timer: EL1_PHYS_TIMER_INTID,
             initialised: false,
         }
@@ -162,14 +163,15 @@ impl Gic2 {
         Ok(())
     }
 
-    pub(super) fn acknowledge(&mut self) -> Option<u32> {
-        let ack = self
-            .gic
-            .get_and_acknowledge_interrupt(InterruptGroup::Group0)?;
-        let line = u32::from(ack) & IAR_INTID_MASK;
-        if line >= SPECIAL_START {
-            return None;
+    fn cpu_interface(&self) -> CpuInterface {
+        CpuInterface::V2 {
+            gicc: self.gicc_base,
         }
+    }
+
+    pub(super) fn acknowledge(&mut self) -> Option<u32> {
+        let ack = self.cpu_interface().acknowledge()?;
+        let line = ack.line();
         if line < PPI_START {
             let cpu = self.own_cpu_interface();
             self.sgi_acks[cpu] = Some(ack);
@@ -178,19 +180,18 @@ impl Gic2 {
     }
 
     pub(super) fn end_of_interrupt(&mut self, line: u32) {
-        let id = if line < PPI_START {
+        let ack = if line < PPI_START {
             let cpu = self.own_cpu_interface();
             match self.sgi_acks[cpu].take() {
-                Some(ack) if u32::from(ack) & IAR_INTID_MASK == line => ack,
-                _ => IntId::sgi(line),
+                Some(ack) if ack.line() == line => ack,
+                _ => Ack::of_line(line),
             }
+        } else if line < SPECIAL_START {
+            Ack::of_line(line)
         } else {
-            match IntId::try_from(line) {
-                Ok(id) => id,
-                Err(_) => return,
-            }
+            return;
         };
-        self.gic.end_interrupt(id, InterruptGroup::Group0);
+        self.cpu_interface().end(ack);
     }
 
     /// `GICD_SGIR` with TargetListFilter = "this core only"; `sgi` is below 16.

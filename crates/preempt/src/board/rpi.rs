@@ -218,16 +218,24 @@ pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R)
 }
 
 /// The lowest-numbered pending line (no priorities on this SoC).
-pub(crate) fn irq_acknowledge() -> Option<u32> {
-    INTC.lock().as_mut().and_then(|c| c.acknowledge())
+pub(crate) fn irq_acknowledge() -> Option<IrqAck> {
+    INTC.lock().as_mut().and_then(|c| c.acknowledge()).map(IrqAck)
 }
 
-/// Signals the end of handling `line` (nothing to do on these controllers).
-pub(crate) fn irq_end(line: u32) {
-    if let Some(c) = INTC.lock().as_mut() {
-        c.end_of_interrupt(line);
+/// An acknowledged interrupt line.
+#[derive(Clone, Copy)]
+pub(crate) struct IrqAck(u32);
+
+impl IrqAck {
+    /// The line.
+    pub(crate) fn line(self) -> u32 {
+        self.0
     }
 }
+
+/// Signals the end of handling an interrupt: nothing to do on these controllers (sources
+/// fall silent when serviced), so no lock is taken.
+pub(crate) fn irq_end(_ack: IrqAck) {}
 
 /// Enables an interrupt line.
 pub(crate) fn irq_enable_line(line: u32) {

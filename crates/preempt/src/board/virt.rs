@@ -3,7 +3,9 @@
 
 use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
-use preempt_drivers::gic::Gic;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use preempt_drivers::gic::{CpuInterface, Gic};
 use preempt_drivers::irq::InterruptController;
 use preempt_drivers::pl011::Pl011;
 use preempt_drivers::platform::{self, GicInfo, Platform};
@@ -63,6 +65,7 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     };
     let mut gic = gic;
     gic.init_cpu(0);
+    CPU_INTERFACE.store(encode(gic.cpu_interface()), Ordering::Release);
     TIMER_LINE.store(plat.timer_irq, core::sync::atomic::Ordering::Relaxed);
     *GIC.lock() = Some(gic);
     BoardInfo {
@@ -109,15 +112,41 @@ pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R)
         .map(|g| f(g as &mut dyn InterruptController))
 }
 
-/// Acknowledges the highest-priority pending interrupt.
-pub(crate) fn irq_acknowledge() -> Option<u32> {
-    GIC.lock().as_mut().and_then(|g| g.acknowledge())
+/// The GIC's per-core acknowledge/end-of-interrupt path, reached without the `GIC` lock
+/// (see `preempt_drivers::gic::CpuInterface`): 0 before `init`, 1 for a GICv3, else a GICv2's
+/// CPU-interface base.
+static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(0);
+
+fn encode(c: CpuInterface) -> usize {
+    match c {
+        CpuInterface::V3 => 1,
+        CpuInterface::V2 { gicc } => gicc,
+    }
 }
 
-/// Signals the end of handling `line`.
-pub(crate) fn irq_end(line: u32) {
-    if let Some(g) = GIC.lock().as_mut() {
-        g.end_of_interrupt(line);
+#[inline]
+fn cpu_interface() -> Option<CpuInterface> {
+    match CPU_INTERFACE.load(Ordering::Relaxed) {
+        0 => None,
+        1 => Some(CpuInterface::V3),
+        gicc => Some(CpuInterface::V2 { gicc }),
+    }
+}
+
+/// An acknowledged interrupt (its line, and what its end of interrupt needs).
+pub(crate) type IrqAck = preempt_drivers::gic::Ack;
+
+/// Acknowledges the highest-priority pending interrupt, without a lock.
+#[inline]
+pub(crate) fn irq_acknowledge() -> Option<IrqAck> {
+    cpu_interface()?.acknowledge()
+}
+
+/// Signals the end of handling `ack`, without a lock.
+#[inline]
+pub(crate) fn irq_end(ack: IrqAck) {
+    if let Some(c) = cpu_interface() {
+        c.end(ack);
     }
 }
 

@@ -47,7 +47,8 @@ extern "C" fn preempt_irq() -> u64 {
     let cpu = percpu::this();
     cpu.irq_depth.fetch_add(1, Ordering::Relaxed);
     let mut ticked = false;
-    while let Some(line) = board::irq_acknowledge() {
+    while let Some(ack) = board::irq_acknowledge() {
+        let line = ack.line();
         if line == board::timer_line() {
             advance_tick();
             ticked = true;
@@ -57,7 +58,7 @@ extern "C" fn preempt_irq() -> u64 {
                 None => board::irq_unhandled(line),
             }
         }
-        board::irq_end(line);
+        board::irq_end(ack);
     }
     if cpu.tickless.swap(false, Ordering::Relaxed) && !ticked {
         // Woken from tickless idle by something other than the timer: tick again.

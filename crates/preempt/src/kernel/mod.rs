@@ -229,10 +229,20 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 /// # Safety
 /// The scheduler lock must be held and IRQs masked; the caller must not use `sched` afterwards
 /// (other threads run and change it before this returns).
+#[inline(always)]
 unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
-    let Next::Switch { from, to } = next else {
-        return;
-    };
+    if let Next::Switch { from, to } = next {
+        // SAFETY: this function's contract.
+        unsafe { perform_switch(sched, from, to, dead) }
+    }
+}
+
+/// The switching half of [`perform`], out of line so that the common `Keep` costs a compare.
+///
+/// # Safety
+/// As for [`perform`].
+#[inline]
+unsafe fn perform_switch(sched: &mut Sched, from: ThreadId, to: ThreadId, dead: Option<Box<KThread>>) {
     let next_ctx: *const Context = match sched.data(to) {
         Some(t) => &t.ctx,
         None => fault::kernel_halt(format_args!(

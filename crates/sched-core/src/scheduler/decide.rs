@@ -25,6 +25,11 @@ impl<T> Scheduler<T> {
     /// ready thread outranks `cpu`'s current one, the current one goes back to
     /// the front of its level (keeping the rest of its slice) and the other runs.
     pub fn preempt_check(&mut self, cpu: CpuId) -> Next {
+        let bit = 1u32 << cpu;
+        if self.check_due & bit == 0 {
+            return Next::Keep;
+        }
+        self.check_due &= !bit;
         let cur = self.running(cpu);
         let Some(top) = self.ready.highest() else {
             return Next::Keep;

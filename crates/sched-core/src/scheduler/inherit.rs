@@ -72,6 +72,7 @@ impl<T> Scheduler<T> {
         }
         t.priority = prio;
         let on = t.wait.on;
+        self.check_due = u32::MAX;
         if self.ready.remove(&mut self.threads, id.index()) {
             self.ready.push_tail(&mut self.threads, id.index(), prio);
         }

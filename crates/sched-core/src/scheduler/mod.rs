@@ -61,6 +61,11 @@ pub struct Scheduler<T> {
     slice_ticks: u32,
     /// Latest `now` passed to `tick`.
     last_now: Ticks,
+    /// Bit `cpu` set: something may now outrank `cpu`'s running thread (a thread became ready,
+    /// or a priority changed) and its next [`preempt_check`](Self::preempt_check) must look;
+    /// clear, the check returns `Keep` at once — the common case after a kernel call that
+    /// woke nobody.
+    check_due: u32,
 }
 
 /// Where a thread leaving the CPU while still runnable goes in its level.
@@ -88,6 +93,7 @@ impl<T> Scheduler<T> {
             idle_count: 0,
             slice_ticks: slice_ticks.max(1),
             last_now: 0,
+            check_due: u32::MAX,
         }
     }
 
@@ -137,6 +143,7 @@ impl<T> Scheduler<T> {
         t.state = State::Ready;
         let level = t.priority;
         self.ready.push_tail(&mut self.threads, id.index(), level);
+        self.check_due = u32::MAX;
     }
 
     /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle

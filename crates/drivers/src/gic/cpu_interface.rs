@@ -1,0 +1,95 @@
+//! The interrupt path's side of a GIC: acknowledge and end of interrupt, without a lock.
+//!
+//! These two are the calling core's own registers — `GICC_IAR`/`GICC_EOIR` of a GICv2 are
+//! banked per core, `ICC_IAR1_EL1`/`ICC_EOIR1_EL1` of a GICv3 are system registers — so, unlike
+//! the distributor, which every core shares and the kernel keeps behind a lock in
+//! [`Gic`](super::Gic), they need no mutual exclusion. Going through the `Gic` value would
+//! cost a lock round, an `Option` and a version `match` per access, three times per
+//! interrupt. For a GICv2 the registers are written here with volatile accesses rather than
+//! through the `arm-gic` crate, whose CPU-interface methods need the whole driver mutably;
+//! the driver itself never touches `GICC_IAR`/`GICC_EOIR` (see `v2.rs`). The acknowledged
+//! value is handed back unchanged at the end, which for a GICv2 SGI carries the source core
+//! the end of interrupt must name.
+
+use arm_gic::gicv3::GicCpuInterface;
+use arm_gic::{IntId, InterruptGroup};
+
+use super::SPECIAL_START;
+
+/// `GICC_IAR`: acknowledge (read).
+const GICC_IAR: usize = 0x0c;
+/// `GICC_EOIR`: end of interrupt (write).
+const GICC_EOIR: usize = 0x10;
+/// The INTID field of `GICC_IAR` (bits 12:10 hold an SGI's source core).
+const GICV2_INTID_MASK: u32 = 0x3ff;
+
+/// How this core acknowledges and ends interrupts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuInterface {
+    /// A GICv2 whose CPU interface is at `gicc`.
+    V2 {
+        /// Base address of the CPU interface (identity-mapped device memory).
+        gicc: usize,
+    },
+    /// A GICv3 (system-register interface).
+    V3,
+}
+
+/// An acknowledged interrupt, to be handed back to [`CpuInterface::end`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ack {
+    raw: u32,
+    line: u32,
+}
+
+impl Ack {
+    /// The acknowledge value of `line` as the calling core would read it for a peripheral
+    /// interrupt (no source core).
+    pub(super) fn of_line(line: u32) -> Self {
+        Ack { raw: line, line }
+    }
+
+    /// The interrupt's line (INTID).
+    pub fn line(self) -> u32 {
+        self.line
+    }
+}
+
+impl CpuInterface {
+    /// Acknowledges the calling core's highest-priority pending interrupt; `None` if nothing
+    /// (or only a spurious interrupt) is pending.
+    #[inline]
+    pub fn acknowledge(self) -> Option<Ack> {
+        match self {
+            Self::V2 { gicc } => {
+                // SAFETY: `gicc` is the CPU interface `Gic::new_v2`'s caller vouched for;
+                // reading `GICC_IAR` acknowledges this core's interrupt and nothing else
+                // reads it (module docs).
+                let raw = unsafe { ((gicc + GICC_IAR) as *const u32).read_volatile() };
+                let line = raw & GICV2_INTID_MASK;
+                (line < SPECIAL_START).then_some(Ack { raw, line })
+            }
+            Self::V3 => {
+                let id = GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group1)?;
+                let line = u32::from(id);
+                (line < SPECIAL_START).then_some(Ack { raw: line, line })
+            }
+        }
+    }
+
+    /// Ends the interrupt `ack` (from this core's [`acknowledge`](Self::acknowledge)).
+    #[inline]
+    pub fn end(self, ack: Ack) {
+        match self {
+            Self::V2 { gicc } => {
+                // SAFETY: as in `acknowledge`; `GICC_EOIR` takes the value `GICC_IAR` gave.
+                unsafe { ((gicc + GICC_EOIR) as *mut u32).write_volatile(ack.raw) }
+            }
+            Self::V3 => {
+                if let Ok(id) = IntId::try_from(ack.raw) {
+                    GicCpuInterface::end_interrupt(id, InterruptGroup::Group1);
+                }
+            }
+        }
+    }
+}
