@@ -55,7 +55,9 @@ impl Gic {
     /// The lock-free acknowledge / end-of-interrupt path of this GIC (see [`CpuInterface`]).
     pub fn cpu_interface(&self) -> CpuInterface {
         match self {
-            Self::V2(gic) => CpuInterface::V2 { gicc: gic.gicc_base },
+            Self::V2(gic) => CpuInterface::V2 {
+                gicc: gic.gicc_base,
+            },
             Self::V3(_) => CpuInterface::V3,
         }
     }

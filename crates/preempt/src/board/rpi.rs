@@ -219,7 +219,10 @@ pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R)
 
 /// The lowest-numbered pending line (no priorities on this SoC).
 pub(crate) fn irq_acknowledge() -> Option<IrqAck> {
-    INTC.lock().as_mut().and_then(|c| c.acknowledge()).map(IrqAck)
+    INTC.lock()
+        .as_mut()
+        .and_then(|c| c.acknowledge())
+        .map(IrqAck)
 }
 
 /// An acknowledged interrupt line.

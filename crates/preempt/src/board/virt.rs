@@ -1,9 +1,9 @@
 //! QEMU `virt`: PL011 console, GICv2 or GICv3, semihosting exit, devices found in the device
 //! tree QEMU passes (with the machine's standard addresses as fallback).
 
+use core::sync::atomic::{AtomicUsize, Ordering};
 use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 use preempt_drivers::gic::{CpuInterface, Gic};
 use preempt_drivers::irq::InterruptController;

@@ -44,7 +44,7 @@ pub(crate) struct ThreadInfo {
     failure: AtomicU8,
     /// The stack's peak use once it is final (`usize::MAX` until then).
     final_stack_peak: AtomicUsize,
-    /// A `JoinHandle` for the thread still exists (cleared when it is dropped or joined).
+    /// A `JoinHandle` for the thread still exists (cleared when it is dropped unjoined).
     joinable: AtomicBool,
 }
 
@@ -89,16 +89,17 @@ impl ThreadInfo {
         let v = self.final_stack_peak.load(Ordering::Relaxed);
         (v != usize::MAX).then_some(v)
     }
-    /// Its `JoinHandle` is gone (dropped, or being joined).
+    /// Its `JoinHandle` is being dropped without a join.
     pub fn set_unjoinable(&self) {
         self.joinable.store(false, Ordering::Relaxed);
     }
-    /// Whether someone other than the control block and the `JoinHandle` (which can only ask
-    /// while the thread is still in the scheduler's table) holds this info — a `Thread` handle
-    /// that may ask for the stack peak after the control block is gone.
-    pub fn peak_wanted_later(this: &Shared<ThreadInfo>) -> bool {
+    /// Whether someone other than the control block, the `JoinHandle` (which can only ask
+    /// while the thread is still in the scheduler's table) and the caller's own `extra`
+    /// references holds this info — a `Thread` handle that may ask for the stack peak after
+    /// the control block is gone.
+    pub fn peak_wanted_later(this: &Shared<ThreadInfo>, extra: usize) -> bool {
         let handle = usize::from(this.joinable.load(Ordering::Relaxed));
-        Shared::count(this) > 1 + handle && this.final_stack_peak().is_none()
+        Shared::count(this) > 1 + handle + extra && this.final_stack_peak().is_none()
     }
     /// The name for reports: control characters escaped, so it cannot break a console line.
     pub fn display_name(&self) -> crate::console::Escaped<'_> {
@@ -209,7 +210,7 @@ pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
 /// Ends the calling thread with `status`; never returns.
 pub(crate) fn exit_current(status: ExitStatus) -> ! {
     if let Some(info) = current_info() {
-        record_final_peak(&info);
+        record_final_peak(&info, 1);
     }
     let _ = cpu::irq_save();
     SCHED.raw().lock();
@@ -242,7 +243,12 @@ unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
 /// # Safety
 /// As for [`perform`].
 #[inline]
-unsafe fn perform_switch(sched: &mut Sched, from: ThreadId, to: ThreadId, dead: Option<Box<KThread>>) {
+unsafe fn perform_switch(
+    sched: &mut Sched,
+    from: ThreadId,
+    to: ThreadId,
+    dead: Option<Box<KThread>>,
+) {
     let next_ctx: *const Context = match sched.data(to) {
         Some(t) => &t.ctx,
         None => fault::kernel_halt(format_args!(
@@ -299,8 +305,10 @@ pub(crate) fn retire(t: Box<KThread>) {
 /// (see [`ThreadInfo::peak_wanted_later`]). Called by the thread itself as it exits, and by
 /// `join` and a dropped `JoinHandle` before they remove a finished thread's block: so there
 /// is no moment at which the block is gone and the figure not yet recorded.
-pub(crate) fn record_final_peak(info: &Shared<ThreadInfo>) {
-    if ThreadInfo::peak_wanted_later(info) {
+/// `extra` is how many of the references are the caller's own (its clone, or the handle it is
+/// joining or dropping).
+pub(crate) fn record_final_peak(info: &Shared<ThreadInfo>, extra: usize) {
+    if ThreadInfo::peak_wanted_later(info, extra) {
         let peak = stack_peak(info);
         info.set_final_stack_peak(peak);
     }

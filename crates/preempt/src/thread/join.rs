@@ -79,12 +79,11 @@ impl<T> JoinHandle<T> {
     pub fn join(mut self) -> Result<T, JoinError> {
         let id = self.id.take().expect("a JoinHandle is joined once");
         crate::kernel::wait::assert_may_block("JoinHandle::join");
-        let info = self.thread.info();
-        info.set_unjoinable();
+        let info = self.thread.info(); // counted as the `JoinHandle`'s own until join returns
         let status = loop {
             // A `Thread` handle that may ask for the stack peak later gets its final figure
             // while the control block is still in the table (the thread has ended: no change).
-            let record = ThreadInfo::peak_wanted_later(info);
+            let record = ThreadInfo::peak_wanted_later(info, 0);
             let poll = kernel::schedule(|s, cpu| match s.join(cpu, id) {
                 Ok(JoinPoll::Exited(status)) if record => (Next::Keep, Ok(Some((status, None)))),
                 Ok(JoinPoll::Exited(status)) => (Next::Keep, Ok(Some((status, s.reap(id))))),
@@ -92,7 +91,7 @@ impl<T> JoinHandle<T> {
                 Err(e) => (Next::Keep, Err(e)),
             });
             match poll {
-                Ok(Some((_, None))) if record => kernel::record_final_peak(info),
+                Ok(Some((_, None))) if record => kernel::record_final_peak(info, 0),
                 Ok(Some((status, reaped))) => {
                     if let Some((t, _)) = reaped {
                         kernel::retire(t); // frees the stack, outside the scheduler lock
@@ -121,11 +120,13 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             let info = self.thread.info();
+            // From here the handle cannot ask (its reference goes when this returns; a thread
+            // exiting meanwhile may record a figure nobody needs, never miss one).
             info.set_unjoinable();
             // A finished thread is freed right here: record its final stack peak first if a
             // `Thread` handle may ask for it (an unfinished one records it as it exits).
-            if self.is_finished_id(id) {
-                kernel::record_final_peak(info);
+            if ThreadInfo::peak_wanted_later(info, 1) && self.is_finished_id(id) {
+                kernel::record_final_peak(info, 1);
             }
             let dead = kernel::with_sched(|s, _| s.detach(id));
             if let Some(t) = dead {
