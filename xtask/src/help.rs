@@ -84,8 +84,8 @@ Logs: target/qemu-tests/<name>-<config>.log
 Runs the metric's benchmark kernel (the --quick build) under QEMU with the benchmark's flags
 plus `-singlestep -d exec,nochain,in_asm`, drops the log entries QEMU marks as not run, cuts
 out one window between the two counter reads of a sample that gives the kernel's median, and
-prints its instructions by function (innermost, inlined ones included) and by symbol; both
-sum exactly to the metric. `tick_cost` is an excess: a spin-loop iteration a tick fell in,
+prints its instructions by function (innermost, inlined ones included), by workspace function
+and by symbol; each table sums exactly to the metric. `tick_cost` is an excess: a spin-loop iteration a tick fell in,
 minus an undisturbed iteration. See docs/performance.md, \"Profiling a path\".
 ",
     },
@@ -125,7 +125,7 @@ pub fn flags(name: &str) -> Vec<&'static str> {
 pub fn overview() -> String {
     let mut text = String::from("Usage: cargo xtask <command> [options]\n\nCommands:\n");
     for page in PAGES {
-        text.push_str(&format!("  {:<7} {}\n", page.name, page.summary));
+        text.push_str(&format!("  {:<8} {}\n", page.name, page.summary));
     }
     text.push_str(
         "\nOptions take their value as `--flag value` or `--flag=value`.\n\

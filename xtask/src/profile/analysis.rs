@@ -229,10 +229,14 @@ fn describe_window(image: &Image, choice: &Choice, method: Method) -> String {
             group(w.count)
         )),
         _ => text.push_str(&format!(
-            "        {} of these {} windows give the figure (others: warm-up, a tick fell in, \
-             …); this is number {} of them\n",
+            "        {} of these {} windows give the figure{}; this is number {} of them\n",
             group(choice.matching as u64),
             group(choice.of_pair as u64),
+            if choice.matching < choice.of_pair {
+                " (the others: warm-up, a tick fell in, …)"
+            } else {
+                ""
+            },
             group(choice.ordinal as u64)
         )),
     }

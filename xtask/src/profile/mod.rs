@@ -34,6 +34,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use crate::bench::kernels::build_kernels;
+use crate::bench::report::group;
 use crate::board::{self, Board};
 use crate::build::{self, Artifact, Workspace};
 use crate::{expect, qemu, Args, Error};
@@ -128,8 +129,8 @@ pub fn self_test(ws: &Workspace, board: &'static Board) -> Result<bool, Error> {
                 "profile {name} ... ok (tables sum to {} = the kernel's median; {} of {} \
                  windows give it; {:.1} s)",
                 p.total,
-                p.choice.matching,
-                p.choice.of_pair,
+                group(p.choice.matching as u64),
+                group(p.choice.of_pair as u64),
                 secs()
             ),
             Err(e) => {
