@@ -141,8 +141,8 @@ impl ExecLog {
     }
 }
 
-/// Streams the log at `path` through an [`ExecLog`]; `keep_going` is asked after each
-/// retired instruction whether to read on (reading stops early when it says no).
+/// Streams the log at `path` through an [`ExecLog`], handing each retired instruction to
+/// `on_retired`, which returns whether to read on (reading stops early when it says no).
 pub fn read(
     path: &Path,
     disassembly: bool,

@@ -46,7 +46,8 @@ use metrics::Profiled;
 const TRACE_ARGS: [&str; 3] = ["-singlestep", "-d", "exec,nochain,in_asm"];
 /// The metrics `--self-test` profiles.
 const SELF_TEST: [&str; 2] = ["yield_switch", "tick_cost"];
-/// Logging every instruction makes QEMU this many times slower, at most (measured ~35×).
+/// The kernel's own timeout is multiplied by this with the log on: logging every instruction
+/// makes QEMU some 35 times slower, and a kernel's timeout is far above its normal run time.
 const SLOWDOWN: u32 = 10;
 
 /// Options of `cargo xtask profile`.
