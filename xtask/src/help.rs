@@ -37,7 +37,8 @@ The exit status is QEMU's, which is the program's (`preempt::exit(code)`, or 0).
 
 Each QEMU run prints one line, `[done/total] test  NAME [CONFIG] ... ok (SECS s)`; the
 last line is `N passed, M failed`. Unless --filter is given, `test` ends with
-`bench --quick --check` on virt. Before that, templates/app is copied to the temp folder,
+`bench --quick --check` and `profile --self-test` on virt (`--filter profile`: only the
+latter). Before that, templates/app is copied to the temp folder,
 pointed at this checkout and checked with `cargo run`, `cargo test`, `cargo run --features
 rpi` and `./sdcard.sh` (one line each; builds in target/template).
 
@@ -66,6 +67,26 @@ Logs: target/qemu-tests/<name>-<config>.log
   --quick           fewer samples per metric (1,000 instead of 10,000)
   --save-baseline   write the results to bench/baseline.json (not with --quick)
   --jobs N          QEMU runs in parallel (default: number of CPUs)
+",
+    },
+    Page {
+        name: "profile",
+        summary: "Instructions per function of one measured window of a benchmark metric",
+        usage: "cargo xtask profile --metric NAME [options]",
+        options: "  --metric NAME     the metric (`yield_switch`, `tick_cost`, `sem_wake_switch`, …: every
+                    instruction-count metric of `bench` measured between two counter reads)
+  --board BOARD     virt (default) or rpi-zero2w
+  --listing         also list every address: count, instruction, source line, inlined functions
+  --keep-log        keep QEMU's execution log (target/profile/METRIC.exec.log; deleted otherwise)
+  --self-test       profile yield_switch and tick_cost and check each table sums to the
+                    kernel's own figure (part of `cargo xtask test`)
+
+Runs the metric's benchmark kernel (the --quick build) under QEMU with the benchmark's flags
+plus `-singlestep -d exec,nochain,in_asm`, drops the log entries QEMU marks as not run, cuts
+out one window between the two counter reads of a sample that gives the kernel's median, and
+prints its instructions by function (innermost, inlined ones included), by workspace function
+and by symbol; each table sums exactly to the metric. `tick_cost` is an excess: a spin-loop iteration a tick fell in,
+minus an undisturbed iteration. See docs/performance.md, \"Profiling a path\".
 ",
     },
     Page {
@@ -104,7 +125,7 @@ pub fn flags(name: &str) -> Vec<&'static str> {
 pub fn overview() -> String {
     let mut text = String::from("Usage: cargo xtask <command> [options]\n\nCommands:\n");
     for page in PAGES {
-        text.push_str(&format!("  {:<7} {}\n", page.name, page.summary));
+        text.push_str(&format!("  {:<8} {}\n", page.name, page.summary));
     }
     text.push_str(
         "\nOptions take their value as `--flag value` or `--flag=value`.\n\

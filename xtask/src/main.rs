@@ -1,8 +1,9 @@
 //! `cargo xtask`: the build and test driver of preempt (dispatch).
 //!
 //! The kernel crates only build for `aarch64-unknown-none` and only run inside QEMU, so plain
-//! `cargo run`/`cargo test` cannot drive them; this binary (std only, no dependencies, so it
-//! builds offline in seconds) does. Modules, one concept each:
+//! `cargo run`/`cargo test` cannot drive them; this binary does (std only, plus the pinned
+//! `addr2line`/`gimli`/`object` that `profile` reads ELF and DWARF with). Modules, one concept
+//! each:
 //!
 //! - [`cli`]: the command line, parsed into a [`Command`]; [`help`]: the help pages;
 //!   [`suggest`]: "did you mean …" for mistyped names;
@@ -14,6 +15,8 @@
 //! - [`run`]: `cargo xtask run`; [`test`]: `cargo xtask test`; [`template`]: its test of
 //!   `templates/app` as a user's own crate;
 //! - [`bench`]: `cargo xtask bench`, the benchmark kernels, their results and baseline check;
+//! - [`profile`]: `cargo xtask profile`, instructions per function of one benchmark window,
+//!   from QEMU's execution log;
 //! - [`image`]: `cargo xtask image`, the boot folder of a Raspberry Pi SD card;
 //! - [`expect`]: the `//! xtask: key=value` directives a test file states its expected
 //!   exit status, output, timeout and GIC version with;
@@ -33,6 +36,7 @@ mod fuzz;
 mod help;
 mod image;
 mod json;
+mod profile;
 mod qemu;
 mod run;
 mod suggest;
@@ -84,6 +88,8 @@ pub(crate) enum Command {
     Bench(bench::Options),
     /// `cargo xtask fuzz`.
     Fuzz(fuzz::Options),
+    /// `cargo xtask profile`.
+    Profile(profile::Options),
 }
 
 impl Command {
@@ -91,7 +97,11 @@ impl Command {
     fn builds_kernels(&self) -> bool {
         matches!(
             self,
-            Command::Run(_) | Command::Test(_) | Command::Image(_) | Command::Bench(_)
+            Command::Run(_)
+                | Command::Test(_)
+                | Command::Image(_)
+                | Command::Bench(_)
+                | Command::Profile(_)
         )
     }
 }
@@ -127,6 +137,7 @@ fn main() {
         Command::Image(opts) => image::run(&opts),
         Command::Bench(opts) => bench::run(&opts),
         Command::Fuzz(opts) => fuzz::run(root, &opts),
+        Command::Profile(opts) => profile::run(&opts),
     });
     match result {
         Ok(code) => std::process::exit(code),

@@ -8,10 +8,11 @@
 //! `<target>/qemu-tests/<name>-<config>.log`; (4) one line per run as it ends, counted
 //! (`[12/87] test  sleep [virt gicv3] ... ok (1.2 s)`), the log tail of failures; (5) the
 //! application template, copied out of the checkout and driven with plain cargo (see
-//! [`crate::template`]); and the final line `N passed, M failed`. A run passes when QEMU's exit
-//! status and output match the `//! xtask:` directives of its source file (see
-//! [`crate::expect`]). Examples are smoke tests: they must end by themselves, with exit status
-//! 0 unless they say otherwise.
+//! [`crate::template`]); (6) unfiltered, on virt: the benchmark gate (`bench --quick --check`)
+//! and `profile --self-test`, one run each; and the final line `N passed, M failed`. A run
+//! passes when QEMU's exit status and output match the `//! xtask:` directives of its source
+//! file (see [`crate::expect`]). Examples are smoke tests: they must end by themselves, with
+//! exit status 0 unless they say otherwise.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -111,6 +112,11 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         Some(false) => {
             failures.push(("bench --quick --check".into(), ws.root.join("target/bench")))
         }
+        None => {}
+    }
+    match crate::profile::after_tests(&ws, opts)? {
+        Some(true) => passed += 1,
+        Some(false) => failures.push(("profile --self-test".into(), ws.target_dir.join("profile"))),
         None => {}
     }
     let failed = failures.len();

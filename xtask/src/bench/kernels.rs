@@ -15,7 +15,7 @@ use crate::{qemu, Error};
 const KERNEL_PACKAGE: &str = build::KERNEL_PACKAGE;
 
 /// Builds the bench package's binaries for `board`; returns them sorted by name.
-pub(super) fn build_kernels(
+pub(crate) fn build_kernels(
     ws: &Workspace,
     board: &Board,
     quick: bool,

@@ -24,9 +24,9 @@
 //! command's flow.
 
 mod check;
-mod kernels;
-mod output;
-mod report;
+pub(crate) mod kernels;
+pub(crate) mod output;
+pub(crate) mod report;
 mod results;
 mod runner;
 

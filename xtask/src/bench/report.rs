@@ -224,7 +224,7 @@ fn percent_change(base: u64, now: u64) -> String {
 }
 
 /// `1234567` → `1,234,567`.
-pub(super) fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
