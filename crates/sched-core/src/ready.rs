@@ -168,6 +168,37 @@ impl ReadyQueue {
         Some(index)
     }
 
+    /// Puts `index` (not queued) at the end of `level` and takes the first entry of `level`
+    /// off: one step of round robin, without touching the priority bitmap or the count. `None`
+    /// (and nothing changed) if `level` is empty.
+    ///
+    /// The same four link writes whatever the level's length — append, then unlink the head,
+    /// with no shortcut for a level of one — so that yielding costs the same among 2 threads
+    /// as among 1,000 (`select_N` in the benchmarks).
+    pub(crate) fn rotate<S: LinkStore + ?Sized>(
+        &mut self,
+        store: &mut S,
+        index: u32,
+        level: Priority,
+    ) -> Option<u32> {
+        debug_assert_eq!(store.link(index).level, None, "entry queued twice");
+        let l = usize::from(level);
+        let head = self.head(level)?;
+        let tail = self.tails[l];
+        store.link_mut(tail).next = index;
+        *store.link_mut(index) = Link {
+            prev: tail,
+            next: NIL,
+            level: Some(level),
+        };
+        self.tails[l] = index;
+        let after = store.link(head).next; // never NIL: `index` follows at the latest
+        store.link_mut(after).prev = NIL;
+        self.heads[l] = after;
+        *store.link_mut(head) = Link::UNLINKED;
+        Some(head)
+    }
+
     /// Takes the first entry of the highest non-empty level.
     pub(crate) fn pop_highest<S: LinkStore + ?Sized>(&mut self, store: &mut S) -> Option<u32> {
         let level = self.highest()?;
@@ -287,6 +318,22 @@ mod tests {
         assert_eq!(q.pop_highest(&mut s), Some(2));
         assert_eq!(q.pop_highest(&mut s), Some(0));
         assert_eq!(q.pop_highest(&mut s), None);
+    }
+
+    #[test]
+    fn rotate_moves_the_head_to_the_back() {
+        let mut s = store(4);
+        let mut q = ReadyQueue::new();
+        q.push_tail(&mut s, 0, 5);
+        q.push_tail(&mut s, 1, 5);
+        assert_eq!(q.rotate(&mut s, 2, 5), Some(0));
+        assert_eq!(q.pop_head(&mut s, 5), Some(1));
+        assert_eq!(q.rotate(&mut s, 3, 5), Some(2));
+        assert_eq!(q.pop_head(&mut s, 5), Some(3));
+        assert_eq!(q.pop_head(&mut s, 5), None);
+        assert_eq!(q.rotate(&mut s, 0, 5), None);
+        assert_eq!(q.len(), 0);
+        assert_eq!(q.highest(), None);
     }
 
     #[test]

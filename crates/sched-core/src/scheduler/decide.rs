@@ -6,7 +6,7 @@
 //! and equal priorities only take turns at slice expiry or on a voluntary yield.
 
 use super::{Requeue, Scheduler};
-use crate::{CpuId, Next, ThreadId, Ticks, MAX_CPUS};
+use crate::{CpuId, Next, State, ThreadId, Ticks, MAX_CPUS};
 
 impl<T> Scheduler<T> {
     /// Picks the first thread `cpu` runs: the highest ready one, else its idle
@@ -51,6 +51,19 @@ impl<T> Scheduler<T> {
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
         match self.ready.highest() {
+            // The common case: an equal is ready, nothing higher. One round-robin step of the
+            // level: the current thread to its back, its head on the CPU.
+            Some(top) if !idle && top == prio => {
+                let t = self.entry_mut(cur);
+                t.state = State::Ready;
+                t.saved_slice = 0;
+                let index = self.ready.rotate(&mut self.threads, cur.index(), prio);
+                let to = index
+                    .and_then(|i| self.threads.id_at(i))
+                    .expect("the ready level had a head");
+                self.run_on(cpu, to);
+                Next::Switch { from: cur, to }
+            }
             Some(top) if idle || top >= prio => {
                 self.requeue_current(cpu, cur, Requeue::Tail);
                 self.switch_from(cpu, cur)

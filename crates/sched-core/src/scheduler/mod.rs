@@ -178,6 +178,13 @@ impl<T> Scheduler<T> {
             None => self.idle[cpu]
                 .unwrap_or_else(|| panic!("cpu {cpu} has nothing to run and no idle thread")),
         };
+        self.run_on(cpu, id);
+        id
+    }
+
+    /// Makes `id`, just taken off the ready queue (or an idle thread), `cpu`'s running thread,
+    /// with the rest of its slice if it was preempted, else a fresh one.
+    fn run_on(&mut self, cpu: CpuId, id: ThreadId) {
         let fresh = self.slice_ticks;
         let t = self.entry_mut(id);
         t.state = State::Running(cpu);
@@ -189,7 +196,6 @@ impl<T> Scheduler<T> {
         t.saved_slice = 0;
         self.slice_left[cpu] = slice;
         self.current[cpu] = Some(id);
-        id
     }
 
     /// `from` has already left `cpu` (requeued, blocked or dead): run the next.
