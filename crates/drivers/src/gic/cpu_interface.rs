@@ -38,15 +38,26 @@ pub enum CpuInterface {
 /// An acknowledged interrupt, to be handed back to [`CpuInterface::end`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ack {
-    raw: u32,
+    /// What the end of interrupt writes back: the `GICC_IAR` value (GICv2), or the INTID as
+    /// `arm-gic` gave it (GICv3, so that no validation is repeated on the way out).
+    raw: Raw,
     line: u32,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Raw {
+    V2(u32),
+    V3(IntId),
+}
+
 impl Ack {
-    /// The acknowledge value of `line` as the calling core would read it for a peripheral
-    /// interrupt (no source core).
+    /// The GICv2 acknowledge value of `line` as the calling core would read it for a
+    /// peripheral interrupt (no source core).
     pub(super) fn of_line(line: u32) -> Self {
-        Ack { raw: line, line }
+        Ack {
+            raw: Raw::V2(line),
+            line,
+        }
     }
 
     /// The interrupt's line (INTID).
@@ -67,12 +78,18 @@ impl CpuInterface {
                 // reads it (module docs).
                 let raw = unsafe { ((gicc + GICC_IAR) as *const u32).read_volatile() };
                 let line = raw & GICV2_INTID_MASK;
-                (line < SPECIAL_START).then_some(Ack { raw, line })
+                (line < SPECIAL_START).then_some(Ack {
+                    raw: Raw::V2(raw),
+                    line,
+                })
             }
             Self::V3 => {
                 let id = GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group1)?;
                 let line = u32::from(id);
-                (line < SPECIAL_START).then_some(Ack { raw: line, line })
+                (line < SPECIAL_START).then_some(Ack {
+                    raw: Raw::V3(id),
+                    line,
+                })
             }
         }
     }
@@ -80,16 +97,14 @@ impl CpuInterface {
     /// Ends the interrupt `ack` (from this core's [`acknowledge`](Self::acknowledge)).
     #[inline]
     pub fn end(self, ack: Ack) {
-        match self {
-            Self::V2 { gicc } => {
+        match (self, ack.raw) {
+            (Self::V2 { gicc }, Raw::V2(raw)) => {
                 // SAFETY: as in `acknowledge`; `GICC_EOIR` takes the value `GICC_IAR` gave.
-                unsafe { ((gicc + GICC_EOIR) as *mut u32).write_volatile(ack.raw) }
+                unsafe { ((gicc + GICC_EOIR) as *mut u32).write_volatile(raw) }
             }
-            Self::V3 => {
-                if let Ok(id) = IntId::try_from(ack.raw) {
-                    GicCpuInterface::end_interrupt(id, InterruptGroup::Group1);
-                }
-            }
+            (Self::V3, Raw::V3(id)) => GicCpuInterface::end_interrupt(id, InterruptGroup::Group1),
+            // An `Ack` of the other GIC version: not from this interface, nothing to end.
+            _ => {}
         }
     }
 }

@@ -45,7 +45,7 @@ const WORK_RESCHED: u64 = 2;
 #[no_mangle]
 extern "C" fn preempt_irq() -> u64 {
     let cpu = percpu::this();
-    cpu.irq_depth.fetch_add(1, Ordering::Relaxed);
+    percpu::PerCpu::bump(&cpu.irq_depth, 1);
     let mut ticked = false;
     while let Some(ack) = board::irq_acknowledge() {
         let line = ack.line();
@@ -60,12 +60,12 @@ extern "C" fn preempt_irq() -> u64 {
         }
         board::irq_end(ack);
     }
-    if cpu.tickless.swap(false, Ordering::Relaxed) && !ticked {
+    if percpu::PerCpu::take_flag(&cpu.tickless) && !ticked {
         // Woken from tickless idle by something other than the timer: tick again.
         rearm_periodic();
     }
-    cpu.irq_depth.fetch_sub(1, Ordering::Relaxed);
-    let resched = cpu.need_resched.swap(false, Ordering::Relaxed);
+    percpu::PerCpu::bump(&cpu.irq_depth, -1);
+    let resched = percpu::PerCpu::take_flag(&cpu.need_resched);
     if ticked {
         WORK_TICK
     } else if resched {
@@ -131,8 +131,9 @@ pub(crate) fn remove_handler(line: u32) -> bool {
 /// already passed, so a long stall does not cause a burst), or right after a tickless stretch.
 fn advance_tick() {
     let cpu = percpu::this();
-    cpu.ticks.fetch_add(1, Ordering::Relaxed);
-    if cpu.tickless.swap(false, Ordering::Relaxed) {
+    cpu.ticks
+        .store(cpu.ticks.load(Ordering::Relaxed) + 1, Ordering::Relaxed); // own core, IRQs masked
+    if percpu::PerCpu::take_flag(&cpu.tickless) {
         rearm_periodic();
         return;
     }

@@ -53,6 +53,27 @@ impl PerCpu {
         }
     }
 
+    /// `field` += `by` as a plain load and store: per-CPU counters are only written by their
+    /// own core with IRQs masked, so no other writer can come in between, and a
+    /// read-modify-write atomic (an exclusive-access loop on the Cortex-A53) buys nothing.
+    #[inline(always)]
+    pub fn bump(field: &AtomicU32, by: i32) {
+        field.store(
+            field.load(Ordering::Relaxed).wrapping_add_signed(by),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Reads and clears a per-CPU flag with a plain load and store (see [`bump`](Self::bump)).
+    #[inline(always)]
+    pub fn take_flag(flag: &AtomicBool) -> bool {
+        let v = flag.load(Ordering::Relaxed);
+        if v {
+            flag.store(false, Ordering::Relaxed);
+        }
+        v
+    }
+
     /// Whether this core is inside an interrupt handler.
     pub fn in_irq(&self) -> bool {
         self.irq_depth.load(Ordering::Relaxed) != 0
