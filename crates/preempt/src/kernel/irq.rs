@@ -14,6 +14,7 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use preempt_arch::{cpu, timer, ExceptionKind, Frame};
+use sched_core::Next;
 
 use super::{fault, percpu, schedule, with_sched};
 use crate::{board, config};
@@ -66,7 +67,7 @@ extern "C" fn preempt_irq() -> u64 {
     }
     percpu::PerCpu::bump(&cpu.irq_depth, -1);
     let resched = percpu::PerCpu::take_flag(&cpu.need_resched);
-    if ticked {
+    if ticked && !quiet_tick(cpu) {
         WORK_TICK
     } else if resched {
         WORK_RESCHED
@@ -75,13 +76,35 @@ extern "C" fn preempt_irq() -> u64 {
     }
 }
 
+/// Whether this tick needs no scheduling decision: nothing has taken the scheduler lock since
+/// the last decision found the CPU quiet until a time still in the future (no timer due, no
+/// ready thread that could share or take the CPU; `Scheduler::quiet_until`). Then the tick
+/// skips the scheduler lock altogether — the common case for a thread that computes alone.
+#[inline]
+fn quiet_tick(cpu: &percpu::PerCpu) -> bool {
+    cpu.quiet_epoch.load(Ordering::Relaxed) == super::sched_epoch()
+        && timer::counter() < cpu.quiet_until.load(Ordering::Relaxed)
+}
+
 /// The scheduling half of an interrupt, on the interrupted thread's stack (the IRQ vector
 /// probed room for it): the tick's decision or a preemption check, and the switch it asks for.
 #[no_mangle]
 extern "C" fn preempt_irq_exit(work: u64) {
     if work == WORK_TICK {
         let now = timer::counter();
-        schedule(|s, cpu| (s.tick(cpu, now), ()));
+        schedule(|s, cpu| {
+            let next = s.tick(cpu, now);
+            if next == Next::Keep {
+                // Under the lock, after this call's own epoch step: any later change to the
+                // scheduler moves the epoch on and ends the quiet stretch.
+                let this = percpu::this();
+                this.quiet_until
+                    .store(s.quiet_until(cpu), Ordering::Relaxed);
+                this.quiet_epoch
+                    .store(super::sched_epoch(), Ordering::Relaxed);
+            }
+            (next, ())
+        });
     } else {
         schedule(|s, cpu| (s.preempt_check(cpu), ()));
     }

@@ -138,6 +138,23 @@ pub(crate) struct KThread {
 pub(crate) type Sched = Scheduler<Box<KThread>>;
 
 static SCHED: SpinLock<Option<Sched>> = SpinLock::new(None);
+
+/// Counts the times the scheduler lock was taken (each may have changed what the scheduler
+/// would decide). A tick may skip the scheduler only while this is unchanged since it learnt
+/// how long the CPU would stay quiet (see `irq::preempt_irq`).
+static SCHED_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Call right after taking the scheduler lock: a plain load and store, the lock orders it.
+#[inline(always)]
+fn sched_touched() {
+    SCHED_EPOCH.store(SCHED_EPOCH.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// The current scheduler epoch (see [`SCHED_EPOCH`]).
+#[inline(always)]
+pub(crate) fn sched_epoch() -> u64 {
+    SCHED_EPOCH.load(Ordering::Relaxed)
+}
 static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether `info` is the thread running the program's `main` (its failure ends the system).
@@ -154,6 +171,7 @@ pub(crate) fn started() -> bool {
 pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     let r = {
         let mut guard = SCHED.lock();
+        sched_touched();
         let sched = guard.as_mut().expect("the scheduler is not running yet");
         f(sched, cpu::core_id())
     };
@@ -190,6 +208,7 @@ pub(crate) fn deferred_work(this: &percpu::PerCpu) {
 pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
     let irq = cpu::irq_save();
     SCHED.raw().lock();
+    sched_touched();
     // SAFETY: the raw lock is held (IRQs masked) until `finish_switch`; this is the only
     // reference made from it meanwhile.
     let sched = unsafe { SCHED.get_unchecked() }
@@ -214,6 +233,7 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
     }
     let _ = cpu::irq_save();
     SCHED.raw().lock();
+    sched_touched();
     // SAFETY: as in `schedule`.
     let sched = unsafe { SCHED.get_unchecked() }
         .as_mut()

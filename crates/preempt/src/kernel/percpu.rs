@@ -34,6 +34,11 @@ pub(crate) struct PerCpu {
     pub graveyard: Graveyard,
     /// `kernel::leave_kernel` has work to do on this core (graveyard, object reserve).
     pub deferred: AtomicBool,
+    /// Ticks before this counter value need no scheduling decision (`Scheduler::quiet_until`),
+    /// as long as the scheduler's epoch is still [`quiet_epoch`](Self::quiet_epoch).
+    pub quiet_until: AtomicU64,
+    /// `kernel::sched_epoch()` when `quiet_until` was computed.
+    pub quiet_epoch: AtomicU64,
 }
 
 impl PerCpu {
@@ -50,6 +55,8 @@ impl PerCpu {
                 list: UnsafeCell::new(None),
             },
             deferred: AtomicBool::new(false),
+            quiet_until: AtomicU64::new(0),
+            quiet_epoch: AtomicU64::new(0),
         }
     }
 

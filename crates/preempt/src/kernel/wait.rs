@@ -32,6 +32,7 @@ pub(crate) fn wait<R>(
 ) -> R {
     let irq = cpu::irq_save();
     SCHED.raw().lock();
+    super::sched_touched();
     let cpu = cpu::core_id();
     // SAFETY: the raw lock is held (IRQs masked); this is the only reference made from it.
     let sched = unsafe { SCHED.get_unchecked() }

@@ -121,6 +121,25 @@ impl<T> Scheduler<T> {
         Next::Keep
     }
 
+    /// Until when (exclusive) `cpu`'s ticks would change nothing but slice bookkeeping that
+    /// does not matter: no timer is due before then, and no ready thread could take the CPU
+    /// (none outranks or equals the running thread, or, for an idle CPU, none at all). `0`
+    /// when the next tick may matter. The kernel may then skip [`tick`](Self::tick) for ticks
+    /// before that time, as long as nothing else has changed the scheduler meanwhile: the
+    /// running thread's slice is simply not charged while nobody could share its CPU.
+    #[must_use]
+    pub fn quiet_until(&self, cpu: CpuId) -> Ticks {
+        let t = self.entry(self.running(cpu));
+        let calm = match self.ready.highest() {
+            None => true,
+            Some(top) => !t.is_idle() && top < t.priority,
+        };
+        if !calm {
+            return 0;
+        }
+        self.next_deadline().unwrap_or(Ticks::MAX)
+    }
+
     /// Uses up one tick of `cpu`'s slice; `true` when the slice is now over.
     fn charge(&mut self, cpu: CpuId) -> bool {
         let left = self.slice_left[cpu].saturating_sub(1);

@@ -206,3 +206,47 @@ fn idle_cannot_sleep() {
     let (mut s, _, _) = setup(1, &[]);
     let _ = s.sleep_until(0, 5);
 }
+
+#[test]
+fn quiet_until_is_the_next_deadline_while_nobody_could_take_the_cpu() {
+    // One thread running alone: quiet for ever, then until a sleeper's deadline.
+    let (mut s, idle, ids) = setup(5, &[10, 10]);
+    let (a, b) = (ids[0], ids[1]);
+    // a runs, b (equal) is ready: round robin matters, no quiet ticks.
+    assert_eq!(s.quiet_until(0), 0);
+    assert_eq!(s.sleep_until(0, 100), Next::Switch { from: a, to: b });
+    // b runs alone; a sleeps until 100.
+    assert_eq!(s.quiet_until(0), 100);
+    assert_eq!(s.sleep_until(0, 300), Next::Switch { from: b, to: idle });
+    // The idle thread with nothing ready: quiet until the first deadline.
+    assert_eq!(s.quiet_until(0), 100);
+    assert_eq!(s.tick(0, 100), Next::Switch { from: idle, to: a });
+    assert_eq!(s.quiet_until(0), 300);
+}
+
+#[test]
+fn lower_ready_threads_do_not_end_the_quiet() {
+    let (mut s, idle, ids) = setup(5, &[10, 20]);
+    let (low, high) = (ids[0], ids[1]);
+    // high runs, low is ready but lower: quiet (no deadline).
+    assert_eq!(s.quiet_until(0), crate::Ticks::MAX);
+    assert_eq!(
+        s.sleep_until(0, 50),
+        Next::Switch {
+            from: high,
+            to: low
+        }
+    );
+    assert_eq!(s.quiet_until(0), 50);
+    assert_eq!(
+        s.sleep_until(0, 60),
+        Next::Switch {
+            from: low,
+            to: idle
+        }
+    );
+    assert_eq!(s.quiet_until(0), 50);
+    let _ = s.tick(0, 50);
+    assert_eq!(s.current(0), high);
+    let _ = idle;
+}
