@@ -16,7 +16,7 @@
 //!   stack until a later switch returns into `preempt_irq_exit` and the restore path `eret`s
 //!   from it. That is why one context format serves both the cooperative and the interrupt
 //!   path, and why interrupt handlers never run on a thread's stack. A thread stack too full
-//!   for the frame or the probe faults at [`irq_frame_store`]/[`irq_probe`] — before anything
+//!   for the frame or the probe faults in the entry code ([`is_irq_entry`]) — before anything
 //!   is acknowledged — and the kernel ends that thread for a stack overflow.
 //! - **Synchronous exception from a thread or the kernel on `SP_EL0`** (a fault, `udf`, `brk`):
 //!   the frame goes on the exception stack and `preempt_exception` decides. The faulting stack
@@ -141,25 +141,15 @@ macro_rules! symbol_address {
     }};
 }
 
-/// Where a fault lands when an interrupt finds its thread's stack too full for its frame or
-/// for [`IRQ_EXIT_RESERVE`]: the kernel recognises these addresses in `ELR_EL1` of the fault
-/// (no state of the interrupted code is lost that the thread could still need: it has
-/// overflowed its stack and is ended).
-pub fn irq_frame_store() -> u64 {
-    symbol_address!("preempt_irq_frame_store")
-}
-
-/// See [`irq_frame_store`].
-pub fn irq_probe() -> u64 {
-    symbol_address!("preempt_irq_probe")
-}
-
 /// Whether `pc` is one of the IRQ entry's stores to the thread's stack or its probe: the frame
 /// store in the vector, or anything from the start of the common entry code up to the probe.
 /// A fault there means the interrupted thread's stack pointer had no room for the interrupt
-/// (a full stack, or garbage that happened to leave the frame's lowest word mapped).
+/// (a full stack, or garbage that happened to leave the frame's lowest word mapped); no state
+/// of the interrupted code is lost that the thread could still need, since it is ended.
 pub fn is_irq_entry(pc: u64) -> bool {
-    pc == irq_frame_store() || (symbol_address!("preempt_irq_common")..=irq_probe()).contains(&pc)
+    pc == symbol_address!("preempt_irq_frame_store")
+        || (symbol_address!("preempt_irq_common")..=symbol_address!("preempt_irq_probe"))
+            .contains(&pc)
 }
 
 /// Which of the 16 vectors was taken (IRQs from threads go to `preempt_irq` instead).

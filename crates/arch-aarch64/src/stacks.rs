@@ -4,7 +4,8 @@
 use core::ops::Range;
 
 use crate::layout::{
-    BOOT_STACK_TOP, CPU_STACKS_SIZE, EXCEPTION_STACK_TOP, FATAL_STACK_TOP, GUARD_SIZE, MAX_CPUS,
+    BOOT_STACK_SIZE, BOOT_STACK_TOP, CPU_STACKS_SIZE, EXCEPTION_STACK_SIZE, EXCEPTION_STACK_TOP,
+    FATAL_STACK_SIZE, FATAL_STACK_TOP, GUARD_SIZE, MAX_CPUS,
 };
 
 /// One of a core's own stacks.
@@ -25,6 +26,14 @@ impl CpuStack {
             CpuStack::Fatal => "fatal-exception stack",
             CpuStack::Exception => "exception stack",
             CpuStack::Boot => "boot/idle stack",
+        }
+    }
+
+    fn size(self) -> usize {
+        match self {
+            CpuStack::Fatal => FATAL_STACK_SIZE,
+            CpuStack::Exception => EXCEPTION_STACK_SIZE,
+            CpuStack::Boot => BOOT_STACK_SIZE,
         }
     }
 
@@ -51,26 +60,27 @@ fn blocks_start() -> usize {
 
 /// The usable range of `core`'s `stack`.
 pub fn range(core: usize, stack: CpuStack) -> Range<usize> {
-    let block = blocks_start() + core * CPU_STACKS_SIZE;
-    let top = block + stack.top_offset();
-    let size = match stack {
-        CpuStack::Fatal => crate::layout::FATAL_STACK_SIZE,
-        CpuStack::Exception => crate::layout::EXCEPTION_STACK_SIZE,
-        CpuStack::Boot => crate::layout::BOOT_STACK_SIZE,
-    };
-    top - size..top
+    let top = blocks_start() + core * CPU_STACKS_SIZE + stack.top_offset();
+    top - stack.size()..top
+}
+
+/// The stack whose guard page holds byte `offset` of a core's block, if any: the one place
+/// that knows where the guards are (the MMU leaves exactly these pages unmapped).
+pub fn guard_at(offset: usize) -> Option<CpuStack> {
+    [CpuStack::Fatal, CpuStack::Exception, CpuStack::Boot]
+        .into_iter()
+        .find(|s| {
+            let bottom = s.top_offset() - s.size();
+            (bottom - GUARD_SIZE..bottom).contains(&offset)
+        })
 }
 
 /// If `addr` is in the guard page below one of the cores' stacks: which core and stack.
 pub fn guard_hit(addr: u64) -> Option<(usize, CpuStack)> {
-    let addr = usize::try_from(addr).ok()?;
-    (0..MAX_CPUS).find_map(|core| {
-        [CpuStack::Fatal, CpuStack::Exception, CpuStack::Boot]
-            .into_iter()
-            .find(|&s| {
-                let bottom = range(core, s).start;
-                (bottom - GUARD_SIZE..bottom).contains(&addr)
-            })
-            .map(|s| (core, s))
-    })
+    let offset = usize::try_from(addr).ok()?.checked_sub(blocks_start())?;
+    let core = offset / CPU_STACKS_SIZE;
+    if core >= MAX_CPUS {
+        return None;
+    }
+    guard_at(offset % CPU_STACKS_SIZE).map(|s| (core, s))
 }

@@ -35,11 +35,10 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
         rodata: addr(&raw const __text_end)..addr(&raw const __rodata_end),
         cpu_stacks: addr(&raw const __cpu_stacks_start)..addr(&raw const __cpu_stacks_end),
     };
-    // SAFETY: first thing on the boot core, MMU off; the board's map covers the image, RAM
-    // and every device the kernel uses, the linker script's symbols bound the image's text
-    // and read-only data, and the board is done with the first page (`before_mmu`). Until
-    // this returns nothing may use an atomic read-modify-write (real hardware needs
-    // cacheable memory for exclusives).
+    // No atomic read-modify-write before this returns (real hardware needs cacheable memory
+    // for exclusives).
+    // SAFETY: first thing on the boot core, MMU off; the board's map covers image, RAM and
+    // devices, the linker symbols bound text and rodata, and page 0 is free (`before_mmu`).
     if let Err(e) = unsafe { preempt_arch::mmu::enable(board::MEMORY_MAP, &image) } {
         kernel::fault::kernel_halt(format_args!("the board memory map is invalid: {e:?}"));
     }

@@ -39,8 +39,8 @@ use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::ops::Range;
 
+use crate::layout::CPU_STACKS_SIZE;
 pub use crate::layout::PAGE_SIZE;
-use crate::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_TOP, FATAL_STACK_TOP, GUARD_SIZE};
 
 pub mod pages;
 pub use pages::{map_page, map_with_pages, page_tables_needed, unmap_page, PageTable};
@@ -196,9 +196,7 @@ impl Pages<'_> {
             Some(Access::ReadOnly)
         } else if self.image.cpu_stacks.contains(&addr) {
             let offset = ((addr - self.image.cpu_stacks.start) % CPU_STACKS_SIZE as u64) as usize;
-            let guard = |at: usize| (at..at + GUARD_SIZE).contains(&offset);
-            (guard(0) || guard(FATAL_STACK_TOP) || guard(EXCEPTION_STACK_TOP))
-                .then_some(Access::Unmapped)
+            crate::stacks::guard_at(offset).map(|_| Access::Unmapped)
         } else {
             None
         }
@@ -334,10 +332,9 @@ pub unsafe fn enable_on_core() {
     unsafe { asm!("mrs {0}, id_aa64mmfr0_el1", out(reg) pa_range, options(nomem, nostack)) };
     // T0SZ=25, IRGN0=ORGN0=WB-RA-WA, SH0=inner, TG0=4K, EPD1 (no TTBR1 walks), IPS=PARange.
     let tcr: u64 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | ((pa_range & 7) << 32);
-    // SAFETY: programs this core's translation registers for the static identity map, which
-    // maps the code being executed at its own address (in text, executable), so execution
-    // continues seamlessly. Barriers order the table writes before the walk and the enable
-    // before what follows. One asm block, so no compiler-made access falls in between.
+    // SAFETY: programs this core's translation registers for the static identity map, which maps
+    // the running code at its own address; barriers order the table writes and the enable, and
+    // one asm block leaves no room for a compiler-made access in between.
     unsafe {
         asm!(
             "dsb ishst",

@@ -48,10 +48,9 @@ unsafe fn split(entry: *mut u64, desc: u64, table: &mut PageTable, step: u64, ki
         *e = (base + i as u64 * step) | attrs | kind_bit;
     }
     let table_desc = (table as *mut PageTable as u64) | VALID | TABLE;
-    // SAFETY: break-before-make on one entry: invalidate it, flush any TLB entry for the
-    // memory it mapped, then install the table (whose contents were written above and are
-    // made visible to the walker by the first barrier). Nothing accesses that memory in
-    // between (the caller's contract); the code and stack running here are outside it.
+    // SAFETY: break-before-make on one entry (invalidate, flush its TLB entry, install the table
+    // written above, which the first barrier makes visible); nothing accesses that memory
+    // meanwhile (the caller's contract), and the code and stack running here are outside it.
     unsafe {
         asm!(
             "dsb ishst",

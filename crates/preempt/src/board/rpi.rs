@@ -120,10 +120,9 @@ pub(crate) fn before_mmu() {
     let entry = preempt_arch::boot::park_entry() as u64;
     for core in 1..4 {
         let slot = SPIN_TABLE + 8 * core;
-        // SAFETY: the spin-table slots are firmware-reserved RAM below the image, read only by
-        // the waiting cores; the MMU is off, so page 0 is reachable. The cores read it with
-        // their caches off, so the line is cleaned from this core's caches to memory (a no-op
-        // with the caches off, kept so the release stays correct wherever it is called).
+        // SAFETY: firmware-reserved spin-table RAM below the image, read only by the waiting
+        // cores (caches off, so the line is cleaned to memory: a no-op with this core's caches
+        // off, kept so the release stays right wherever it is called); MMU off, page 0 reachable.
         unsafe {
             (slot as *mut u64).write_volatile(entry);
             core::arch::asm!("dc civac, {0}", in(reg) slot, options(nostack, preserves_flags));

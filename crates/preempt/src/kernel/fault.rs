@@ -128,8 +128,11 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
     unsafe { frame.resume_at(fault_exit, top) };
 }
 
-/// Where a faulting thread resumes (see [`handle_sync`]): it exits, failed.
+/// Where a faulting thread resumes (see [`handle_sync`]): it exits, failed. `eret` brought it
+/// here with every exception masked; it unmasks IRQs first, so that its exit runs like a
+/// panicking thread's (the final stack-peak scan, for one, never runs with IRQs masked).
 extern "C" fn fault_exit() -> ! {
+    cpu::irq_enable();
     exit_current(ExitStatus::Failed)
 }
 

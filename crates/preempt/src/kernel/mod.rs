@@ -150,6 +150,14 @@ fn sched_touched() {
     SCHED_EPOCH.store(SCHED_EPOCH.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
+/// Takes the raw scheduler lock for a call that may switch (released by `finish_switch`,
+/// possibly in another thread) and moves the epoch on. IRQs must be masked.
+#[inline(always)]
+fn lock_sched_raw() {
+    SCHED.raw().lock();
+    sched_touched();
+}
+
 /// The current scheduler epoch (see [`SCHED_EPOCH`]).
 #[inline(always)]
 pub(crate) fn sched_epoch() -> u64 {
@@ -207,8 +215,7 @@ pub(crate) fn deferred_work(this: &percpu::PerCpu) {
 /// Returns when the calling thread runs again (at once for [`Next::Keep`]).
 pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
     let irq = cpu::irq_save();
-    SCHED.raw().lock();
-    sched_touched();
+    lock_sched_raw();
     // SAFETY: the raw lock is held (IRQs masked) until `finish_switch`; this is the only
     // reference made from it meanwhile.
     let sched = unsafe { SCHED.get_unchecked() }
@@ -232,8 +239,7 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
         record_final_peak(&info, 1);
     }
     let _ = cpu::irq_save();
-    SCHED.raw().lock();
-    sched_touched();
+    lock_sched_raw();
     // SAFETY: as in `schedule`.
     let sched = unsafe { SCHED.get_unchecked() }
         .as_mut()

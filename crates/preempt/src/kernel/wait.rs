@@ -31,8 +31,7 @@ pub(crate) fn wait<R>(
     after: impl FnOnce(&mut Sched, CpuId, WaitResult) -> R,
 ) -> R {
     let irq = cpu::irq_save();
-    SCHED.raw().lock();
-    super::sched_touched();
+    super::lock_sched_raw();
     let cpu = cpu::core_id();
     // SAFETY: the raw lock is held (IRQs masked); this is the only reference made from it.
     let sched = unsafe { SCHED.get_unchecked() }
