@@ -5,19 +5,30 @@
 //! is recognised as stale instead of silently naming whichever thread now lives in
 //! that slot.
 
+use core::num::NonZeroU32;
+
 /// Names one thread for as long as it exists, and nothing afterwards.
 ///
 /// Made of the thread's slot index and the slot's generation at the time the
 /// thread was created; generations start at 1, so the packed form is never zero.
+///
+/// The generation is never zero, and the type says so (`NonZeroU32`): an
+/// `Option<ThreadId>` is the size of a `ThreadId`, and checking it for `None`
+/// is a compare with zero (the scheduler keeps one per CPU for its running thread).
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct ThreadId {
     index: u32,
-    generation: u32,
+    generation: NonZeroU32,
 }
 
 impl ThreadId {
+    /// # Panics
+    /// If `generation` is zero (slabs start generations at 1).
     pub(crate) const fn new(index: u32, generation: u32) -> Self {
-        Self { index, generation }
+        Self {
+            index,
+            generation: NonZeroU32::new(generation).expect("thread generations start at 1"),
+        }
     }
 
     /// Slot index inside the thread table.
@@ -27,7 +38,7 @@ impl ThreadId {
 
     /// Generation of the slot when this thread was created.
     pub(crate) const fn generation(self) -> u32 {
-        self.generation
+        self.generation.get()
     }
 
     /// Packs the id into one word: generation in the high half, index in the low
@@ -36,7 +47,7 @@ impl ThreadId {
     /// [`LOCK_WAITERS`](crate::LOCK_WAITERS) in a mutex lock word.
     #[must_use]
     pub const fn as_u64(self) -> u64 {
-        ((self.generation as u64) << 32) | self.index as u64
+        ((self.generation.get() as u64) << 32) | self.index as u64
     }
 
     /// Inverse of [`ThreadId::as_u64`]; `None` for values no id can produce
@@ -72,6 +83,14 @@ mod tests {
         assert_ne!(a.as_u64(), b.as_u64());
         assert_eq!(a.index(), 1);
         assert_eq!(a.generation(), 2);
+    }
+
+    #[test]
+    fn option_of_an_id_costs_nothing() {
+        assert_eq!(
+            core::mem::size_of::<Option<ThreadId>>(),
+            core::mem::size_of::<ThreadId>()
+        );
     }
 
     #[test]

@@ -48,6 +48,15 @@ pub(crate) struct Object {
     pub(crate) kind: Kind,
 }
 
+impl crate::slab::Vacancy for Object {
+    fn vacant() -> Self {
+        Self {
+            waiters: WaitList::new(),
+            kind: Kind::Queue,
+        }
+    }
+}
+
 impl Object {
     pub(crate) fn new(tag: KindTag, permits: u32) -> Self {
         let kind = match tag {

@@ -12,7 +12,7 @@
 
 use crate::handles::{EventMode, ObjId};
 use crate::ready::{Link, LinkStore};
-use crate::slab::{Slab, NIL};
+use crate::slab::{Slot, Vacancy, NIL};
 use crate::wait_list::{WaitLink, WaitStore};
 use crate::{CpuId, Priority, ThreadId, WaitResult};
 
@@ -47,7 +47,8 @@ pub enum State {
 
 /// One slab entry.
 pub(crate) struct Thread<T> {
-    pub(crate) data: T,
+    /// The kernel's data; `None` only in a vacant slot.
+    pub(crate) data: Option<T>,
     pub(crate) state: State,
     /// The priority the thread was given.
     pub(crate) base_priority: Priority,
@@ -117,7 +118,7 @@ impl WaitRecord {
 impl<T> Thread<T> {
     pub(crate) fn new(data: T, priority: Priority, idle_of: Option<CpuId>) -> Self {
         Self {
-            data,
+            data: Some(data),
             state: State::Ready,
             base_priority: priority,
             priority,
@@ -135,38 +136,51 @@ impl<T> Thread<T> {
     }
 }
 
-impl<T> LinkStore for Slab<Thread<T>> {
-    fn link(&self, index: u32) -> Link {
-        self.at(index).expect("queued index names no thread").link
-    }
-
-    fn link_mut(&mut self, index: u32) -> &mut Link {
-        &mut self
-            .at_mut(index)
-            .expect("queued index names no thread")
-            .link
+impl<T> Vacancy for Thread<T> {
+    fn vacant() -> Self {
+        Self {
+            data: None,
+            state: State::Zombie(ExitStatus::Finished),
+            base_priority: 0,
+            priority: 0,
+            saved_slice: 0,
+            joiner: None,
+            detached: false,
+            idle_of: None,
+            link: Link::UNLINKED,
+            wait: WaitRecord::new(),
+        }
     }
 }
 
-impl<T> WaitStore for Slab<Thread<T>> {
+// The queues follow links through a slice of the slots (`Slab::slots_mut`): a bounds check
+// and a load or store per step. The links were made by the scheduler, so they name occupied
+// slots; a vacant one would only hold the links of nobody, never a foreign thread's data.
+impl<T> LinkStore for [Slot<Thread<T>>] {
+    #[inline]
+    fn link(&self, index: u32) -> Link {
+        self[index as usize].entry().link
+    }
+
+    #[inline]
+    fn link_mut(&mut self, index: u32) -> &mut Link {
+        &mut self[index as usize].entry_mut().link
+    }
+}
+
+impl<T> WaitStore for [Slot<Thread<T>>] {
+    #[inline]
     fn wlink(&self, index: u32) -> WaitLink {
-        self.at(index)
-            .expect("waiting index names no thread")
-            .wait
-            .link
+        self[index as usize].entry().wait.link
     }
 
+    #[inline]
     fn wlink_mut(&mut self, index: u32) -> &mut WaitLink {
-        &mut self
-            .at_mut(index)
-            .expect("waiting index names no thread")
-            .wait
-            .link
+        &mut self[index as usize].entry_mut().wait.link
     }
 
+    #[inline]
     fn rank(&self, index: u32) -> Priority {
-        self.at(index)
-            .expect("waiting index names no thread")
-            .priority
+        self[index as usize].entry().priority
     }
 }

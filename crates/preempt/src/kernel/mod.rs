@@ -137,7 +137,7 @@ pub(crate) struct KThread {
 
 pub(crate) type Sched = Scheduler<Box<KThread>>;
 
-static SCHED: SpinLock<Option<Sched>> = SpinLock::new(None);
+static SCHED: SpinLock<Sched> = SpinLock::new(Scheduler::new(1));
 
 /// Counts the times the scheduler lock was taken (each may have changed what the scheduler
 /// would decide). A tick may skip the scheduler only while this is unchanged since it learnt
@@ -180,8 +180,7 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     let r = {
         let mut guard = SCHED.lock();
         sched_touched();
-        let sched = guard.as_mut().expect("the scheduler is not running yet");
-        f(sched, cpu::core_id())
+        f(&mut guard, cpu::core_id())
     };
     leave_kernel(); // `f` may have created an object (lazily) that dipped into the reserve
     r
@@ -218,9 +217,7 @@ pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
     lock_sched_raw();
     // SAFETY: the raw lock is held (IRQs masked) until `finish_switch`; this is the only
     // reference made from it meanwhile.
-    let sched = unsafe { SCHED.get_unchecked() }
-        .as_mut()
-        .expect("the scheduler is not running yet");
+    let sched = unsafe { SCHED.get_unchecked() };
     let cpu = cpu::core_id();
     let (next, r) = f(sched, cpu);
     // SAFETY: lock held, IRQs masked.
@@ -241,9 +238,7 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
     let _ = cpu::irq_save();
     lock_sched_raw();
     // SAFETY: as in `schedule`.
-    let sched = unsafe { SCHED.get_unchecked() }
-        .as_mut()
-        .expect("the scheduler is not running yet");
+    let sched = unsafe { SCHED.get_unchecked() };
     let out = sched.exit_current(cpu::core_id(), status);
     // SAFETY: lock held, IRQs masked; the outcome always switches away.
     unsafe { perform(sched, out.next, out.dead) };
@@ -275,7 +270,7 @@ unsafe fn perform_switch(
     to: ThreadId,
     dead: Option<Box<KThread>>,
 ) {
-    let next_ctx: *const Context = match sched.data(to) {
+    let next_ctx: *const Context = match sched.switch_data(to) {
         Some(t) => &t.ctx,
         None => fault::kernel_halt(format_args!(
             "scheduler chose a thread with no control block"
@@ -287,7 +282,7 @@ unsafe fn perform_switch(
             let t = unsafe { percpu::this().dead.put(t) };
             &mut t.ctx
         }
-        None => match sched.data_mut(from) {
+        None => match sched.switch_data_mut(from) {
             Some(t) => &mut t.ctx,
             None => fault::kernel_halt(format_args!(
                 "switching away from a thread with no control block"
@@ -441,7 +436,8 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     let cpu = cpu::core_id();
     {
         let mut guard = SCHED.lock();
-        let mut sched = Scheduler::new(crate::config::time_slice_ticks());
+        let sched = &mut *guard;
+        sched.set_time_slice(crate::config::time_slice_ticks());
         let idle_info = Shared::try_new(ThreadInfo::new(Some(String::from("idle")), 0))
             .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));
         let idle = Box::new(KThread {
@@ -456,7 +452,6 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
         let first = sched.start(cpu);
         debug_assert_eq!(first, idle_id);
-        *guard = Some(sched);
     }
     STARTED.store(true, Ordering::Release);
     if room::reserve(8, room::OBJECT_SPARE).is_err() {

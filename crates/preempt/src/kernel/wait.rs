@@ -34,9 +34,7 @@ pub(crate) fn wait<R>(
     super::lock_sched_raw();
     let cpu = cpu::core_id();
     // SAFETY: the raw lock is held (IRQs masked); this is the only reference made from it.
-    let sched = unsafe { SCHED.get_unchecked() }
-        .as_mut()
-        .expect("the scheduler is not running yet");
+    let sched = unsafe { SCHED.get_unchecked() };
     let r = match decide(sched, cpu) {
         Wait::Done(r) => {
             // Not blocking, but the decision may have woken a thread that outranks us.
@@ -50,9 +48,7 @@ pub(crate) fn wait<R>(
             unsafe { perform(sched, next, None) };
             // Resumed: the thread that switched to us handed over the lock.
             // SAFETY: as above — the lock is held again, on this core.
-            let sched = unsafe { SCHED.get_unchecked() }
-                .as_mut()
-                .expect("scheduler");
+            let sched = unsafe { SCHED.get_unchecked() };
             let res = sched.take_wait_result(cpu);
             after(sched, cpu, res)
         }

@@ -17,7 +17,7 @@ impl<T> Scheduler<T> {
     /// # Errors
     /// A short description of the broken invariant.
     pub fn check_invariants(&self) -> Result<(), &'static str> {
-        self.ready.audit(&self.threads)?;
+        self.ready.audit(self.threads.slots())?;
         self.timers.audit()?;
         self.audit_timer_count()?;
         self.audit_sync()?;

@@ -21,7 +21,7 @@ impl<T> Scheduler<T> {
         let mut listed = vec![0u8; self.threads.slot_count()];
         let mut owned_mutexes = 0;
         for (oid, obj) in self.objects.iter() {
-            obj.waiters.audit(&self.threads, |i| {
+            obj.waiters.audit(self.threads.slots(), |i| {
                 let Some(t) = self.threads.at(i) else {
                     return Err("wait list names a vacant thread slot");
                 };

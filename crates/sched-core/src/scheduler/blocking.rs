@@ -43,7 +43,7 @@ impl<T> Scheduler<T> {
             .objects
             .get_mut(o)
             .expect("scheduler lost track of an object");
-        obj.waiters.insert(&mut self.threads, cur.index());
+        obj.waiters.insert(self.threads.slots_mut(), cur.index());
     }
 
     /// Ends the wait of a `Blocked` or `Sleeping` thread: it leaves whatever it
@@ -64,7 +64,7 @@ impl<T> Scheduler<T> {
             return;
         };
         let obj = self.objects.get_mut(o).expect("waiter's object vanished");
-        obj.waiters.remove(&mut self.threads, id.index());
+        obj.waiters.remove(self.threads.slots_mut(), id.index());
         if obj.tag() == KindTag::Mutex {
             if let Some(owner) = obj.mutex().owner {
                 self.refresh_priority(owner);

@@ -57,10 +57,10 @@ impl<T> Scheduler<T> {
                 let t = self.entry_mut(cur);
                 t.state = State::Ready;
                 t.saved_slice = 0;
-                let index = self.ready.rotate(&mut self.threads, cur.index(), prio);
-                let to = index
-                    .and_then(|i| self.threads.id_at(i))
-                    .expect("the ready level had a head");
+                let index = self
+                    .ready
+                    .rotate(self.threads.slots_mut(), cur.index(), prio);
+                let to = self.id_of_slot(index.expect("the ready level had a head"));
                 self.run_on(cpu, to);
                 Next::Switch { from: cur, to }
             }
@@ -150,7 +150,7 @@ impl<T> Scheduler<T> {
     /// Moves every sleeper and timed waiter due at `now` to the ready queue.
     fn wake_due(&mut self, now: Ticks) {
         while let Some(index) = self.timers.pop_due(now) {
-            let id = self.threads.id_at(index).expect("timer of a vacant slot");
+            let id = self.id_of_slot(index);
             self.expire(id);
         }
     }

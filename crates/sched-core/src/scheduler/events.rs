@@ -73,7 +73,7 @@ impl<T> Scheduler<T> {
         *self.bits_mut(e.0) |= bits;
         let mut woken = 0;
         while let Some(index) = cursor {
-            cursor = WaitList::next_of(&self.threads, index);
+            cursor = WaitList::next_of(self.threads.slots(), index);
             let t = self.threads.at(index).expect("waiter vanished");
             let req = t.wait.event;
             let seen = *self.bits_mut(e.0);
@@ -83,7 +83,7 @@ impl<T> Scheduler<T> {
             if req.clear {
                 *self.bits_mut(e.0) &= !req.mask;
             }
-            let id = self.threads.id_at(index).expect("waiter vanished");
+            let id = self.id_of_slot(index);
             self.end_wait(id, WaitResult::Events(seen));
             woken += 1;
         }

@@ -73,12 +73,13 @@ impl<T> Scheduler<T> {
         t.priority = prio;
         let on = t.wait.on;
         self.check_due = u32::MAX;
-        if self.ready.remove(&mut self.threads, id.index()) {
-            self.ready.push_tail(&mut self.threads, id.index(), prio);
+        if self.ready.remove(self.threads.slots_mut(), id.index()) {
+            self.ready
+                .push_tail(self.threads.slots_mut(), id.index(), prio);
         }
         if let WaitOn::Object(o) = on {
             let obj = self.objects.get_mut(o).expect("waiter's object vanished");
-            obj.waiters.reposition(&mut self.threads, id.index());
+            obj.waiters.reposition(self.threads.slots_mut(), id.index());
         }
         true
     }

@@ -72,7 +72,7 @@ impl<T> Scheduler<T> {
             }
         }
         let dead = if detached {
-            self.threads.remove(cur).map(|t| t.data)
+            self.threads.remove(cur).and_then(|t| t.data)
         } else {
             None
         };
@@ -145,7 +145,9 @@ impl<T> Scheduler<T> {
         let State::Zombie(status) = self.threads.get(id)?.state else {
             return None;
         };
-        self.threads.remove(id).map(|t| (t.data, status))
+        self.threads
+            .remove(id)
+            .and_then(|t| t.data.map(|d| (d, status)))
     }
 
     /// Nobody will join `id` (its handle was dropped). A zombie is reaped at
@@ -160,7 +162,7 @@ impl<T> Scheduler<T> {
             return None;
         }
         if matches!(t.state, State::Zombie(_)) {
-            return self.threads.remove(id).map(|t| t.data);
+            return self.threads.remove(id).and_then(|t| t.data);
         }
         t.detached = true;
         None

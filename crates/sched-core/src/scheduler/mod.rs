@@ -81,7 +81,7 @@ impl<T> Scheduler<T> {
     /// An empty scheduler with a round-robin slice of `slice_ticks` ticks
     /// (at least 1).
     #[must_use]
-    pub fn new(slice_ticks: u32) -> Self {
+    pub const fn new(slice_ticks: u32) -> Self {
         Self {
             threads: Slab::new(),
             objects: Slab::new(),
@@ -91,7 +91,7 @@ impl<T> Scheduler<T> {
             slice_left: [0; MAX_CPUS],
             idle: [None; MAX_CPUS],
             idle_count: 0,
-            slice_ticks: slice_ticks.max(1),
+            slice_ticks: if slice_ticks == 0 { 1 } else { slice_ticks },
             last_now: 0,
             check_due: u32::MAX,
         }
@@ -104,17 +104,35 @@ impl<T> Scheduler<T> {
     }
 
     /// The entry of a thread the scheduler itself refers to (current, queued,
-    /// timed): its absence is a bug here, not a user error.
+    /// timed, or an id checked on the way in): its absence is a bug here, not a
+    /// user error. Release builds trust the id (a bounds check and an address);
+    /// debug builds, where the host tests and the fuzzer run, check that it is live.
+    #[inline]
     fn entry(&self, id: ThreadId) -> &Thread<T> {
-        self.threads
-            .get(id)
-            .expect("scheduler lost track of a thread")
+        let slot = self.threads.slot(id.index());
+        debug_assert_eq!(
+            slot.generation(),
+            id.generation(),
+            "scheduler lost track of a thread"
+        );
+        slot.entry()
     }
 
+    #[inline]
     fn entry_mut(&mut self, id: ThreadId) -> &mut Thread<T> {
-        self.threads
-            .get_mut(id)
-            .expect("scheduler lost track of a thread")
+        let slot = self.threads.slot_mut(id.index());
+        debug_assert_eq!(
+            slot.generation(),
+            id.generation(),
+            "scheduler lost track of a thread"
+        );
+        slot.entry_mut()
+    }
+
+    /// The id of the thread in slot `index`, which the scheduler's own links name.
+    #[inline]
+    fn id_of_slot(&self, index: u32) -> ThreadId {
+        ThreadId::new(index, self.threads.slot(index).generation())
     }
 
     /// The thread running on `cpu`.
@@ -142,7 +160,8 @@ impl<T> Scheduler<T> {
         let t = self.entry_mut(id);
         t.state = State::Ready;
         let level = t.priority;
-        self.ready.push_tail(&mut self.threads, id.index(), level);
+        self.ready
+            .push_tail(self.threads.slots_mut(), id.index(), level);
         self.check_due = u32::MAX;
     }
 
@@ -159,11 +178,13 @@ impl<T> Scheduler<T> {
         match place {
             Requeue::Head => {
                 t.saved_slice = left;
-                self.ready.push_head(&mut self.threads, id.index(), level);
+                self.ready
+                    .push_head(self.threads.slots_mut(), id.index(), level);
             }
             Requeue::Tail => {
                 t.saved_slice = 0;
-                self.ready.push_tail(&mut self.threads, id.index(), level);
+                self.ready
+                    .push_tail(self.threads.slots_mut(), id.index(), level);
             }
         }
     }
@@ -173,8 +194,8 @@ impl<T> Scheduler<T> {
     /// # Panics
     /// If nothing is ready and `cpu` has no idle thread.
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
-        let id = match self.ready.pop_highest(&mut self.threads) {
-            Some(index) => self.threads.id_at(index).expect("queued slot is vacant"),
+        let id = match self.ready.pop_highest(self.threads.slots_mut()) {
+            Some(index) => self.id_of_slot(index),
             None => self.idle[cpu]
                 .unwrap_or_else(|| panic!("cpu {cpu} has nothing to run and no idle thread")),
         };

@@ -244,7 +244,7 @@ impl<T> Scheduler<T> {
         let Some(top) = obj.waiters.head() else {
             return;
         };
-        let heir = self.threads.id_at(top).expect("waiter vanished");
+        let heir = self.id_of_slot(top);
         self.end_wait(heir, WaitResult::Acquired);
         self.own(m, heir);
     }

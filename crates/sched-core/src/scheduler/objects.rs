@@ -120,7 +120,7 @@ impl<T> Scheduler<T> {
         let mut cursor = self.objects.get(o.obj_id()).and_then(|o| o.waiters.head());
         core::iter::from_fn(move || {
             let index = cursor?;
-            cursor = WaitList::next_of(&self.threads, index);
+            cursor = WaitList::next_of(self.threads.slots(), index);
             self.threads.id_at(index)
         })
     }

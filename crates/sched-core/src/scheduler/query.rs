@@ -51,13 +51,31 @@ impl<T> Scheduler<T> {
     /// The kernel data of `id`.
     #[must_use]
     pub fn data(&self, id: ThreadId) -> Option<&T> {
-        self.threads.get(id).map(|t| &t.data)
+        self.threads.get(id).and_then(|t| t.data.as_ref())
+    }
+
+    /// The kernel data of a thread named by one of the scheduler's own decisions (a
+    /// [`Next::Switch`](crate::Next::Switch) just returned): as [`data`](Self::data), without
+    /// the generation check — a bounds check and a load, for the switch path. Debug builds
+    /// still check; a stale id reads a vacant slot's `None` or another thread's data, never
+    /// anything invalid.
+    #[inline]
+    #[must_use]
+    pub fn switch_data(&self, id: ThreadId) -> Option<&T> {
+        self.entry(id).data.as_ref()
+    }
+
+    /// Mutable [`switch_data`](Self::switch_data).
+    #[inline]
+    #[must_use]
+    pub fn switch_data_mut(&mut self, id: ThreadId) -> Option<&mut T> {
+        self.entry_mut(id).data.as_mut()
     }
 
     /// Mutable access to the kernel data of `id`.
     #[must_use]
     pub fn data_mut(&mut self, id: ThreadId) -> Option<&mut T> {
-        self.threads.get_mut(id).map(|t| &mut t.data)
+        self.threads.get_mut(id).and_then(|t| t.data.as_mut())
     }
 
     /// Whether `id` is some CPU's idle thread (`false` for a stale id).

@@ -45,7 +45,7 @@ impl<T> Scheduler<T> {
         let Some(top) = self.object(q.0, KindTag::Queue)?.waiters.head() else {
             return Ok(None);
         };
-        let id = self.threads.id_at(top).expect("waiter vanished");
+        let id = self.id_of_slot(top);
         self.end_wait(id, WaitResult::Woken);
         Ok(Some(id))
     }

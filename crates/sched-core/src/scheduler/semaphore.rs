@@ -83,7 +83,7 @@ impl<T> Scheduler<T> {
     pub fn sem_release(&mut self, s: SemId) -> Result<(), SchedError> {
         let obj = self.object_mut(s.0, KindTag::Semaphore)?;
         if let Some(top) = obj.waiters.head() {
-            let id = self.threads.id_at(top).expect("waiter vanished");
+            let id = self.id_of_slot(top);
             self.end_wait(id, WaitResult::Acquired);
             return Ok(());
         }
