@@ -3,7 +3,10 @@
 //! Picking the next thread must not cost more with 256 levels than with one, and
 //! must not scan while interrupts are masked. Two layers of bits do it: one bit per
 //! level in four words, and a summary with one bit per non-empty word. Two
-//! `leading_zeros` calls then find the highest occupied level.
+//! `leading_zeros` calls then find the highest occupied level. The answer is also
+//! kept (`top`): the scheduler asks for it several times per decision and it only
+//! changes when a level is set above it or the top level empties, so asking is one
+//! load, and only clearing the top level pays for the two `leading_zeros`.
 
 use crate::Priority;
 
@@ -15,6 +18,8 @@ pub(crate) struct PrioBitmap {
     words: [u64; WORDS],
     /// Bit `w` is set exactly when `words[w]` is nonzero.
     summary: u8,
+    /// The highest occupied level plus one; 0 when empty.
+    top: u16,
 }
 
 const fn split(level: Priority) -> (usize, u32) {
@@ -27,6 +32,7 @@ impl PrioBitmap {
         Self {
             words: [0; WORDS],
             summary: 0,
+            top: 0,
         }
     }
 
@@ -35,6 +41,7 @@ impl PrioBitmap {
         let (w, b) = split(level);
         self.words[w] |= 1 << b;
         self.summary |= 1 << w;
+        self.top = self.top.max(u16::from(level) + 1);
     }
 
     /// Marks `level` as empty.
@@ -43,6 +50,9 @@ impl PrioBitmap {
         self.words[w] &= !(1 << b);
         if self.words[w] == 0 {
             self.summary &= !(1 << w);
+        }
+        if u16::from(level) + 1 == self.top {
+            self.top = self.scan().map_or(0, |l| u16::from(l) + 1);
         }
     }
 
@@ -53,7 +63,14 @@ impl PrioBitmap {
     }
 
     /// The highest occupied level, if any.
+    #[inline]
     pub(crate) fn highest(&self) -> Option<Priority> {
+        // top <= 256, so top - 1 fits in a u8.
+        self.top.checked_sub(1).map(|t| t as Priority)
+    }
+
+    /// The highest occupied level, found from the bits.
+    fn scan(&self) -> Option<Priority> {
         if self.summary == 0 {
             return None;
         }
@@ -72,6 +89,7 @@ impl PrioBitmap {
     pub(crate) fn summary_consistent(&self) -> bool {
         (0..WORDS).all(|w| (self.summary >> w) & 1 == u8::from(self.words[w] != 0))
             && self.summary >> WORDS == 0
+            && self.highest() == self.scan()
     }
 }
 

@@ -157,14 +157,25 @@ impl ReadyQueue {
         true
     }
 
-    /// Takes the first entry of `level`.
+    /// Takes the first entry of `level`: [`remove`](Self::remove) knowing that it has no
+    /// predecessor.
     pub(crate) fn pop_head<S: LinkStore + ?Sized>(
         &mut self,
         store: &mut S,
         level: Priority,
     ) -> Option<u32> {
         let index = self.head(level)?;
-        self.remove(store, index);
+        let l = usize::from(level);
+        let next = store.link(index).next;
+        self.heads[l] = next;
+        if next == NIL {
+            self.tails[l] = NIL;
+            self.occupied.clear(level);
+        } else {
+            store.link_mut(next).prev = NIL;
+        }
+        *store.link_mut(index) = Link::UNLINKED;
+        self.len -= 1;
         Some(index)
     }
 
