@@ -39,7 +39,9 @@ impl<T> Scheduler<T> {
                         return Err("thread queued at a level other than its priority");
                     }
                 }
-                None if is_ready && !t.is_idle() => return Err("ready thread is not queued"),
+                None if is_ready && !t.is_idle() && self.handoff != Some(id) => {
+                    return Err("ready thread is not queued");
+                }
                 None => {}
             }
             if t.state != State::Ready && t.saved_slice != 0 {
@@ -74,6 +76,16 @@ impl<T> Scheduler<T> {
                 if !matches!(t.state, State::Ready) && t.state != State::Running(cpu) {
                     return Err("idle thread in a waiting state or on a foreign cpu");
                 }
+            }
+        }
+        if let Some(h) = self.handoff {
+            match self.threads.get(h) {
+                Some(t) if t.state == State::Ready && !t.is_idle() && t.link.level().is_none() => {
+                    if self.ready.highest().is_some_and(|top| top >= t.priority) {
+                        return Err("hand-off thread does not outrank the queue");
+                    }
+                }
+                _ => return Err("hand-off slot holds no ready, unqueued thread"),
             }
         }
         if queued != self.ready.len() {

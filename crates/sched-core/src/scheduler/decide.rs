@@ -31,7 +31,7 @@ impl<T> Scheduler<T> {
         }
         self.check_due &= !bit;
         let cur = self.running(cpu);
-        let Some(top) = self.ready.highest() else {
+        let Some(top) = self.ready_top() else {
             return Next::Keep;
         };
         let t = self.entry(cur);
@@ -50,10 +50,13 @@ impl<T> Scheduler<T> {
         let cur = self.running(cpu);
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
-        match self.ready.highest() {
+        match self.ready_top() {
             // The common case: an equal is ready, nothing higher. One round-robin step of the
             // level: the current thread to its back, its head on the CPU.
             Some(top) if !idle && top == prio => {
+                if self.handoff.is_some() {
+                    self.flush_handoff(); // the rotation works on the queue alone
+                }
                 let t = self.entry_mut(cur);
                 t.state = State::Ready;
                 t.saved_slice = 0;
@@ -94,7 +97,7 @@ impl<T> Scheduler<T> {
 
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
-        let top = self.ready.highest();
+        let top = self.ready_top();
         if idle {
             if top.is_none() {
                 return Next::Keep;
@@ -130,7 +133,7 @@ impl<T> Scheduler<T> {
     #[must_use]
     pub fn quiet_until(&self, cpu: CpuId) -> Ticks {
         let t = self.entry(self.running(cpu));
-        let calm = match self.ready.highest() {
+        let calm = match self.ready_top() {
             None => true,
             Some(top) => !t.is_idle() && top < t.priority,
         };

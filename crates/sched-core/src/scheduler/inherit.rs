@@ -73,9 +73,8 @@ impl<T> Scheduler<T> {
         t.priority = prio;
         let on = t.wait.on;
         self.check_due = u32::MAX;
-        if self.ready.remove(self.threads.slots_mut(), id.index()) {
-            self.ready
-                .push_tail(self.threads.slots_mut(), id.index(), prio);
+        if self.unqueue(id) {
+            self.enqueue(id);
         }
         if let WaitOn::Object(o) = on {
             let obj = self.objects.get_mut(o).expect("waiter's object vanished");

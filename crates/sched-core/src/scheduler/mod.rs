@@ -39,7 +39,7 @@ use crate::ready::ReadyQueue;
 use crate::slab::Slab;
 use crate::thread::{State, Thread};
 use crate::timers::TimerHeap;
-use crate::{CpuId, Next, ThreadId, Ticks, MAX_CPUS};
+use crate::{CpuId, Next, Priority, ThreadId, Ticks, MAX_CPUS};
 
 /// All threads and the scheduling state of every CPU. `T` is the kernel's
 /// per-thread data (stack, saved context, ...), stored and handed back verbatim.
@@ -61,6 +61,13 @@ pub struct Scheduler<T> {
     slice_ticks: u32,
     /// Latest `now` passed to `tick`.
     last_now: Ticks,
+    /// A thread made ready that outranks every queued one, kept out of the ready queue: the
+    /// next decision that wants the best ready thread takes it from here without pushing it
+    /// onto its level and unlinking it again (a wake-up that preempts the waker, the common
+    /// case of every blocking primitive). Logically it is at the tail of its level, which the
+    /// queue leaves empty: before anything is queued at its level or above, it is queued
+    /// first ([`before_push`](Self::before_push)), so FIFO order within a level holds.
+    handoff: Option<ThreadId>,
     /// Bit `cpu` set: something may now outrank `cpu`'s running thread (a thread became ready,
     /// or a priority changed) and its next [`preempt_check`](Self::preempt_check) must look;
     /// clear, the check returns `Keep` at once — the common case after a kernel call that
@@ -93,6 +100,7 @@ impl<T> Scheduler<T> {
             idle_count: 0,
             slice_ticks: if slice_ticks == 0 { 1 } else { slice_ticks },
             last_now: 0,
+            handoff: None,
             check_due: u32::MAX,
         }
     }
@@ -157,12 +165,61 @@ impl<T> Scheduler<T> {
 
     /// Makes `id` Ready at the back of its level.
     fn make_ready(&mut self, id: ThreadId) {
-        let t = self.entry_mut(id);
-        t.state = State::Ready;
-        let level = t.priority;
+        self.entry_mut(id).state = State::Ready;
+        self.check_due = u32::MAX;
+        self.enqueue(id);
+    }
+
+    /// Puts the ready, unqueued `id` at the back of its level: in the hand-off slot when it
+    /// outranks every queued thread and the slot is free.
+    fn enqueue(&mut self, id: ThreadId) {
+        let level = self.entry(id).priority;
+        self.before_push(level);
+        if self.handoff.is_none() && self.ready.highest().is_none_or(|top| level > top) {
+            self.handoff = Some(id);
+            return;
+        }
         self.ready
             .push_tail(self.threads.slots_mut(), id.index(), level);
-        self.check_due = u32::MAX;
+    }
+
+    /// The highest priority among ready threads (the hand-off slot included).
+    #[inline]
+    fn ready_top(&self) -> Option<Priority> {
+        match self.handoff {
+            Some(h) => Some(self.entry(h).priority),
+            None => self.ready.highest(),
+        }
+    }
+
+    /// Call before queueing a thread at `level`: a hand-off thread at `level` or below goes
+    /// into the queue first (it became ready earlier, and it must stay above every queued one).
+    #[inline]
+    fn before_push(&mut self, level: Priority) {
+        if let Some(h) = self.handoff {
+            if self.entry(h).priority <= level {
+                self.flush_handoff();
+            }
+        }
+    }
+
+    /// Queues the hand-off thread, if any, at the back of its level.
+    fn flush_handoff(&mut self) {
+        if let Some(h) = self.handoff.take() {
+            let level = self.entry(h).priority;
+            self.ready
+                .push_tail(self.threads.slots_mut(), h.index(), level);
+        }
+    }
+
+    /// Takes `id`, ready, out of the ready queue or the hand-off slot; `false` if it was in
+    /// neither.
+    fn unqueue(&mut self, id: ThreadId) -> bool {
+        if self.handoff == Some(id) {
+            self.handoff = None;
+            return true;
+        }
+        self.ready.remove(self.threads.slots_mut(), id.index())
     }
 
     /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle
@@ -175,6 +232,8 @@ impl<T> Scheduler<T> {
             return;
         }
         let level = t.priority;
+        self.before_push(level);
+        let t = self.entry_mut(id);
         match place {
             Requeue::Head => {
                 t.saved_slice = left;
@@ -194,6 +253,10 @@ impl<T> Scheduler<T> {
     /// # Panics
     /// If nothing is ready and `cpu` has no idle thread.
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
+        if let Some(id) = self.handoff.take() {
+            self.run_on(cpu, id);
+            return id;
+        }
         let id = match self.ready.pop_highest(self.threads.slots_mut()) {
             Some(index) => self.id_of_slot(index),
             None => self.idle[cpu]

@@ -106,7 +106,7 @@ impl<T> Scheduler<T> {
     /// Threads waiting in the ready queue (running and idle ones excluded).
     #[must_use]
     pub fn ready_count(&self) -> usize {
-        self.ready.len()
+        self.ready.len() + usize::from(self.handoff.is_some())
     }
 
     /// Threads with a pending deadline: sleepers plus waiters with a timeout.

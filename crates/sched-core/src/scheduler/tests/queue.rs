@@ -137,3 +137,59 @@ fn idle_cannot_wait_and_stale_queue_is_rejected() {
     assert_eq!(s.wake_all(q), Err(SchedError::NoSuchObject));
     assert_eq!(s.waiter_count(q), None);
 }
+
+/// A wake-up that outranks every ready thread is kept out of the queue (the hand-off slot);
+/// whatever happens to the ready set afterwards must leave the order exactly as if it had
+/// been queued at once: a later wake at its level runs after it, a queued thread raised
+/// above it runs before it, and it is not lost when its own priority changes.
+#[test]
+fn a_wake_that_outranks_the_queue_keeps_its_place() {
+    let (mut s, _, _) = setup(5, &[]);
+    let q = s.create_queue();
+    let a = spawn_running(&mut s, 30);
+    let _ = s.wait_on(0, q, None).unwrap();
+    let b = spawn_running(&mut s, 30);
+    let _ = s.wait_on(0, q, None).unwrap();
+    let low = spawn_running(&mut s, 10);
+    let _ = s.wait_on(0, q, None).unwrap();
+    let runner = spawn_running(&mut s, 40);
+    // `a` outranks the queue: hand-off slot. `b` at the same level goes behind it, `low` below.
+    assert_eq!(s.wake_one(q), Ok(Some(a)));
+    s.check_invariants().unwrap();
+    assert_eq!(s.wake_one(q), Ok(Some(b)));
+    assert_eq!(s.wake_one(q), Ok(Some(low)));
+    s.check_invariants().unwrap();
+    assert_eq!(s.ready_count(), 3);
+    // Raise `low` above both while `runner` keeps the CPU: it runs first, then a, then b.
+    s.set_priority(low, 35).unwrap();
+    s.check_invariants().unwrap();
+    assert_eq!(s.preempt_check(0), Next::Keep);
+    let _ = s.wait_on(0, q, None).unwrap(); // runner blocks
+    assert_eq!(s.current(0), low);
+    let _ = s.wait_on(0, q, None).unwrap();
+    assert_eq!(s.current(0), a);
+    let _ = s.wait_on(0, q, None).unwrap();
+    assert_eq!(s.current(0), b);
+    s.check_invariants().unwrap();
+}
+
+/// The hand-off thread's own priority may change while it waits for a CPU.
+#[test]
+fn the_hand_off_thread_can_change_priority() {
+    let (mut s, _, _) = setup(5, &[]);
+    let q = s.create_queue();
+    let a = spawn_running(&mut s, 30);
+    let _ = s.wait_on(0, q, None).unwrap();
+    let other = spawn_running(&mut s, 20);
+    let _ = s.wait_on(0, q, None).unwrap();
+    let runner = spawn_running(&mut s, 40);
+    assert_eq!(s.wake_one(q), Ok(Some(a))); // hand-off slot
+    assert_eq!(s.wake_one(q), Ok(Some(other))); // queued below it
+    s.set_priority(a, 10).unwrap(); // now below `other`
+    s.check_invariants().unwrap();
+    s.set_priority(runner, 5).unwrap();
+    assert_eq!(s.preempt_check(0), Next::Switch { from: runner, to: other });
+    s.check_invariants().unwrap();
+    assert_eq!(s.state(a), Some(State::Ready));
+    assert_eq!(s.ready_count(), 2);
+}
