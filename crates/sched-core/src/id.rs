@@ -5,40 +5,38 @@
 //! is recognised as stale instead of silently naming whichever thread now lives in
 //! that slot.
 
-use core::num::NonZeroU32;
+use core::num::NonZeroU64;
 
 /// Names one thread for as long as it exists, and nothing afterwards.
 ///
 /// Made of the thread's slot index and the slot's generation at the time the
 /// thread was created; generations start at 1, so the packed form is never zero.
 ///
-/// The generation is never zero, and the type says so (`NonZeroU32`): an
-/// `Option<ThreadId>` is the size of a `ThreadId`, and checking it for `None`
-/// is a compare with zero (the scheduler keeps one per CPU for its running thread).
+/// Stored packed, as one `NonZeroU64` (generation in the high half, index in the
+/// low half): an `Option<ThreadId>` is the size of a `ThreadId` and testing it for
+/// `None` is a compare with zero (the scheduler keeps one per CPU for its running
+/// thread), the index is the low 32-bit register half, and anything holding ids —
+/// a [`Next`](crate::Next), the results built around it — is 8-byte aligned, so it is
+/// copied and returned in whole registers.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
-pub struct ThreadId {
-    index: u32,
-    generation: NonZeroU32,
-}
+pub struct ThreadId(NonZeroU64);
 
 impl ThreadId {
     /// # Panics
     /// If `generation` is zero (slabs start generations at 1).
     pub(crate) const fn new(index: u32, generation: u32) -> Self {
-        Self {
-            index,
-            generation: NonZeroU32::new(generation).expect("thread generations start at 1"),
-        }
+        let raw = ((generation as u64) << 32) | index as u64;
+        Self(NonZeroU64::new(raw).expect("thread generations start at 1"))
     }
 
     /// Slot index inside the thread table.
     pub(crate) const fn index(self) -> u32 {
-        self.index
+        self.0.get() as u32
     }
 
     /// Generation of the slot when this thread was created.
     pub(crate) const fn generation(self) -> u32 {
-        self.generation.get()
+        (self.0.get() >> 32) as u32
     }
 
     /// Packs the id into one word: generation in the high half, index in the low
@@ -47,18 +45,17 @@ impl ThreadId {
     /// [`LOCK_WAITERS`](crate::LOCK_WAITERS) in a mutex lock word.
     #[must_use]
     pub const fn as_u64(self) -> u64 {
-        ((self.generation.get() as u64) << 32) | self.index as u64
+        self.0.get()
     }
 
     /// Inverse of [`ThreadId::as_u64`]; `None` for values no id can produce
     /// (generation zero).
     #[must_use]
     pub const fn from_u64(raw: u64) -> Option<Self> {
-        let generation = (raw >> 32) as u32;
-        if generation == 0 {
+        if raw >> 32 == 0 {
             None
         } else {
-            Some(Self::new(raw as u32, generation))
+            Some(Self::new(raw as u32, (raw >> 32) as u32))
         }
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod fault;
 pub(crate) mod irq;
 pub(crate) mod percpu;
 pub(crate) mod room;
+pub(crate) mod sched_lock;
 pub(crate) mod shared;
 pub(crate) mod stack;
 pub(crate) mod wait;
@@ -19,9 +20,10 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
-use preempt_arch::{context::Context, cpu, switch_context, SpinLock};
+use preempt_arch::{context::Context, cpu, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
 
+use sched_lock::SchedLock;
 use shared::{try_box, Shared};
 use stack::Stack;
 
@@ -213,20 +215,11 @@ pub(crate) fn deferred_work(this: &percpu::PerCpu) {
 ///
 /// Returns when the calling thread runs again (at once for [`Next::Keep`]).
 pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
-    let irq = cpu::irq_save();
-    lock_sched_raw();
-    // SAFETY: the raw lock is held (IRQs masked) until `finish_switch`; this is the only
-    // reference made from it meanwhile.
-    let sched = unsafe { SCHED.get_unchecked() };
+    let mut lock = SchedLock::take();
     let cpu = cpu::core_id();
-    let (next, r) = f(sched, cpu);
-    // SAFETY: lock held, IRQs masked.
-    unsafe { perform(sched, next, None) };
-    let deferred = finish_switch();
-    cpu::irq_restore(irq);
-    if deferred {
-        deferred_work(percpu::this());
-    }
+    let (next, r) = f(lock.sched(), cpu);
+    lock.perform(next);
+    lock.release();
     r
 }
 
@@ -235,65 +228,9 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
     if let Some(info) = current_info() {
         record_final_peak(&info, 1);
     }
-    let _ = cpu::irq_save();
-    lock_sched_raw();
-    // SAFETY: as in `schedule`.
-    let sched = unsafe { SCHED.get_unchecked() };
-    let out = sched.exit_current(cpu::core_id(), status);
-    // SAFETY: lock held, IRQs masked; the outcome always switches away.
-    unsafe { perform(sched, out.next, out.dead) };
-    unreachable!("an exited thread was resumed");
-}
-
-/// Carries out `next`. `dead` is the control block of the thread that just exited, if it is
-/// freed by its own exit (detached): it is parked per CPU and freed by the next thread.
-///
-/// # Safety
-/// The scheduler lock must be held and IRQs masked; the caller must not use `sched` afterwards
-/// (other threads run and change it before this returns).
-#[inline(always)]
-unsafe fn perform(sched: &mut Sched, next: Next, dead: Option<Box<KThread>>) {
-    if let Next::Switch { from, to } = next {
-        // SAFETY: this function's contract.
-        unsafe { perform_switch(sched, from, to, dead) }
-    }
-}
-
-/// The switching half of [`perform`], out of line so that the common `Keep` costs a compare.
-///
-/// # Safety
-/// As for [`perform`].
-#[inline]
-unsafe fn perform_switch(
-    sched: &mut Sched,
-    from: ThreadId,
-    to: ThreadId,
-    dead: Option<Box<KThread>>,
-) {
-    let next_ctx: *const Context = match sched.switch_data(to) {
-        Some(t) => &t.ctx,
-        None => fault::kernel_halt(format_args!(
-            "scheduler chose a thread with no control block"
-        )),
-    };
-    let prev_ctx: *mut Context = match dead {
-        Some(t) => {
-            // SAFETY: the scheduler lock is held (this function's contract).
-            let t = unsafe { percpu::this().dead.put(t) };
-            &mut t.ctx
-        }
-        None => match sched.switch_data_mut(from) {
-            Some(t) => &mut t.ctx,
-            None => fault::kernel_halt(format_args!(
-                "switching away from a thread with no control block"
-            )),
-        },
-    };
-    percpu::this().current.store(to.as_u64(), Ordering::Relaxed);
-    // SAFETY: both contexts live in boxed control blocks that stay allocated until this switch
-    // completes: `next` is owned by the scheduler, `prev` by the scheduler or the per-CPU dead
-    // slot, which only the next thread's `finish_switch` empties. IRQs are masked.
-    unsafe { switch_context(prev_ctx, next_ctx) };
+    let mut lock = SchedLock::take();
+    let out = lock.sched().exit_current(cpu::core_id(), status);
+    lock.exit(out.next, out.dead)
 }
 
 /// The second half of every switch, run by the thread that was switched to: release the lock

@@ -13,7 +13,8 @@ use core::time::Duration;
 use preempt_arch::{cpu, timer};
 use sched_core::{CpuId, Next, Ticks, WaitResult};
 
-use super::{finish_switch, percpu, perform, Sched, SCHED};
+use super::sched_lock::SchedLock;
+use super::{percpu, Sched};
 
 /// What the first half of a wait decided.
 pub(crate) enum Wait<R> {
@@ -30,34 +31,24 @@ pub(crate) fn wait<R>(
     decide: impl FnOnce(&mut Sched, CpuId) -> Wait<R>,
     after: impl FnOnce(&mut Sched, CpuId, WaitResult) -> R,
 ) -> R {
-    let irq = cpu::irq_save();
-    super::lock_sched_raw();
+    let mut lock = SchedLock::take();
     let cpu = cpu::core_id();
-    // SAFETY: the raw lock is held (IRQs masked); this is the only reference made from it.
-    let sched = unsafe { SCHED.get_unchecked() };
-    let r = match decide(sched, cpu) {
+    let r = match decide(lock.sched(), cpu) {
         Wait::Done(r) => {
             // Not blocking, but the decision may have woken a thread that outranks us.
-            let next = sched.preempt_check(cpu);
-            // SAFETY: lock held, IRQs masked; `sched` is not used after this.
-            unsafe { perform(sched, next, None) };
+            let next = lock.sched().preempt_check(cpu);
+            lock.perform(next);
             r
         }
         Wait::Block(next) => {
-            // SAFETY: lock held, IRQs masked; `sched` is not used after this.
-            unsafe { perform(sched, next, None) };
+            lock.perform(next);
             // Resumed: the thread that switched to us handed over the lock.
-            // SAFETY: as above — the lock is held again, on this core.
-            let sched = unsafe { SCHED.get_unchecked() };
+            let sched = lock.sched();
             let res = sched.take_wait_result(cpu);
             after(sched, cpu, res)
         }
     };
-    let deferred = finish_switch();
-    cpu::irq_restore(irq);
-    if deferred {
-        super::deferred_work(percpu::this());
-    }
+    lock.release();
     r
 }
 

@@ -164,6 +164,7 @@ fn a_wake_that_outranks_the_queue_keeps_its_place() {
     s.set_priority(low, 35).unwrap();
     s.check_invariants().unwrap();
     assert_eq!(s.preempt_check(0), Next::Keep);
+    assert_eq!(s.current(0), runner);
     let _ = s.wait_on(0, q, None).unwrap(); // runner blocks
     assert_eq!(s.current(0), low);
     let _ = s.wait_on(0, q, None).unwrap();
@@ -188,7 +189,13 @@ fn the_hand_off_thread_can_change_priority() {
     s.set_priority(a, 10).unwrap(); // now below `other`
     s.check_invariants().unwrap();
     s.set_priority(runner, 5).unwrap();
-    assert_eq!(s.preempt_check(0), Next::Switch { from: runner, to: other });
+    assert_eq!(
+        s.preempt_check(0),
+        Next::Switch {
+            from: runner,
+            to: other
+        }
+    );
     s.check_invariants().unwrap();
     assert_eq!(s.state(a), Some(State::Ready));
     assert_eq!(s.ready_count(), 2);
