@@ -7,9 +7,10 @@
 //! cost a lock round, an `Option` and a version `match` per access, three times per
 //! interrupt. For a GICv2 the registers are written here with volatile accesses rather than
 //! through the `arm-gic` crate, whose CPU-interface methods need the whole driver mutably;
-//! the driver itself never touches `GICC_IAR`/`GICC_EOIR` (see `v2.rs`). The acknowledged
-//! value is handed back unchanged at the end, which for a GICv2 SGI carries the source core
-//! the end of interrupt must name.
+//! the driver itself never touches `GICC_IAR`/`GICC_EOIR` (see `v2.rs`). For a GICv3 they are
+//! one `mrs`/`msr` each here (the `arm-gic` accessors re-validate the INTID on the way out).
+//! The acknowledged value is handed back unchanged at the end, which for a GICv2 SGI carries
+//! the source core the end of interrupt must name.
 
 use super::SPECIAL_START;
 

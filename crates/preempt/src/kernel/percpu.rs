@@ -1,7 +1,7 @@
 //! Per-CPU data, found through `TPIDR_EL1`.
 //!
-//! Everything a core needs without taking a lock lives here: its interrupt nesting depth, the
-//! next tick deadline, and the control block of a thread that exited on this core and can only
+//! Everything a core needs without taking a lock lives here: the work an interrupt leaves for
+//! its way out, the next tick deadline, and the control block of a thread that exited on this core and can only
 //! be freed once the core has switched off its stack. Fields are atomics, except the
 //! exited-thread slot, which the scheduler lock already guards wherever it is used.
 
