@@ -97,6 +97,17 @@ pub fn irqs_masked() -> bool {
     daif & (1 << 7) != 0
 }
 
+/// Whether this code runs on the exception stack (`SPSel` = 1, `SP_EL1`): in an exception
+/// handler — an interrupt handler, a fault handler or the fatal path. Thread code and the
+/// kernel code it calls (including `preempt_irq_exit` and switches) run on `SP_EL0`.
+#[inline(always)]
+pub fn on_exception_stack() -> bool {
+    let spsel: u64;
+    // SAFETY: reads SPSel, no side effects.
+    unsafe { asm!("mrs {0}, spsel", out(reg) spsel, options(nomem, nostack, preserves_flags)) }
+    spsel & 1 != 0
+}
+
 /// Waits for an interrupt (`wfi`).
 #[inline(always)]
 pub fn wait_for_interrupt() {

@@ -1,32 +1,36 @@
 //! The exception vector table and the exception frame.
 //!
 //! Threads and the kernel code they call run on `SP_EL0` (EL1t); each core's `SP_EL1` is its
-//! exception stack (see [`layout`](crate::layout)). Every exception stores the complete
-//! interrupted state — x0–x30, SP, ELR, SPSR, q0–q31, FPCR and FPSR — as a [`Frame`]. Saving all
-//! of q0–q31 even for an IRQ is deliberate: Rust emits NEON for ordinary code (memcpy, struct
-//! moves) anywhere in the kernel, the ABI keeps only the low halves of v8–v15, and a lazy-FP
-//! trap would fire on the kernel's own use at EL1.
+//! exception stack (see [`layout`](crate::layout)). A synchronous exception or a fatal one
+//! stores the complete interrupted state — x0–x30, SP, ELR, SPSR, q0–q31, FPCR and FPSR — as
+//! a [`Frame`]; an IRQ saves less, and its floating-point state lazily (see
+//! [`irq_entry`](crate::irq_entry)).
 //!
 //! Where each kind goes:
-//! - **IRQ from a thread** (the only interrupt: handlers run with IRQs masked). The frame is
-//!   pushed on the interrupted thread's own stack, the stack is probed [`IRQ_EXIT_RESERVE`]
-//!   bytes further down, and the handler `preempt_irq` runs on the exception stack. If it asks
-//!   for it, `preempt_irq_exit` then runs back on the thread's stack, where it may call
-//!   [`switch_context`](crate::switch_context): the frame stays on the interrupted thread's
-//!   stack until a later switch returns into `preempt_irq_exit` and the restore path `eret`s
-//!   from it. That is why one context format serves both the cooperative and the interrupt
-//!   path, and why interrupt handlers never run on a thread's stack. A thread stack too full
-//!   for the frame or the probe faults in the entry code ([`is_irq_entry`]) — before anything
-//!   is acknowledged — and the kernel ends that thread for a stack overflow.
+//! - **IRQ from a thread** (the only interrupt: handlers run with IRQs masked). An
+//!   [`IrqFrame`](crate::irq_entry::IrqFrame) is pushed on the interrupted thread's own stack,
+//!   the stack is probed [`IRQ_EXIT_RESERVE`] bytes further down, and the handler
+//!   `preempt_irq` runs on the exception stack. If it asks for it, `preempt_irq_exit` then runs
+//!   back on the thread's stack, where it may call [`switch_context`](crate::switch_context):
+//!   the frame stays on the interrupted thread's stack until a later switch returns into
+//!   `preempt_irq_exit` and the restore path `eret`s from it. That is why one context format
+//!   serves both the cooperative and the interrupt path, and why interrupt handlers never run
+//!   on a thread's stack. A thread stack too full for the frame or the probe faults in the
+//!   entry code ([`is_irq_entry`]) — before anything is acknowledged — and the kernel ends that
+//!   thread for a stack overflow.
 //! - **Synchronous exception from a thread or the kernel on `SP_EL0`** (a fault, `udf`, `brk`):
 //!   the frame goes on the exception stack and `preempt_exception` decides. The faulting stack
 //!   is never touched, so an overflow into a guard page or a wild stack pointer is handled like
 //!   any other fault. The kernel may rewrite the frame (and `SP_EL0`) to resume elsewhere.
-//! - **Anything taken while already on the exception stack** (a fault in an interrupt handler
-//!   or a fault handler, an overflow of the exception stack itself), and anything from a lower
-//!   EL: the vector moves to the core's fatal stack — found from the core number alone, without
-//!   touching memory — and `preempt_exception` reports and stops. (FIQ and SError taken from
-//!   `SP_EL0` are fatal too, but are reported from the exception stack, which is intact then.)
+//! - **An FP/SIMD access trapped in an interrupt handler** (synchronous, on `SP_EL1`, class
+//!   0x07): saved into the IRQ frame and resumed (`preempt_fp_trap`, see
+//!   [`irq_entry`](crate::irq_entry)). FP access is off only while `preempt_irq` runs.
+//! - **Anything else taken while already on the exception stack** (a fault in an interrupt
+//!   handler or a fault handler, an overflow of the exception stack itself), and anything from
+//!   a lower EL: the vector moves to the core's fatal stack — found from the core number alone,
+//!   without touching memory — turns FP access on, and `preempt_exception` reports and stops.
+//!   (FIQ and SError taken from `SP_EL0` are fatal too, but are reported from the exception
+//!   stack, which is intact then.)
 //!
 //! Contract with the kernel: it defines
 //! `#[no_mangle] extern "C" fn preempt_exception(kind: u64, frame: &mut Frame)` (`kind` is the
@@ -37,9 +41,8 @@
 
 use core::mem::{offset_of, size_of};
 
-use crate::layout::{
-    CPU_STACKS_SHIFT, EXCEPTION_STACK_SIZE, FATAL_STACK_TOP, GUARD_SIZE, MAX_CPUS,
-};
+use crate::irq_entry::{CPACR_FP_ON, IRQ_FRAME_SIZE};
+use crate::layout::{CPU_STACKS_SHIFT, EXCEPTION_STACK_SIZE, FATAL_STACK_TOP, MAX_CPUS};
 
 /// The full interrupted state, as saved by the vector table.
 #[repr(C, align(16))]
@@ -79,16 +82,13 @@ const _: () = assert!(F_FPCR == F_SPSR + 8 && F_SP == F_FPSR + 8);
 const _: () = assert!(F_Q.is_multiple_of(16) && F_Q + 30 * 16 <= 1008);
 const _: () = assert!(FRAME_SIZE.is_multiple_of(16) && FRAME_SIZE < 4096);
 
-/// Bytes of a thread's stack below an interrupt's frame that the IRQ vector probes before it
-/// handles the interrupt: room for `preempt_irq_exit` and the switch it may make (which mask
-/// IRQs, and so probe [`KERNEL_STACK_RESERVE`](crate::cpu::KERNEL_STACK_RESERVE) themselves).
-/// At most a guard page, so that the probe of a stack with less room left always lands in
-/// the guard.
-pub const IRQ_EXIT_RESERVE: usize = 3 * 1024;
-const _: () = assert!(IRQ_EXIT_RESERVE <= GUARD_SIZE);
-const _: () = assert!(IRQ_EXIT_RESERVE >= crate::cpu::KERNEL_STACK_RESERVE + 512);
 const _: () = assert!(EXCEPTION_STACK_SIZE > 4 * FRAME_SIZE);
+
+pub use crate::irq_entry::IRQ_EXIT_RESERVE;
 const _: () = assert!(MAX_CPUS.is_power_of_two());
+
+/// `ESR_EL1.EC` of an FP/SIMD access trapped by `CPACR_EL1.FPEN`.
+const EC_FP_TRAP: u64 = 0x07;
 
 /// `SPSR_EL1.M` for EL1 using `SP_EL0` (EL1t).
 const SPSR_M_EL1T: u64 = 0b0100;
@@ -297,12 +297,11 @@ core::arch::global_asm!(
     "b preempt_sync_common",
     ".endm",
     "",
-    // Anything on SP_EL1 or from a lower EL: move to this core's fatal stack first, found from
-    // the core number (core block = __cpu_stacks_start + (core << shift)) with no memory access,
-    // because the exception stack may be the one that overflowed.
-    ".macro VECTOR_FATAL kind",
-    ".balign 0x80",
-    "msr tpidrro_el0, x0",
+    // Anything on SP_EL1 or from a lower EL, x0 already parked in TPIDRRO_EL0: move to this
+    // core's fatal stack first, found from the core number (core block = __cpu_stacks_start +
+    // (core << shift)) with no memory access, because the exception stack may be the one that
+    // overflowed; turn FP access on (a fault in an interrupt handler leaves it off).
+    ".macro FATAL_BODY kind",
     "mrs x0, mpidr_el1",
     "ubfiz x0, x0, #{shift}, #{cpu_bits}",
     "add x0, x0, #{fatal_top}",
@@ -310,11 +309,19 @@ core::arch::global_asm!(
     "adrp x0, __cpu_stacks_start",
     "add x0, x0, :lo12:__cpu_stacks_start",
     "add sp, sp, x0",
+    "mov x0, #{fp_on}",
+    "msr cpacr_el1, x0",
+    "isb",
     "mrs x0, tpidrro_el0",
     "sub sp, sp, #{size}",
     "stp x0, x1, [sp, #{x}]",
     "mov x0, #\\kind",
     "b preempt_sync_common",
+    ".endm",
+    ".macro VECTOR_FATAL kind",
+    ".balign 0x80",
+    "msr tpidrro_el0, x0",
+    "FATAL_BODY \\kind",
     ".endm",
     "",
     ".section .text.preempt_vectors, \"ax\"",
@@ -322,16 +329,25 @@ core::arch::global_asm!(
     ".balign 0x800",
     "preempt_vectors:",
     "VECTOR_SYNC 0",
-    // IRQ from SP_EL0: the frame goes on the interrupted thread's stack.
+    // IRQ from SP_EL0: the frame goes on the interrupted thread's stack (irq_entry.rs).
     ".balign 0x80",
     "msr spsel, #0",
-    "sub sp, sp, #{size}",
+    "sub sp, sp, #{irq_size}",
     ".global preempt_irq_frame_store",
     "preempt_irq_frame_store:",
-    "stp x0, x1, [sp, #{x}]",
+    "stp x0, x1, [sp]",
     "b preempt_irq_common",
     "VECTOR_SYNC 2", "VECTOR_SYNC 3",
-    "VECTOR_FATAL 4", "VECTOR_FATAL 5", "VECTOR_FATAL 6", "VECTOR_FATAL 7",
+    // Synchronous on SP_EL1: an FP/SIMD trap in an interrupt handler is resumed; anything
+    // else is fatal.
+    ".balign 0x80",
+    "msr tpidrro_el0, x0",
+    "mrs x0, esr_el1",
+    "lsr x0, x0, #26",
+    "cmp x0, #{ec_fp}",
+    "b.eq preempt_fp_trap",
+    "FATAL_BODY 4",
+    "VECTOR_FATAL 5", "VECTOR_FATAL 6", "VECTOR_FATAL 7",
     "VECTOR_FATAL 8", "VECTOR_FATAL 9", "VECTOR_FATAL 10", "VECTOR_FATAL 11",
     "VECTOR_FATAL 12", "VECTOR_FATAL 13", "VECTOR_FATAL 14", "VECTOR_FATAL 15",
     "",
@@ -344,23 +360,6 @@ core::arch::global_asm!(
     "bl preempt_exception",
     "RESTORE_ERET",
     "",
-    ".global preempt_irq_common",
-    "preempt_irq_common:",
-    "SAVE_REST",
-    "mrs x2, fpsr",
-    "add x3, sp, #{size}",
-    "stp x2, x3, [sp, #{fpsr}]",
-    "sub x0, sp, #{irq_reserve}",
-    ".global preempt_irq_probe",
-    "preempt_irq_probe:",
-    "ldr xzr, [x0]",
-    "msr spsel, #1",
-    "bl preempt_irq",
-    "msr spsel, #0",
-    "cbz x0, 1f",
-    "bl preempt_irq_exit",
-    "1:",
-    "RESTORE_ERET",
     size = const FRAME_SIZE,
     x = const F_X,
     spsr = const F_SPSR,
@@ -369,5 +368,7 @@ core::arch::global_asm!(
     shift = const CPU_STACKS_SHIFT,
     cpu_bits = const MAX_CPUS.trailing_zeros(),
     fatal_top = const FATAL_STACK_TOP,
-    irq_reserve = const IRQ_EXIT_RESERVE,
+    irq_size = const IRQ_FRAME_SIZE,
+    fp_on = const CPACR_FP_ON,
+    ec_fp = const EC_FP_TRAP,
 );

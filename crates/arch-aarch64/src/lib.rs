@@ -15,6 +15,7 @@ pub mod context;
 pub mod cpu;
 pub mod esr;
 pub mod exception;
+pub mod irq_entry;
 pub mod layout;
 pub mod mmu;
 pub mod pmu;

@@ -4,7 +4,7 @@
 //! that wants many preemptions in little virtual time raises the tick rate) without a rebuild.
 
 use core::fmt;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use preempt_arch::timer;
 
@@ -47,6 +47,7 @@ pub fn set_tick_hz(hz: u32) -> Result<(), ConfigError> {
         return Err(ConfigError::TickRateOutOfRange(hz));
     }
     TICK_HZ.store(hz, Ordering::Relaxed);
+    cache_tick_period();
     if crate::kernel::started() {
         crate::kernel::irq::retune_tick();
     }
@@ -80,7 +81,25 @@ pub fn ticks_taken() -> u64 {
     crate::kernel::irq::ticks()
 }
 
-/// One tick period in counter units.
+/// One tick period in counter units, as last computed by [`cache_tick_period`] (the tick
+/// path reads it on every tick; a division there would cost more than the load). Only valid
+/// once the tick has started (`kernel::irq::start_tick` caches it first).
+#[inline]
 pub(crate) fn tick_period_counts() -> u64 {
+    let p = TICK_PERIOD.load(Ordering::Relaxed);
+    debug_assert!(p != 0, "tick period used before the tick started");
+    p
+}
+
+/// [`tick_period_counts`] from the current rate; 0 until the first [`cache_tick_period`].
+static TICK_PERIOD: AtomicU64 = AtomicU64::new(0);
+
+fn compute_tick_period() -> u64 {
     (timer::frequency() / tick_hz() as u64).max(1)
+}
+
+/// Recomputes the tick period from the rate and the counter frequency (at boot and after
+/// every rate change).
+pub(crate) fn cache_tick_period() {
+    TICK_PERIOD.store(compute_tick_period(), Ordering::Relaxed);
 }

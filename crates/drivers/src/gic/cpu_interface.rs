@@ -7,12 +7,10 @@
 //! cost a lock round, an `Option` and a version `match` per access, three times per
 //! interrupt. For a GICv2 the registers are written here with volatile accesses rather than
 //! through the `arm-gic` crate, whose CPU-interface methods need the whole driver mutably;
-//! the driver itself never touches `GICC_IAR`/`GICC_EOIR` (see `v2.rs`). The acknowledged
-//! value is handed back unchanged at the end, which for a GICv2 SGI carries the source core
-//! the end of interrupt must name.
-
-use arm_gic::gicv3::GicCpuInterface;
-use arm_gic::{IntId, InterruptGroup};
+//! the driver itself never touches `GICC_IAR`/`GICC_EOIR` (see `v2.rs`). For a GICv3 they are
+//! one `mrs`/`msr` each here (the `arm-gic` accessors re-validate the INTID on the way out).
+//! The acknowledged value is handed back unchanged at the end, which for a GICv2 SGI carries
+//! the source core the end of interrupt must name.
 
 use super::SPECIAL_START;
 
@@ -38,8 +36,8 @@ pub enum CpuInterface {
 /// An acknowledged interrupt, to be handed back to [`CpuInterface::end`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ack {
-    /// What the end of interrupt writes back: the `GICC_IAR` value (GICv2), or the INTID as
-    /// `arm-gic` gave it (GICv3, so that no validation is repeated on the way out).
+    /// What the end of interrupt writes back: the `GICC_IAR` value (GICv2), or the INTID
+    /// `ICC_IAR1_EL1` gave (GICv3).
     raw: Raw,
     line: u32,
 }
@@ -47,7 +45,7 @@ pub struct Ack {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Raw {
     V2(u32),
-    V3(IntId),
+    V3(u64),
 }
 
 impl Ack {
@@ -84,13 +82,54 @@ impl CpuInterface {
                 })
             }
             Self::V3 => {
-                let id = GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group1)?;
-                let line = u32::from(id);
-                (line < SPECIAL_START).then_some(Ack {
+                let iar: u64;
+                // SAFETY: reading ICC_IAR1_EL1 acknowledges this core's highest-priority
+                // Group 1 interrupt; it touches no memory.
+                unsafe {
+                    core::arch::asm!("mrs {0}, icc_iar1_el1", out(reg) iar,
+                        options(nomem, nostack, preserves_flags))
+                };
+                let id = iar & 0xff_ffff;
+                (id < u64::from(SPECIAL_START)).then_some(Ack {
                     raw: Raw::V3(id),
-                    line,
+                    line: id as u32,
                 })
             }
+        }
+    }
+
+    /// Acknowledges, hands to `f` and ends every pending interrupt in turn until none is
+    /// left: the interrupt path's loop, with the GIC version decided once rather than at every
+    /// acknowledge and end. The first interrupt is served inline and any further ones by an
+    /// out-of-line loop, so that the common case — one interrupt per exception — compiles to
+    /// straight-line code without values kept alive across a loop.
+    #[inline(always)]
+    pub fn serve(self, mut f: impl FnMut(u32)) {
+        match self {
+            Self::V3 => Self::V3.serve_on(&mut f),
+            Self::V2 { gicc } => Self::V2 { gicc }.serve_on(&mut f),
+        }
+    }
+
+    #[inline(always)]
+    fn serve_on<F: FnMut(u32)>(self, f: &mut F) {
+        if let Some(ack) = self.acknowledge() {
+            f(ack.line);
+            self.end(ack);
+            if let Some(next) = self.acknowledge() {
+                self.serve_rest(next, f);
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn serve_rest<F: FnMut(u32)>(self, first: Ack, f: &mut F) {
+        let mut ack = Some(first);
+        while let Some(a) = ack {
+            f(a.line);
+            self.end(a);
+            ack = self.acknowledge();
         }
     }
 
@@ -102,7 +141,14 @@ impl CpuInterface {
                 // SAFETY: as in `acknowledge`; `GICC_EOIR` takes the value `GICC_IAR` gave.
                 unsafe { ((gicc + GICC_EOIR) as *mut u32).write_volatile(raw) }
             }
-            (Self::V3, Raw::V3(id)) => GicCpuInterface::end_interrupt(id, InterruptGroup::Group1),
+            (Self::V3, Raw::V3(id)) => {
+                // SAFETY: writing ICC_EOIR1_EL1 with the INTID ICC_IAR1_EL1 gave ends that
+                // interrupt (drop of the running priority and deactivation, EOImode 0).
+                unsafe {
+                    core::arch::asm!("msr icc_eoir1_el1, {0}", in(reg) id,
+                        options(nomem, nostack, preserves_flags))
+                }
+            }
             // An `Ack` of the other GIC version: not from this interface, nothing to end.
             _ => {}
         }

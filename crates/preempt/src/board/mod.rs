@@ -2,7 +2,8 @@
 //!
 //! The kernel calls the free functions below; each board module provides them: `init(dtb) ->
 //! BoardInfo { ram_end, description }`, `MEMORY_MAP`, `console_write`, `exit`, `timer_line`,
-//! `with_irqchip` and the `irq_*` interrupt-path hooks. A board is chosen with a Cargo feature
+//! `with_irqchip`, `irq_serve` (the interrupt path: acknowledge, handle and end every pending
+//! line) and the other `irq_*` hooks. A board is chosen with a Cargo feature
 //! (`board-virt`, the default, or `board-rpi`), because the boards need different link
 //! addresses and image formats anyway — but nothing outside this module (and the drivers it
 //! uses) ever tests which one it is.

@@ -216,28 +216,20 @@ pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R)
         .map(|c| f(c as &mut dyn InterruptController))
 }
 
-/// The lowest-numbered pending line (no priorities on this SoC).
-pub(crate) fn irq_acknowledge() -> Option<IrqAck> {
-    INTC.lock()
-        .as_mut()
-        .and_then(|c| c.acknowledge())
-        .map(IrqAck)
-}
-
-/// An acknowledged interrupt line.
-#[derive(Clone, Copy)]
-pub(crate) struct IrqAck(u32);
-
-impl IrqAck {
-    /// The line.
-    pub(crate) fn line(self) -> u32 {
-        self.0
+/// Acknowledges and hands to `f` every pending line, lowest-numbered first (no priorities on
+/// this SoC). There is no end of interrupt on these controllers (sources fall silent when
+/// serviced).
+#[inline(always)]
+pub(crate) fn irq_serve(mut f: impl FnMut(u32)) {
+    loop {
+        // The lock is released before `f` runs (a handler may use the controller).
+        let line = INTC.lock().as_mut().and_then(|c| c.acknowledge());
+        match line {
+            Some(line) => f(line),
+            None => return,
+        }
     }
 }
-
-/// Signals the end of handling an interrupt: nothing to do on these controllers (sources
-/// fall silent when serviced), so no lock is taken.
-pub(crate) fn irq_end(_ack: IrqAck) {}
 
 /// Enables an interrupt line.
 pub(crate) fn irq_enable_line(line: u32) {

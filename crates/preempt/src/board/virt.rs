@@ -133,20 +133,12 @@ fn cpu_interface() -> Option<CpuInterface> {
     }
 }
 
-/// An acknowledged interrupt (its line, and what its end of interrupt needs).
-pub(crate) type IrqAck = preempt_drivers::gic::Ack;
-
-/// Acknowledges the highest-priority pending interrupt, without a lock.
-#[inline]
-pub(crate) fn irq_acknowledge() -> Option<IrqAck> {
-    cpu_interface()?.acknowledge()
-}
-
-/// Signals the end of handling `ack`, without a lock.
-#[inline]
-pub(crate) fn irq_end(ack: IrqAck) {
+/// Acknowledges, hands to `f` and ends every pending interrupt (the interrupt path; this
+/// core's GIC CPU interface, no lock).
+#[inline(always)]
+pub(crate) fn irq_serve(f: impl FnMut(u32)) {
     if let Some(c) = cpu_interface() {
-        c.end(ack);
+        c.serve(f);
     }
 }
 

@@ -36,7 +36,7 @@ pub const KERNEL_FAULT_EXIT: u32 = 102;
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    match failing_thread(cpu::irqs_masked()) {
+    match failing_thread(cpu::irqs_masked(), super::percpu::this().in_irq()) {
         Some(thread) => {
             console::report(format_args!(
                 "thread '{}' panicked at {}",
@@ -88,7 +88,7 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
     let syn = Syndrome::read();
     let at_irq_entry = exception::is_irq_entry(frame.elr);
     let irqs_were_masked = frame.spsr & (1 << 7) != 0 && !at_irq_entry;
-    let Some(thread) = failing_thread(irqs_were_masked) else {
+    let Some(thread) = failing_thread(irqs_were_masked, false) else {
         kernel_fault(&syn, frame)
     };
     let stack = super::with_sched(|s, cpu| {

@@ -35,62 +35,98 @@ extern "C" fn preempt_exception(kind: u64, frame: &mut Frame) {
     }
 }
 
-/// `preempt_irq`'s answer: the tick ran (a scheduling decision is due).
-const WORK_TICK: u64 = 1;
-/// `preempt_irq`'s answer: a handler made a thread ready (check for preemption).
-const WORK_RESCHED: u64 = 2;
-
 /// An interrupt, on this core's exception stack: acknowledge and handle every pending line.
 /// Returns the scheduling work left for [`preempt_irq_exit`], which runs on the interrupted
 /// thread's stack because it may switch threads.
+///
+/// FP/SIMD access is off while this runs (the thread's FP state is saved only if something
+/// here uses it: `preempt_arch::irq_entry`), so the path a tick or a short handler takes is
+/// kept free of FP: the rare branches are out-of-line `#[cold]` functions, where the compiler
+/// puts the NEON it uses for formatting and copies.
 #[no_mangle]
 extern "C" fn preempt_irq() -> u64 {
-    let cpu = percpu::this();
-    percpu::PerCpu::bump(&cpu.irq_depth, 1);
-    let mut ticked = false;
-    while let Some(ack) = board::irq_acknowledge() {
-        let line = ack.line();
+    let cpu = percpu::this_in_irq();
+    board::irq_serve(|line| {
         if line == board::timer_line() {
-            advance_tick();
-            ticked = true;
+            tick(cpu);
         } else {
-            match handler(line) {
-                Some(h) => h(line),
-                None => board::irq_unhandled(line),
-            }
+            run_handler(line);
         }
-        board::irq_end(ack);
-    }
-    if percpu::PerCpu::take_flag(&cpu.tickless) && !ticked {
-        // Woken from tickless idle by something other than the timer: tick again.
+    });
+    if percpu::PerCpu::take_flag(&cpu.tickless) {
+        // Woken from tickless idle by something other than the timer (the tick clears the
+        // flag itself): tick again.
         rearm_periodic();
     }
-    percpu::PerCpu::bump(&cpu.irq_depth, -1);
-    let resched = percpu::PerCpu::take_flag(&cpu.need_resched);
-    if ticked && !quiet_tick(cpu) {
-        WORK_TICK
-    } else if resched {
-        WORK_RESCHED
-    } else {
-        0
+    let work = cpu.irq_work.load(Ordering::Relaxed);
+    if work != 0 {
+        cpu.irq_work.store(0, Ordering::Relaxed);
+    }
+    u64::from(work)
+}
+
+/// Calls the handler registered for `line`.
+#[inline(always)]
+fn run_handler(line: u32) {
+    match handler(line) {
+        Some(h) => h(line),
+        None => unhandled(line),
     }
 }
 
-/// Whether this tick needs no scheduling decision: nothing has taken the scheduler lock since
-/// the last decision found the CPU quiet until a time still in the future (no timer due, no
-/// ready thread that could share or take the CPU; `Scheduler::quiet_until`). Then the tick
-/// skips the scheduler lock altogether — the common case for a thread that computes alone.
-#[inline]
-fn quiet_tick(cpu: &percpu::PerCpu) -> bool {
-    cpu.quiet_epoch.load(Ordering::Relaxed) == super::sched_epoch()
-        && timer::counter() < cpu.quiet_until.load(Ordering::Relaxed)
+#[cold]
+#[inline(never)]
+fn unhandled(line: u32) {
+    board::irq_unhandled(line);
+}
+
+/// The periodic tick: count it, program the next one (one period after the previous deadline,
+/// skipping periods that have already passed so a long stall does not cause a burst; or one
+/// period from now after a tickless stretch), and ask for a scheduling decision ([`percpu::WORK_TICK`]) —
+/// unless nothing has taken the scheduler lock since the last decision found the CPU quiet
+/// until a time still in the future (no timer due, no ready thread that could share or take
+/// the CPU; `Scheduler::quiet_until`). A quiet tick skips the scheduler lock altogether — the
+/// common case for a thread that computes alone.
+#[inline(always)]
+fn tick(cpu: &percpu::PerCpu) {
+    // Own core, IRQs masked: a plain load and store.
+    cpu.ticks
+        .store(cpu.ticks.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    let now = if percpu::PerCpu::take_flag(&cpu.tickless) {
+        rearm_periodic()
+    } else {
+        let now = timer::counter();
+        let mut next = cpu
+            .next_tick
+            .load(Ordering::Relaxed)
+            .wrapping_add(config::tick_period_counts());
+        if next <= now {
+            next = skip_missed(now, next);
+        }
+        cpu.next_tick.store(next, Ordering::Relaxed);
+        // The timer fired, so it is armed: only the compare value changes.
+        timer::set_compare(next);
+        now
+    };
+    if !(cpu.quiet_epoch.load(Ordering::Relaxed) == super::sched_epoch()
+        && now < cpu.quiet_until.load(Ordering::Relaxed))
+    {
+        cpu.add_irq_work(percpu::WORK_TICK);
+    }
+}
+
+/// The first deadline after `now` on the grid of periods through the missed deadline `next`.
+#[cold]
+fn skip_missed(now: u64, next: u64) -> u64 {
+    let period = config::tick_period_counts();
+    now + period - (now - next) % period
 }
 
 /// The scheduling half of an interrupt, on the interrupted thread's stack (the IRQ vector
 /// probed room for it): the tick's decision or a preemption check, and the switch it asks for.
 #[no_mangle]
 extern "C" fn preempt_irq_exit(work: u64) {
-    if work == WORK_TICK {
+    if work & u64::from(percpu::WORK_TICK) != 0 {
         let now = timer::counter();
         schedule(|s, cpu| {
             let next = s.tick(cpu, now);
@@ -150,34 +186,19 @@ pub(crate) fn remove_handler(line: u32) -> bool {
     }
 }
 
-/// Programs the next tick: one period after the previous one (skipping periods that have
-/// already passed, so a long stall does not cause a burst), or right after a tickless stretch.
-fn advance_tick() {
-    let cpu = percpu::this();
-    cpu.ticks
-        .store(cpu.ticks.load(Ordering::Relaxed) + 1, Ordering::Relaxed); // own core, IRQs masked
-    if percpu::PerCpu::take_flag(&cpu.tickless) {
-        rearm_periodic();
-        return;
-    }
-    let period = config::tick_period_counts();
+/// Starts the periodic tick one period from now (after a tickless stretch); returns now.
+#[cold]
+fn rearm_periodic() -> u64 {
     let now = timer::counter();
-    let mut next = cpu.next_tick.load(Ordering::Relaxed).wrapping_add(period);
-    if next <= now {
-        next = now + period - (now - next) % period;
-    }
-    cpu.next_tick.store(next, Ordering::Relaxed);
-    timer::set_deadline(next);
-}
-
-fn rearm_periodic() {
-    let next = timer::counter() + config::tick_period_counts();
+    let next = now + config::tick_period_counts();
     percpu::this().next_tick.store(next, Ordering::Relaxed);
     timer::set_deadline(next);
+    now
 }
 
 /// Starts this core's periodic tick and enables its interrupt line.
 pub(crate) fn start_tick() {
+    config::cache_tick_period();
     rearm_periodic();
     board::irq_enable_line(board::timer_line());
 }

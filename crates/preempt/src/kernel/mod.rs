@@ -413,10 +413,15 @@ pub(crate) fn current_info() -> Option<Shared<ThreadInfo>> {
 /// Whether the code that raised a panic or fault is an ordinary thread that can be ended alone
 /// (not the kernel, an interrupt handler or the idle thread). `irqs_were_masked` is the IRQ
 /// mask of the failing code: a thread never runs with IRQs masked outside kernel critical
-/// sections.
-pub(crate) fn failing_thread(irqs_were_masked: bool) -> Option<Shared<ThreadInfo>> {
-    if irqs_were_masked || percpu::this().in_irq() || !started() || SCHED.raw().held_by_this_core()
-    {
+/// sections. `in_handler`: the failing code is an interrupt handler (for a panic, where it
+/// runs: `in_irq()`; a fault handled by `fault::handle_sync` never is — it was taken from
+/// `SP_EL0`, and faults in handlers go to the fatal path — although its handler runs on the
+/// exception stack, where `in_irq()` is true).
+pub(crate) fn failing_thread(
+    irqs_were_masked: bool,
+    in_handler: bool,
+) -> Option<Shared<ThreadInfo>> {
+    if irqs_were_masked || in_handler || !started() || SCHED.raw().held_by_this_core() {
         return None;
     }
     with_sched(|s, cpu| {

@@ -1,13 +1,13 @@
 //! Per-CPU data, found through `TPIDR_EL1`.
 //!
-//! Everything a core needs without taking a lock lives here: its interrupt nesting depth, the
-//! next tick deadline, and the control block of a thread that exited on this core and can only
+//! Everything a core needs without taking a lock lives here: the work an interrupt leaves for
+//! its way out, the next tick deadline, and the control block of a thread that exited on this core and can only
 //! be freed once the core has switched off its stack. Fields are atomics, except the
 //! exited-thread slot, which the scheduler lock already guards wherever it is used.
 
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use preempt_arch::cpu;
 use sched_core::MAX_CPUS;
@@ -16,16 +16,17 @@ use super::KThread;
 
 /// The per-CPU block.
 pub(crate) struct PerCpu {
-    /// How many interrupt handlers are running on this core (0 in thread context).
-    pub irq_depth: AtomicU32,
     /// Counter value at which this core's next periodic tick is due.
     pub next_tick: AtomicU64,
     /// Ticks taken by this core (statistics and tests).
     pub ticks: AtomicU64,
     /// The periodic tick is stopped because this core is idle (tickless idle).
     pub tickless: AtomicBool,
-    /// An interrupt handler made a thread ready: check for preemption on the way out.
-    pub need_resched: AtomicBool,
+    /// Scheduling work the interrupt being handled leaves for its way out: [`WORK_TICK`] (a
+    /// tick needs a decision) and [`WORK_RESCHED`] (a handler made a thread ready: check for
+    /// preemption). Kept here rather than in registers so that nothing but this block's
+    /// address stays live across a handler call.
+    pub irq_work: AtomicU8,
     /// `ThreadId::as_u64()` of the thread running on this core (for mutex fast paths).
     pub current: AtomicU64,
     /// A thread that exited here, to be freed after the switch away from its stack.
@@ -44,11 +45,10 @@ pub(crate) struct PerCpu {
 impl PerCpu {
     const fn new() -> Self {
         Self {
-            irq_depth: AtomicU32::new(0),
             next_tick: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
             tickless: AtomicBool::new(false),
-            need_resched: AtomicBool::new(false),
+            irq_work: AtomicU8::new(0),
             current: AtomicU64::new(0),
             dead: DeadSlot(UnsafeCell::new(None)),
             graveyard: Graveyard {
@@ -60,18 +60,9 @@ impl PerCpu {
         }
     }
 
-    /// `field` += `by` as a plain load and store: per-CPU counters are only written by their
-    /// own core with IRQs masked, so no other writer can come in between, and a
-    /// read-modify-write atomic (an exclusive-access loop on the Cortex-A53) buys nothing.
-    #[inline(always)]
-    pub fn bump(field: &AtomicU32, by: i32) {
-        field.store(
-            field.load(Ordering::Relaxed).wrapping_add_signed(by),
-            Ordering::Relaxed,
-        );
-    }
-
-    /// Reads and clears a per-CPU flag with a plain load and store (see [`bump`](Self::bump)).
+    /// Reads and clears a per-CPU flag with a plain load and store: per-CPU flags are only
+    /// cleared by their own core with IRQs masked, so no other writer can come in between,
+    /// and a read-modify-write atomic (an exclusive-access loop on the Cortex-A53) buys nothing.
     #[inline(always)]
     pub fn take_flag(flag: &AtomicBool) -> bool {
         let v = flag.load(Ordering::Relaxed);
@@ -81,11 +72,28 @@ impl PerCpu {
         v
     }
 
+    /// Adds `work` to [`irq_work`](Self::irq_work) (own core, IRQs masked: a plain load and
+    /// store).
+    #[inline(always)]
+    pub fn add_irq_work(&self, work: u8) {
+        let w = self.irq_work.load(Ordering::Relaxed);
+        self.irq_work.store(w | work, Ordering::Relaxed);
+    }
+
     /// Whether this core is inside an interrupt handler.
+    ///
+    /// That is: whether this code runs on the exception stack. Interrupt handlers are the
+    /// only exception handlers that run kernel services (fault handlers report and end the
+    /// thread with IRQs masked), so no per-CPU count is kept: `SPSel` says it for free.
     pub fn in_irq(&self) -> bool {
-        self.irq_depth.load(Ordering::Relaxed) != 0
+        cpu::on_exception_stack()
     }
 }
+
+/// [`PerCpu::irq_work`]: a tick needs a scheduling decision.
+pub(crate) const WORK_TICK: u8 = 1;
+/// [`PerCpu::irq_work`]: a handler made a thread ready (check for preemption).
+pub(crate) const WORK_RESCHED: u8 = 2;
 
 static PERCPU: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
 
@@ -101,11 +109,27 @@ pub(crate) fn init_this_core() {
 pub(crate) fn this() -> &'static PerCpu {
     let p = cpu::percpu();
     if p == 0 {
-        // Before `init_this_core` (very early faults): fall back on the core number.
-        return &PERCPU[cpu::core_id().min(MAX_CPUS - 1)];
+        return early();
     }
     // SAFETY: TPIDR_EL1 is only ever set by `init_this_core` to an element of PERCPU.
     unsafe { &*(p as *const PerCpu) }
+}
+
+/// This core's block, from an interrupt handler: IRQs are unmasked only long after
+/// `init_this_core`, so `TPIDR_EL1` is set and the early fallback of [`this`] is not needed.
+#[inline(always)]
+pub(crate) fn this_in_irq() -> &'static PerCpu {
+    let p = cpu::percpu();
+    debug_assert!(p != 0, "an interrupt before init_this_core");
+    // SAFETY: TPIDR_EL1 is only ever set by `init_this_core` to an element of PERCPU, and
+    // interrupts are taken only after it ran (they are masked from reset until threads run).
+    unsafe { &*(p as *const PerCpu) }
+}
+
+/// Before `init_this_core` (very early faults): fall back on the core number.
+#[cold]
+fn early() -> &'static PerCpu {
+    &PERCPU[cpu::core_id().min(MAX_CPUS - 1)]
 }
 
 /// The control block of a thread that exited on this core, kept until the next thread has

@@ -59,7 +59,7 @@ pub(crate) fn notify<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
     let this = percpu::this();
     if this.in_irq() {
         let r = super::with_sched(|s, _| f(s));
-        this.need_resched.store(true, Ordering::Relaxed);
+        this.add_irq_work(percpu::WORK_RESCHED);
         r
     } else {
         super::schedule(|s, cpu| {
