@@ -1,0 +1,273 @@
+//! A `sync_channel(n)` with `n ≥ 1`: the lock-free [`Ring`] for the messages, the scheduler
+//! only for threads that wait.
+//!
+//! A `send` with room and a `recv` with a message touch the ring and one flags word, never the
+//! scheduler lock. Blocking goes through the scheduler exactly as in the other flavours — a
+//! receiver waits in `rx_q` while the ring is empty, senders in `tx_q` while it is full — and
+//! the flags word tells the lock-free side when someone waits:
+//!
+//! - A waiter, under the scheduler lock, sets `RX_WAITING` (or `TX_WAITING`), then a `SeqCst`
+//!   fence, then checks the ring again, and blocks only if it still has to.
+//! - A sender, after publishing, fences (`SeqCst`) and reads the flags; a receiver does the
+//!   same after freeing a slot. Only if the other side's bit is set does it take the scheduler
+//!   lock, clear the bit and wake that side's waiters.
+//!
+//! The two fences make this a Dekker pair: either the waiter's re-check sees the message (or
+//! room), or the other side sees the bit; and since the waiter checks and blocks in one
+//! scheduler-lock section, the side that saw the bit finds it queued. No wake-up is lost, on
+//! one core or several. A bit left set with nobody waiting (a waiter that timed out, or found
+//! what it wanted on its re-check while another waits) costs one slow call that clears it.
+//!
+//! Disconnection: the last `SyncSender` dropped sets `TX_GONE`, the `Receiver` dropped sets
+//! `RX_GONE`; each then wakes the other side's waiters under the lock (so a waiter, which
+//! checks the bits under the lock, cannot miss it). A receiver that finds the ring empty and
+//! `TX_GONE` set (Acquire: every message sent before the drops is visible) looks once more,
+//! then reports the disconnection. A dropped receiver drops the queued messages in its own
+//! thread context; a sender that published just as the receiver went (it finds `RX_GONE` after
+//! its fence) drops what is left itself — or, in an interrupt handler, leaves it to the
+//! channel's final drop, so that no message is dropped with IRQs masked by the kernel.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
+
+use sched_core::{QueueId, WaitResult};
+
+use super::errors::{RecvTimeoutError, SendError, TrySendError};
+use super::ring::Ring;
+use crate::kernel::wait::{self, Wait};
+use crate::kernel::{self, percpu, Sched};
+
+/// A receiver waits (or is about to) in `rx_q`.
+const RX_WAITING: usize = 1;
+/// A sender waits (or is about to) in `tx_q`.
+const TX_WAITING: usize = 2;
+/// The receiver is gone.
+const RX_GONE: usize = 4;
+/// Every sender is gone.
+const TX_GONE: usize = 8;
+
+pub(super) struct Chan<T> {
+    ring: Ring<T>,
+    flags: AtomicUsize,
+    senders: AtomicUsize,
+    rx_q: QueueId,
+    tx_q: QueueId,
+}
+
+impl<T> Chan<T> {
+    pub fn new(cap: usize) -> Arc<Self> {
+        let ring = Ring::new(cap);
+        let (rx_q, tx_q) =
+            kernel::room::create_objects(2, |s| (s.create_queue(), s.create_queue()));
+        Arc::new(Self {
+            ring,
+            flags: AtomicUsize::new(0),
+            senders: AtomicUsize::new(1),
+            rx_q,
+            tx_q,
+        })
+    }
+
+    /// Queues `t` if there is room now.
+    #[inline]
+    pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
+        if self.flags.load(Ordering::Relaxed) & RX_GONE != 0 {
+            return Err(TrySendError::Disconnected(t));
+        }
+        match self.ring.try_push(t) {
+            Ok(()) => {
+                // Pairs with the fence of a receiver about to wait (module docs).
+                fence(Ordering::SeqCst);
+                if self.flags.load(Ordering::Relaxed) & (RX_WAITING | RX_GONE) != 0 {
+                    self.after_push();
+                }
+                Ok(())
+            }
+            Err(t) => Err(TrySendError::Full(t)),
+        }
+    }
+
+    /// A published message found a receiver waiting, or the receiver gone.
+    #[cold]
+    #[inline(never)]
+    fn after_push(&self) {
+        let f = self.flags.load(Ordering::Relaxed);
+        if f & RX_WAITING != 0 {
+            wait::notify(|s| {
+                self.flags.fetch_and(!RX_WAITING, Ordering::Relaxed);
+                let _ = s.wake_all(self.rx_q);
+            });
+        }
+        if f & RX_GONE != 0 && !percpu::this().in_irq() {
+            // The receiver went while this message was being queued and may have missed it.
+            while let Some(t) = self.try_recv() {
+                drop(t);
+            }
+        }
+    }
+
+    /// Sends `t`, blocking while the ring is full.
+    pub fn send(&self, t: T) -> Result<(), SendError<T>> {
+        wait::assert_may_block("SyncSender::send");
+        let mut t = t;
+        loop {
+            match self.try_send(t) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(t)) => return Err(SendError(t)),
+                Err(TrySendError::Full(back)) => t = back,
+            }
+            self.wait_for_room();
+        }
+    }
+
+    /// Blocks until the ring may have room or the receiver is gone.
+    #[cold]
+    #[inline(never)]
+    fn wait_for_room(&self) {
+        wait::wait(
+            |s, cpu| {
+                self.flags.fetch_or(TX_WAITING, Ordering::Relaxed);
+                // Pairs with the fence of a receiver that frees a slot.
+                fence(Ordering::SeqCst);
+                if self.ring.can_push() || self.flags.load(Ordering::Relaxed) & RX_GONE != 0 {
+                    self.settle(s, self.tx_q, TX_WAITING);
+                    Wait::Done(())
+                } else {
+                    Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue"))
+                }
+            },
+            |_, _, _| (),
+        );
+    }
+
+    /// Takes the next message if one is published now; wakes waiting senders after freeing its
+    /// slot.
+    #[inline]
+    pub fn try_recv(&self) -> Option<T> {
+        let t = self.ring.try_pop()?;
+        // Pairs with the fence of a sender about to wait (module docs).
+        fence(Ordering::SeqCst);
+        if self.flags.load(Ordering::Relaxed) & TX_WAITING != 0 {
+            self.wake_senders();
+        }
+        Some(t)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_senders(&self) {
+        wait::notify(|s| {
+            self.flags.fetch_and(!TX_WAITING, Ordering::Relaxed);
+            let _ = s.wake_all(self.tx_q);
+        });
+    }
+
+    /// Every sender is gone (and so, once the ring reads empty after this, it is empty for
+    /// good).
+    #[inline]
+    pub fn senders_gone(&self) -> bool {
+        // Acquire: the messages sent before the last sender went are visible after this.
+        self.flags.load(Ordering::Acquire) & TX_GONE != 0
+    }
+
+    /// `try_recv` that tells an empty channel from a disconnected one.
+    pub fn try_recv_or_gone(&self) -> Result<T, bool> {
+        if let Some(t) = self.try_recv() {
+            return Ok(t);
+        }
+        if self.senders_gone() {
+            return self.try_recv().ok_or(true);
+        }
+        Err(false)
+    }
+
+    /// Receives, blocking until a message comes, every sender is gone, or `deadline` passes.
+    pub fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
+        wait::assert_may_block("Receiver::recv");
+        loop {
+            match self.try_recv_or_gone() {
+                Ok(t) => return Ok(t),
+                Err(true) => return Err(RecvTimeoutError::Disconnected),
+                Err(false) => {}
+            }
+            self.wait_for_message(deadline)?;
+        }
+    }
+
+    /// Blocks until a message may be there or every sender is gone; `Err` on timeout.
+    #[cold]
+    #[inline(never)]
+    fn wait_for_message(&self, deadline: Option<u64>) -> Result<(), RecvTimeoutError> {
+        wait::wait(
+            |s, cpu| {
+                self.flags.fetch_or(RX_WAITING, Ordering::Relaxed);
+                // Pairs with the fence of a sender that publishes.
+                fence(Ordering::SeqCst);
+                if self.ring.can_pop() || self.flags.load(Ordering::Relaxed) & TX_GONE != 0 {
+                    self.settle(s, self.rx_q, RX_WAITING);
+                    Wait::Done(Ok(()))
+                } else {
+                    Wait::Block(s.wait_on(cpu, self.rx_q, deadline).expect("channel queue"))
+                }
+            },
+            |s, _, res| {
+                if res == WaitResult::TimedOut {
+                    self.settle(s, self.rx_q, RX_WAITING);
+                    Err(RecvTimeoutError::Timeout)
+                } else {
+                    Ok(())
+                }
+            },
+        )
+    }
+
+    /// Clears `bit` if nobody waits in `q` (a caller that will not block after all). Under the
+    /// scheduler lock.
+    fn settle(&self, s: &mut Sched, q: QueueId, bit: usize) {
+        if s.waiter_count(q) == Some(0) {
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    pub fn add_sender(&self) {
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn drop_sender(&self) {
+        // AcqRel: the last sender's drop comes after every other sender's messages.
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.flags.fetch_or(TX_GONE, Ordering::Release);
+            // Under the lock, after the bit: a receiver checks it under the lock before it
+            // blocks, so it either sees it or is woken here.
+            wait::notify(|s| {
+                let _ = s.wake_all(self.rx_q);
+            });
+        }
+    }
+
+    /// The receiver is dropped: disconnect, wake blocked senders, drop the queued messages
+    /// (in the caller's context, IRQs enabled).
+    pub fn drop_receiver(&self) {
+        self.flags.fetch_or(RX_GONE, Ordering::SeqCst);
+        // Pairs with the fence of a sender that publishes: it sees `RX_GONE` and drops what it
+        // queued, or this drain below sees its message.
+        fence(Ordering::SeqCst);
+        wait::notify(|s| {
+            let _ = s.wake_all(self.tx_q);
+        });
+        while let Some(t) = self.ring.try_pop() {
+            drop(t);
+        }
+    }
+}
+
+impl<T> Drop for Chan<T> {
+    fn drop(&mut self) {
+        let (rx, tx) = (self.rx_q, self.tx_q);
+        kernel::with_sched(|s, _| {
+            let _ = s.destroy_queue(rx);
+            let _ = s.destroy_queue(tx);
+        });
+        // The ring (any messages left) is dropped after this, outside the lock.
+    }
+}
