@@ -32,19 +32,17 @@ use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use sched_core::{QueueId, WaitResult};
 
-use super::errors::{RecvTimeoutError, SendError, TrySendError};
-use super::ring::Ring;
+use super::errors::{RecvError, RecvTimeoutError, SendError, TrySendError};
+use super::ring::{Push, Ring};
 use crate::kernel::wait::{self, Wait};
-use crate::kernel::{self, percpu, Sched};
+use crate::kernel::{self, Sched};
 
 /// A receiver waits (or is about to) in `rx_q`.
 const RX_WAITING: usize = 1;
 /// A sender waits (or is about to) in `tx_q`.
 const TX_WAITING: usize = 2;
-/// The receiver is gone.
-const RX_GONE: usize = 4;
 /// Every sender is gone.
-const TX_GONE: usize = 8;
+const TX_GONE: usize = 4;
 
 pub(super) struct Chan<T> {
     ring: Ring<T>,
@@ -69,67 +67,65 @@ impl<T> Chan<T> {
     }
 
     /// Queues `t` if there is room now.
-    #[inline]
+    #[inline(always)]
     pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
-        if self.flags.load(Ordering::Relaxed) & RX_GONE != 0 {
-            return Err(TrySendError::Disconnected(t));
-        }
-        match self.ring.try_push(t) {
-            Ok(()) => {
+        match self.ring.push(t) {
+            Push::Sent => {
                 // Pairs with the fence of a receiver about to wait (module docs).
                 fence(Ordering::SeqCst);
-                if self.flags.load(Ordering::Relaxed) & (RX_WAITING | RX_GONE) != 0 {
-                    self.after_push();
+                if self.flags.load(Ordering::Relaxed) & RX_WAITING != 0 {
+                    self.wake_receiver();
                 }
                 Ok(())
             }
-            Err(t) => Err(TrySendError::Full(t)),
+            Push::Full(t) => Err(TrySendError::Full(t)),
+            Push::Closed(t) => Err(TrySendError::Disconnected(t)),
         }
     }
 
-    /// A published message found a receiver waiting, or the receiver gone.
+    /// A published message found the receiver waiting.
     #[cold]
     #[inline(never)]
-    fn after_push(&self) {
-        let f = self.flags.load(Ordering::Relaxed);
-        if f & RX_WAITING != 0 {
-            wait::notify(|s| {
-                self.flags.fetch_and(!RX_WAITING, Ordering::Relaxed);
-                let _ = s.wake_all(self.rx_q);
-            });
-        }
-        if f & RX_GONE != 0 && !percpu::this().in_irq() {
-            // The receiver went while this message was being queued and may have missed it.
-            while let Some(t) = self.try_recv() {
-                drop(t);
-            }
-        }
+    fn wake_receiver(&self) {
+        wait::notify(|s| {
+            self.flags.fetch_and(!RX_WAITING, Ordering::Relaxed);
+            let _ = s.wake_all(self.rx_q);
+        });
     }
 
     /// Sends `t`, blocking while the ring is full.
+    #[inline(always)]
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
         wait::assert_may_block("SyncSender::send");
-        let mut t = t;
+        match self.try_send(t) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(t)) => Err(SendError(t)),
+            Err(TrySendError::Full(t)) => self.send_slow(t),
+        }
+    }
+
+    /// `send` once the ring was found full: wait for room and try again.
+    #[cold]
+    #[inline(never)]
+    fn send_slow(&self, mut t: T) -> Result<(), SendError<T>> {
         loop {
+            self.wait_for_room();
             match self.try_send(t) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Disconnected(t)) => return Err(SendError(t)),
                 Err(TrySendError::Full(back)) => t = back,
             }
-            self.wait_for_room();
         }
     }
 
     /// Blocks until the ring may have room or the receiver is gone.
-    #[cold]
-    #[inline(never)]
     fn wait_for_room(&self) {
         wait::wait(
             |s, cpu| {
                 self.flags.fetch_or(TX_WAITING, Ordering::Relaxed);
-                // Pairs with the fence of a receiver that frees a slot.
+                // Pairs with the fence of the receiver freeing a slot.
                 fence(Ordering::SeqCst);
-                if self.ring.can_push() || self.flags.load(Ordering::Relaxed) & RX_GONE != 0 {
+                if self.ring.can_push() {
                     self.settle(s, self.tx_q, TX_WAITING);
                     Wait::Done(())
                 } else {
@@ -142,9 +138,13 @@ impl<T> Chan<T> {
 
     /// Takes the next message if one is published now; wakes waiting senders after freeing its
     /// slot.
-    #[inline]
-    pub fn try_recv(&self) -> Option<T> {
-        let t = self.ring.try_pop()?;
+    ///
+    /// # Safety
+    /// Only the channel's `Receiver` calls this, from one thread at a time.
+    #[inline(always)]
+    pub unsafe fn try_recv(&self) -> Option<T> {
+        // SAFETY: the caller is the one receiver (above).
+        let t = unsafe { self.ring.pop() }?;
         // Pairs with the fence of a sender about to wait (module docs).
         fence(Ordering::SeqCst);
         if self.flags.load(Ordering::Relaxed) & TX_WAITING != 0 {
@@ -162,30 +162,49 @@ impl<T> Chan<T> {
         });
     }
 
-    /// Every sender is gone (and so, once the ring reads empty after this, it is empty for
-    /// good).
-    #[inline]
-    pub fn senders_gone(&self) -> bool {
-        // Acquire: the messages sent before the last sender went are visible after this.
-        self.flags.load(Ordering::Acquire) & TX_GONE != 0
-    }
-
-    /// `try_recv` that tells an empty channel from a disconnected one.
-    pub fn try_recv_or_gone(&self) -> Result<T, bool> {
-        if let Some(t) = self.try_recv() {
+    /// `try_recv` that tells an empty channel (`Err(false)`) from a disconnected one.
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    pub unsafe fn try_recv_or_gone(&self) -> Result<T, bool> {
+        // SAFETY: the caller is the one receiver (above).
+        if let Some(t) = unsafe { self.try_recv() } {
             return Ok(t);
         }
-        if self.senders_gone() {
-            return self.try_recv().ok_or(true);
+        // Acquire: the messages sent before the last sender went are visible after this, so
+        // an empty ring now is empty for good.
+        if self.flags.load(Ordering::Acquire) & TX_GONE != 0 {
+            // SAFETY: as above.
+            return unsafe { self.try_recv() }.ok_or(true);
         }
         Err(false)
     }
 
+    /// `Receiver::recv`: the fast path inline, the rest out of line.
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    #[inline(always)]
+    pub unsafe fn recv(&self) -> Result<T, RecvError> {
+        wait::assert_may_block("Receiver::recv");
+        // SAFETY: the caller is the one receiver (above).
+        match unsafe { self.try_recv() } {
+            Some(t) => Ok(t),
+            // SAFETY: as above.
+            None => unsafe { self.recv_until(None) }.map_err(|_| RecvError),
+        }
+    }
+
     /// Receives, blocking until a message comes, every sender is gone, or `deadline` passes.
-    pub fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    #[inline(never)]
+    pub unsafe fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
         wait::assert_may_block("Receiver::recv");
         loop {
-            match self.try_recv_or_gone() {
+            // SAFETY: the caller is the one receiver (above).
+            match unsafe { self.try_recv_or_gone() } {
                 Ok(t) => return Ok(t),
                 Err(true) => return Err(RecvTimeoutError::Disconnected),
                 Err(false) => {}
@@ -195,8 +214,6 @@ impl<T> Chan<T> {
     }
 
     /// Blocks until a message may be there or every sender is gone; `Err` on timeout.
-    #[cold]
-    #[inline(never)]
     fn wait_for_message(&self, deadline: Option<u64>) -> Result<(), RecvTimeoutError> {
         wait::wait(
             |s, cpu| {
@@ -221,8 +238,8 @@ impl<T> Chan<T> {
         )
     }
 
-    /// Clears `bit` if nobody waits in `q` (a caller that will not block after all). Under the
-    /// scheduler lock.
+    /// Clears `bit` if nobody waits in `q` (a caller that will not block after all, or timed
+    /// out). Under the scheduler lock.
     fn settle(&self, s: &mut Sched, q: QueueId, bit: usize) {
         if s.waiter_count(q) == Some(0) {
             self.flags.fetch_and(!bit, Ordering::Relaxed);
@@ -237,7 +254,7 @@ impl<T> Chan<T> {
         // AcqRel: the last sender's drop comes after every other sender's messages.
         if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.flags.fetch_or(TX_GONE, Ordering::Release);
-            // Under the lock, after the bit: a receiver checks it under the lock before it
+            // Under the lock, after the bit: the receiver checks it under the lock before it
             // blocks, so it either sees it or is woken here.
             wait::notify(|s| {
                 let _ = s.wake_all(self.rx_q);
@@ -245,17 +262,20 @@ impl<T> Chan<T> {
         }
     }
 
-    /// The receiver is dropped: disconnect, wake blocked senders, drop the queued messages
-    /// (in the caller's context, IRQs enabled).
-    pub fn drop_receiver(&self) {
-        self.flags.fetch_or(RX_GONE, Ordering::SeqCst);
-        // Pairs with the fence of a sender that publishes: it sees `RX_GONE` and drops what it
-        // queued, or this drain below sees its message.
-        fence(Ordering::SeqCst);
+    /// The receiver is dropped: close the ring to senders, wake blocked ones, drop the queued
+    /// messages (in the caller's context, IRQs enabled).
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    pub unsafe fn drop_receiver(&self) {
+        self.ring.close();
+        // Under the lock, after closing: a blocked sender checks under the lock before it
+        // blocks, so it either sees the ring closed or is woken here.
         wait::notify(|s| {
             let _ = s.wake_all(self.tx_q);
         });
-        while let Some(t) = self.ring.try_pop() {
+        // SAFETY: the caller is the one receiver (above).
+        while let Some(t) = unsafe { self.ring.pop() } {
             drop(t);
         }
     }

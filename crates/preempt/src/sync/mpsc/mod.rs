@@ -27,7 +27,9 @@ mod queue;
 mod ring;
 
 use alloc::sync::Arc;
+use core::cell::Cell;
 use core::fmt;
+use core::marker::PhantomData;
 use core::time::Duration;
 
 use crate::kernel::wait;
@@ -58,6 +60,7 @@ pub fn channel<T: Send>() -> (Sender<T>, Receiver<T>) {
         Sender { chan: c.clone() },
         Receiver {
             chan: Flavor::Locked(c),
+            _not_sync: PhantomData,
         },
     )
 }
@@ -70,7 +73,13 @@ pub fn sync_channel<T: Send>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     } else {
         Flavor::Ring(bounded::Chan::new(bound))
     };
-    (SyncSender { chan: chan.clone() }, Receiver { chan })
+    (
+        SyncSender { chan: chan.clone() },
+        Receiver {
+            chan,
+            _not_sync: PhantomData,
+        },
+    )
 }
 
 /// The sending half of [`channel`]; clone it for more producers.
@@ -83,9 +92,12 @@ pub struct SyncSender<T> {
     chan: Flavor<T>,
 }
 
-/// The receiving half.
+/// The receiving half. Like `std`'s, it may move to another thread (`Send`) but not be shared
+/// between threads (`!Sync`): a `sync_channel`'s ring has one reader, which takes messages
+/// without claiming them atomically.
 pub struct Receiver<T> {
     chan: Flavor<T>,
+    _not_sync: PhantomData<Cell<()>>,
 }
 
 impl<T: Send> Sender<T> {
@@ -127,17 +139,18 @@ impl<T: Send> Receiver<T> {
     #[inline]
     pub fn recv(&self) -> Result<T, RecvError> {
         match &self.chan {
-            Flavor::Ring(c) => c.recv_until(None),
-            Flavor::Locked(c) => c.recv_until(None),
+            // SAFETY: this `Receiver` is the channel's only one, and `!Sync`: one thread.
+            Flavor::Ring(c) => unsafe { c.recv() },
+            Flavor::Locked(c) => c.recv_until(None).map_err(|_| RecvError),
         }
-        .map_err(|_| RecvError)
     }
 
     /// Like [`recv`](Self::recv), giving up after `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let deadline = Some(wait::deadline_after(timeout));
         match &self.chan {
-            Flavor::Ring(c) => c.recv_until(deadline),
+            // SAFETY: this `Receiver` is the channel's only one, and `!Sync`: one thread.
+            Flavor::Ring(c) => unsafe { c.recv_until(deadline) },
             Flavor::Locked(c) => c.recv_until(deadline),
         }
     }
@@ -145,7 +158,8 @@ impl<T: Send> Receiver<T> {
     /// The next message if one is queued now.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.chan {
-            Flavor::Ring(c) => c.try_recv_or_gone().map_err(|gone| {
+            // SAFETY: this `Receiver` is the channel's only one, and `!Sync`: one thread.
+            Flavor::Ring(c) => unsafe { c.try_recv_or_gone() }.map_err(|gone| {
                 if gone {
                     TryRecvError::Disconnected
                 } else {
@@ -208,7 +222,8 @@ impl<T> Drop for Receiver<T> {
     /// scheduler lock).
     fn drop(&mut self) {
         match &self.chan {
-            Flavor::Ring(c) => c.drop_receiver(),
+            // SAFETY: this `Receiver` is the channel's only one, and it is going.
+            Flavor::Ring(c) => unsafe { c.drop_receiver() },
             Flavor::Locked(c) => c.drop_receiver(),
         }
     }

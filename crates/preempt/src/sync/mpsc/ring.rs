@@ -37,27 +37,46 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use preempt_arch::cpu;
 
+/// A slot; the stamp first, so that its address is the slot's (one instruction less for each
+/// `ldar`/`stlr`, which take no offset).
+#[repr(C)]
 struct Slot<T> {
     stamp: AtomicUsize,
     msg: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// Keeps `head` and `tail` on separate cache lines (receivers and senders on different cores
-/// do not invalidate each other's line on every operation).
+/// Keeps `head` and `tail` on separate cache lines (the receiver and senders on different
+/// cores do not invalidate each other's line on every operation).
 #[repr(align(64))]
 struct Line<T>(T);
 
+/// What a sender found at the tail.
+pub(super) enum Push<T> {
+    Sent,
+    /// No free slot now; the message comes back.
+    Full(T),
+    /// The ring was [closed](Ring::close); the message comes back.
+    Closed(T),
+}
+
 pub(super) struct Ring<T> {
+    /// The next position to receive from; written by the receiver alone.
     head: Line<AtomicUsize>,
+    /// The next position to send to, and [`closed`](Self::closed) once the receiver is gone.
     tail: Line<AtomicUsize>,
     slots: Box<[Slot<T>]>,
-    /// The power of two above the capacity: one lap of positions.
-    one_lap: usize,
+    /// The index bits of a position. The bit above them (`mask + 1`) is set in `tail` once the
+    /// ring is closed; the laps count above that.
+    mask: usize,
+    /// From the position of the last index to index 0 of the next lap.
+    wrap: usize,
+    /// The last index (capacity − 1).
+    last: usize,
 }
 
 // SAFETY: a message is written only by the sender that claimed its position and read only by
-// the receiver that claimed it, the two ordered by the slot's stamp (Release/Acquire); `T: Send`
-// lets the message move between threads.
+// the receiver, the two ordered by the slot's stamp (Release/Acquire); `head` is the
+// receiver's alone (`pop`'s contract). `T: Send` lets messages move between threads.
 unsafe impl<T: Send> Sync for Ring<T> {}
 // SAFETY: as above; the ring owns its messages.
 unsafe impl<T: Send> Send for Ring<T> {}
@@ -66,7 +85,8 @@ impl<T> Ring<T> {
     /// A ring of `cap` slots (`cap ≥ 1`). Allocates: outside the scheduler lock.
     pub fn new(cap: usize) -> Self {
         assert!(cap >= 1, "a ring has at least one slot");
-        let one_lap = (cap + 1).next_power_of_two();
+        // Above every index and above `index + 1` (a published stamp).
+        let closed = (cap + 1).next_power_of_two();
         let slots: Vec<Slot<T>> = (0..cap)
             .map(|i| Slot {
                 stamp: AtomicUsize::new(i),
@@ -77,122 +97,174 @@ impl<T> Ring<T> {
             head: Line(AtomicUsize::new(0)),
             tail: Line(AtomicUsize::new(0)),
             slots: slots.into_boxed_slice(),
-            one_lap,
+            mask: closed - 1,
+            wrap: 2 * closed - (cap - 1),
+            last: cap - 1,
         }
     }
 
-    /// The slot of position `pos`.
+    /// The bit set in `tail` once the ring is closed.
     #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        let index = pos & (self.one_lap - 1);
+    fn closed(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// One lap of positions: the index bits and the `closed` bit.
+    #[inline(always)]
+    fn one_lap(&self) -> usize {
+        2 * (self.mask + 1)
+    }
+
+    /// The index of position `pos`.
+    #[inline(always)]
+    fn index(&self, pos: usize) -> usize {
+        pos & self.mask
+    }
+
+    /// The slot of index `index`.
+    #[inline(always)]
+    fn slot(&self, index: usize) -> &Slot<T> {
         debug_assert!(index < self.slots.len());
         // SAFETY: positions are only ever built by `next` (or are the initial 0), which keeps
         // the index part below the capacity.
         unsafe { self.slots.get_unchecked(index) }
     }
 
-    /// The position after `pos`: the next index, or index 0 of the next lap.
+    /// The position after `pos`, whose index is `index`: the next index, or index 0 of the
+    /// next lap.
     #[inline(always)]
-    fn next(&self, pos: usize) -> usize {
-        let index = pos & (self.one_lap - 1);
-        if index + 1 < self.slots.len() {
-            pos + 1
-        } else {
-            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
-        }
+    fn next(&self, pos: usize, index: usize) -> usize {
+        let step = if index == self.last { self.wrap } else { 1 };
+        pos.wrapping_add(step)
     }
 
     /// Queues `t` if the slot at the tail is free now; gives it back if not (the channel is
-    /// full, or its oldest message is being moved out right now).
-    #[inline]
-    pub fn try_push(&self, t: T) -> Result<(), T> {
+    /// full, or its oldest message is being moved out right now) or if the ring is closed.
+    #[inline(always)]
+    pub fn push(&self, t: T) -> Push<T> {
         // Claim and publication with IRQs masked (see the module docs); the probe checks the
         // stack first.
         let irq = cpu::irq_save();
-        let mut tail = self.tail.0.load(Ordering::Relaxed);
-        let r = loop {
-            let slot = self.slot(tail);
-            // Acquire: the receiver that freed the slot has moved its last message out.
-            let stamp = slot.stamp.load(Ordering::Acquire);
-            if stamp == tail {
-                match self.tail.0.compare_exchange_weak(
-                    tail,
-                    self.next(tail),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        // SAFETY: the claim made this position ours: no other sender writes
-                        // this slot until a receiver has moved the message out and freed it
-                        // for the next lap, and no receiver reads it before the stamp below.
-                        unsafe { (*slot.msg.get()).write(t) };
-                        slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
-                        break Ok(());
-                    }
-                    Err(now) => tail = now,
-                }
-            } else {
-                // Another sender moved `tail` on (retry there), or the slot still holds a
-                // message: full.
-                let now = self.tail.0.load(Ordering::Relaxed);
-                if now == tail {
-                    break Err(t);
-                }
-                tail = now;
+        let r = match self.claim_tail() {
+            Ok((slot, tail)) => {
+                // SAFETY: `claim_tail` claimed `tail`, whose slot this is.
+                unsafe { Self::publish(slot, tail, t) };
+                Push::Sent
             }
+            Err(true) => Push::Closed(t),
+            Err(false) => Push::Full(t),
         };
         cpu::irq_restore(irq);
         r
     }
 
-    /// Takes the message at the head if it is published now.
-    #[inline]
-    pub fn try_pop(&self) -> Option<T> {
-        let mut head = self.head.0.load(Ordering::Relaxed);
+    /// Claims the position at the tail if its slot is free (`Err(closed)` if not): one attempt
+    /// inline (the usual case), the loop out of line (another sender came first, the ring is
+    /// full or closed: a closed tail never equals a stamp).
+    #[inline(always)]
+    fn claim_tail(&self) -> Result<(&Slot<T>, usize), bool> {
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        let index = self.index(tail);
+        let slot = self.slot(index);
+        // Acquire: the receiver that freed the slot has moved its last message out.
+        if slot.stamp.load(Ordering::Acquire) == tail
+            && self
+                .tail
+                .0
+                .compare_exchange(tail, self.next(tail, index), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Ok((slot, tail));
+        }
+        self.claim_tail_contended()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn claim_tail_contended(&self) -> Result<(&Slot<T>, usize), bool> {
+        let mut tail = self.tail.0.load(Ordering::Relaxed);
         loop {
-            let slot = self.slot(head);
-            // Acquire: pairs with the sender's publication, so the message is all there.
-            let stamp = slot.stamp.load(Ordering::Acquire);
-            if stamp == head.wrapping_add(1) {
-                match self.head.0.compare_exchange_weak(
-                    head,
-                    self.next(head),
+            if tail & self.closed() != 0 {
+                return Err(true);
+            }
+            let index = self.index(tail);
+            let slot = self.slot(index);
+            if slot.stamp.load(Ordering::Acquire) == tail {
+                match self.tail.0.compare_exchange(
+                    tail,
+                    self.next(tail, index),
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => {
-                        // SAFETY: the stamp says the message of `head` is written, and the
-                        // claim made this position ours alone; the slot is not rewritten
-                        // before the stamp below frees it.
-                        let t = unsafe { (*slot.msg.get()).assume_init_read() };
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        return Some(t);
-                    }
-                    Err(now) => head = now,
+                    Ok(_) => return Ok((slot, tail)),
+                    Err(now) => tail = now,
                 }
             } else {
-                // Another receiver moved `head` on (retry there), or nothing is published at
-                // the head: empty (or its sender is between claim and publication).
-                let now = self.head.0.load(Ordering::Relaxed);
-                if now == head {
-                    return None;
+                // Another sender moved `tail` on or closed the ring (look again), or the slot
+                // still holds a message: full.
+                let now = self.tail.0.load(Ordering::Relaxed);
+                if now == tail {
+                    return Err(false);
                 }
-                head = now;
+                tail = now;
             }
         }
     }
 
-    /// Whether the slot at the tail is free now (a `try_push` would not find it full).
+    /// Writes `t` into `slot` and publishes it as the message of position `tail`.
+    ///
+    /// # Safety
+    /// The caller claimed position `tail` (whose slot is `slot`) by moving `tail` past it: no
+    /// other sender writes this slot until the receiver has moved the message out and freed it
+    /// for the next lap, and the receiver does not read it before the stamp stored here.
+    #[inline(always)]
+    unsafe fn publish(slot: &Slot<T>, tail: usize, t: T) {
+        // SAFETY: the slot is ours to write (above); nothing reads it until the stamp says so.
+        unsafe { (*slot.msg.get()).write(t) };
+        // Release: the message is written before the stamp says so.
+        slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
+    }
+
+    /// Takes the message at the head if it is published now.
+    ///
+    /// # Safety
+    /// Only the receiver calls this, from one thread at a time (`head` is its alone).
+    #[inline(always)]
+    pub unsafe fn pop(&self) -> Option<T> {
+        let head = self.head.0.load(Ordering::Relaxed);
+        let index = self.index(head);
+        let slot = self.slot(index);
+        // Acquire: pairs with the sender's publication, so the message is all there.
+        if slot.stamp.load(Ordering::Acquire) != head.wrapping_add(1) {
+            return None;
+        }
+        // SAFETY: the stamp says the message of `head` is written; only this receiver takes
+        // it, and no sender rewrites the slot before the stamp below frees it.
+        let t = unsafe { (*slot.msg.get()).assume_init_read() };
+        // Release: the message is moved out before a sender may rewrite the slot.
+        slot.stamp
+            .store(head.wrapping_add(self.one_lap()), Ordering::Release);
+        self.head.0.store(self.next(head, index), Ordering::Relaxed);
+        Some(t)
+    }
+
+    /// Whether a `push` now would not find the ring full (the slot at the tail is free, or the
+    /// ring is closed).
     pub fn can_push(&self) -> bool {
         let tail = self.tail.0.load(Ordering::Relaxed);
-        self.slot(tail).stamp.load(Ordering::Acquire) == tail
+        tail & self.closed() != 0 || self.slot(self.index(tail)).stamp.load(Ordering::Acquire) == tail
     }
 
     /// Whether the message at the head is published now.
     pub fn can_pop(&self) -> bool {
         let head = self.head.0.load(Ordering::Relaxed);
-        self.slot(head).stamp.load(Ordering::Acquire) == head.wrapping_add(1)
+        self.slot(self.index(head)).stamp.load(Ordering::Acquire) == head.wrapping_add(1)
+    }
+
+    /// Closes the ring to senders (the receiver is gone): every later `push` is `Closed`.
+    /// Positions claimed before are still published.
+    pub fn close(&self) {
+        self.tail.0.fetch_or(self.closed(), Ordering::SeqCst);
     }
 }
 
@@ -200,16 +272,16 @@ impl<T> Drop for Ring<T> {
     /// Drops the messages still queued. Nobody else holds the ring now, so every claimed
     /// position is published.
     fn drop(&mut self) {
-        let tail = *self.tail.0.get_mut();
+        let tail = *self.tail.0.get_mut() & !self.closed();
         let mut pos = *self.head.0.get_mut();
         while pos != tail {
-            let index = pos & (self.one_lap - 1);
+            let index = self.index(pos);
             let slot = &mut self.slots[index];
             if *slot.stamp.get_mut() == pos.wrapping_add(1) {
                 // SAFETY: the stamp says the slot holds the message of `pos`, not moved out.
                 unsafe { slot.msg.get_mut().assume_init_drop() };
             }
-            pos = self.next(pos);
+            pos = self.next(pos, index);
         }
     }
 }
