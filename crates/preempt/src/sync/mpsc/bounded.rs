@@ -32,7 +32,7 @@ use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use sched_core::{QueueId, WaitResult};
 
-use super::errors::{RecvError, RecvTimeoutError, SendError, TrySendError};
+use super::errors::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 use super::ring::{Push, Ring};
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
@@ -162,22 +162,26 @@ impl<T> Chan<T> {
         });
     }
 
-    /// `try_recv` that tells an empty channel (`Err(false)`) from a disconnected one.
+    /// Every sender is gone. Acquire: the messages they sent are visible after this, so a
+    /// ring found empty after it is empty for good.
+    fn senders_gone(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & TX_GONE != 0
+    }
+
+    /// `Receiver::try_recv`.
     ///
     /// # Safety
     /// As for [`try_recv`](Self::try_recv).
-    pub unsafe fn try_recv_or_gone(&self) -> Result<T, bool> {
+    pub unsafe fn try_recv_or_gone(&self) -> Result<T, TryRecvError> {
         // SAFETY: the caller is the one receiver (above).
         if let Some(t) = unsafe { self.try_recv() } {
             return Ok(t);
         }
-        // Acquire: the messages sent before the last sender went are visible after this, so
-        // an empty ring now is empty for good.
-        if self.flags.load(Ordering::Acquire) & TX_GONE != 0 {
+        if self.senders_gone() {
             // SAFETY: as above.
-            return unsafe { self.try_recv() }.ok_or(true);
+            return unsafe { self.try_recv() }.ok_or(TryRecvError::Disconnected);
         }
-        Err(false)
+        Err(TryRecvError::Empty)
     }
 
     /// `Receiver::recv`: the fast path inline, the rest out of line.
@@ -204,10 +208,12 @@ impl<T> Chan<T> {
         wait::assert_may_block("Receiver::recv");
         loop {
             // SAFETY: the caller is the one receiver (above).
-            match unsafe { self.try_recv_or_gone() } {
-                Ok(t) => return Ok(t),
-                Err(true) => return Err(RecvTimeoutError::Disconnected),
-                Err(false) => {}
+            if let Some(t) = unsafe { self.try_recv() } {
+                return Ok(t);
+            }
+            if self.senders_gone() {
+                // SAFETY: as above.
+                return unsafe { self.try_recv() }.ok_or(RecvTimeoutError::Disconnected);
             }
             self.wait_for_message(deadline)?;
         }

@@ -159,13 +159,7 @@ impl<T: Send> Receiver<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.chan {
             // SAFETY: this `Receiver` is the channel's only one, and `!Sync`: one thread.
-            Flavor::Ring(c) => unsafe { c.try_recv_or_gone() }.map_err(|gone| {
-                if gone {
-                    TryRecvError::Disconnected
-                } else {
-                    TryRecvError::Empty
-                }
-            }),
+            Flavor::Ring(c) => unsafe { c.try_recv_or_gone() },
             Flavor::Locked(c) => c.try_recv(),
         }
     }
