@@ -39,7 +39,12 @@ type Msg = [u64; 4];
 /// message does not pass [`check_msg`].
 fn msg(sender: usize, seq: u64) -> Msg {
     let s = sender as u64;
-    [s, seq, seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ s, !(seq ^ (s << 56))]
+    [
+        s,
+        seq,
+        seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ s,
+        !(seq ^ (s << 56)),
+    ]
 }
 
 fn check_msg(m: &Msg) -> (usize, u64) {

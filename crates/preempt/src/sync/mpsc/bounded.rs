@@ -1,31 +1,32 @@
 //! A `sync_channel(n)` with `n ≥ 1`: the lock-free [`Ring`] for the messages, the scheduler
 //! only for threads that wait.
 //!
-//! A `send` with room and a `recv` with a message touch the ring and one flags word, never the
-//! scheduler lock. Blocking goes through the scheduler exactly as in the other flavours — a
+//! A `send` with room and a `recv` with a message queued touch the ring and one flags word,
+//! never the scheduler lock. Blocking goes through the scheduler as in the other flavours — the
 //! receiver waits in `rx_q` while the ring is empty, senders in `tx_q` while it is full — and
 //! the flags word tells the lock-free side when someone waits:
 //!
 //! - A waiter, under the scheduler lock, sets `RX_WAITING` (or `TX_WAITING`), then a `SeqCst`
 //!   fence, then checks the ring again, and blocks only if it still has to.
-//! - A sender, after publishing, fences (`SeqCst`) and reads the flags; a receiver does the
+//! - A sender, after publishing, fences (`SeqCst`) and reads the flags; the receiver does the
 //!   same after freeing a slot. Only if the other side's bit is set does it take the scheduler
 //!   lock, clear the bit and wake that side's waiters.
 //!
 //! The two fences make this a Dekker pair: either the waiter's re-check sees the message (or
-//! room), or the other side sees the bit; and since the waiter checks and blocks in one
+//! the room), or the other side sees the bit; and since the waiter checks and blocks in one
 //! scheduler-lock section, the side that saw the bit finds it queued. No wake-up is lost, on
 //! one core or several. A bit left set with nobody waiting (a waiter that timed out, or found
-//! what it wanted on its re-check while another waits) costs one slow call that clears it.
+//! what it wanted on its re-check) costs one slow call that clears it.
 //!
-//! Disconnection: the last `SyncSender` dropped sets `TX_GONE`, the `Receiver` dropped sets
-//! `RX_GONE`; each then wakes the other side's waiters under the lock (so a waiter, which
-//! checks the bits under the lock, cannot miss it). A receiver that finds the ring empty and
-//! `TX_GONE` set (Acquire: every message sent before the drops is visible) looks once more,
-//! then reports the disconnection. A dropped receiver drops the queued messages in its own
-//! thread context; a sender that published just as the receiver went (it finds `RX_GONE` after
-//! its fence) drops what is left itself — or, in an interrupt handler, leaves it to the
-//! channel's final drop, so that no message is dropped with IRQs masked by the kernel.
+//! Disconnection: the last `SyncSender` dropped sets `TX_GONE`; the `Receiver` dropped closes
+//! the ring (a bit in its `tail`, so later sends fail at once). Each then wakes the other side's
+//! waiters under the lock — a waiter checks under the lock before it blocks, so it either sees
+//! the change or is woken. The receiver, finding the ring empty and `TX_GONE` set (Acquire:
+//! every message sent before the drops is visible), looks once more, then reports the
+//! disconnection. The dropped receiver drops the queued messages in its own thread, IRQs
+//! enabled. A message whose sender claimed its slot before the close but publishes it only
+//! after the receiver's drain (possible only with senders on other cores) is dropped with the
+//! ring, when the last handle goes.
 
 use alloc::sync::Arc;
 use core::sync::atomic::{fence, AtomicUsize, Ordering};

@@ -31,26 +31,27 @@ pub(super) struct Chan<T> {
     inner: SchedCell<Inner<T>>,
     rx_q: QueueId,
     tx_q: QueueId,
-    /// `None` for `channel`; `Some(n)` for `sync_channel(n)`.
-    bound: Option<usize>,
+    /// `sync_channel(0)`, not `channel()`.
+    rendezvous: bool,
 }
 
 /// What an attempt to queue a message did.
 enum Push {
     /// Queued, with this sequence number; the receiver was woken.
     Sent(u64),
-    /// No room (bounded), or no block at hand (unbounded); the message is still the caller's.
+    /// No room (rendezvous), or no block at hand (unbounded); the message is still the caller's.
     Full,
     /// The receiver is gone; the message is still the caller's.
     Gone,
 }
 
 impl<T> Chan<T> {
-    pub fn new(bound: Option<usize>) -> Arc<Self> {
-        let queue = match bound {
-            None => Queue::unbounded(),
-            // A rendezvous channel has one slot: the message of the sender being received.
-            Some(b) => Queue::with_capacity(b.max(1)),
+    pub fn new(rendezvous: bool) -> Arc<Self> {
+        let queue = if rendezvous {
+            // One slot: the message of the sender being received.
+            Queue::with_capacity(1)
+        } else {
+            Queue::unbounded()
         };
         let (rx_q, tx_q) =
             kernel::room::create_objects(2, |s| (s.create_queue(), s.create_queue()));
@@ -64,18 +65,18 @@ impl<T> Chan<T> {
             }),
             rx_q,
             tx_q,
-            bound,
+            rendezvous,
         })
     }
 
-    /// Queues `*item` if a bounded channel has room; wakes the receiver. Under the scheduler
+    /// Queues `*item` if the rendezvous slot is free; wakes the receiver. Under the scheduler
     /// lock; no allocation.
-    fn push_bounded(&self, s: &mut Sched, item: &mut Option<T>, bound: usize) -> Push {
+    fn push_rendezvous(&self, s: &mut Sched, item: &mut Option<T>) -> Push {
         let inner = self.inner.get(s);
         if !inner.receiver_alive {
             return Push::Gone;
         }
-        if inner.queue.bounded_len() >= bound.max(1) {
+        if inner.queue.bounded_len() >= 1 {
             return Push::Full;
         }
         inner.queue.push_bounded(item);
@@ -102,14 +103,10 @@ impl<T> Chan<T> {
         Push::Sent(seq)
     }
 
-    /// `try_send`: like [`push_bounded`](Self::push_bounded), except that a rendezvous
-    /// channel takes the message only for a receiver blocked in `recv` right now, which this
-    /// wakes and which takes it when it runs. Under the scheduler lock; no allocation.
+    /// `try_send`: like [`push_rendezvous`](Self::push_rendezvous), but only for a receiver
+    /// blocked in `recv` right now, which this wakes and which takes the message when it runs.
+    /// Under the scheduler lock; no allocation.
     fn try_push(&self, s: &mut Sched, item: &mut Option<T>) -> Push {
-        let bound = self.bound.expect("try_send is on bounded channels");
-        if bound > 0 {
-            return self.push_bounded(s, item, bound);
-        }
         let inner = self.inner.get(s);
         if !inner.receiver_alive {
             return Push::Gone;
@@ -127,13 +124,13 @@ impl<T> Chan<T> {
         Push::Sent(seq)
     }
 
-    /// Takes the oldest message, waking blocked senders of a bounded channel. A block the
+    /// Takes the oldest message, waking blocked senders of a rendezvous channel. A block the
     /// queue no longer needs goes into `retired`, for the caller to free after the lock.
     fn pop(&self, s: &mut Sched, retired: &mut queue::Retired<T>) -> Option<T> {
         let inner = self.inner.get(s);
         let v = inner.queue.pop(retired)?;
         inner.received += 1;
-        if self.bound.is_some() {
+        if self.rendezvous {
             let _ = s.wake_all(self.tx_q);
         }
         Some(v)
@@ -153,13 +150,14 @@ impl<T> Chan<T> {
         });
     }
 
-    fn send_blocking(&self, t: T, bound: usize) -> Result<(), SendError<T>> {
+    /// A rendezvous `SyncSender::send`.
+    pub fn send_rendezvous(&self, t: T) -> Result<(), SendError<T>> {
         wait::assert_may_block("SyncSender::send");
         let mut item = Some(t);
-        // Phase 1: wait for room, then push.
+        // Phase 1: wait for the slot, then push.
         let seq = loop {
             let r = wait::wait(
-                |s, cpu| match self.push_bounded(s, &mut item, bound) {
+                |s, cpu| match self.push_rendezvous(s, &mut item) {
                     Push::Gone => Wait::Done(Some(None)),
                     Push::Sent(seq) => Wait::Done(Some(Some(seq))),
                     Push::Full => {
@@ -174,38 +172,35 @@ impl<T> Chan<T> {
                 None => continue,
             }
         };
-        // Phase 2 (rendezvous only): wait until the receiver has taken it; if the receiver goes
-        // away first, take the message back (it is the only one a rendezvous buffer holds, and
-        // a dropped receiver leaves it there for this).
-        if bound == 0 {
-            loop {
-                let done = wait::wait(
-                    |s, cpu| {
-                        let inner = self.inner.get(s);
-                        if inner.received > seq {
-                            Wait::Done(Some(Ok(())))
-                        } else if !inner.receiver_alive {
-                            Wait::Done(Some(
-                                inner
-                                    .queue
-                                    .pop_back_bounded()
-                                    .map_or(Ok(()), |t| Err(SendError(t))),
-                            ))
-                        } else {
-                            match s.wait_on(cpu, self.tx_q, None) {
-                                Ok(next) => Wait::Block(next),
-                                Err(_) => Wait::Done(Some(Ok(()))),
-                            }
+        // Phase 2: wait until the receiver has taken it; if the receiver goes away first, take
+        // the message back (it is the only one a rendezvous buffer holds, and a dropped
+        // receiver leaves it there for this).
+        loop {
+            let done = wait::wait(
+                |s, cpu| {
+                    let inner = self.inner.get(s);
+                    if inner.received > seq {
+                        Wait::Done(Some(Ok(())))
+                    } else if !inner.receiver_alive {
+                        Wait::Done(Some(
+                            inner
+                                .queue
+                                .pop_back_bounded()
+                                .map_or(Ok(()), |t| Err(SendError(t))),
+                        ))
+                    } else {
+                        match s.wait_on(cpu, self.tx_q, None) {
+                            Ok(next) => Wait::Block(next),
+                            Err(_) => Wait::Done(Some(Ok(()))),
                         }
-                    },
-                    |_, _, _| None,
-                );
-                if let Some(r) = done {
-                    return r;
-                }
+                    }
+                },
+                |_, _, _| None,
+            );
+            if let Some(r) = done {
+                return r;
             }
         }
-        Ok(())
     }
 
     pub fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
@@ -229,11 +224,6 @@ impl<T> Chan<T> {
                 return r;
             }
         }
-    }
-
-    /// A rendezvous `SyncSender::send`.
-    pub fn send_rendezvous(&self, t: T) -> Result<(), SendError<T>> {
-        self.send_blocking(t, self.bound.expect("a SyncSender's channel is bounded"))
     }
 
     /// `Sender::send` on an unbounded channel (see there).
@@ -283,7 +273,7 @@ impl<T> Chan<T> {
     /// lock). A rendezvous slot is left alone: it holds the message of a sender blocked in
     /// `send`, which takes it back.
     pub fn drop_receiver(&self) {
-        let rendezvous = self.bound == Some(0);
+        let rendezvous = self.rendezvous;
         let queued = wait::notify(|s| {
             let inner = self.inner.get(s);
             inner.receiver_alive = false;
@@ -305,4 +295,3 @@ impl<T> Drop for Chan<T> {
         // `inner` (any messages left, the blocks) is dropped after this, outside the lock.
     }
 }
-

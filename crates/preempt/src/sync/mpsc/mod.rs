@@ -3,13 +3,15 @@
 //! Two implementations sit behind the same types:
 //!
 //! - `sync_channel(n)` with `n ≥ 1` (the private `bounded` and `ring` modules): a fixed ring of
-//!   `n` slots claimed with atomics. A `send` with room and a `recv` with a message queued never
-//!   take the scheduler lock: a compare-and-swap claims the slot, the message is copied, a
-//!   `Release` store of the slot's stamp publishes it. Only a thread that has to wait (a
-//!   receiver on an empty channel, a sender on a full one) goes to the scheduler, and only then
-//!   does the other side take the lock to wake it; a flag word and a pair of fences make sure
-//!   no wake-up is lost (see `bounded`). The buffer is allocated up front, so `try_send` never
-//!   allocates and may be called from an interrupt handler.
+//!   `n` slots. A `send` with room and a `recv` with a message queued never take the scheduler
+//!   lock: a compare-and-swap of the tail claims a slot, the message is copied, a `Release`
+//!   store of the slot's stamp publishes it; the receiver (one thread: `Receiver` is `!Sync`,
+//!   as in `std`) reads the stamp with `Acquire`, moves the message out and frees the slot.
+//!   Only a thread that has to wait (the receiver on an empty channel, a sender on a full one)
+//!   goes to the scheduler, and only then does the other side take the lock to wake it; a
+//!   flags word and a pair of fences make sure no wake-up is lost (see `bounded`). The buffer
+//!   is allocated up front, so `try_send` never allocates and may be called from an interrupt
+//!   handler.
 //! - `channel()` and the rendezvous `sync_channel(0)` (the private `locked` module): the queue
 //!   lives under the scheduler lock together with the two wait queues, so checking for a
 //!   message and going to sleep is one atomic step. An unbounded channel's sender allocates a
@@ -55,7 +57,7 @@ impl<T> Clone for Flavor<T> {
 
 /// Creates an unbounded channel.
 pub fn channel<T: Send>() -> (Sender<T>, Receiver<T>) {
-    let c = locked::Chan::new(None);
+    let c = locked::Chan::new(false);
     (
         Sender { chan: c.clone() },
         Receiver {
@@ -69,7 +71,7 @@ pub fn channel<T: Send>() -> (Sender<T>, Receiver<T>) {
 /// `bound == 0` makes every `send` wait until its message is received.
 pub fn sync_channel<T: Send>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     let chan = if bound == 0 {
-        Flavor::Locked(locked::Chan::new(Some(0)))
+        Flavor::Locked(locked::Chan::new(true))
     } else {
         Flavor::Ring(bounded::Chan::new(bound))
     };

@@ -1,33 +1,37 @@
-//! The buffer of a `sync_channel(n)` with `n ≥ 1`: a fixed ring of `n` slots that senders and
-//! receivers claim with atomics, without the scheduler lock.
+//! The buffer of a `sync_channel(n)` with `n ≥ 1`: a fixed ring of `n` slots, filled by any
+//! number of senders and emptied by one receiver, with atomics and without the scheduler lock.
 //!
-//! Every slot carries a *stamp* that says what it is waiting for, in terms of positions: a
-//! position is `lap | index` (`index < n`, laps counted in units of `one_lap`, the power of two
-//! above `n`), and `head` / `tail` are the next positions to receive from / send to.
+//! Positions: `head` and `tail` are the next positions to receive from and send to. A position
+//! is `lap | closed | index`: `index < n` in the low bits (`mask`), then one bit that is set in
+//! `tail` once the receiver is gone, then the lap count (`one_lap` = twice the power of two
+//! above `n`). Every slot carries a *stamp* saying what it waits for:
 //!
-//! - stamp == `pos`: the slot is free for the sender of position `pos`;
-//! - stamp == `pos + 1`: it holds the message of position `pos` (never carries into the lap bits,
-//!   since `index + 1 ≤ n < one_lap`);
-//! - the receiver of `pos` frees it for the next lap: stamp = `pos + one_lap`.
+//! - stamp == `pos`: free for the sender of position `pos`;
+//! - stamp == `pos + 1`: holds the message of position `pos` (`index + 1 ≤ n` never carries
+//!   into the `closed` bit);
+//! - after the receiver moved that message out: `pos + one_lap`, free for the next lap.
 //!
-//! A sender that finds the slot at `tail` free claims the position by a compare-and-swap of
-//! `tail`, writes the message, and *then* publishes it with a `Release` store of the stamp; a
-//! receiver claims `head` the same way once the slot's stamp (loaded with `Acquire`) says the
-//! message is there, moves it out, and frees the slot with a `Release` store. So a message is
-//! never visible before it is written, a slot is never rewritten before its message was moved
-//! out, and several senders (and receivers) on several cores each get positions of their own:
-//! per-sender order is position order.
+//! A sender that finds the slot at `tail` free claims the position with a compare-and-swap of
+//! `tail`, writes the message, and only then publishes it with a `Release` store of the stamp.
+//! The receiver takes the message at `head` once the slot's stamp (loaded with `Acquire`) says
+//! it is there, moves it out, frees the slot with a `Release` store and advances `head`, which
+//! is its own (the `Receiver` is `!Sync`, so one thread at a time): no atomic claim needed. So a
+//! message is never read before it is written, a slot is never rewritten before its message
+//! was moved out, and senders on any number of cores each get positions of their own:
+//! per-sender order is position order. A closed `tail` never equals a stamp, so the senders'
+//! fast path needs no separate check for a gone receiver.
 //!
 //! Nothing here spins or waits. A slot that is claimed but not yet published (its sender is
-//! between the two steps) reads as "empty" to a receiver, and one claimed by a receiver but
-//! not yet freed reads as "full" to a sender: the caller then blocks (`bounded.rs`), and the
-//! thread finishing the step wakes it. Senders run their two steps with IRQs masked, so on its
-//! own core nothing can preempt a sender between them (the window is a copy of one message),
-//! and a stack overflow is caught by `irq_save`'s probe before the claim rather than between
-//! claim and publication, where it would leave a slot that never fills.
+//! between the two steps) reads as "empty" to the receiver, and one the receiver has not yet
+//! freed reads as "full" to a sender: the caller then blocks (`bounded.rs`), and the thread
+//! finishing its step wakes it. Senders run their two steps with IRQs masked: on its own core
+//! nothing can preempt a sender between them, so a receiver never waits on a preempted,
+//! lower-priority sender (on another core the window is one message copy), and a stack
+//! overflow is caught by `irq_save`'s probe before the claim rather than between claim and
+//! publication, where it would leave a slot that never fills.
 //!
-//! Positions wrap around `usize` consistently (laps are a power of two), so there is no limit
-//! on the number of messages.
+//! Positions wrap around `usize` consistently (a lap is a power of two): no limit on the
+//! number of messages.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -171,7 +175,12 @@ impl<T> Ring<T> {
             && self
                 .tail
                 .0
-                .compare_exchange(tail, self.next(tail, index), Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(
+                    tail,
+                    self.next(tail, index),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             return Ok((slot, tail));
@@ -252,7 +261,8 @@ impl<T> Ring<T> {
     /// ring is closed).
     pub fn can_push(&self) -> bool {
         let tail = self.tail.0.load(Ordering::Relaxed);
-        tail & self.closed() != 0 || self.slot(self.index(tail)).stamp.load(Ordering::Acquire) == tail
+        tail & self.closed() != 0
+            || self.slot(self.index(tail)).stamp.load(Ordering::Acquire) == tail
     }
 
     /// Whether the message at the head is published now.
