@@ -89,8 +89,13 @@ impl<T> Ring<T> {
     /// A ring of `cap` slots (`cap ≥ 1`). Allocates: outside the scheduler lock.
     pub fn new(cap: usize) -> Self {
         assert!(cap >= 1, "a ring has at least one slot");
-        // Above every index and above `index + 1` (a published stamp).
-        let closed = (cap + 1).next_power_of_two();
+        // Above every index and above `index + 1` (a published stamp); a lap (twice that) must
+        // fit in a `usize`.
+        let closed = cap
+            .checked_add(1)
+            .and_then(usize::checked_next_power_of_two)
+            .filter(|c| c.checked_mul(2).is_some())
+            .expect("sync_channel bound too large");
         let slots: Vec<Slot<T>> = (0..cap)
             .map(|i| Slot {
                 stamp: AtomicUsize::new(i),
