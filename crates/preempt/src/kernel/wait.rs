@@ -79,12 +79,21 @@ pub(crate) fn current_id_word() -> u64 {
 }
 
 /// Whether the caller may block (a thread, not an interrupt handler).
+#[inline(always)]
 pub(crate) fn assert_may_block(what: &str) {
     if percpu::this().in_irq() {
-        super::fault::kernel_halt(format_args!(
-            "{what} would block inside an interrupt handler"
-        ));
+        blocking_in_irq(what);
     }
+}
+
+/// Stops the system: `what` would block inside an interrupt handler. Out of line, so that the
+/// check above costs a load and a branch on every blocking call's fast path.
+#[cold]
+#[inline(never)]
+fn blocking_in_irq(what: &str) -> ! {
+    super::fault::kernel_halt(format_args!(
+        "{what} would block inside an interrupt handler"
+    ))
 }
 
 /// An absolute counter deadline `timeout` from now (saturating: "practically never").

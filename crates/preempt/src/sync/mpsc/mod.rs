@@ -1,282 +1,105 @@
 //! Multi-producer, single-consumer channels, shaped like `std::sync::mpsc`.
 //!
-//! The queue lives under the scheduler lock together with the two wait queues (receiver,
-//! blocked senders), so checking for a message and going to sleep is one atomic step: no
-//! wake-up can be lost. Nothing under that lock allocates, frees or drops a message (the
-//! private `queue` module explains the block queue that makes this so): an unbounded channel's
-//! sender allocates a new block before taking the lock, when the queue needs one, and blocks and
-//! messages are dropped after it is released. A `sync_channel`'s buffer is allocated up front,
-//! so `try_send` never allocates and may be called from an interrupt handler.
-//! `sync_channel(0)` is a rendezvous: `send` returns once the receiver has taken the message,
-//! and `try_send` succeeds only by handing the message to a receiver blocked in `recv`.
+//! Two implementations sit behind the same types:
+//!
+//! - `sync_channel(n)` with `n ≥ 1` (the private `bounded` and `ring` modules): a fixed ring of
+//!   `n` slots. A `send` with room and a `recv` with a message queued never take the scheduler
+//!   lock: a compare-and-swap of the tail claims a slot, the message is copied, a `Release`
+//!   store of the slot's stamp publishes it; the receiver (one thread: `Receiver` is `!Sync`,
+//!   as in `std`) reads the stamp with `Acquire`, moves the message out and frees the slot.
+//!   Only a thread that has to wait (the receiver on an empty channel, a sender on a full one)
+//!   goes to the scheduler, and only then does the other side take the lock to wake it; a
+//!   flags word and a pair of fences make sure no wake-up is lost (see `bounded`). The buffer
+//!   is allocated up front, so `try_send` never allocates and may be called from an interrupt
+//!   handler.
+//! - `channel()` and the rendezvous `sync_channel(0)` (the private `locked` module): the queue
+//!   lives under the scheduler lock together with the two wait queues, so checking for a
+//!   message and going to sleep is one atomic step. An unbounded channel's sender allocates a
+//!   new block before taking the lock, when the queue needs one (the private `queue` module).
+//!   `sync_channel(0)` is a rendezvous: `send` returns once the receiver has taken the message,
+//!   and `try_send` succeeds only by handing the message to a receiver blocked in `recv`.
+//!
+//! Nothing allocates, frees or drops a message under the scheduler lock or with IRQs masked.
 //! Dropping the `Receiver` drops the messages still queued, as `std` does.
 
+mod bounded;
 mod errors;
+mod locked;
 mod queue;
+mod ring;
 
 use alloc::sync::Arc;
+use core::cell::Cell;
 use core::fmt;
+use core::marker::PhantomData;
 use core::time::Duration;
 
-use sched_core::{QueueId, WaitResult};
-
-use crate::kernel::wait::{self, SchedCell, Wait};
-use crate::kernel::{self, percpu, Sched};
-use queue::{Blocks, Queue};
+use crate::kernel::wait;
 
 pub use errors::*;
 
-struct Inner<T> {
-    queue: Queue<T>,
-    senders: usize,
-    receiver_alive: bool,
-    /// Messages ever sent and ever received (rendezvous senders wait for `received`).
-    sent: u64,
-    received: u64,
+/// The shared state behind a [`SyncSender`] or [`Receiver`].
+enum Flavor<T> {
+    /// `sync_channel(n)`, `n ≥ 1`.
+    Ring(Arc<bounded::Chan<T>>),
+    /// `channel()` or `sync_channel(0)`.
+    Locked(Arc<locked::Chan<T>>),
 }
 
-struct Chan<T> {
-    inner: SchedCell<Inner<T>>,
-    rx_q: QueueId,
-    tx_q: QueueId,
-    /// `None` for `channel`; `Some(n)` for `sync_channel(n)`.
-    bound: Option<usize>,
-}
-
-/// What an attempt to queue a message did.
-enum Push {
-    /// Queued, with this sequence number; the receiver was woken.
-    Sent(u64),
-    /// No room (bounded), or no block at hand (unbounded); the message is still the caller's.
-    Full,
-    /// The receiver is gone; the message is still the caller's.
-    Gone,
-}
-
-impl<T> Chan<T> {
-    fn new(bound: Option<usize>) -> Arc<Self> {
-        let queue = match bound {
-            None => Queue::unbounded(),
-            // A rendezvous channel has one slot: the message of the sender being received.
-            Some(b) => Queue::with_capacity(b.max(1)),
-        };
-        let (rx_q, tx_q) =
-            kernel::room::create_objects(2, |s| (s.create_queue(), s.create_queue()));
-        Arc::new(Chan {
-            inner: SchedCell::new(Inner {
-                queue,
-                senders: 1,
-                receiver_alive: true,
-                sent: 0,
-                received: 0,
-            }),
-            rx_q,
-            tx_q,
-            bound,
-        })
-    }
-
-    /// Queues `*item` if a bounded channel has room; wakes the receiver. Under the scheduler
-    /// lock; no allocation.
-    fn push_bounded(&self, s: &mut Sched, item: &mut Option<T>, bound: usize) -> Push {
-        let inner = self.inner.get(s);
-        if !inner.receiver_alive {
-            return Push::Gone;
+impl<T> Clone for Flavor<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Ring(c) => Self::Ring(c.clone()),
+            Self::Locked(c) => Self::Locked(c.clone()),
         }
-        if inner.queue.bounded_len() >= bound.max(1) {
-            return Push::Full;
-        }
-        inner.queue.push_bounded(item);
-        let seq = inner.sent;
-        inner.sent += 1;
-        let _ = s.wake_one(self.rx_q);
-        Push::Sent(seq)
-    }
-
-    /// Queues `*item` on an unbounded channel, linking `fresh` if the tail block is full and
-    /// there is no spare; wakes the receiver. `Full` asks for a block. Under the scheduler
-    /// lock; no allocation, no free.
-    fn push_unbounded(&self, s: &mut Sched, item: &mut Option<T>, fresh: &mut Blocks<T>) -> Push {
-        let inner = self.inner.get(s);
-        if !inner.receiver_alive {
-            return Push::Gone;
-        }
-        if !inner.queue.push(item, fresh) {
-            return Push::Full;
-        }
-        let seq = inner.sent;
-        inner.sent += 1;
-        let _ = s.wake_one(self.rx_q);
-        Push::Sent(seq)
-    }
-
-    /// `try_send`: like [`push_bounded`](Self::push_bounded), except that a rendezvous
-    /// channel takes the message only for a receiver blocked in `recv` right now, which this
-    /// wakes and which takes it when it runs. Under the scheduler lock; no allocation.
-    fn try_push(&self, s: &mut Sched, item: &mut Option<T>) -> Push {
-        let bound = self.bound.expect("try_send is on bounded channels");
-        if bound > 0 {
-            return self.push_bounded(s, item, bound);
-        }
-        let inner = self.inner.get(s);
-        if !inner.receiver_alive {
-            return Push::Gone;
-        }
-        if !inner.queue.is_empty() {
-            return Push::Full;
-        }
-        if !matches!(s.wake_one(self.rx_q), Ok(Some(_))) {
-            return Push::Full;
-        }
-        let inner = self.inner.get(s);
-        inner.queue.push_bounded(item);
-        let seq = inner.sent;
-        inner.sent += 1;
-        Push::Sent(seq)
-    }
-
-    /// Takes the oldest message, waking blocked senders of a bounded channel. A block the
-    /// queue no longer needs goes into `retired`, for the caller to free after the lock.
-    fn pop(&self, s: &mut Sched, retired: &mut queue::Retired<T>) -> Option<T> {
-        let inner = self.inner.get(s);
-        let v = inner.queue.pop(retired)?;
-        inner.received += 1;
-        if self.bound.is_some() {
-            let _ = s.wake_all(self.tx_q);
-        }
-        Some(v)
-    }
-
-    fn add_sender(&self) {
-        kernel::with_sched(|s, _| self.inner.get(s).senders += 1);
-    }
-
-    fn drop_sender(&self) {
-        wait::notify(|s| {
-            let inner = self.inner.get(s);
-            inner.senders -= 1;
-            if inner.senders == 0 {
-                let _ = s.wake_all(self.rx_q);
-            }
-        });
-    }
-
-    fn send_blocking(&self, t: T, bound: usize) -> Result<(), SendError<T>> {
-        wait::assert_may_block("SyncSender::send");
-        let mut item = Some(t);
-        // Phase 1: wait for room, then push.
-        let seq = loop {
-            let r = wait::wait(
-                |s, cpu| match self.push_bounded(s, &mut item, bound) {
-                    Push::Gone => Wait::Done(Some(None)),
-                    Push::Sent(seq) => Wait::Done(Some(Some(seq))),
-                    Push::Full => {
-                        Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue"))
-                    }
-                },
-                |_, _, _| None,
-            );
-            match r {
-                Some(Some(seq)) => break seq,
-                Some(None) => return Err(SendError(item.take().expect("unsent item"))),
-                None => continue,
-            }
-        };
-        // Phase 2 (rendezvous only): wait until the receiver has taken it; if the receiver goes
-        // away first, take the message back (it is the only one a rendezvous buffer holds, and
-        // a dropped receiver leaves it there for this).
-        if bound == 0 {
-            loop {
-                let done = wait::wait(
-                    |s, cpu| {
-                        let inner = self.inner.get(s);
-                        if inner.received > seq {
-                            Wait::Done(Some(Ok(())))
-                        } else if !inner.receiver_alive {
-                            Wait::Done(Some(
-                                inner
-                                    .queue
-                                    .pop_back_bounded()
-                                    .map_or(Ok(()), |t| Err(SendError(t))),
-                            ))
-                        } else {
-                            match s.wait_on(cpu, self.tx_q, None) {
-                                Ok(next) => Wait::Block(next),
-                                Err(_) => Wait::Done(Some(Ok(()))),
-                            }
-                        }
-                    },
-                    |_, _, _| None,
-                );
-                if let Some(r) = done {
-                    return r;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
-        wait::assert_may_block("Receiver::recv");
-        // Freed on return, after the lock.
-        let mut retired = None;
-        loop {
-            let r = wait::wait(
-                |s, cpu| {
-                    if let Some(v) = self.pop(s, &mut retired) {
-                        Wait::Done(Some(Ok(v)))
-                    } else if self.inner.get(s).senders == 0 {
-                        Wait::Done(Some(Err(RecvTimeoutError::Disconnected)))
-                    } else {
-                        Wait::Block(s.wait_on(cpu, self.rx_q, deadline).expect("channel queue"))
-                    }
-                },
-                |_, _, res| (res == WaitResult::TimedOut).then_some(Err(RecvTimeoutError::Timeout)),
-            );
-            if let Some(r) = r {
-                return r;
-            }
-        }
-    }
-}
-
-impl<T> Drop for Chan<T> {
-    fn drop(&mut self) {
-        let (rx, tx) = (self.rx_q, self.tx_q);
-        kernel::with_sched(|s, _| {
-            let _ = s.destroy_queue(rx);
-            let _ = s.destroy_queue(tx);
-        });
-        // `inner` (any messages left, the blocks) is dropped after this, outside the lock.
     }
 }
 
 /// Creates an unbounded channel.
 pub fn channel<T: Send>() -> (Sender<T>, Receiver<T>) {
-    let c = Chan::new(None);
-    (Sender { chan: c.clone() }, Receiver { chan: c })
+    let c = locked::Chan::new(false);
+    (
+        Sender { chan: c.clone() },
+        Receiver {
+            chan: Flavor::Locked(c),
+            _not_sync: PhantomData,
+        },
+    )
 }
 
 /// Creates a channel holding at most `bound` messages; `send` blocks while it is full.
 /// `bound == 0` makes every `send` wait until its message is received.
 pub fn sync_channel<T: Send>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
-    let c = Chan::new(Some(bound));
-    (SyncSender { chan: c.clone() }, Receiver { chan: c })
+    let chan = if bound == 0 {
+        Flavor::Locked(locked::Chan::new(true))
+    } else {
+        Flavor::Ring(bounded::Chan::new(bound))
+    };
+    (
+        SyncSender { chan: chan.clone() },
+        Receiver {
+            chan,
+            _not_sync: PhantomData,
+        },
+    )
 }
 
 /// The sending half of [`channel`]; clone it for more producers.
 pub struct Sender<T> {
-    chan: Arc<Chan<T>>,
+    chan: Arc<locked::Chan<T>>,
 }
 
 /// The sending half of [`sync_channel`]; clone it for more producers.
 pub struct SyncSender<T> {
-    chan: Arc<Chan<T>>,
+    chan: Flavor<T>,
 }
 
-/// The receiving half.
+/// The receiving half. Like `std`'s, it may move to another thread (`Send`) but not be shared
+/// between threads (`!Sync`): a `sync_channel`'s ring has one reader, which takes messages
+/// without claiming them atomically.
 pub struct Receiver<T> {
-    chan: Arc<Chan<T>>,
+    chan: Flavor<T>,
+    _not_sync: PhantomData<Cell<()>>,
 }
 
 impl<T: Send> Sender<T> {
@@ -287,70 +110,60 @@ impl<T: Send> Sender<T> {
     /// a [`sync_channel`]'s `try_send` there). If the heap cannot supply that block, the
     /// calling thread panics ("Sender::send: out of memory…") and ends alone.
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
-        if percpu::this().in_irq() {
-            kernel::fault::kernel_halt(format_args!(
-                "Sender::send may allocate, inside an interrupt handler"
-            ));
-        }
-        let mut item = Some(t);
-        // A block allocated here, outside the lock, when the last attempt found none at hand.
-        // Linked or kept as the spare under the lock; otherwise freed on return, after it.
-        let mut fresh = Blocks::new();
-        loop {
-            match wait::notify(|s| self.chan.push_unbounded(s, &mut item, &mut fresh)) {
-                Push::Sent(_) => return Ok(()),
-                Push::Gone => return Err(SendError(item.take().expect("unsent item"))),
-                Push::Full => fresh = queue::new_block(),
-            }
-        }
+        self.chan.send_unbounded(t)
     }
 }
 
 impl<T: Send> SyncSender<T> {
     /// Sends `t`, blocking while the channel is full (on a rendezvous channel, until the
     /// receiver has taken it). Fails when the receiver is gone, giving `t` back.
+    #[inline]
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
-        self.chan.send_blocking(
-            t,
-            self.chan.bound.expect("a SyncSender's channel is bounded"),
-        )
+        match &self.chan {
+            Flavor::Ring(c) => c.send(t),
+            Flavor::Locked(c) => c.send_rendezvous(t),
+        }
     }
 
     /// Sends `t` only if there is room now — on a rendezvous channel, only if the receiver is
     /// blocked in `recv` and so takes it at once. Never allocates; callable from interrupt
     /// handlers.
     pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
-        let mut item = Some(t);
-        match wait::notify(|s| self.chan.try_push(s, &mut item)) {
-            Push::Sent(_) => Ok(()),
-            Push::Full => Err(TrySendError::Full(item.take().expect("unsent item"))),
-            Push::Gone => Err(TrySendError::Disconnected(
-                item.take().expect("unsent item"),
-            )),
+        match &self.chan {
+            Flavor::Ring(c) => c.try_send(t),
+            Flavor::Locked(c) => c.try_send(t),
         }
     }
 }
 
 impl<T: Send> Receiver<T> {
     /// Blocks for the next message; `Err` once it is empty and every sender is gone.
+    #[inline]
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.chan.recv_until(None).map_err(|_| RecvError)
+        match &self.chan {
+            // SAFETY: this `Receiver` is the channel's only one, and `!Sync`: one thread.
+            Flavor::Ring(c) => unsafe { c.recv() },
+            Flavor::Locked(c) => c.recv_until(None).map_err(|_| RecvError),
+        }
     }
 
     /// Like [`recv`](Self::recv), giving up after `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.chan.recv_until(Some(wait::deadline_after(timeout)))
+        let deadline = Some(wait::deadline_after(timeout));
+        match &self.chan {
+            // SAFETY: this `Receiver` is the channel's only one, and `!Sync`: one thread.
+            Flavor::Ring(c) => unsafe { c.recv_until(deadline) },
+            Flavor::Locked(c) => c.recv_until(deadline),
+        }
     }
 
     /// The next message if one is queued now.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        // Freed on return, after the lock.
-        let mut retired = None;
-        wait::notify(|s| match self.chan.pop(s, &mut retired) {
-            Some(v) => Ok(v),
-            None if self.chan.inner.get(s).senders == 0 => Err(TryRecvError::Disconnected),
-            None => Err(TryRecvError::Empty),
-        })
+        match &self.chan {
+            // SAFETY: this `Receiver` is the channel's only one, and `!Sync`: one thread.
+            Flavor::Ring(c) => unsafe { c.try_recv_or_gone() },
+            Flavor::Locked(c) => c.try_recv(),
+        }
     }
 
     /// An iterator over messages until every sender is gone.
@@ -375,7 +188,10 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Clone for SyncSender<T> {
     fn clone(&self) -> Self {
-        self.chan.add_sender();
+        match &self.chan {
+            Flavor::Ring(c) => c.add_sender(),
+            Flavor::Locked(c) => c.add_sender(),
+        }
         Self {
             chan: self.chan.clone(),
         }
@@ -390,23 +206,22 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Drop for SyncSender<T> {
     fn drop(&mut self) {
-        self.chan.drop_sender();
+        match &self.chan {
+            Flavor::Ring(c) => c.drop_sender(),
+            Flavor::Locked(c) => c.drop_sender(),
+        }
     }
 }
 
 impl<T> Drop for Receiver<T> {
-    /// Disconnects, and drops the messages still queued (after the lock). A rendezvous slot is
-    /// left alone: it holds the message of a sender blocked in `send`, which takes it back.
+    /// Disconnects, and drops the messages still queued (with IRQs enabled, outside the
+    /// scheduler lock).
     fn drop(&mut self) {
-        let rendezvous = self.chan.bound == Some(0);
-        let queued = wait::notify(|s| {
-            let inner = self.chan.inner.get(s);
-            inner.receiver_alive = false;
-            let queued = (!rendezvous).then(|| inner.queue.take());
-            let _ = s.wake_all(self.chan.tx_q);
-            queued
-        });
-        drop(queued);
+        match &self.chan {
+            // SAFETY: this `Receiver` is the channel's only one, and it is going.
+            Flavor::Ring(c) => unsafe { c.drop_receiver() },
+            Flavor::Locked(c) => c.drop_receiver(),
+        }
     }
 }
 

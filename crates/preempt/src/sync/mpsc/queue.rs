@@ -2,16 +2,16 @@
 //! allocates or frees.
 //!
 //! Messages live in blocks: `VecDeque`s that are never pushed past the capacity they were
-//! allocated with, so pushing into one never reallocates. A bounded channel has one block, its
-//! buffer, sized by the bound at creation. An unbounded channel links further blocks as it
-//! fills: the sender allocates a block in its own context before taking the lock (when the
-//! last attempt found the tail full) and the lock only links it, in constant time
-//! (`LinkedList::append`). The receiver, finding its block empty with more behind it, unlinks
-//! it in constant time (`LinkedList::split_off(1)` walks one node); one emptied block is kept
-//! as a spare for the next time the tail fills, and any other is handed back to be freed after
-//! the lock is released. A queue
-//! that never holds more than a block's worth of messages cycles inside its first block's ring
-//! and touches the heap not at all.
+//! allocated with, so pushing into one never reallocates. A rendezvous channel
+//! (`sync_channel(0)`; other bounded channels use the lock-free ring) has one block of one
+//! slot. An unbounded channel links further blocks as it fills: the sender allocates a block in
+//! its own context before taking the lock (when the last attempt found the tail full) and the
+//! lock only links it, in constant time (`LinkedList::append`). The receiver, finding its block
+//! empty with more behind it, unlinks it in constant time (`LinkedList::split_off(1)` walks one
+//! node); one emptied block is kept as a spare for the next time the tail fills, and any other
+//! is handed back to be freed after the lock is released. A queue that never holds more than a
+//! block's worth of messages cycles inside its first block's ring and touches the heap not at
+//! all.
 //!
 //! Safe code only: the standard collections do the slot bookkeeping.
 
@@ -48,7 +48,7 @@ const fn block_slots<T>() -> usize {
 /// Invariant: every block in `rest` holds messages (`head` may be empty: it is replaced by the
 /// next block on the next `pop`).
 pub(super) struct Queue<T> {
-    /// The oldest messages; the only block of a bounded channel.
+    /// The oldest messages; the only block of a rendezvous channel.
     head: VecDeque<T>,
     /// Later blocks, oldest first (unbounded channels only).
     rest: Blocks<T>,
@@ -84,14 +84,13 @@ impl<T> Queue<T> {
         self.head.is_empty() && self.rest.is_empty()
     }
 
-    /// Messages queued in a bounded channel (its single block).
+    /// Messages queued in a rendezvous channel (its single block).
     pub fn bounded_len(&self) -> usize {
         self.head.len()
     }
 
-    /// Queues `*item` at the back of a bounded channel's block, which must have room (the
-    /// caller checked [`bounded_len`](Self::bounded_len) against the bound, which the block's
-    /// capacity covers). Constant time, no allocation.
+    /// Queues `*item` at the back of a rendezvous channel's block, which must have room (the
+    /// caller checked [`bounded_len`](Self::bounded_len)). Constant time, no allocation.
     pub fn push_bounded(&mut self, item: &mut Option<T>) {
         debug_assert!(self.head.len() < self.head.capacity());
         self.head.push_back(item.take().expect("message to queue"));

@@ -1,0 +1,300 @@
+//! A `sync_channel(n)` with `n ≥ 1`: the lock-free [`Ring`] for the messages, the scheduler
+//! only for threads that wait.
+//!
+//! A `send` with room and a `recv` with a message queued touch the ring and one flags word,
+//! never the scheduler lock. Blocking goes through the scheduler as in the other flavours — the
+//! receiver waits in `rx_q` while the ring is empty, senders in `tx_q` while it is full — and
+//! the flags word tells the lock-free side when someone waits:
+//!
+//! - A waiter, under the scheduler lock, sets `RX_WAITING` (or `TX_WAITING`), then a `SeqCst`
+//!   fence, then checks the ring again, and blocks only if it still has to.
+//! - A sender, after publishing, fences (`SeqCst`) and reads the flags; the receiver does the
+//!   same after freeing a slot. Only if the other side's bit is set does it take the scheduler
+//!   lock, clear the bit and wake that side's waiters.
+//!
+//! The two fences make this a Dekker pair: either the waiter's re-check sees the message (or
+//! the room), or the other side sees the bit; and since the waiter checks and blocks in one
+//! scheduler-lock section, the side that saw the bit finds it queued. No wake-up is lost, on
+//! one core or several. A bit left set with nobody waiting (a waiter that timed out, or found
+//! what it wanted on its re-check) costs one slow call that clears it.
+//!
+//! Disconnection: the last `SyncSender` dropped sets `TX_GONE`; the `Receiver` dropped closes
+//! the ring (a bit in its `tail`, so later sends fail at once). Each then wakes the other side's
+//! waiters under the lock — a waiter checks under the lock before it blocks, so it either sees
+//! the change or is woken. The receiver, finding the ring empty and `TX_GONE` set (Acquire:
+//! every message sent before the drops is visible), looks once more, then reports the
+//! disconnection. The dropped receiver drops the queued messages in its own thread, IRQs
+//! enabled. A message whose sender claimed its slot before the close but publishes it only
+//! after the receiver's drain (possible only with senders on other cores) is dropped with the
+//! ring, when the last handle goes.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
+
+use sched_core::{QueueId, WaitResult};
+
+use super::errors::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use super::ring::{Push, Ring};
+use crate::kernel::wait::{self, Wait};
+use crate::kernel::{self, Sched};
+
+/// A receiver waits (or is about to) in `rx_q`.
+const RX_WAITING: usize = 1;
+/// A sender waits (or is about to) in `tx_q`.
+const TX_WAITING: usize = 2;
+/// Every sender is gone.
+const TX_GONE: usize = 4;
+
+pub(super) struct Chan<T> {
+    ring: Ring<T>,
+    flags: AtomicUsize,
+    senders: AtomicUsize,
+    rx_q: QueueId,
+    tx_q: QueueId,
+}
+
+impl<T> Chan<T> {
+    pub fn new(cap: usize) -> Arc<Self> {
+        let ring = Ring::new(cap);
+        let (rx_q, tx_q) =
+            kernel::room::create_objects(2, |s| (s.create_queue(), s.create_queue()));
+        Arc::new(Self {
+            ring,
+            flags: AtomicUsize::new(0),
+            senders: AtomicUsize::new(1),
+            rx_q,
+            tx_q,
+        })
+    }
+
+    /// Queues `t` if there is room now.
+    #[inline(always)]
+    pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
+        match self.ring.push(t) {
+            Push::Sent => {
+                // Pairs with the fence of a receiver about to wait (module docs).
+                fence(Ordering::SeqCst);
+                if self.flags.load(Ordering::Relaxed) & RX_WAITING != 0 {
+                    self.wake_receiver();
+                }
+                Ok(())
+            }
+            Push::Full(t) => Err(TrySendError::Full(t)),
+            Push::Closed(t) => Err(TrySendError::Disconnected(t)),
+        }
+    }
+
+    /// A published message found the receiver waiting.
+    #[cold]
+    #[inline(never)]
+    fn wake_receiver(&self) {
+        wait::notify(|s| {
+            self.flags.fetch_and(!RX_WAITING, Ordering::Relaxed);
+            let _ = s.wake_all(self.rx_q);
+        });
+    }
+
+    /// Sends `t`, blocking while the ring is full.
+    #[inline(always)]
+    pub fn send(&self, t: T) -> Result<(), SendError<T>> {
+        wait::assert_may_block("SyncSender::send");
+        match self.try_send(t) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(t)) => Err(SendError(t)),
+            Err(TrySendError::Full(t)) => self.send_slow(t),
+        }
+    }
+
+    /// `send` once the ring was found full: wait for room and try again.
+    #[cold]
+    #[inline(never)]
+    fn send_slow(&self, mut t: T) -> Result<(), SendError<T>> {
+        loop {
+            self.wait_for_room();
+            match self.try_send(t) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(t)) => return Err(SendError(t)),
+                Err(TrySendError::Full(back)) => t = back,
+            }
+        }
+    }
+
+    /// Blocks until the ring may have room or the receiver is gone.
+    fn wait_for_room(&self) {
+        wait::wait(
+            |s, cpu| {
+                self.flags.fetch_or(TX_WAITING, Ordering::Relaxed);
+                // Pairs with the fence of the receiver freeing a slot.
+                fence(Ordering::SeqCst);
+                if self.ring.can_push() {
+                    self.settle(s, self.tx_q, TX_WAITING);
+                    Wait::Done(())
+                } else {
+                    Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue"))
+                }
+            },
+            |_, _, _| (),
+        );
+    }
+
+    /// Takes the next message if one is published now; wakes waiting senders after freeing its
+    /// slot.
+    ///
+    /// # Safety
+    /// Only the channel's `Receiver` calls this, from one thread at a time.
+    #[inline(always)]
+    pub unsafe fn try_recv(&self) -> Option<T> {
+        // SAFETY: the caller is the one receiver (above).
+        let t = unsafe { self.ring.pop() }?;
+        // Pairs with the fence of a sender about to wait (module docs).
+        fence(Ordering::SeqCst);
+        if self.flags.load(Ordering::Relaxed) & TX_WAITING != 0 {
+            self.wake_senders();
+        }
+        Some(t)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_senders(&self) {
+        wait::notify(|s| {
+            self.flags.fetch_and(!TX_WAITING, Ordering::Relaxed);
+            let _ = s.wake_all(self.tx_q);
+        });
+    }
+
+    /// Every sender is gone. Acquire: the messages they sent are visible after this, so a
+    /// ring found empty after it is empty for good.
+    fn senders_gone(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & TX_GONE != 0
+    }
+
+    /// `Receiver::try_recv`.
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    pub unsafe fn try_recv_or_gone(&self) -> Result<T, TryRecvError> {
+        // SAFETY: the caller is the one receiver (above).
+        if let Some(t) = unsafe { self.try_recv() } {
+            return Ok(t);
+        }
+        if self.senders_gone() {
+            // SAFETY: as above.
+            return unsafe { self.try_recv() }.ok_or(TryRecvError::Disconnected);
+        }
+        Err(TryRecvError::Empty)
+    }
+
+    /// `Receiver::recv`: the fast path inline, the rest out of line.
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    #[inline(always)]
+    pub unsafe fn recv(&self) -> Result<T, RecvError> {
+        wait::assert_may_block("Receiver::recv");
+        // SAFETY: the caller is the one receiver (above).
+        match unsafe { self.try_recv() } {
+            Some(t) => Ok(t),
+            // SAFETY: as above.
+            None => unsafe { self.recv_until(None) }.map_err(|_| RecvError),
+        }
+    }
+
+    /// Receives, blocking until a message comes, every sender is gone, or `deadline` passes.
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    #[inline(never)]
+    pub unsafe fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
+        wait::assert_may_block("Receiver::recv");
+        loop {
+            // SAFETY: the caller is the one receiver (above).
+            if let Some(t) = unsafe { self.try_recv() } {
+                return Ok(t);
+            }
+            if self.senders_gone() {
+                // SAFETY: as above.
+                return unsafe { self.try_recv() }.ok_or(RecvTimeoutError::Disconnected);
+            }
+            self.wait_for_message(deadline)?;
+        }
+    }
+
+    /// Blocks until a message may be there or every sender is gone; `Err` on timeout.
+    fn wait_for_message(&self, deadline: Option<u64>) -> Result<(), RecvTimeoutError> {
+        wait::wait(
+            |s, cpu| {
+                self.flags.fetch_or(RX_WAITING, Ordering::Relaxed);
+                // Pairs with the fence of a sender that publishes.
+                fence(Ordering::SeqCst);
+                if self.ring.can_pop() || self.flags.load(Ordering::Relaxed) & TX_GONE != 0 {
+                    self.settle(s, self.rx_q, RX_WAITING);
+                    Wait::Done(Ok(()))
+                } else {
+                    Wait::Block(s.wait_on(cpu, self.rx_q, deadline).expect("channel queue"))
+                }
+            },
+            |s, _, res| {
+                if res == WaitResult::TimedOut {
+                    self.settle(s, self.rx_q, RX_WAITING);
+                    Err(RecvTimeoutError::Timeout)
+                } else {
+                    Ok(())
+                }
+            },
+        )
+    }
+
+    /// Clears `bit` if nobody waits in `q` (a caller that will not block after all, or timed
+    /// out). Under the scheduler lock.
+    fn settle(&self, s: &mut Sched, q: QueueId, bit: usize) {
+        if s.waiter_count(q) == Some(0) {
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    pub fn add_sender(&self) {
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn drop_sender(&self) {
+        // AcqRel: the last sender's drop comes after every other sender's messages.
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.flags.fetch_or(TX_GONE, Ordering::Release);
+            // Under the lock, after the bit: the receiver checks it under the lock before it
+            // blocks, so it either sees it or is woken here.
+            wait::notify(|s| {
+                let _ = s.wake_all(self.rx_q);
+            });
+        }
+    }
+
+    /// The receiver is dropped: close the ring to senders, wake blocked ones, drop the queued
+    /// messages (in the caller's context, IRQs enabled).
+    ///
+    /// # Safety
+    /// As for [`try_recv`](Self::try_recv).
+    pub unsafe fn drop_receiver(&self) {
+        self.ring.close();
+        // Under the lock, after closing: a blocked sender checks under the lock before it
+        // blocks, so it either sees the ring closed or is woken here.
+        wait::notify(|s| {
+            let _ = s.wake_all(self.tx_q);
+        });
+        // SAFETY: the caller is the one receiver (above).
+        while let Some(t) = unsafe { self.ring.pop() } {
+            drop(t);
+        }
+    }
+}
+
+impl<T> Drop for Chan<T> {
+    fn drop(&mut self) {
+        let (rx, tx) = (self.rx_q, self.tx_q);
+        kernel::with_sched(|s, _| {
+            let _ = s.destroy_queue(rx);
+            let _ = s.destroy_queue(tx);
+        });
+        // The ring (any messages left) is dropped after this, outside the lock.
+    }
+}
