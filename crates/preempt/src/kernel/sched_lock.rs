@@ -47,10 +47,9 @@ impl SchedLock {
     /// `&mut self`), so no reference made here outlives this thread's hold of the lock.
     #[inline(always)]
     pub(crate) fn sched(&mut self) -> &mut Sched {
-        // SAFETY: a `SchedLock` exists only while this core holds the raw lock with IRQs
-        // masked (taken in `take`, or handed over by the switch that resumed this thread), so
-        // nothing else reaches the scheduler meanwhile; the `&mut self` borrow makes this the
-        // only reference made from it at a time.
+        // SAFETY: a `SchedLock` exists only while this core holds the raw lock, IRQs masked
+        // (taken, or handed over by the switch that resumed this thread); `&mut self` makes
+        // this the only reference made from it at a time.
         unsafe { SCHED.get_unchecked() }
     }
 
@@ -89,10 +88,10 @@ impl SchedLock {
     fn switch(&mut self, from: ThreadId, to: ThreadId, dead: Option<Box<KThread>>) {
         let (prev, next) = contexts(self.sched(), from, to, dead);
         percpu::this().current.store(to.as_u64(), Ordering::Relaxed);
-        // SAFETY: both contexts live in boxed control blocks that stay allocated until this
-        // switch completes: `next` is owned by the scheduler, `prev` by the scheduler or the
-        // per-CPU dead slot, which only the next thread's `finish_switch` empties. IRQs are
-        // masked and the lock is held (`self`); no reference into the scheduler is alive.
+        // Both contexts live in boxed control blocks that stay allocated until this switch
+        // completes: `next` is owned by the scheduler, `prev` by the scheduler or the per-CPU
+        // dead slot, which only the next thread's `finish_switch` empties.
+        // SAFETY: as just said; IRQs masked, lock held (`self`), no scheduler reference alive.
         unsafe { switch_context(prev, next) };
     }
 }
