@@ -2,12 +2,14 @@
 //! - `sem_pair`: `Semaphore::acquire` (a permit is there) + `Semaphore::release` (nobody waits);
 //! - `mutex_uncontended`: `Mutex::lock` + dropping the guard, no other thread involved;
 //! - `channel_pair`: `SyncSender::send` of a four-word message (room in the channel) +
-//!   `Receiver::recv` of it (the message is there).
+//!   `Receiver::recv` of it (the message is there);
+//! - `pool_pair`: `BlockPool::alloc` of a 128-byte block (one is free) + `BlockPool::free` of it.
 //!
 //! xtask: timeout=60
 #![no_std]
 #![no_main]
 
+use preempt::pool::BlockPool;
 use preempt::sync::{mpsc, Mutex, Semaphore};
 use preempt_bench::{init, measure, report, Unit, SAMPLES};
 
@@ -41,4 +43,11 @@ fn main() {
         n += 1;
     });
     report("channel_pair", Unit::Instructions, &mut samples);
+
+    let pool = BlockPool::new(128, 16).expect("pool");
+    let mut samples = measure(SAMPLES, WARMUP, || {
+        let block = pool.alloc().expect("a free block");
+        pool.free(block);
+    });
+    report("pool_pair", Unit::Instructions, &mut samples);
 }

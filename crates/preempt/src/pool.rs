@@ -25,13 +25,15 @@ use alloc::alloc::{alloc, dealloc, Layout};
 use alloc::boxed::Box;
 use core::fmt;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{fence, AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
-use preempt_arch::{cpu, SpinLock};
+use preempt_arch::cpu;
 
-use crate::kernel::percpu;
-use crate::sync::Semaphore;
+use sched_core::{AcquirePoll, SemId, Ticks, WaitResult};
+
+use crate::kernel::wait::{self, Wait};
+use crate::kernel::{self, percpu, Sched};
 
 /// Why a pool could not be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,14 +55,16 @@ impl fmt::Display for PoolError {
     }
 }
 
-struct FreeList {
-    head: Option<NonNull<u8>>,
-    free: usize,
-}
-
-// SAFETY: the free list only links blocks of the pool's own allocation; it moves between
-// threads under the pool's lock.
-unsafe impl Send for FreeList {}
+/// The low 32 bits of [`Inner::head`]: the first free block's index, [`NONE`] when empty.
+const INDEX: u64 = 0xffff_ffff;
+/// Marks an empty free list.
+const NONE: u32 = u32::MAX;
+/// Set in [`Inner::head`] while threads wait for a block (only under the scheduler lock, and
+/// only on an empty list): allocations then fail fast and frees take the slow path to wake one.
+const WAITERS: u64 = 1 << 32;
+/// One step of the ABA tag in the top 31 bits of [`Inner::head`] (bumped by every pop; it
+/// wraps out of the word without touching [`WAITERS`]).
+const TAG: u64 = 1 << 33;
 
 /// The shared part of a pool: its memory, free list and reference count.
 struct Inner {
@@ -68,8 +72,15 @@ struct Inner {
     layout: Layout,
     block: usize,
     count: usize,
-    list: SpinLock<FreeList>,
-    available: Semaphore,
+    /// The free list's head index, the [`WAITERS`] bit and the ABA tag.
+    head: AtomicU64,
+    /// `next[i]`: the block after block `i` on the free list (kept outside the blocks, so a
+    /// stale read by a losing pop never races with a block owner's writes).
+    next: NonNull<AtomicU32>,
+    /// The `sched-core` semaphore waiters queue on (0 until the first wait).
+    handle: AtomicU64,
+    /// Threads between deciding to wait and running again (changed under the scheduler lock).
+    sleepers: AtomicUsize,
     /// The pool handle (1 while it exists) plus the blocks out.
     refs: AtomicUsize,
     /// Link in [`ORPHANS`] once no reference is left.
@@ -81,29 +92,173 @@ static ORPHANS: AtomicPtr<Inner> = AtomicPtr::new(ptr::null_mut());
 
 impl Inner {
     #[inline]
-    fn pop(&self) -> NonNull<u8> {
-        let mut l = self.list.lock();
-        let p = l.head.expect("a permit guarantees a free block");
-        // SAFETY: `p` is a free block of this pool; its first word holds the next link.
-        l.head = unsafe { p.as_ptr().cast::<Option<NonNull<u8>>>().read() };
-        l.free -= 1;
-        p
+    fn link(&self, i: u32) -> &AtomicU32 {
+        debug_assert!((i as usize) < self.count);
+        // SAFETY: `i < count`, and the link array holds `count` entries that live as long as
+        // `self`.
+        unsafe { &*self.next.as_ptr().add(i as usize) }
     }
 
-    fn push(&self, p: NonNull<u8>) {
-        {
-            let mut l = self.list.lock();
-            // SAFETY: the block is the pool's again; its first word becomes the link.
-            unsafe { p.as_ptr().cast::<Option<NonNull<u8>>>().write(l.head) };
-            l.head = Some(p);
-            l.free += 1;
+    /// Pops a block index, unless the list is empty or (with `fast`) threads wait.
+    #[inline]
+    fn pop(&self, fast: bool) -> Option<u32> {
+        // Acquire: the link and the block's contents written before the push that put the
+        // head there.
+        let mut w = self.head.load(Ordering::Acquire);
+        loop {
+            let i = w as u32;
+            if i == NONE || (fast && w & WAITERS != 0) {
+                return None;
+            }
+            // Possibly stale if another pop takes `i` meanwhile; then the tag has moved and
+            // the exchange fails.
+            let next = self.link(i).load(Ordering::Relaxed);
+            let new = ((w & !INDEX).wrapping_add(TAG)) | u64::from(next);
+            match self
+                .head
+                .compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Acquire)
+            {
+                Ok(_) => return Some(i),
+                Err(now) => w = now,
+            }
         }
-        self.available.release();
+    }
+
+    /// Pushes block `i`; false (nothing done) if threads wait and `fast` is set.
+    #[inline]
+    fn push(&self, i: u32, fast: bool) -> bool {
+        let mut w = self.head.load(Ordering::Relaxed);
+        loop {
+            if fast && w & WAITERS != 0 {
+                return false;
+            }
+            self.link(i).store(w as u32, Ordering::Relaxed);
+            let new = (w & !INDEX) | u64::from(i);
+            // Release: the link and the block's contents go with the block.
+            match self
+                .head
+                .compare_exchange_weak(w, new, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => w = now,
+            }
+        }
+    }
+
+    #[inline]
+    fn free(&self, i: u32) {
+        if !self.push(i, true) {
+            self.free_slow(i);
+        }
+    }
+
+    fn id(&self, s: &mut Sched) -> SemId {
+        let raw = wait::lazy_handle(&self.handle, s, |s| s.create_semaphore(0).as_u64());
+        SemId::from_u64(raw).expect("pool semaphore handle")
+    }
+
+    /// Frees a block while threads wait: under the scheduler lock, so [`WAITERS`] cannot
+    /// change, push it and wake the best waiter.
+    #[cold]
+    #[inline(never)]
+    fn free_slow(&self, i: u32) {
+        let r = wait::notify(|s| {
+            let id = self.id(s);
+            self.push(i, false);
+            if self.head.load(Ordering::Relaxed) & WAITERS != 0 {
+                s.sem_release(id)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = r {
+            panic!("block pool wake-up: {e}");
+        }
+    }
+
+    /// Once nobody waits or is about to take a block: back to the fast paths. Under the
+    /// scheduler lock.
+    fn leave_slow_mode(&self, s: &mut Sched, id: SemId) {
+        if self.head.load(Ordering::Relaxed) & WAITERS != 0
+            && self.sleepers.load(Ordering::Relaxed) == 0
+            && s.waiter_count(id) == Some(0)
+        {
+            // Wake-ups nobody took; the list itself says what is free.
+            let _ = s.sem_drain(id);
+            self.head.fetch_and(!WAITERS, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits for a block until `deadline`: under the scheduler lock, take one if the list has
+    /// one; otherwise set [`WAITERS`] (the list is empty) and queue by priority. A woken
+    /// thread takes a block if one is there and waits again if another thread took it.
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(&self, deadline: Ticks) -> Option<u32> {
+        wait::assert_may_block("BlockPool::alloc_timeout");
+        loop {
+            let r = wait::wait(
+                |s, cpu| {
+                    let id = self.id(s);
+                    loop {
+                        if let Some(i) = self.pop(false) {
+                            return Wait::Done(Ok(Some(Some(i))));
+                        }
+                        let w = self.head.load(Ordering::Relaxed);
+                        if w as u32 != NONE {
+                            continue;
+                        }
+                        if w & WAITERS == 0
+                            && self
+                                .head
+                                .compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                                .is_err()
+                        {
+                            continue;
+                        }
+                        match s.sem_acquire(cpu, id, Some(deadline)) {
+                            // A wake-up nobody took: look at the list again.
+                            Ok(AcquirePoll::Acquired) => continue,
+                            Ok(AcquirePoll::Blocked(next)) => {
+                                self.sleepers.fetch_add(1, Ordering::Relaxed);
+                                return Wait::Block(next);
+                            }
+                            Err(e) => {
+                                self.leave_slow_mode(s, id);
+                                return Wait::Done(Err(e));
+                            }
+                        }
+                    }
+                },
+                |s, _, res| {
+                    let id = self.id(s);
+                    self.sleepers.fetch_sub(1, Ordering::Relaxed);
+                    let got = self.pop(false);
+                    self.leave_slow_mode(s, id);
+                    Ok(match got {
+                        Some(i) => Some(Some(i)),
+                        None if res == WaitResult::TimedOut => Some(None),
+                        // Woken, but another thread took the block first.
+                        None => None,
+                    })
+                },
+            );
+            match r {
+                Ok(Some(got)) => return got,
+                Ok(None) => {}
+                Err(e) => panic!("block pool wait: {e}"),
+            }
+        }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if let Some(id) = SemId::from_u64(*self.handle.get_mut()) {
+            kernel::with_sched(|s, _| {
+                let _ = s.destroy_semaphore(id);
+            });
+        }
         // SAFETY: allocated in `BlockPool::new` with this layout; no reference (pool or block)
         // is left, so nothing points into it any more.
         unsafe { dealloc(self.base.as_ptr(), self.layout) }
@@ -192,6 +347,7 @@ unsafe impl Send for BlockPool {}
 pub struct Block {
     ptr: NonNull<u8>,
     pool: NonNull<Inner>,
+    index: u32,
 }
 
 // SAFETY: a block is exclusively owned memory plus a counted reference to its pool, whose
@@ -217,7 +373,7 @@ impl Drop for Block {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: this block holds a reference, so the pool is alive.
-        unsafe { self.pool.as_ref() }.push(self.ptr);
+        unsafe { self.pool.as_ref() }.free(self.index);
         // SAFETY: the block's own reference, not used again.
         unsafe { release_ref(self.pool) };
     }
@@ -240,25 +396,34 @@ impl BlockPool {
             .checked_next_multiple_of(16)
             .ok_or(PoolError::InvalidSize)?;
         let total = block.checked_mul(count).ok_or(PoolError::InvalidSize)?;
+        // Block indices and the empty mark share 32 bits.
+        let permits = u32::try_from(count)
+            .ok()
+            .filter(|&n| n != NONE)
+            .ok_or(PoolError::InvalidSize)?;
+        // The link array follows the blocks in the same allocation.
+        let links = count.checked_mul(4).ok_or(PoolError::InvalidSize)?;
+        let total = total.checked_add(links).ok_or(PoolError::InvalidSize)?;
         let layout = Layout::from_size_align(total, 16).map_err(|_| PoolError::InvalidSize)?;
-        let permits = u32::try_from(count).map_err(|_| PoolError::InvalidSize)?;
         // SAFETY: non-zero size.
         let base = NonNull::new(unsafe { alloc(layout) }).ok_or(PoolError::OutOfMemory)?;
-        let mut head = None;
-        for i in (0..count).rev() {
-            // SAFETY: block `i` lies inside the allocation; its first word stores the link.
-            let p = unsafe { base.as_ptr().add(i * block) };
-            // SAFETY: `p` is 16-byte aligned and inside the allocation.
-            unsafe { p.cast::<Option<NonNull<u8>>>().write(head) };
-            head = NonNull::new(p);
+        // SAFETY: the links start `block * count` bytes in (a multiple of 16), inside the
+        // allocation.
+        let next = unsafe { base.add(block * count) }.cast::<AtomicU32>();
+        for i in 0..permits {
+            let link = if i + 1 == permits { NONE } else { i + 1 };
+            // SAFETY: entry `i` of the link array, inside the allocation and aligned.
+            unsafe { next.as_ptr().add(i as usize).write(AtomicU32::new(link)) };
         }
         let inner = Box::new(Inner {
             base,
             layout,
             block,
             count,
-            list: SpinLock::new(FreeList { head, free: count }),
-            available: Semaphore::new(permits),
+            head: AtomicU64::new(0),
+            next,
+            handle: AtomicU64::new(0),
+            sleepers: AtomicUsize::new(0),
             refs: AtomicUsize::new(1),
             next_orphan: ptr::null_mut(),
         });
@@ -275,28 +440,31 @@ impl BlockPool {
     /// Takes a block, or `None` if none is free. Callable from interrupt handlers.
     #[inline]
     pub fn alloc(&self) -> Option<Block> {
-        if !self.inner().available.try_acquire() {
-            return None;
-        }
-        Some(self.take())
+        let index = self.inner().pop(true)?;
+        Some(self.take(index))
     }
 
-    /// Takes a block, waiting up to `timeout` for one to be freed.
+    /// Takes a block, waiting up to `timeout` for one to be freed (threads waiting get freed
+    /// blocks by priority, before `alloc` callers).
     pub fn alloc_timeout(&self, timeout: Duration) -> Option<Block> {
-        if !self.inner().available.acquire_timeout(timeout) {
-            return None;
-        }
-        Some(self.take())
+        let inner = self.inner();
+        let index = match inner.pop(true) {
+            Some(i) => i,
+            None => inner.alloc_slow(wait::deadline_after(timeout))?,
+        };
+        Some(self.take(index))
     }
 
     #[inline]
-    fn take(&self) -> Block {
+    fn take(&self, index: u32) -> Block {
         let inner = self.inner();
         // Relaxed, as for `Arc::clone`: the caller's own reference keeps the count above zero.
         inner.refs.fetch_add(1, Ordering::Relaxed);
         Block {
-            ptr: inner.pop(),
+            // SAFETY: block `index` lies inside the allocation.
+            ptr: unsafe { inner.base.add(index as usize * inner.block) },
             pool: self.inner,
+            index,
         }
     }
 
@@ -316,7 +484,11 @@ impl BlockPool {
 
     /// Blocks free right now.
     pub fn free_blocks(&self) -> usize {
-        self.inner().list.lock().free
+        // The pool's own reference plus one per block out (transiently more while an
+        // `alloc` or a return is under way).
+        self.capacity()
+            .saturating_add(1)
+            .saturating_sub(self.inner().refs.load(Ordering::Relaxed))
     }
 
     /// Size of each block in bytes.

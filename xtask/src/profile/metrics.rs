@@ -38,6 +38,7 @@ pub const PROFILED: &[Profiled] = &[
     window("sem_pair", "sync_ops"),
     window("mutex_uncontended", "sync_ops"),
     window("channel_pair", "sync_ops"),
+    window("pool_pair", "sync_ops"),
     window("sem_wake_switch", "wake"),
     window("mutex_handoff", "wake"),
     window("channel_wake", "wake"),
