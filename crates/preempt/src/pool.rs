@@ -2,9 +2,31 @@
 //! up front, as embedded systems use for message buffers and packets.
 //!
 //! Unlike the general heap, a pool cannot fragment and its cost does not depend on what else is
-//! allocated: taking and returning a block is popping and pushing a free list under a short
-//! IRQ-masking lock, so both are allowed in interrupt handlers. An exhausted pool returns
-//! `None` (or, with [`BlockPool::alloc_timeout`], waits for a block).
+//! allocated: taking and returning a block is popping and pushing a lock-free free list, so
+//! both are allowed in interrupt handlers. An exhausted pool returns `None` (or, with
+//! [`BlockPool::alloc_timeout`], waits for a block).
+//!
+//! # The free list
+//!
+//! Blocks are contiguous, so a block is named by its index. One 64-bit word holds the first
+//! free block's index, a `WAITERS` bit and an ABA tag; the link of block `i` is `next[i]`, an
+//! array of `AtomicU32` after the blocks (not inside the blocks: a pop that loses a race may
+//! read a stale link, which must not race with the block owner's writes). A pop reads the head
+//! (`Acquire`), its link, and swaps in the link with the tag bumped: if the block was taken,
+//! and even taken and returned, meanwhile, the tag has moved and the CAS fails, so a pop never
+//! installs a stale link (the ABA problem). A push writes the link and swaps itself in
+//! (`Release`, so the block's contents and link go with it). No step relies on masked IRQs
+//! meaning exclusive access, so interrupt handlers and other cores may pop and push at any
+//! point.
+//!
+//! While nobody waits that is all: `alloc` and a return are one CAS each. A thread in
+//! `alloc_timeout` that finds the list empty sets `WAITERS` under the scheduler lock (with a
+//! CAS on the empty word, so no concurrent push slips past) and queues by priority on a
+//! scheduler semaphore. While the bit is set, `alloc` fails (waiters come first) and a return
+//! takes the scheduler lock, pushes and wakes the best waiter, which pops in its wake-up half
+//! under the lock (if another waiter took the block first, it waits again, until its
+//! deadline). The bit is cleared under the lock once no thread is queued, or woken and not yet
+//! run.
 //!
 //! # Blocks outlive their pool safely
 //!
@@ -211,7 +233,12 @@ impl Inner {
                         if w & WAITERS == 0
                             && self
                                 .head
-                                .compare_exchange(w, w | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                                .compare_exchange(
+                                    w,
+                                    w | WAITERS,
+                                    Ordering::Relaxed,
+                                    Ordering::Relaxed,
+                                )
                                 .is_err()
                         {
                             continue;
@@ -336,7 +363,7 @@ pub struct BlockPool {
     inner: NonNull<Inner>,
 }
 
-// SAFETY: all mutable state of `Inner` is behind the spinlock, the semaphore or atomics;
+// SAFETY: all mutable state of `Inner` is atomics (the free list, its links, the counts);
 // blocks handed out are owned by their `Block` holders.
 unsafe impl Sync for BlockPool {}
 // SAFETY: as above; the pool's reference may be dropped from any thread.

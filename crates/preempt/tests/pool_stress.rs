@@ -100,10 +100,11 @@ fn main() {
                 .name("worker")
                 .priority(PRIORITY[id])
                 .spawn(move || {
-                    let mut waited = 0u64;
+                    let (mut waited, mut empty) = (0u64, 0u64);
                     for seq in 0..PER {
                         let mut b = loop {
                             let got = if id % 2 == 0 {
+                                empty += u64::from(pool.free_blocks() == 0);
                                 pool.alloc_timeout(Duration::from_micros(200))
                             } else {
                                 pool.alloc()
@@ -128,7 +129,7 @@ fn main() {
                             drop(b);
                         }
                     }
-                    waited
+                    (waited, empty)
                 })
                 .expect("spawn worker")
         })
@@ -148,9 +149,11 @@ fn main() {
         })
         .expect("spawn disturber");
 
-    let mut timeouts = 0;
+    let (mut timeouts, mut empty) = (0, 0);
     for w in workers {
-        timeouts += w.join().expect("worker");
+        let (t, e) = w.join().expect("worker");
+        timeouts += t;
+        empty += e;
     }
     STOP.store(true, Ordering::Relaxed);
     disturber.join().expect("disturber");
@@ -166,9 +169,10 @@ fn main() {
     all.dedup_by_key(|b| b.as_ptr() as usize);
     check_eq!(all.len(), BLOCKS);
     println!(
-        "{} thread pairs, {} handler pairs, {} timed-out waits",
+        "{} thread pairs, {} handler pairs, {} timed waits on an empty pool, {} timed out",
         THREADS as u64 * PER,
         IRQ_PAIRS.load(Ordering::Relaxed),
+        empty,
         timeouts
     );
     println!("pool_stress: ok");
