@@ -224,6 +224,7 @@ impl Inner {
                     let id = self.id(s);
                     loop {
                         if let Some(i) = self.pop(false) {
+                            self.leave_slow_mode(s, id);
                             return Wait::Done(Ok(Some(Some(i))));
                         }
                         let w = self.head.load(Ordering::Relaxed);
