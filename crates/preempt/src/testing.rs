@@ -20,6 +20,27 @@ pub fn fail_allocations_after(n: Option<usize>) {
     crate::heap::fail_allocations_after(n);
 }
 
+/// Starts a top-priority thread (250) that sleeps 7–29 µs at a time until `stop` is set, and
+/// after each sleep raises software interrupt `sgi`: it preempts whoever runs at arbitrary
+/// points and drives the test's interrupt handler. Stress tests join it after setting `stop`.
+pub fn spawn_disturber(
+    stop: &'static core::sync::atomic::AtomicBool,
+    sgi: u32,
+) -> crate::thread::JoinHandle<()> {
+    crate::thread::Builder::new()
+        .name("disturber")
+        .priority(250)
+        .spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(core::sync::atomic::Ordering::Relaxed) {
+                crate::thread::sleep(core::time::Duration::from_micros(7 + u64::from(n % 23)));
+                crate::irq::trigger_software(sgi).expect("sgi");
+                n = n.wrapping_add(1);
+            }
+        })
+        .expect("spawn disturber")
+}
+
 /// Stops the system with exit status 1 unless `cond` holds.
 #[macro_export]
 macro_rules! check {

@@ -115,18 +115,7 @@ fn round(bound: usize) {
 
     // Wakes at arbitrary points and preempts whoever runs; also raises the interrupt whose
     // handler sends.
-    let disturber = Builder::new()
-        .name("disturber")
-        .priority(250)
-        .spawn(|| {
-            let mut n = 0u32;
-            while !STOP.load(Ordering::Relaxed) {
-                thread::sleep(Duration::from_micros(7 + u64::from(n % 23)));
-                irq::trigger_software(SGI).expect("sgi");
-                n = n.wrapping_add(1);
-            }
-        })
-        .expect("spawn disturber");
+    let disturber = preempt::testing::spawn_disturber(&STOP, SGI);
 
     let receiver = Builder::new()
         .name("receiver")

@@ -71,7 +71,11 @@ fn main() {
     check!(pool.alloc_timeout(Duration::from_millis(50)).is_some());
     let took = start.elapsed();
     // Woken by the free (about 2 ms in), not by the timeout re-checking the list.
-    check!(took < Duration::from_millis(10), "waited {:?} for a freed block", took);
+    check!(
+        took < Duration::from_millis(10),
+        "waited {:?} for a freed block",
+        took
+    );
     freer.join().expect("freer");
     println!("pool: ok");
 }

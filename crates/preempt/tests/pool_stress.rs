@@ -136,18 +136,7 @@ fn main() {
         .collect();
 
     // Wakes at arbitrary points, preempts whoever runs and raises the handler's interrupt.
-    let disturber = Builder::new()
-        .name("disturber")
-        .priority(250)
-        .spawn(|| {
-            let mut n = 0u32;
-            while !STOP.load(Ordering::Relaxed) {
-                thread::sleep(Duration::from_micros(7 + u64::from(n % 23)));
-                irq::trigger_software(SGI).expect("sgi");
-                n = n.wrapping_add(1);
-            }
-        })
-        .expect("spawn disturber");
+    let disturber = preempt::testing::spawn_disturber(&STOP, SGI);
 
     let (mut timeouts, mut empty) = (0, 0);
     for w in workers {

@@ -287,11 +287,7 @@ impl<T> Chan<T> {
 
 impl<T> Drop for Chan<T> {
     fn drop(&mut self) {
-        let (rx, tx) = (self.rx_q, self.tx_q);
-        kernel::with_sched(|s, _| {
-            let _ = s.destroy_queue(rx);
-            let _ = s.destroy_queue(tx);
-        });
+        super::destroy_queues(self.rx_q, self.tx_q);
         // `inner` (any messages left, the blocks) is dropped after this, outside the lock.
     }
 }

@@ -34,7 +34,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::time::Duration;
 
-use crate::kernel::wait;
+use crate::kernel::{self, wait};
 
 pub use errors::*;
 
@@ -239,4 +239,13 @@ impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Receiver { .. }")
     }
+}
+
+/// Gives a channel's two wait queues (receiver's and senders') back to the scheduler; both
+/// flavours' `Drop`. Only handles: the messages are dropped by the caller, outside the lock.
+fn destroy_queues(rx: sched_core::QueueId, tx: sched_core::QueueId) {
+    kernel::with_sched(|s, _| {
+        let _ = s.destroy_queue(rx);
+        let _ = s.destroy_queue(tx);
+    });
 }
