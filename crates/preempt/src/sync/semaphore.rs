@@ -128,8 +128,12 @@ impl Semaphore {
                 }
             },
             |s, _, res| {
-                let id = self.id(s);
-                self.leave_slow_mode(s, id);
+                // Handed a permit: the releaser already returned the count to the word if it
+                // woke the last waiter. Any other end (a timeout) may have left nobody waiting.
+                if res != WaitResult::Acquired {
+                    let id = self.id(s);
+                    self.leave_slow_mode(s, id);
+                }
                 Ok(res != WaitResult::TimedOut)
             },
         );
@@ -177,9 +181,14 @@ impl Semaphore {
                 self.word.fetch_add(1, Ordering::Release);
                 return Ok(());
             }
-            let r = s.sem_release(id);
-            self.leave_slow_mode(s, id);
-            r
+            // The permit goes to the best waiter; once nobody waits, the count returns to the
+            // word (the scheduler's count is zero while someone waits, so that is `0` after a
+            // hand-off).
+            let drained = s.sem_release_drain(id)?;
+            if let Some(permits) = drained {
+                self.word.store(u64::from(permits), Ordering::Release);
+            }
+            Ok(())
         });
         if let Err(SchedError::Overflow) = r {
             panic!("semaphore permit count overflowed");

@@ -56,6 +56,8 @@ pub enum Op {
     SemAcquire(Cpu, Pick, Option<Ticks>),
     SemTryAcquire(Pick),
     SemRelease(Cpu, Pick),
+    /// `sem_release_drain`: a release that returns the count once nobody waits.
+    SemReleaseDrain(Cpu, Pick),
     EventWait {
         cpu: Cpu,
         pick: Pick,
@@ -70,7 +72,7 @@ pub enum Op {
     Unpark(Cpu, Pick),
 }
 
-const TAGS: u8 = 33;
+const TAGS: u8 = 34;
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -146,7 +148,8 @@ fn decode_op(r: &mut Reader<'_>) -> Option<Op> {
         29 => Op::EventSet(r.cpu()?, r.byte()?, r.nibble()?),
         30 => Op::EventClear(r.byte()?, r.nibble()?),
         31 => Op::Park(r.cpu()?, r.timeout()?),
-        _ => Op::Unpark(r.cpu()?, r.byte()?),
+        32 => Op::Unpark(r.cpu()?, r.byte()?),
+        _ => Op::SemReleaseDrain(r.cpu()?, r.byte()?),
     })
 }
 
@@ -227,6 +230,7 @@ pub fn encode(initial: &[Priority], ops: &[Op]) -> Vec<u8> {
             Op::EventClear(p, b) => emit(30, &[p, b]),
             Op::Park(c, t) => emit(31, &[c, timeout_byte(t)]),
             Op::Unpark(c, p) => emit(32, &[c, p]),
+            Op::SemReleaseDrain(c, p) => emit(33, &[c, p]),
         }
     }
     out

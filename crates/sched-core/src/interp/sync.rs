@@ -67,7 +67,13 @@ impl Interp {
             }
             Op::SemRelease(c, n) => {
                 if let Some(i) = self.pick_obj(Sel::Sem, n) {
-                    self.sem_release(i)?;
+                    self.sem_release(i, false)?;
+                    self.preempt(Self::cpu(c))?;
+                }
+            }
+            Op::SemReleaseDrain(c, n) => {
+                if let Some(i) = self.pick_obj(Sel::Sem, n) {
+                    self.sem_release(i, true)?;
                     self.preempt(Self::cpu(c))?;
                 }
             }
@@ -241,7 +247,9 @@ impl Interp {
         Ok(())
     }
 
-    fn sem_release(&mut self, i: usize) -> Result<(), String> {
+    /// A release (`drain`: through `sem_release_drain`, which also hands the whole count back
+    /// once nobody waits).
+    fn sem_release(&mut self, i: usize, drain: bool) -> Result<(), String> {
         let Handle::Sem(s) = self.objs[i].handle else {
             unreachable!()
         };
@@ -252,9 +260,19 @@ impl Interp {
             (true, None, u32::MAX) => Err(SchedError::Overflow),
             _ => Ok(()),
         };
-        ensure_eq!(self.s.sem_release(s), expected, "sem_release");
+        if drain {
+            let last = self.model_waiters(i).len() <= 1;
+            let expected = expected.map(|()| match heir {
+                Some(_) => last.then_some(0),
+                None => Some(o.permits + 1),
+            });
+            ensure_eq!(self.s.sem_release_drain(s), expected, "sem_release_drain");
+        } else {
+            ensure_eq!(self.s.sem_release(s), expected, "sem_release");
+        }
         match (expected, heir) {
             (Ok(()), Some(h)) => self.end_wait(h, WaitResult::Acquired),
+            (Ok(()), None) if drain => self.objs[i].permits = 0,
             (Ok(()), None) => self.objs[i].permits += 1,
             _ => {}
         }

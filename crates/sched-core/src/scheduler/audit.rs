@@ -81,6 +81,9 @@ impl<T> Scheduler<T> {
         if let Some(h) = self.handoff {
             match self.threads.get(h) {
                 Some(t) if t.state == State::Ready && !t.is_idle() && t.link.level().is_none() => {
+                    if t.priority != self.handoff_level {
+                        return Err("hand-off level disagrees with the thread's priority");
+                    }
                     if self.ready.highest().is_some_and(|top| top >= t.priority) {
                         return Err("hand-off thread does not outrank the queue");
                     }

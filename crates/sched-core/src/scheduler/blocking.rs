@@ -51,9 +51,20 @@ impl<T> Scheduler<T> {
     /// its level). Follow with `preempt_check`.
     pub(super) fn end_wait(&mut self, id: ThreadId, result: WaitResult) {
         self.leave_wait(id);
+        self.end_unlinked_wait(id, result);
+    }
+
+    /// [`end_wait`](Self::end_wait) for a thread its caller has already taken off the wait
+    /// list of an object that is not a mutex (nothing to recompute): one lookup of the entry.
+    pub(super) fn end_unlinked_wait(&mut self, id: ThreadId, result: WaitResult) {
         self.timers.remove(id.index());
-        self.entry_mut(id).wait.result = result;
-        self.make_ready(id);
+        let t = self.entry_mut(id);
+        t.wait.on = WaitOn::Nothing;
+        t.wait.result = result;
+        t.state = State::Ready;
+        let level = t.priority;
+        self.check_due = u32::MAX;
+        self.enqueue_at(id, level);
     }
 
     /// Unlinks `id` from the object it waits on, if any. A mutex owner loses

@@ -68,6 +68,10 @@ pub struct Scheduler<T> {
     /// queue leaves empty: before anything is queued at its level or above, it is queued
     /// first ([`before_push`](Self::before_push)), so FIFO order within a level holds.
     handoff: Option<ThreadId>,
+    /// The priority of the hand-off thread when it went into the slot (kept beside it so that
+    /// comparing against it costs no lookup; a priority change takes the thread out of the slot
+    /// and puts it back, so the two never disagree — the audit checks).
+    handoff_level: Priority,
     /// Bit `cpu` set: something may now outrank `cpu`'s running thread (a thread became ready,
     /// or a priority changed) and its next [`preempt_check`](Self::preempt_check) must look;
     /// clear, the check returns `Keep` at once — the common case after a kernel call that
@@ -101,6 +105,7 @@ impl<T> Scheduler<T> {
             slice_ticks: if slice_ticks == 0 { 1 } else { slice_ticks },
             last_now: 0,
             handoff: None,
+            handoff_level: 0,
             check_due: u32::MAX,
         }
     }
@@ -165,18 +170,27 @@ impl<T> Scheduler<T> {
 
     /// Makes `id` Ready at the back of its level.
     fn make_ready(&mut self, id: ThreadId) {
-        self.entry_mut(id).state = State::Ready;
+        let t = self.entry_mut(id);
+        t.state = State::Ready;
+        let level = t.priority;
         self.check_due = u32::MAX;
-        self.enqueue(id);
+        self.enqueue_at(id, level);
     }
 
     /// Puts the ready, unqueued `id` at the back of its level: in the hand-off slot when it
     /// outranks every queued thread and the slot is free.
     fn enqueue(&mut self, id: ThreadId) {
         let level = self.entry(id).priority;
+        self.enqueue_at(id, level);
+    }
+
+    /// [`enqueue`](Self::enqueue) for a caller that has just read `id`'s priority, `level`.
+    #[inline]
+    fn enqueue_at(&mut self, id: ThreadId, level: Priority) {
         self.before_push(level);
         if self.handoff.is_none() && self.ready.highest().is_none_or(|top| level > top) {
             self.handoff = Some(id);
+            self.handoff_level = level;
             return;
         }
         self.ready
@@ -187,7 +201,7 @@ impl<T> Scheduler<T> {
     #[inline]
     fn ready_top(&self) -> Option<Priority> {
         match self.handoff {
-            Some(h) => Some(self.entry(h).priority),
+            Some(_) => Some(self.handoff_level),
             None => self.ready.highest(),
         }
     }
@@ -196,19 +210,16 @@ impl<T> Scheduler<T> {
     /// into the queue first (it became ready earlier, and it must stay above every queued one).
     #[inline]
     fn before_push(&mut self, level: Priority) {
-        if let Some(h) = self.handoff {
-            if self.entry(h).priority <= level {
-                self.flush_handoff();
-            }
+        if self.handoff.is_some() && self.handoff_level <= level {
+            self.flush_handoff();
         }
     }
 
     /// Queues the hand-off thread, if any, at the back of its level.
     fn flush_handoff(&mut self) {
         if let Some(h) = self.handoff.take() {
-            let level = self.entry(h).priority;
             self.ready
-                .push_tail(self.threads.slots_mut(), h.index(), level);
+                .push_tail(self.threads.slots_mut(), h.index(), self.handoff_level);
         }
     }
 
@@ -232,19 +243,18 @@ impl<T> Scheduler<T> {
             return;
         }
         let level = t.priority;
+        t.saved_slice = match place {
+            Requeue::Head => left,
+            Requeue::Tail => 0,
+        };
         self.before_push(level);
-        let t = self.entry_mut(id);
         match place {
-            Requeue::Head => {
-                t.saved_slice = left;
-                self.ready
-                    .push_head(self.threads.slots_mut(), id.index(), level);
-            }
-            Requeue::Tail => {
-                t.saved_slice = 0;
-                self.ready
-                    .push_tail(self.threads.slots_mut(), id.index(), level);
-            }
+            Requeue::Head => self
+                .ready
+                .push_head(self.threads.slots_mut(), id.index(), level),
+            Requeue::Tail => self
+                .ready
+                .push_tail(self.threads.slots_mut(), id.index(), level),
         }
     }
 

@@ -94,6 +94,37 @@ impl<T> Scheduler<T> {
         Ok(())
     }
 
+    /// [`sem_release`](Self::sem_release) followed, when no thread waits on `s` any more, by
+    /// [`sem_drain`](Self::sem_drain): for a kernel that keeps the count in its own word while
+    /// nobody waits. Returns `Some(permits)` — every permit, now the kernel's again — once
+    /// nobody waits, `None` while threads still wait. One lookup of the object for the whole
+    /// step (the semaphore's release path runs it under the lock on every wake-up).
+    ///
+    /// # Errors
+    /// As [`sem_release`](Self::sem_release); on [`SchedError::Overflow`] nothing changes.
+    pub fn sem_release_drain(&mut self, s: SemId) -> Result<Option<u32>, SchedError> {
+        let obj = self
+            .objects
+            .get_mut(s.0)
+            .filter(|o| o.tag() == KindTag::Semaphore)
+            .ok_or(SchedError::NoSuchObject)?;
+        let Kind::Semaphore { permits } = &mut obj.kind else {
+            unreachable!("kind checked");
+        };
+        let Some(top) = obj.waiters.head() else {
+            let all = permits.checked_add(1).ok_or(SchedError::Overflow)?;
+            *permits = 0;
+            return Ok(Some(all));
+        };
+        // The best waiter gets the permit; the count stays zero (never positive while threads
+        // wait).
+        obj.waiters.remove(self.threads.slots_mut(), top);
+        let drained = obj.waiters.is_empty().then(|| core::mem::take(permits));
+        let id = self.id_of_slot(top);
+        self.end_unlinked_wait(id, WaitResult::Acquired);
+        Ok(drained)
+    }
+
     /// The permits `s` holds; `None` for a stale handle.
     #[must_use]
     pub fn sem_permits(&self, s: SemId) -> Option<u32> {

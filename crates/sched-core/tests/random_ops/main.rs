@@ -60,6 +60,7 @@ fn sync_op() -> impl Strategy<Value = Op> {
         2 => (cpu(), pick, timeout()).prop_map(|(c, p, t)| Op::SemAcquire(c, p, t)),
         1 => pick.prop_map(Op::SemTryAcquire),
         2 => (cpu(), pick).prop_map(|(c, p)| Op::SemRelease(c, p)),
+        1 => (cpu(), pick).prop_map(|(c, p)| Op::SemReleaseDrain(c, p)),
         2 => (cpu(), pick, 0u8..16, any::<bool>(), any::<bool>(), timeout()).prop_map(
             |(cpu, pick, mask, any, clear, timeout)| Op::EventWait { cpu, pick, mask, any, clear, timeout }
         ),

@@ -92,3 +92,41 @@ fn drain_takes_every_permit_unless_someone_waits() {
     assert_eq!(s.sem_drain(sem), Err(crate::SchedError::Busy));
     s.check_invariants().unwrap();
 }
+
+#[test]
+fn release_drain_hands_over_and_returns_the_count_once_nobody_waits() {
+    let (mut s, _, _) = setup(5, &[]);
+    let sem = s.create_semaphore(0);
+    let a = spawn_running(&mut s, 10);
+    let _ = s.sem_acquire(0, sem, None).unwrap();
+    let b = spawn_running(&mut s, 20);
+    let _ = s.sem_acquire(0, sem, Some(50)).unwrap();
+    let lo = spawn_running(&mut s, 1);
+    // Two waiters: the first release wakes the best (b, its timer cancelled) and keeps the
+    // scheduler's count, as one still waits.
+    assert_eq!(s.sem_release_drain(sem), Ok(None));
+    assert_eq!(s.state(b), Some(State::Ready));
+    assert_eq!(s.waiting_on(b), None);
+    assert_eq!(s.next_deadline(), None, "the woken waiter's timer is gone");
+    assert_eq!(s.waiters(sem).collect::<Vec<_>>(), [a]);
+    // The last waiter: handed over, and the (zero) count is the caller's again.
+    assert_eq!(s.sem_release_drain(sem), Ok(Some(0)));
+    assert_eq!(s.state(a), Some(State::Ready));
+    assert_eq!(s.sem_permits(sem), Some(0));
+    assert_eq!(s.preempt_check(0), Next::Switch { from: lo, to: b });
+    assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
+    // Nobody waits: counted, then drained at once.
+    assert_eq!(s.sem_release_drain(sem), Ok(Some(1)));
+    assert_eq!(s.sem_permits(sem), Some(0));
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn release_drain_refuses_overflow_and_stale_handles() {
+    let (mut s, _, _) = setup(5, &[]);
+    let sem = s.create_semaphore(u32::MAX);
+    assert_eq!(s.sem_release_drain(sem), Err(SchedError::Overflow));
+    assert_eq!(s.sem_permits(sem), Some(u32::MAX), "nothing changed");
+    s.destroy_semaphore(sem).unwrap();
+    assert_eq!(s.sem_release_drain(sem), Err(SchedError::NoSuchObject));
+}
