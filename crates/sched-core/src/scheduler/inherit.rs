@@ -33,11 +33,12 @@ impl<T> Scheduler<T> {
         let t = self.entry(id);
         let mut prio = t.base_priority;
         let mut m = t.wait.owned_head;
+        // The owned list and the wait lists are the scheduler's own links: trusted lookups
+        // (checked in debug builds and by the audit).
         while m != NIL {
-            let obj = self.objects.at(m).expect("owned list names a vacant slot");
+            let obj = self.objects.slot(m).entry();
             if let Some(top) = obj.waiters.head() {
-                let top = self.threads.at(top).expect("waiter vanished").priority;
-                prio = prio.max(top);
+                prio = prio.max(self.threads.slot(top).entry().priority);
             }
             m = obj.mutex().owned_next;
         }
@@ -47,8 +48,25 @@ impl<T> Scheduler<T> {
     /// Brings `id`'s effective priority in line with the rule, and passes any
     /// change on: re-sorted in the ready queue or in the wait list it is in,
     /// and, if it waits for a mutex, that mutex's owner is refreshed in turn.
+    ///
+    /// Inline up to "nothing changes", the common outcome (an unlock that took back no boost,
+    /// a new owner nobody else waits for); the walk up the chain is out of line.
+    #[inline]
     pub(super) fn refresh_priority(&mut self, id: ThreadId) {
-        let mut at = id;
+        let new = self.inherited_priority(id);
+        if self.entry(id).priority != new {
+            self.propagate_priority(id, new);
+        }
+    }
+
+    /// Gives `id` the effective priority `new` (not its current one) and walks up the chain
+    /// of mutex owners it waits for, refreshing each in turn.
+    #[inline(never)]
+    fn propagate_priority(&mut self, id: ThreadId, new: Priority) {
+        self.set_effective(id, new);
+        let Some(mut at) = self.mutex_waited_by(id) else {
+            return;
+        };
         // No cycles exist, so a chain visits each thread at most once.
         for _ in 0..=self.threads.live() {
             let new = self.inherited_priority(at);

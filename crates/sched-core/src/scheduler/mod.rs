@@ -235,6 +235,7 @@ impl<T> Scheduler<T> {
 
     /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle
     /// threads simply stop running; they are never queued.
+    #[inline(always)]
     fn requeue_current(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
         let left = self.slice_left[cpu];
         let t = self.entry_mut(id);
@@ -262,6 +263,7 @@ impl<T> Scheduler<T> {
     ///
     /// # Panics
     /// If nothing is ready and `cpu` has no idle thread.
+    #[inline(always)]
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
         if let Some(id) = self.handoff.take() {
             self.run_on(cpu, id);

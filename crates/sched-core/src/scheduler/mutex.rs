@@ -244,8 +244,11 @@ impl<T> Scheduler<T> {
         let Some(top) = obj.waiters.head() else {
             return;
         };
+        // Unlinked here, with the object in hand: the mutex has no owner now, so there is no
+        // boost to take back (the caller refreshes the old owner).
+        obj.waiters.remove(self.threads.slots_mut(), top);
         let heir = self.id_of_slot(top);
-        self.end_wait(heir, WaitResult::Acquired);
+        self.end_unlinked_wait(heir, WaitResult::Acquired);
         self.own(m, heir);
     }
 

@@ -40,7 +40,8 @@ impl<T> Scheduler<T> {
             return Err(SchedError::IdleThread);
         }
         match (t.state, t.wait.on) {
-            (State::Blocked, WaitOn::Park) => self.end_wait(id, WaitResult::Woken),
+            // On no object's wait list: nothing to unlink.
+            (State::Blocked, WaitOn::Park) => self.end_unlinked_wait(id, WaitResult::Woken),
             (State::Zombie(_), _) => {}
             _ => t.wait.park_token = true,
         }

@@ -42,11 +42,18 @@ impl<T> Scheduler<T> {
     /// # Errors
     /// [`SchedError::NoSuchObject`] for a stale handle.
     pub fn wake_one(&mut self, q: QueueId) -> Result<Option<ThreadId>, SchedError> {
-        let Some(top) = self.object(q.0, KindTag::Queue)?.waiters.head() else {
+        let obj = self
+            .objects
+            .get_mut(q.0)
+            .filter(|o| o.tag() == KindTag::Queue)
+            .ok_or(SchedError::NoSuchObject)?;
+        let Some(top) = obj.waiters.head() else {
             return Ok(None);
         };
+        // Unlinked here, with the object in hand (a queue boosts nobody).
+        obj.waiters.remove(self.threads.slots_mut(), top);
         let id = self.id_of_slot(top);
-        self.end_wait(id, WaitResult::Woken);
+        self.end_unlinked_wait(id, WaitResult::Woken);
         Ok(Some(id))
     }
 
