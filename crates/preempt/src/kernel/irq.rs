@@ -13,10 +13,11 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use preempt_arch::{cpu, timer, ExceptionKind, Frame};
-use sched_core::Next;
+use preempt_arch::{cpu, irq_entry::IrqSwitch, timer, ExceptionKind, Frame};
+use sched_core::{CpuId, Next};
 
-use super::{fault, percpu, schedule, with_sched};
+use super::sched_lock::SchedLock;
+use super::{fault, finish_switch, percpu, with_sched};
 use crate::{board, config};
 
 /// Number of interrupt lines a handler can be registered for.
@@ -35,34 +36,91 @@ extern "C" fn preempt_exception(kind: u64, frame: &mut Frame) {
     }
 }
 
-/// An interrupt, on this core's exception stack: acknowledge and handle every pending line.
-/// Returns the scheduling work left for [`preempt_irq_exit`], which runs on the interrupted
-/// thread's stack because it may switch threads.
+/// An interrupt, on this core's exception stack: acknowledge and handle every pending line,
+/// then take the scheduling decision the handlers and the tick asked for. Returns the switch
+/// for the IRQ vector to make ([`IrqSwitch::NONE`]: return to the interrupted thread), with the
+/// scheduler lock held for it.
 ///
 /// FP/SIMD access is off while this runs (the thread's FP state is saved only if something
 /// here uses it: `preempt_arch::irq_entry`), so the path a tick or a short handler takes is
 /// kept free of FP: the rare branches are out-of-line `#[cold]` functions, where the compiler
 /// puts the NEON it uses for formatting and copies.
 #[no_mangle]
-extern "C" fn preempt_irq() -> u64 {
+extern "C" fn preempt_irq() -> IrqSwitch {
+    board::irq_serve(
+        #[inline(always)]
+        |line| serve_line(line),
+    );
     let cpu = percpu::this_in_irq();
-    board::irq_serve(|line| {
-        if line == board::timer_line() {
-            tick(cpu);
-        } else {
-            run_handler(line);
-        }
-    });
     if percpu::PerCpu::take_flag(&cpu.tickless) {
         // Woken from tickless idle by something other than the timer (the tick clears the
         // flag itself): tick again.
         rearm_periodic();
     }
     let work = cpu.irq_work.load(Ordering::Relaxed);
-    if work != 0 {
-        cpu.irq_work.store(0, Ordering::Relaxed);
+    if work == 0 {
+        return IrqSwitch::NONE;
     }
-    u64::from(work)
+    cpu.irq_work.store(0, Ordering::Relaxed);
+    decide(cpu, work)
+}
+
+/// Handles one acknowledged interrupt line. A plain function, not a closure over the per-CPU
+/// pointer (the tick reads it again), so that no stack slot is live across the handler and
+/// [`decide`] is a tail call.
+#[inline(always)]
+fn serve_line(line: u32) {
+    if line == board::timer_line() {
+        tick(percpu::this_in_irq());
+    } else {
+        run_handler(line);
+    }
+}
+
+/// The scheduling half of an interrupt: the tick's decision or a preemption check, under the
+/// scheduler lock. A switch is handed to the IRQ vector, which makes it on the interrupted
+/// thread's stack. Out of line (a tail call), so that an interrupt with nothing to decide pays
+/// none of its registers.
+#[inline(never)]
+extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
+    let core = cpu::core_id();
+    let mut lock = SchedLock::take_in_irq(core);
+    let next = if work & percpu::WORK_TICK != 0 {
+        tick_decision(lock.sched(), this, core)
+    } else {
+        lock.sched().preempt_check(core)
+    };
+    match next {
+        Next::Keep => {
+            lock.release_in_irq();
+            IrqSwitch::NONE
+        }
+        Next::Switch { from, to } => lock.hand_to_irq_exit(this, from, to),
+    }
+}
+
+/// A tick's decision (out of line: its registers are not the preemption check's).
+#[inline(never)]
+fn tick_decision(s: &mut super::Sched, this: &percpu::PerCpu, core: CpuId) -> Next {
+    let next = s.tick(core, timer::counter());
+    if next == Next::Keep {
+        // Under the lock, after this call's own epoch step: any later change to the
+        // scheduler moves the epoch on and ends the quiet stretch.
+        this.quiet_until
+            .store(s.quiet_until(core), Ordering::Relaxed);
+        this.quiet_epoch
+            .store(super::sched_epoch(), Ordering::Relaxed);
+    }
+    next
+}
+
+/// Run by the IRQ vector when a thread that an interrupt switched away from is switched back
+/// in (on its own stack, IRQs masked): the second half of the switch, releasing the scheduler
+/// lock handed over. Deferred work (freeing exited threads) waits for thread context, as it
+/// would with IRQs masked anywhere.
+#[no_mangle]
+extern "C" fn preempt_irq_resume() {
+    let _deferred = finish_switch();
 }
 
 /// Calls the handler registered for `line`.
@@ -120,30 +178,6 @@ fn tick(cpu: &percpu::PerCpu) {
 fn skip_missed(now: u64, next: u64) -> u64 {
     let period = config::tick_period_counts();
     now + period - (now - next) % period
-}
-
-/// The scheduling half of an interrupt, on the interrupted thread's stack (the IRQ vector
-/// probed room for it): the tick's decision or a preemption check, and the switch it asks for.
-#[no_mangle]
-extern "C" fn preempt_irq_exit(work: u64) {
-    if work & u64::from(percpu::WORK_TICK) != 0 {
-        let now = timer::counter();
-        schedule(|s, cpu| {
-            let next = s.tick(cpu, now);
-            if next == Next::Keep {
-                // Under the lock, after this call's own epoch step: any later change to the
-                // scheduler moves the epoch on and ends the quiet stretch.
-                let this = percpu::this();
-                this.quiet_until
-                    .store(s.quiet_until(cpu), Ordering::Relaxed);
-                this.quiet_epoch
-                    .store(super::sched_epoch(), Ordering::Relaxed);
-            }
-            (next, ())
-        });
-    } else {
-        schedule(|s, cpu| (s.preempt_check(cpu), ()));
-    }
 }
 
 fn handler(line: u32) -> Option<fn(u32)> {

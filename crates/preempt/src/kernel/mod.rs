@@ -160,6 +160,19 @@ fn lock_sched_raw() {
     sched_touched();
 }
 
+/// [`lock_sched_raw`] for a caller that has this core's number (`cpu::core_id()`) at hand.
+#[inline(always)]
+fn lock_sched_raw_on(core: CpuId) {
+    SCHED.raw().lock_on(core);
+    sched_touched();
+}
+
+/// Releases the raw scheduler lock taken by [`lock_sched_raw`] when no switch happened.
+#[inline(always)]
+fn unlock_sched_raw() {
+    SCHED.raw().unlock();
+}
+
 /// The current scheduler epoch (see [`SCHED_EPOCH`]).
 #[inline(always)]
 pub(crate) fn sched_epoch() -> u64 {
@@ -246,9 +259,16 @@ fn finish_switch() -> bool {
     let dead = unsafe { this.dead.take() };
     SCHED.raw().unlock();
     if let Some(dead) = dead {
-        this.graveyard.bury(dead);
+        bury(this, dead);
     }
     this.deferred.load(Ordering::Relaxed)
+}
+
+/// [`finish_switch`]'s rare case, out of line so that the common one saves no registers.
+#[cold]
+#[inline(never)]
+fn bury(this: &percpu::PerCpu, dead: Box<KThread>) {
+    this.graveyard.bury(dead);
 }
 
 /// Frees an exited thread's control block and stack, in thread context with IRQs enabled.

@@ -19,10 +19,13 @@ use alloc::boxed::Box;
 use core::marker::PhantomData;
 use core::sync::atomic::Ordering;
 
-use preempt_arch::{context::Context, cpu, switch_context};
-use sched_core::{Next, ThreadId};
+use preempt_arch::{context::Context, cpu, irq_entry::IrqSwitch, switch_context};
+use sched_core::{CpuId, Next, ThreadId};
 
-use super::{deferred_work, fault, finish_switch, lock_sched_raw, percpu, KThread, Sched, SCHED};
+use super::{
+    deferred_work, fault, finish_switch, lock_sched_raw, lock_sched_raw_on, percpu,
+    unlock_sched_raw, KThread, Sched, SCHED,
+};
 
 /// The scheduler lock, held by this core with IRQs masked, possibly across switches.
 pub(crate) struct SchedLock {
@@ -41,6 +44,46 @@ impl SchedLock {
             irq,
             _here: PhantomData,
         }
+    }
+
+    /// [`take`](Self::take) for the interrupt handler, where IRQs have been masked since the
+    /// exception was taken and the IRQ vector has probed the thread's stack already.
+    /// `core` is this core's number (`cpu::core_id()`).
+    #[inline(always)]
+    pub(crate) fn take_in_irq(core: CpuId) -> Self {
+        debug_assert!(cpu::irqs_masked());
+        lock_sched_raw_on(core);
+        Self {
+            irq: cpu::IrqState::IN_IRQ,
+            _here: PhantomData,
+        }
+    }
+
+    /// [`release`](Self::release) in the interrupt handler after a decision that keeps the
+    /// interrupted thread: no switch happened, so the per-CPU dead slot is empty (the thread
+    /// running now emptied it when it was switched in) and there is nothing to bury; deferred
+    /// work waits for thread context anyway.
+    #[inline(always)]
+    pub(crate) fn release_in_irq(self) {
+        unlock_sched_raw();
+    }
+
+    /// [`perform`](Self::perform) in the interrupt handler for a switch: hands the lock and
+    /// the two contexts to the IRQ vector, which makes the switch itself on the interrupted
+    /// thread's stack (`preempt_arch::irq_entry`). The lock stays held: the thread switched to
+    /// releases it ([`finish_switch`]), as after any switch; the interrupted thread, when it
+    /// is resumed, comes back through `preempt_irq_resume`.
+    #[inline(always)]
+    pub(crate) fn hand_to_irq_exit(
+        mut self,
+        cpu: &percpu::PerCpu,
+        from: ThreadId,
+        to: ThreadId,
+    ) -> IrqSwitch {
+        let (prev, next) = contexts(self.sched(), from, to, None);
+        cpu.current.store(to.as_u64(), Ordering::Relaxed);
+        core::mem::forget(self);
+        IrqSwitch { prev, next }
     }
 
     /// The scheduler. The borrow ends before any switch ([`perform`](Self::perform) takes
