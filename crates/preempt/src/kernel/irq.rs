@@ -47,34 +47,43 @@ extern "C" fn preempt_exception(kind: u64, frame: &mut Frame) {
 /// puts the NEON it uses for formatting and copies.
 #[no_mangle]
 extern "C" fn preempt_irq() -> IrqSwitch {
+    // The closure captures nothing (the tick reads the per-CPU pointer again), so that no
+    // stack slot is live across the handler.
     board::irq_serve(
         #[inline(always)]
-        |line| serve_line(line),
+        |line| {
+            if line == board::timer_line() {
+                tick(percpu::this_in_irq());
+            } else {
+                run_handler(line);
+            }
+        },
     );
     let cpu = percpu::this_in_irq();
-    if percpu::PerCpu::take_flag(&cpu.tickless) {
-        // Woken from tickless idle by something other than the timer (the tick clears the
-        // flag itself): tick again.
-        rearm_periodic();
-    }
+    // One load answers "anything to do?" for the common interrupt: the tickless flag shares
+    // the byte with the scheduling work.
     let work = cpu.irq_work.load(Ordering::Relaxed);
     if work == 0 {
         return IrqSwitch::NONE;
     }
     cpu.irq_work.store(0, Ordering::Relaxed);
+    if work & percpu::WORK_TICKLESS != 0 {
+        return after_tickless(cpu, work);
+    }
     decide(cpu, work)
 }
 
-/// Handles one acknowledged interrupt line. A plain function, not a closure over the per-CPU
-/// pointer (the tick reads it again), so that no stack slot is live across the handler and
-/// [`decide`] is a tail call.
-#[inline(always)]
-fn serve_line(line: u32) {
-    if line == board::timer_line() {
-        tick(percpu::this_in_irq());
-    } else {
-        run_handler(line);
+/// Woken from tickless idle by something other than the timer (the tick clears the flag
+/// itself): tick again, then decide as usual if there is work.
+#[cold]
+#[inline(never)]
+fn after_tickless(cpu: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
+    rearm_periodic();
+    let work = work & !percpu::WORK_TICKLESS;
+    if work == 0 {
+        return IrqSwitch::NONE;
     }
+    decide(cpu, work)
 }
 
 /// The scheduling half of an interrupt: the tick's decision or a preemption check, under the
@@ -150,7 +159,7 @@ fn tick(cpu: &percpu::PerCpu) {
     // Own core, IRQs masked: a plain load and store.
     cpu.ticks
         .store(cpu.ticks.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    let now = if percpu::PerCpu::take_flag(&cpu.tickless) {
+    let now = if cpu.take_irq_work(percpu::WORK_TICKLESS) {
         rearm_periodic()
     } else {
         let now = timer::counter();
@@ -243,7 +252,9 @@ pub(crate) fn retune_tick() {
     let irq = cpu::irq_save();
     let this = percpu::this();
     let soonest = timer::counter() + config::tick_period_counts();
-    if !this.tickless.load(Ordering::Relaxed) && soonest < this.next_tick.load(Ordering::Relaxed) {
+    if this.irq_work.load(Ordering::Relaxed) & percpu::WORK_TICKLESS == 0
+        && soonest < this.next_tick.load(Ordering::Relaxed)
+    {
         this.next_tick.store(soonest, Ordering::Relaxed);
         timer::set_deadline(soonest);
     }
@@ -259,7 +270,7 @@ pub(crate) fn idle_loop() -> ! {
         let deadline = with_sched(|s, _| (s.ready_count() == 0).then(|| s.next_deadline()));
         if let Some(deadline) = deadline {
             let this = percpu::this();
-            this.tickless.store(true, Ordering::Relaxed);
+            this.add_irq_work(percpu::WORK_TICKLESS);
             match deadline {
                 Some(d) => timer::set_deadline(d),
                 None => timer::stop(),

@@ -397,7 +397,7 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         sched.set_time_slice(crate::config::time_slice_ticks());
         let idle_info = Shared::try_new(ThreadInfo::new(Some(String::from("idle")), 0))
             .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));
-        let idle = Box::new(KThread {
+        let mut idle = Box::new(KThread {
             ctx: Context::default(),
             stack: None,
             main: None,
@@ -405,6 +405,11 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
             id: None,
             next_dead: None,
         });
+        // The boot flow is this core's current thread: its first switch saves it here (the
+        // box's contents stay where they are when the scheduler takes it).
+        percpu::this()
+            .current_ctx
+            .store(&mut idle.ctx, Ordering::Relaxed);
         let idle_id = sched.add_idle(cpu, idle);
         idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
         let first = sched.start(cpu);

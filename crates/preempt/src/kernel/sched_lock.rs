@@ -80,9 +80,8 @@ impl SchedLock {
         from: ThreadId,
         to: ThreadId,
     ) -> IrqSwitch {
-        let (prev, next) = contexts(self.sched(), from, to, None);
-        cpu.current.store(to.as_u64(), Ordering::Relaxed);
-        core::mem::forget(self);
+        let (prev, next) = contexts(self.sched(), cpu, from, to, None);
+        // `self` ends here without a release (`SchedLock` has no `Drop`): the lock stays held.
         IrqSwitch { prev, next }
     }
 
@@ -129,8 +128,7 @@ impl SchedLock {
     /// `Keep` costs a compare.
     #[inline]
     fn switch(&mut self, from: ThreadId, to: ThreadId, dead: Option<Box<KThread>>) {
-        let (prev, next) = contexts(self.sched(), from, to, dead);
-        percpu::this().current.store(to.as_u64(), Ordering::Relaxed);
+        let (prev, next) = contexts(self.sched(), percpu::this(), from, to, dead);
         // Both contexts live in boxed control blocks that stay allocated until this switch
         // completes: `next` is owned by the scheduler, `prev` by the scheduler or the per-CPU
         // dead slot, which only the next thread's `finish_switch` empties.
@@ -139,29 +137,38 @@ impl SchedLock {
     }
 }
 
-/// Where the outgoing and the incoming thread's registers are saved.
+/// Where the outgoing and the incoming thread's registers are saved; records the incoming
+/// thread as this core's current one (`to`, its `Context`).
 #[inline(always)]
 fn contexts(
     sched: &mut Sched,
+    this: &percpu::PerCpu,
     from: ThreadId,
     to: ThreadId,
     dead: Option<Box<KThread>>,
 ) -> (*mut Context, *const Context) {
-    let next: *const Context = match sched.switch_data(to) {
-        Some(t) => &t.ctx,
+    let next: *mut Context = match sched.switch_data_mut(to) {
+        Some(t) => &mut t.ctx,
         None => fault::kernel_halt(format_args!(
             "scheduler chose a thread with no control block"
         )),
     };
-    let prev: *mut Context = match dead {
+    if let Some(t) = dead {
         // SAFETY: the scheduler lock is held (the caller holds a `SchedLock`).
-        Some(t) => &mut unsafe { percpu::this().dead.put(t) }.ctx,
-        None => match sched.switch_data_mut(from) {
+        unsafe { this.dead.put(t) };
+    }
+    // The outgoing thread is this core's current one: its `Context` was recorded when it was
+    // switched in (or at boot), and its control block has not moved since (a `Box`, owned by
+    // the scheduler or, if it exits, by the dead slot).
+    let prev = this.current_ctx.load(Ordering::Relaxed);
+    debug_assert!(core::ptr::eq(
+        prev,
+        match sched.switch_data_mut(from) {
             Some(t) => &mut t.ctx,
-            None => fault::kernel_halt(format_args!(
-                "switching away from a thread with no control block"
-            )),
-        },
-    };
+            None => prev, // exited: its block is in the dead slot
+        }
+    ));
+    this.current.store(to.as_u64(), Ordering::Relaxed);
+    this.current_ctx.store(next, Ordering::Relaxed);
     (prev, next)
 }
