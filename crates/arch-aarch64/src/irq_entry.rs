@@ -36,7 +36,7 @@
 //! `irq_fp` test checks q0–q31, `FPCR` and `FPSR` of a thread across handlers that do and do
 //! not use FP, quiet ticks and switches from the interrupt exit.
 
-use core::mem::{offset_of, size_of};
+use core::mem::{offset_of, size_of, MaybeUninit};
 
 use crate::context::Context;
 use crate::cpu::KERNEL_STACK_RESERVE;
@@ -93,20 +93,29 @@ const _: () = assert!(IRQ_EXIT_RESERVE >= KERNEL_STACK_RESERVE + 512);
 /// the scheduler lock held and handed to the thread resumed, or [`IrqSwitch::NONE`] to return
 /// to the interrupted thread.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct IrqSwitch {
     /// Where the interrupted thread's callee-saved state goes (null: no switch).
     pub prev: *mut Context,
-    /// The thread to resume.
-    pub next: *const Context,
+    /// The thread to resume (left undefined by [`NONE`](Self::NONE), which the vector never
+    /// reads it for: one register write less on every interrupt that does not switch).
+    pub next: MaybeUninit<*const Context>,
 }
 
 impl IrqSwitch {
     /// No switch: the vector returns to the interrupted thread.
     pub const NONE: Self = Self {
         prev: core::ptr::null_mut(),
-        next: core::ptr::null(),
+        next: MaybeUninit::uninit(),
     };
+
+    /// Switch from the thread whose context is `prev` to the one whose context is `next`.
+    pub fn switch(prev: *mut Context, next: *const Context) -> Self {
+        Self {
+            prev,
+            next: MaybeUninit::new(next),
+        }
+    }
 }
 
 /// `CPACR_EL1` with FP/SIMD access on at EL1 and EL0 (`FPEN = 0b11`), as boot sets it; the

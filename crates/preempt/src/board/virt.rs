@@ -113,13 +113,16 @@ pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R)
 }
 
 /// The GIC's per-core acknowledge/end-of-interrupt path, reached without the `GIC` lock
-/// (see `preempt_drivers::gic::CpuInterface`): 0 before `init`, 1 for a GICv3, else a GICv2's
-/// CPU-interface base.
-static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(0);
+/// (see `preempt_drivers::gic::CpuInterface`): [`NO_CPU_INTERFACE`] before `init`, 0 for a
+/// GICv3 (so that its test is one `cbnz`), else a GICv2's CPU-interface base.
+static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(NO_CPU_INTERFACE);
+
+/// [`CPU_INTERFACE`] before `init` (never a GICv2 base, which is page-aligned).
+const NO_CPU_INTERFACE: usize = 1;
 
 fn encode(c: CpuInterface) -> usize {
     match c {
-        CpuInterface::V3 => 1,
+        CpuInterface::V3 => 0,
         CpuInterface::V2 { gicc } => gicc,
     }
 }
@@ -128,10 +131,9 @@ fn encode(c: CpuInterface) -> usize {
 /// core's GIC CPU interface, no lock).
 #[inline(always)]
 pub(crate) fn irq_serve(f: impl FnMut(u32)) {
-    // Decoded as `encode` wrote it, the GICv3 test first: one compare on its path.
     match CPU_INTERFACE.load(Ordering::Relaxed) {
-        1 => CpuInterface::V3.serve(f),
-        0 => {}
+        0 => CpuInterface::V3.serve(f),
+        NO_CPU_INTERFACE => {}
         gicc => CpuInterface::V2 { gicc }.serve(f),
     }
 }

@@ -17,7 +17,7 @@ use preempt_arch::{cpu, irq_entry::IrqSwitch, timer, ExceptionKind, Frame};
 use sched_core::{CpuId, Next};
 
 use super::sched_lock::SchedLock;
-use super::{fault, finish_switch, percpu, with_sched};
+use super::{fault, finish_switch_on, percpu, with_sched};
 use crate::{board, config};
 
 /// Number of interrupt lines a handler can be registered for.
@@ -129,7 +129,7 @@ fn tick_decision(s: &mut super::Sched, this: &percpu::PerCpu, core: CpuId) -> Ne
 /// would with IRQs masked anywhere.
 #[no_mangle]
 extern "C" fn preempt_irq_resume() {
-    let _deferred = finish_switch();
+    let _deferred = finish_switch_on(percpu::this_in_irq());
 }
 
 /// Calls the handler registered for `line`.

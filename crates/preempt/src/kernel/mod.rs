@@ -254,7 +254,12 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 /// [`leave_kernel`] does, without reading the per-CPU block again).
 #[inline]
 fn finish_switch() -> bool {
-    let this = percpu::this();
+    finish_switch_on(percpu::this())
+}
+
+/// [`finish_switch`] with this core's per-CPU block at hand.
+#[inline(always)]
+fn finish_switch_on(this: &percpu::PerCpu) -> bool {
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { this.dead.take() };
     SCHED.raw().unlock();

@@ -123,8 +123,9 @@ pub(crate) fn this() -> &'static PerCpu {
     unsafe { &*(p as *const PerCpu) }
 }
 
-/// This core's block, from an interrupt handler: IRQs are unmasked only long after
-/// `init_this_core`, so `TPIDR_EL1` is set and the early fallback of [`this`] is not needed.
+/// This core's block, from an interrupt handler or a thread an interrupt switched away from
+/// (`preempt_irq_resume`): IRQs are unmasked only long after `init_this_core`, so `TPIDR_EL1`
+/// is set and the early fallback of [`this`] is not needed.
 #[inline(always)]
 pub(crate) fn this_in_irq() -> &'static PerCpu {
     let p = cpu::percpu();

@@ -82,7 +82,7 @@ impl SchedLock {
     ) -> IrqSwitch {
         let (prev, next) = contexts(self.sched(), cpu, from, to, None);
         // `self` ends here without a release (`SchedLock` has no `Drop`): the lock stays held.
-        IrqSwitch { prev, next }
+        IrqSwitch::switch(prev, next)
     }
 
     /// The scheduler. The borrow ends before any switch ([`perform`](Self::perform) takes
