@@ -12,7 +12,8 @@
 //! The acknowledged value is handed back unchanged at the end, which for a GICv2 SGI carries
 //! the source core the end of interrupt must name.
 
-use super::SPECIAL_START;
+use super::{PPI_START, SPECIAL_START};
+use crate::irq::IrqError;
 
 /// `GICC_IAR`: acknowledge (read).
 const GICC_IAR: usize = 0x0c;
@@ -137,6 +138,19 @@ impl CpuInterface {
             f(a.line);
             self.end(a);
             ack = self.acknowledge();
+        }
+    }
+
+    /// Raises software-generated interrupt `sgi` on the calling core when that needs no
+    /// distributor access: on a GICv3 it is a write of the core's own `ICC_SGI1R_EL1`, so no
+    /// lock either (`Some`). `None` on a GICv2, whose `GICD_SGIR` is a distributor register:
+    /// the caller goes through the locked [`Gic`](super::Gic) instead.
+    #[inline]
+    pub fn send_sgi_to_self(self, sgi: u32) -> Option<Result<(), IrqError>> {
+        match self {
+            Self::V3 if sgi >= PPI_START => Some(Err(IrqError::InvalidLine(sgi))),
+            Self::V3 => Some(super::Gic3::send_sgi_to_self(sgi)),
+            Self::V2 { .. } => None,
         }
     }
 

@@ -6,7 +6,7 @@ use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
 
 use preempt_drivers::gic::{CpuInterface, Gic};
-use preempt_drivers::irq::InterruptController;
+use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::pl011::Pl011;
 use preempt_drivers::platform::{self, GicInfo, Platform};
 use preempt_drivers::semihosting;
@@ -135,6 +135,15 @@ pub(crate) fn irq_serve(f: impl FnMut(u32)) {
         0 => CpuInterface::V3.serve(f),
         NO_CPU_INTERFACE => {}
         gicc => CpuInterface::V2 { gicc }.serve(f),
+    }
+}
+
+/// Raises software-generated interrupt `sgi` on this core without the `GIC` lock where the
+/// interrupt controller allows it (a GICv3); `None`: use [`with_irqchip`].
+pub(crate) fn irq_send_sgi_to_self(sgi: u32) -> Option<Result<(), IrqError>> {
+    match CPU_INTERFACE.load(Ordering::Relaxed) {
+        0 => CpuInterface::V3.send_sgi_to_self(sgi),
+        _ => None,
     }
 }
 
