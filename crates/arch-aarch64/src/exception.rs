@@ -37,8 +37,8 @@
 //! vector index, see [`ExceptionKind`]), `extern "C" fn preempt_irq() -> IrqSwitch` (see
 //! [`IrqSwitch`](crate::irq_entry::IrqSwitch)) and `extern "C" fn preempt_irq_resume()`, called
 //! by a thread switched away from by an interrupt when it is switched back in, to release the
-//! scheduler lock handed over. All are entered with IRQs masked. `TPIDRRO_EL0` is the vectors' scratch
-//! register (no code runs at EL0).
+//! scheduler lock handed over. All are entered with IRQs masked. `TPIDRRO_EL0` is the vectors'
+//! scratch register (no code runs at EL0).
 
 use core::mem::{offset_of, size_of};
 

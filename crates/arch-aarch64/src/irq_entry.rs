@@ -83,8 +83,8 @@ const _: () = assert!(IRQ_FRAME_SIZE.is_multiple_of(16) && IRQ_FRAME_SIZE < 4096
 
 /// Bytes of a thread's stack below an interrupt's frame that the IRQ vector probes before it
 /// handles the interrupt: room for the switch it may make and `preempt_irq_resume` after it
-/// (kernel code that masks IRQs probes [`KERNEL_STACK_RESERVE`] itself). At most a guard page, so that the
-/// probe of a stack with less room left always lands in the guard.
+/// (kernel code that masks IRQs probes [`KERNEL_STACK_RESERVE`] itself). At most a guard
+/// page, so that the probe of a stack with less room left always lands in the guard.
 pub const IRQ_EXIT_RESERVE: usize = 3 * 1024;
 const _: () = assert!(IRQ_EXIT_RESERVE <= GUARD_SIZE);
 const _: () = assert!(IRQ_EXIT_RESERVE >= KERNEL_STACK_RESERVE + 512);

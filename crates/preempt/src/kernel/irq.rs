@@ -88,8 +88,8 @@ fn after_tickless(cpu: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
 
 /// The scheduling half of an interrupt: the tick's decision or a preemption check, under the
 /// scheduler lock. A switch is handed to the IRQ vector, which makes it on the interrupted
-/// thread's stack. Out of line (a tail call), so that an interrupt with nothing to decide pays
-/// none of its registers.
+/// thread's stack. Out of line, so that an interrupt with nothing to decide pays none of its
+/// registers; the C ABI returns the `IrqSwitch` in x0/x1, as `preempt_irq` passes it on.
 #[inline(never)]
 extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
     let core = cpu::core_id();

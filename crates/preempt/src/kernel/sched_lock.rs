@@ -11,6 +11,10 @@
 //! the switch that resumed it) with IRQs masked, and the only `&mut Sched` it hands out is
 //! borrowed from it, never alive across a switch.
 //!
+//! An interrupt handler takes the lock without `irq_save` ([`SchedLock::take_in_irq`]) and,
+//! for a switch, hands it to the IRQ vector together with the two contexts
+//! ([`SchedLock::hand_to_irq_exit`]): the vector makes that switch itself.
+//!
 //! Everything here is `#[inline(always)]` except the switch itself: the paths through it are
 //! the kernel's hottest, and the benchmarks (`cargo xtask bench`) hold them to the
 //! instruction.
