@@ -73,6 +73,13 @@ extern "C" {
     /// saved by this function or made by [`Context::new_thread`], whose stack is still
     /// allocated; neither may be accessed by anyone else until the switch is complete.
     pub fn switch_context(prev: *mut Context, next: *const Context);
+    /// [`switch_context`] for a thread interrupted by an IRQ whose whole FP state (q0–q31,
+    /// `FPCR`, `FPSR`) is already saved in its interrupt frame: it skips saving d8–d15,
+    /// `FPCR` and `FPSR` into `*prev`. When the thread is resumed, those registers are loaded
+    /// from `*prev` (older values of the same thread) and then overwritten by the interrupt's
+    /// return, which restores the frame's FP state. Called from the IRQ exit only
+    /// ([`irq_entry`](crate::irq_entry)); same contract otherwise.
+    pub fn switch_context_irq(prev: *mut Context, next: *const Context);
     fn thread_trampoline() -> !;
 }
 
@@ -83,7 +90,16 @@ core::arch::global_asm!(
     ".type switch_context, %function",
     ".balign 16",
     "switch_context:",
-    // Save prev.
+    // Save prev: its FP part, then (falling through) the rest.
+    "stp d8, d9, [x0, #{d8} + 0]",
+    "stp d10, d11, [x0, #{d8} + 16]",
+    "stp d12, d13, [x0, #{d8} + 32]",
+    "stp d14, d15, [x0, #{d8} + 48]",
+    "mrs x9, fpcr",
+    "mrs x10, fpsr",
+    "stp x9, x10, [x0, #{fpcr}]",
+    ".global switch_context_irq",
+    "switch_context_irq:",
     "stp x19, x20, [x0, #{x19} + 0]",
     "stp x21, x22, [x0, #{x19} + 16]",
     "stp x23, x24, [x0, #{x19} + 32]",
@@ -93,13 +109,6 @@ core::arch::global_asm!(
     "mov x9, sp",
     "mrs x10, tpidr_el0",
     "stp x9, x10, [x0, #{sp}]",
-    "stp d8, d9, [x0, #{d8} + 0]",
-    "stp d10, d11, [x0, #{d8} + 16]",
-    "stp d12, d13, [x0, #{d8} + 32]",
-    "stp d14, d15, [x0, #{d8} + 48]",
-    "mrs x9, fpcr",
-    "mrs x10, fpsr",
-    "stp x9, x10, [x0, #{fpcr}]",
     // Load next.
     "ldp x19, x20, [x1, #{x19} + 0]",
     "ldp x21, x22, [x1, #{x19} + 16]",

@@ -24,9 +24,16 @@ impl IrqState {
 
     /// Whether IRQs were masked when this state was saved.
     pub fn was_masked(self) -> bool {
-        self.0 & (1 << 7) != 0
+        self.0 & DAIF_I != 0
     }
+
+    /// The state inside an interrupt handler (IRQs masked since the exception was taken), for
+    /// code there that holds a lock taken without [`irq_save`].
+    pub const IN_IRQ: IrqState = IrqState(DAIF_I);
 }
+
+/// `DAIF.I`: IRQs masked.
+const DAIF_I: u64 = 1 << 7;
 
 /// Bytes of stack that every IRQ-masked section may use: [`irq_save`] reads the stack this far
 /// below the stack pointer before it masks IRQs. A thread with less room left faults there —
@@ -94,12 +101,12 @@ pub fn irqs_masked() -> bool {
     let daif: u64;
     // SAFETY: reads DAIF, no side effects.
     unsafe { asm!("mrs {0}, daif", out(reg) daif, options(nomem, nostack, preserves_flags)) }
-    daif & (1 << 7) != 0
+    daif & DAIF_I != 0
 }
 
 /// Whether this code runs on the exception stack (`SPSel` = 1, `SP_EL1`): in an exception
 /// handler — an interrupt handler, a fault handler or the fatal path. Thread code and the
-/// kernel code it calls (including `preempt_irq_exit` and switches) run on `SP_EL0`.
+/// kernel code it calls (including switches) run on `SP_EL0`.
 #[inline(always)]
 pub fn on_exception_stack() -> bool {
     let spsel: u64;

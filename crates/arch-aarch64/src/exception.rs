@@ -10,10 +10,10 @@
 //! - **IRQ from a thread** (the only interrupt: handlers run with IRQs masked). An
 //!   [`IrqFrame`](crate::irq_entry::IrqFrame) is pushed on the interrupted thread's own stack,
 //!   the stack is probed [`IRQ_EXIT_RESERVE`] bytes further down, and the handler
-//!   `preempt_irq` runs on the exception stack. If it asks for it, `preempt_irq_exit` then runs
-//!   back on the thread's stack, where it may call [`switch_context`](crate::switch_context):
-//!   the frame stays on the interrupted thread's stack until a later switch returns into
-//!   `preempt_irq_exit` and the restore path `eret`s from it. That is why one context format
+//!   `preempt_irq` runs on the exception stack. If it decided on a switch, the vector makes it
+//!   back on the thread's stack ([`switch_context_irq`](crate::context::switch_context_irq)):
+//!   the frame stays on the interrupted thread's stack until a later switch returns into the
+//!   vector, which calls `preempt_irq_resume` and `eret`s. That is why one context format
 //!   serves both the cooperative and the interrupt path, and why interrupt handlers never run
 //!   on a thread's stack. A thread stack too full for the frame or the probe faults in the
 //!   entry code ([`is_irq_entry`]) — before anything is acknowledged — and the kernel ends that
@@ -34,10 +34,11 @@
 //!
 //! Contract with the kernel: it defines
 //! `#[no_mangle] extern "C" fn preempt_exception(kind: u64, frame: &mut Frame)` (`kind` is the
-//! vector index, see [`ExceptionKind`]), `extern "C" fn preempt_irq() -> u64` and
-//! `extern "C" fn preempt_irq_exit(work: u64)`, called only when `preempt_irq` returned non-zero,
-//! with the same value. All are entered with IRQs masked. `TPIDRRO_EL0` is the vectors' scratch
-//! register (no code runs at EL0).
+//! vector index, see [`ExceptionKind`]), `extern "C" fn preempt_irq() -> IrqSwitch` (see
+//! [`IrqSwitch`](crate::irq_entry::IrqSwitch)) and `extern "C" fn preempt_irq_resume()`, called
+//! by a thread switched away from by an interrupt when it is switched back in, to release the
+//! scheduler lock handed over. All are entered with IRQs masked. `TPIDRRO_EL0` is the vectors'
+//! scratch register (no code runs at EL0).
 
 use core::mem::{offset_of, size_of};
 

@@ -1,36 +1,44 @@
-//! The IRQ path from a thread: what the interrupt saves, where the handler runs, and the
-//! floating-point policy that keeps it short.
+//! The IRQ path from a thread: what the interrupt saves, where the handler runs, how it
+//! switches threads, and the floating-point policy that keeps it short.
 //!
 //! **What is saved on entry.** The vector pushes an [`IrqFrame`] on the interrupted thread's
 //! stack with only what the handler may clobber: the AAPCS64 caller-saved registers x0–x18 and
-//! x30, `ELR_EL1` and `SPSR_EL1`. x19–x29 are not saved: `preempt_irq` and `preempt_irq_exit`
-//! are ordinary functions that preserve them, and a switch from `preempt_irq_exit` goes through
-//! [`switch_context`](crate::switch_context), which saves them in the thread's `Context` like
-//! any callee. The interrupted thread gets them back by the same chain of returns.
+//! x30, `ELR_EL1` and `SPSR_EL1`. x19–x29 are not saved: `preempt_irq` is an ordinary function
+//! that preserves them.
+//!
+//! **The switch.** `preempt_irq` (on the exception stack) handles the interrupt *and* takes the
+//! scheduling decision it calls for, and returns an [`IrqSwitch`]. For "no switch" the vector
+//! restores the frame and `eret`s. For a switch it holds the scheduler lock, and the vector —
+//! back on the thread's stack — calls [`switch_context_irq`](crate::context::switch_context_irq)
+//! itself: x19–x29 go into the thread's `Context` there, with no Rust frame of the kernel's in
+//! between. When the thread is switched back in, that call returns into the vector, which calls
+//! `preempt_irq_resume` (the second half of every switch: release the lock handed over), then
+//! restores the frame and `eret`s.
 //!
 //! **Floating point: saved lazily, and only when needed.** The handler is Rust and may use
 //! FP/SIMD anywhere (the compiler emits NEON for copies and constants), so the thread's q0–q31,
 //! `FPCR` and `FPSR` must survive it — but most interrupts (a quiet tick, a short driver
 //! handler) never touch them. So the entry turns FP/SIMD access off (`CPACR_EL1.FPEN = 0`)
 //! before it calls `preempt_irq`:
-//! - if the handler never uses FP, nothing FP is saved or restored, and the exit turns access
+//! - if `preempt_irq` never uses FP, nothing FP is saved or restored, and the exit turns access
 //!   back on (`eret` synchronises the write);
-//! - the handler's first FP instruction traps (EL1h synchronous exception, class 0x07): the
-//!   vector saves q0–q31, `FPCR` and `FPSR` into the frame — which is at `SP_EL0`, since the
-//!   handler runs on `SP_EL1` — turns access on and returns to the instruction; the exit then
-//!   restores the FP state from the frame;
-//! - when there is scheduling work (`preempt_irq_exit` will run, and may switch threads), the
-//!   FP state is saved in full before that call unless the trap already did, access is on for
-//!   the rest of the path, and the state comes back from the frame when the thread resumes.
+//! - its first FP instruction traps (EL1h synchronous exception, class 0x07): the vector saves
+//!   q0–q31, `FPCR` and `FPSR` into the frame — which is at `SP_EL0`, since the handler runs on
+//!   `SP_EL1` — turns access on and returns to the instruction; the exit then restores the FP
+//!   state from the frame;
+//! - for a switch the FP state is saved in full first, unless the trap already did (so
+//!   `switch_context_irq` skips the FP half of `switch_context`), and comes back from the
+//!   frame when the thread resumes. A decision that keeps the thread costs no FP work.
 //!
 //! FP/SIMD access is therefore off exactly while `preempt_irq` runs on the exception stack and
-//! nowhere else: thread code, `preempt_irq_exit`, switches, fault handlers and the fatal path
-//! (which turns it on before saving, as a fault inside a handler may leave it off) always run
-//! with it on. The `irq_fp` test checks q0–q31, `FPCR` and `FPSR` of a thread across handlers
-//! that do and do not use FP, quiet ticks and switches from the interrupt exit.
+//! nowhere else: thread code, switches, fault handlers and the fatal path (which turns it on
+//! before saving, as a fault inside a handler may leave it off) always run with it on. The
+//! `irq_fp` test checks q0–q31, `FPCR` and `FPSR` of a thread across handlers that do and do
+//! not use FP, quiet ticks and switches from the interrupt exit.
 
-use core::mem::{offset_of, size_of};
+use core::mem::{offset_of, size_of, MaybeUninit};
 
+use crate::context::Context;
 use crate::cpu::KERNEL_STACK_RESERVE;
 use crate::layout::GUARD_SIZE;
 
@@ -74,12 +82,41 @@ const _: () = assert!(I_Q.is_multiple_of(16) && I_Q + 30 * 16 <= 1008);
 const _: () = assert!(IRQ_FRAME_SIZE.is_multiple_of(16) && IRQ_FRAME_SIZE < 4096);
 
 /// Bytes of a thread's stack below an interrupt's frame that the IRQ vector probes before it
-/// handles the interrupt: room for `preempt_irq_exit` and the switch it may make (which mask
-/// IRQs, and so probe [`KERNEL_STACK_RESERVE`] themselves). At most a guard page, so that the
-/// probe of a stack with less room left always lands in the guard.
+/// handles the interrupt: room for the switch it may make and `preempt_irq_resume` after it
+/// (kernel code that masks IRQs probes [`KERNEL_STACK_RESERVE`] itself). At most a guard
+/// page, so that the probe of a stack with less room left always lands in the guard.
 pub const IRQ_EXIT_RESERVE: usize = 3 * 1024;
 const _: () = assert!(IRQ_EXIT_RESERVE <= GUARD_SIZE);
 const _: () = assert!(IRQ_EXIT_RESERVE >= KERNEL_STACK_RESERVE + 512);
+
+/// What `preempt_irq` returns to the IRQ vector (in x0 and x1): the switch it decided on, with
+/// the scheduler lock held and handed to the thread resumed, or [`IrqSwitch::NONE`] to return
+/// to the interrupted thread.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct IrqSwitch {
+    /// Where the interrupted thread's callee-saved state goes (null: no switch).
+    pub prev: *mut Context,
+    /// The thread to resume (left undefined by [`NONE`](Self::NONE), which the vector never
+    /// reads it for: one register write less on every interrupt that does not switch).
+    pub next: MaybeUninit<*const Context>,
+}
+
+impl IrqSwitch {
+    /// No switch: the vector returns to the interrupted thread.
+    pub const NONE: Self = Self {
+        prev: core::ptr::null_mut(),
+        next: MaybeUninit::uninit(),
+    };
+
+    /// Switch from the thread whose context is `prev` to the one whose context is `next`.
+    pub fn switch(prev: *mut Context, next: *const Context) -> Self {
+        Self {
+            prev,
+            next: MaybeUninit::new(next),
+        }
+    }
+}
 
 /// `CPACR_EL1` with FP/SIMD access on at EL1 and EL0 (`FPEN = 0b11`), as boot sets it; the
 /// IRQ entry writes 0 (`FPEN = 0b00`: every FP/SIMD access at EL1 traps).
@@ -137,6 +174,8 @@ core::arch::global_asm!(
     "msr spsel, #1",
     "bl preempt_irq",
     "msr spsel, #0",
+    // x0 = the context to save this thread in when preempt_irq decided to switch (x1 = the
+    // one to resume; the scheduler lock is held), else 0.
     "cbnz x0, 2f",
     "mrs x1, cpacr_el1",
     "tbnz x1, #20, 3f",
@@ -159,17 +198,19 @@ core::arch::global_asm!(
     "ldp x18, x30, [sp, #{x} + 144]",
     "add sp, sp, #{size}",
     "eret",
-    // Scheduling work: the FP state goes into the frame (unless the trap put it there) before
-    // preempt_irq_exit, which may switch threads, and comes back from it afterwards.
+    // A switch: the FP state goes into the frame (unless the trap put it there), the switch
+    // saves the rest, and when this thread is switched back in it releases the scheduler lock
+    // (preempt_irq_resume) and gets its FP state back from the frame.
     "2:",
-    "mrs x1, cpacr_el1",
-    "tbnz x1, #20, 4f",
-    "mov x1, #{fp_on}",
-    "msr cpacr_el1, x1",
+    "mrs x2, cpacr_el1",
+    "tbnz x2, #20, 4f",
+    "mov x2, #{fp_on}",
+    "msr cpacr_el1, x2",
     "isb",
-    "IRQ_SAVE_FP sp, x1",
+    "IRQ_SAVE_FP sp, x2",
     "4:",
-    "bl preempt_irq_exit",
+    "bl switch_context_irq",
+    "bl preempt_irq_resume",
     // The FP state from the frame.
     "3:",
     "ldp x0, x1, [sp, #{fpcr}]",

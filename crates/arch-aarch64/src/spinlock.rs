@@ -51,6 +51,21 @@ impl RawSpinLock {
         }
     }
 
+    /// [`lock`](Self::lock) for a caller that has this core's number at hand already
+    /// (`me` must be [`cpu::core_id`]).
+    #[inline]
+    pub fn lock_on(&self, me: usize) {
+        while self
+            .owner
+            .compare_exchange_weak(UNLOCKED, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            while self.owner.load(Ordering::Relaxed) != UNLOCKED {
+                core::hint::spin_loop();
+            }
+        }
+    }
+
     /// Takes the lock if it is free.
     #[inline]
     pub fn try_lock(&self) -> bool {

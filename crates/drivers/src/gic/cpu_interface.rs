@@ -12,12 +12,15 @@
 //! The acknowledged value is handed back unchanged at the end, which for a GICv2 SGI carries
 //! the source core the end of interrupt must name.
 
-use super::SPECIAL_START;
+use super::{PPI_START, SPECIAL_START};
+use crate::irq::IrqError;
 
 /// `GICC_IAR`: acknowledge (read).
 const GICC_IAR: usize = 0x0c;
 /// `GICC_EOIR`: end of interrupt (write).
 const GICC_EOIR: usize = 0x10;
+/// The INTID field of `ICC_IAR1_EL1` (24 bits).
+const ICC_IAR1_INTID_MASK: u64 = 0xff_ffff;
 /// The INTID field of `GICC_IAR` (bits 12:10 hold an SGI's source core).
 const GICV2_INTID_MASK: u32 = 0x3ff;
 
@@ -42,10 +45,12 @@ pub struct Ack {
     line: u32,
 }
 
+/// 32 bits for either version (a GICv3 INTID has 24), so that an [`Ack`] is passed in
+/// registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Raw {
     V2(u32),
-    V3(u64),
+    V3(u32),
 }
 
 impl Ack {
@@ -89,9 +94,9 @@ impl CpuInterface {
                     core::arch::asm!("mrs {0}, icc_iar1_el1", out(reg) iar,
                         options(nomem, nostack, preserves_flags))
                 };
-                let id = iar & 0xff_ffff;
+                let id = iar & ICC_IAR1_INTID_MASK;
                 (id < u64::from(SPECIAL_START)).then_some(Ack {
-                    raw: Raw::V3(id),
+                    raw: Raw::V3(id as u32),
                     line: id as u32,
                 })
             }
@@ -117,19 +122,35 @@ impl CpuInterface {
             f(ack.line);
             self.end(ack);
             if let Some(next) = self.acknowledge() {
-                self.serve_rest(next, f);
+                self.serve_rest(next.raw, next.line, f);
             }
         }
     }
 
+    /// The second and later interrupts of one entry. The first of them comes as its two
+    /// fields, which go in registers: an `Ack` would be passed through memory, and a stack
+    /// slot whose address escapes keeps the caller from ending in a tail call.
     #[cold]
     #[inline(never)]
-    fn serve_rest<F: FnMut(u32)>(self, first: Ack, f: &mut F) {
-        let mut ack = Some(first);
+    fn serve_rest<F: FnMut(u32)>(self, raw: Raw, line: u32, f: &mut F) {
+        let mut ack = Some(Ack { raw, line });
         while let Some(a) = ack {
             f(a.line);
             self.end(a);
             ack = self.acknowledge();
+        }
+    }
+
+    /// Raises software-generated interrupt `sgi` on the calling core when that needs no
+    /// distributor access: on a GICv3 it is a write of the core's own `ICC_SGI1R_EL1`, so no
+    /// lock either (`Some`). `None` on a GICv2, whose `GICD_SGIR` is a distributor register:
+    /// the caller goes through the locked [`Gic`](super::Gic) instead.
+    #[inline]
+    pub fn send_sgi_to_self(self, sgi: u32) -> Option<Result<(), IrqError>> {
+        match self {
+            Self::V3 if sgi >= PPI_START => Some(Err(IrqError::InvalidLine(sgi))),
+            Self::V3 => Some(super::Gic3::send_sgi_to_self(sgi)),
+            Self::V2 { .. } => None,
         }
     }
 
@@ -145,7 +166,7 @@ impl CpuInterface {
                 // SAFETY: writing ICC_EOIR1_EL1 with the INTID ICC_IAR1_EL1 gave ends that
                 // interrupt (drop of the running priority and deactivation, EOImode 0).
                 unsafe {
-                    core::arch::asm!("msr icc_eoir1_el1, {0}", in(reg) id,
+                    core::arch::asm!("msr icc_eoir1_el1, {0}", in(reg) u64::from(id),
                         options(nomem, nostack, preserves_flags))
                 }
             }

@@ -43,7 +43,7 @@ use preempt_drivers::bcm2835_intc::{PeripheralIntc, BCM2837_INTC_BASE};
 use preempt_drivers::bcm2835_mbox::{Mailbox, BCM2837_MBOX_BASE};
 use preempt_drivers::bcm2836_local::{self, LocalIntc, BCM2837_LOCAL_BASE};
 use preempt_drivers::bcm2837_intc::Bcm2837Intc;
-use preempt_drivers::irq::InterruptController;
+use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::platform;
 
 /// Start of the SoC's peripherals (ARM physical), and so the end of anything that can be RAM.
@@ -229,6 +229,12 @@ pub(crate) fn irq_serve(mut f: impl FnMut(u32)) {
             None => return,
         }
     }
+}
+
+/// Raises a software-generated interrupt without the controller's lock: not on this board
+/// (`None`: use [`with_irqchip`]).
+pub(crate) fn irq_send_sgi_to_self(_sgi: u32) -> Option<Result<(), IrqError>> {
+    None
 }
 
 /// Enables an interrupt line.

@@ -6,7 +6,7 @@ use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
 
 use preempt_drivers::gic::{CpuInterface, Gic};
-use preempt_drivers::irq::InterruptController;
+use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::pl011::Pl011;
 use preempt_drivers::platform::{self, GicInfo, Platform};
 use preempt_drivers::semihosting;
@@ -113,23 +113,17 @@ pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R)
 }
 
 /// The GIC's per-core acknowledge/end-of-interrupt path, reached without the `GIC` lock
-/// (see `preempt_drivers::gic::CpuInterface`): 0 before `init`, 1 for a GICv3, else a GICv2's
-/// CPU-interface base.
-static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(0);
+/// (see `preempt_drivers::gic::CpuInterface`): [`NO_CPU_INTERFACE`] before `init`, 0 for a
+/// GICv3 (so that its test is one `cbnz`), else a GICv2's CPU-interface base.
+static CPU_INTERFACE: AtomicUsize = AtomicUsize::new(NO_CPU_INTERFACE);
+
+/// [`CPU_INTERFACE`] before `init` (never a GICv2 base, which is page-aligned).
+const NO_CPU_INTERFACE: usize = 1;
 
 fn encode(c: CpuInterface) -> usize {
     match c {
-        CpuInterface::V3 => 1,
+        CpuInterface::V3 => 0,
         CpuInterface::V2 { gicc } => gicc,
-    }
-}
-
-#[inline]
-fn cpu_interface() -> Option<CpuInterface> {
-    match CPU_INTERFACE.load(Ordering::Relaxed) {
-        0 => None,
-        1 => Some(CpuInterface::V3),
-        gicc => Some(CpuInterface::V2 { gicc }),
     }
 }
 
@@ -137,8 +131,19 @@ fn cpu_interface() -> Option<CpuInterface> {
 /// core's GIC CPU interface, no lock).
 #[inline(always)]
 pub(crate) fn irq_serve(f: impl FnMut(u32)) {
-    if let Some(c) = cpu_interface() {
-        c.serve(f);
+    match CPU_INTERFACE.load(Ordering::Relaxed) {
+        0 => CpuInterface::V3.serve(f),
+        NO_CPU_INTERFACE => {}
+        gicc => CpuInterface::V2 { gicc }.serve(f),
+    }
+}
+
+/// Raises software-generated interrupt `sgi` on this core without the `GIC` lock where the
+/// interrupt controller allows it (a GICv3); `None`: use [`with_irqchip`].
+pub(crate) fn irq_send_sgi_to_self(sgi: u32) -> Option<Result<(), IrqError>> {
+    match CPU_INTERFACE.load(Ordering::Relaxed) {
+        0 => CpuInterface::V3.send_sgi_to_self(sgi),
+        _ => None,
     }
 }
 

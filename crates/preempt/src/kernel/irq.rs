@@ -13,10 +13,11 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use preempt_arch::{cpu, timer, ExceptionKind, Frame};
-use sched_core::Next;
+use preempt_arch::{cpu, irq_entry::IrqSwitch, timer, ExceptionKind, Frame};
+use sched_core::{CpuId, Next};
 
-use super::{fault, percpu, schedule, with_sched};
+use super::sched_lock::SchedLock;
+use super::{fault, finish_switch_on, percpu, with_sched};
 use crate::{board, config};
 
 /// Number of interrupt lines a handler can be registered for.
@@ -35,34 +36,100 @@ extern "C" fn preempt_exception(kind: u64, frame: &mut Frame) {
     }
 }
 
-/// An interrupt, on this core's exception stack: acknowledge and handle every pending line.
-/// Returns the scheduling work left for [`preempt_irq_exit`], which runs on the interrupted
-/// thread's stack because it may switch threads.
+/// An interrupt, on this core's exception stack: acknowledge and handle every pending line,
+/// then take the scheduling decision the handlers and the tick asked for. Returns the switch
+/// for the IRQ vector to make ([`IrqSwitch::NONE`]: return to the interrupted thread), with the
+/// scheduler lock held for it.
 ///
 /// FP/SIMD access is off while this runs (the thread's FP state is saved only if something
 /// here uses it: `preempt_arch::irq_entry`), so the path a tick or a short handler takes is
 /// kept free of FP: the rare branches are out-of-line `#[cold]` functions, where the compiler
 /// puts the NEON it uses for formatting and copies.
 #[no_mangle]
-extern "C" fn preempt_irq() -> u64 {
+extern "C" fn preempt_irq() -> IrqSwitch {
+    // The closure captures nothing (the tick reads the per-CPU pointer again), so that no
+    // stack slot is live across the handler.
+    board::irq_serve(
+        #[inline(always)]
+        |line| {
+            if line == board::timer_line() {
+                tick(percpu::this_in_irq());
+            } else {
+                run_handler(line);
+            }
+        },
+    );
     let cpu = percpu::this_in_irq();
-    board::irq_serve(|line| {
-        if line == board::timer_line() {
-            tick(cpu);
-        } else {
-            run_handler(line);
-        }
-    });
-    if percpu::PerCpu::take_flag(&cpu.tickless) {
-        // Woken from tickless idle by something other than the timer (the tick clears the
-        // flag itself): tick again.
-        rearm_periodic();
-    }
+    // One load answers "anything to do?" for the common interrupt: the tickless flag shares
+    // the byte with the scheduling work.
     let work = cpu.irq_work.load(Ordering::Relaxed);
-    if work != 0 {
-        cpu.irq_work.store(0, Ordering::Relaxed);
+    if work == 0 {
+        return IrqSwitch::NONE;
     }
-    u64::from(work)
+    cpu.irq_work.store(0, Ordering::Relaxed);
+    if work & percpu::WORK_TICKLESS != 0 {
+        return after_tickless(cpu, work);
+    }
+    decide(cpu, work)
+}
+
+/// Woken from tickless idle by something other than the timer (the tick clears the flag
+/// itself): tick again, then decide as usual if there is work.
+#[cold]
+#[inline(never)]
+fn after_tickless(cpu: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
+    rearm_periodic();
+    let work = work & !percpu::WORK_TICKLESS;
+    if work == 0 {
+        return IrqSwitch::NONE;
+    }
+    decide(cpu, work)
+}
+
+/// The scheduling half of an interrupt: the tick's decision or a preemption check, under the
+/// scheduler lock. A switch is handed to the IRQ vector, which makes it on the interrupted
+/// thread's stack. Out of line, so that an interrupt with nothing to decide pays none of its
+/// registers; the C ABI returns the `IrqSwitch` in x0/x1, as `preempt_irq` passes it on.
+#[inline(never)]
+extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
+    let core = cpu::core_id();
+    let mut lock = SchedLock::take_in_irq(core);
+    let next = if work & percpu::WORK_TICK != 0 {
+        tick_decision(lock.sched(), this, core)
+    } else {
+        lock.sched().preempt_check(core)
+    };
+    match next {
+        Next::Keep => {
+            lock.release_in_irq();
+            IrqSwitch::NONE
+        }
+        Next::Switch { from, to } => lock.hand_to_irq_exit(this, from, to),
+    }
+}
+
+/// A tick's decision (out of line: its registers are not the preemption check's).
+#[inline(never)]
+fn tick_decision(s: &mut super::Sched, this: &percpu::PerCpu, core: CpuId) -> Next {
+    let next = s.tick(core, timer::counter());
+    if next == Next::Keep {
+        // Under the lock, after this call's own epoch step: any later change to the
+        // scheduler moves the epoch on and ends the quiet stretch.
+        this.quiet_until
+            .store(s.quiet_until(core), Ordering::Relaxed);
+        this.quiet_epoch
+            .store(super::sched_epoch(), Ordering::Relaxed);
+    }
+    next
+}
+
+/// Run by the IRQ vector when a thread that an interrupt switched away from is switched back
+/// in (on its own stack, IRQs masked): the second half of the switch, releasing the scheduler
+/// lock handed over. Deferred work (freeing exited threads) waits for thread context, as it
+/// would with IRQs masked anywhere.
+#[no_mangle]
+extern "C" fn preempt_irq_resume() {
+    let _deferred = finish_switch_on(percpu::this_in_irq());
 }
 
 /// Calls the handler registered for `line`.
@@ -92,7 +159,7 @@ fn tick(cpu: &percpu::PerCpu) {
     // Own core, IRQs masked: a plain load and store.
     cpu.ticks
         .store(cpu.ticks.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    let now = if percpu::PerCpu::take_flag(&cpu.tickless) {
+    let now = if cpu.take_irq_work(percpu::WORK_TICKLESS) {
         rearm_periodic()
     } else {
         let now = timer::counter();
@@ -120,30 +187,6 @@ fn tick(cpu: &percpu::PerCpu) {
 fn skip_missed(now: u64, next: u64) -> u64 {
     let period = config::tick_period_counts();
     now + period - (now - next) % period
-}
-
-/// The scheduling half of an interrupt, on the interrupted thread's stack (the IRQ vector
-/// probed room for it): the tick's decision or a preemption check, and the switch it asks for.
-#[no_mangle]
-extern "C" fn preempt_irq_exit(work: u64) {
-    if work & u64::from(percpu::WORK_TICK) != 0 {
-        let now = timer::counter();
-        schedule(|s, cpu| {
-            let next = s.tick(cpu, now);
-            if next == Next::Keep {
-                // Under the lock, after this call's own epoch step: any later change to the
-                // scheduler moves the epoch on and ends the quiet stretch.
-                let this = percpu::this();
-                this.quiet_until
-                    .store(s.quiet_until(cpu), Ordering::Relaxed);
-                this.quiet_epoch
-                    .store(super::sched_epoch(), Ordering::Relaxed);
-            }
-            (next, ())
-        });
-    } else {
-        schedule(|s, cpu| (s.preempt_check(cpu), ()));
-    }
 }
 
 fn handler(line: u32) -> Option<fn(u32)> {
@@ -209,7 +252,9 @@ pub(crate) fn retune_tick() {
     let irq = cpu::irq_save();
     let this = percpu::this();
     let soonest = timer::counter() + config::tick_period_counts();
-    if !this.tickless.load(Ordering::Relaxed) && soonest < this.next_tick.load(Ordering::Relaxed) {
+    if this.irq_work.load(Ordering::Relaxed) & percpu::WORK_TICKLESS == 0
+        && soonest < this.next_tick.load(Ordering::Relaxed)
+    {
         this.next_tick.store(soonest, Ordering::Relaxed);
         timer::set_deadline(soonest);
     }
@@ -225,7 +270,7 @@ pub(crate) fn idle_loop() -> ! {
         let deadline = with_sched(|s, _| (s.ready_count() == 0).then(|| s.next_deadline()));
         if let Some(deadline) = deadline {
             let this = percpu::this();
-            this.tickless.store(true, Ordering::Relaxed);
+            this.add_irq_work(percpu::WORK_TICKLESS);
             match deadline {
                 Some(d) => timer::set_deadline(d),
                 None => timer::stop(),

@@ -160,6 +160,19 @@ fn lock_sched_raw() {
     sched_touched();
 }
 
+/// [`lock_sched_raw`] for a caller that has this core's number (`cpu::core_id()`) at hand.
+#[inline(always)]
+fn lock_sched_raw_on(core: CpuId) {
+    SCHED.raw().lock_on(core);
+    sched_touched();
+}
+
+/// Releases the raw scheduler lock taken by [`lock_sched_raw`] when no switch happened.
+#[inline(always)]
+fn unlock_sched_raw() {
+    SCHED.raw().unlock();
+}
+
 /// The current scheduler epoch (see [`SCHED_EPOCH`]).
 #[inline(always)]
 pub(crate) fn sched_epoch() -> u64 {
@@ -241,14 +254,26 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 /// [`leave_kernel`] does, without reading the per-CPU block again).
 #[inline]
 fn finish_switch() -> bool {
-    let this = percpu::this();
+    finish_switch_on(percpu::this())
+}
+
+/// [`finish_switch`] with this core's per-CPU block at hand.
+#[inline(always)]
+fn finish_switch_on(this: &percpu::PerCpu) -> bool {
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { this.dead.take() };
     SCHED.raw().unlock();
     if let Some(dead) = dead {
-        this.graveyard.bury(dead);
+        bury(this, dead);
     }
     this.deferred.load(Ordering::Relaxed)
+}
+
+/// [`finish_switch`]'s rare case, out of line so that the common one saves no registers.
+#[cold]
+#[inline(never)]
+fn bury(this: &percpu::PerCpu, dead: Box<KThread>) {
+    this.graveyard.bury(dead);
 }
 
 /// Frees an exited thread's control block and stack, in thread context with IRQs enabled.
@@ -377,7 +402,7 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         sched.set_time_slice(crate::config::time_slice_ticks());
         let idle_info = Shared::try_new(ThreadInfo::new(Some(String::from("idle")), 0))
             .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));
-        let idle = Box::new(KThread {
+        let mut idle = Box::new(KThread {
             ctx: Context::default(),
             stack: None,
             main: None,
@@ -385,6 +410,11 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
             id: None,
             next_dead: None,
         });
+        // The boot flow is this core's current thread: its first switch saves it here (the
+        // box's contents stay where they are when the scheduler takes it).
+        percpu::this()
+            .current_ctx
+            .store(&mut idle.ctx, Ordering::Relaxed);
         let idle_id = sched.add_idle(cpu, idle);
         idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
         let first = sched.start(cpu);

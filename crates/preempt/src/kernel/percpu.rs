@@ -7,9 +7,9 @@
 
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 
-use preempt_arch::cpu;
+use preempt_arch::{context::Context, cpu};
 use sched_core::MAX_CPUS;
 
 use super::KThread;
@@ -20,15 +20,19 @@ pub(crate) struct PerCpu {
     pub next_tick: AtomicU64,
     /// Ticks taken by this core (statistics and tests).
     pub ticks: AtomicU64,
-    /// The periodic tick is stopped because this core is idle (tickless idle).
-    pub tickless: AtomicBool,
     /// Scheduling work the interrupt being handled leaves for its way out: [`WORK_TICK`] (a
     /// tick needs a decision) and [`WORK_RESCHED`] (a handler made a thread ready: check for
     /// preemption). Kept here rather than in registers so that nothing but this block's
-    /// address stays live across a handler call.
+    /// address stays live across a handler call. Also [`WORK_TICKLESS`], the tickless-idle
+    /// flag, so that one load tells an interrupt with nothing more to do.
     pub irq_work: AtomicU8,
     /// `ThreadId::as_u64()` of the thread running on this core (for mutex fast paths).
     pub current: AtomicU64,
+    /// Where the thread running on this core saves its registers when it is switched out
+    /// (its control block's `Context`, which never moves while the thread exists, nor while
+    /// it waits in the dead slot): the switch reads it instead of looking the thread up.
+    /// Set at boot for the idle thread and by every switch; only this core uses it.
+    pub current_ctx: AtomicPtr<Context>,
     /// A thread that exited here, to be freed after the switch away from its stack.
     pub dead: DeadSlot,
     /// Exited threads' control blocks waiting to be freed with IRQs enabled.
@@ -47,9 +51,9 @@ impl PerCpu {
         Self {
             next_tick: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
-            tickless: AtomicBool::new(false),
             irq_work: AtomicU8::new(0),
             current: AtomicU64::new(0),
+            current_ctx: AtomicPtr::new(core::ptr::null_mut()),
             dead: DeadSlot(UnsafeCell::new(None)),
             graveyard: Graveyard {
                 list: UnsafeCell::new(None),
@@ -60,16 +64,17 @@ impl PerCpu {
         }
     }
 
-    /// Reads and clears a per-CPU flag with a plain load and store: per-CPU flags are only
-    /// cleared by their own core with IRQs masked, so no other writer can come in between,
-    /// and a read-modify-write atomic (an exclusive-access loop on the Cortex-A53) buys nothing.
+    /// Clears the bit `work` of [`irq_work`](Self::irq_work); returns whether it was set.
+    /// A plain load and store: the byte is only changed by its own core with IRQs masked, so
+    /// no other writer can come in between, and a read-modify-write atomic (an
+    /// exclusive-access loop on the Cortex-A53) buys nothing.
     #[inline(always)]
-    pub fn take_flag(flag: &AtomicBool) -> bool {
-        let v = flag.load(Ordering::Relaxed);
-        if v {
-            flag.store(false, Ordering::Relaxed);
+    pub fn take_irq_work(&self, work: u8) -> bool {
+        let w = self.irq_work.load(Ordering::Relaxed);
+        if w & work != 0 {
+            self.irq_work.store(w & !work, Ordering::Relaxed);
         }
-        v
+        w & work != 0
     }
 
     /// Adds `work` to [`irq_work`](Self::irq_work) (own core, IRQs masked: a plain load and
@@ -94,6 +99,9 @@ impl PerCpu {
 pub(crate) const WORK_TICK: u8 = 1;
 /// [`PerCpu::irq_work`]: a handler made a thread ready (check for preemption).
 pub(crate) const WORK_RESCHED: u8 = 2;
+/// [`PerCpu::irq_work`]: the periodic tick is stopped because this core is idle (tickless
+/// idle); the next interrupt re-arms it.
+pub(crate) const WORK_TICKLESS: u8 = 4;
 
 static PERCPU: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
 
@@ -115,8 +123,9 @@ pub(crate) fn this() -> &'static PerCpu {
     unsafe { &*(p as *const PerCpu) }
 }
 
-/// This core's block, from an interrupt handler: IRQs are unmasked only long after
-/// `init_this_core`, so `TPIDR_EL1` is set and the early fallback of [`this`] is not needed.
+/// This core's block, from an interrupt handler or a thread an interrupt switched away from
+/// (`preempt_irq_resume`): IRQs are unmasked only long after `init_this_core`, so `TPIDR_EL1`
+/// is set and the early fallback of [`this`] is not needed.
 #[inline(always)]
 pub(crate) fn this_in_irq() -> &'static PerCpu {
     let p = cpu::percpu();

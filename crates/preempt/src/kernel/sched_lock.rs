@@ -11,6 +11,10 @@
 //! the switch that resumed it) with IRQs masked, and the only `&mut Sched` it hands out is
 //! borrowed from it, never alive across a switch.
 //!
+//! An interrupt handler takes the lock without `irq_save` ([`SchedLock::take_in_irq`]) and,
+//! for a switch, hands it to the IRQ vector together with the two contexts
+//! ([`SchedLock::hand_to_irq_exit`]): the vector makes that switch itself.
+//!
 //! Everything here is `#[inline(always)]` except the switch itself: the paths through it are
 //! the kernel's hottest, and the benchmarks (`cargo xtask bench`) hold them to the
 //! instruction.
@@ -19,10 +23,13 @@ use alloc::boxed::Box;
 use core::marker::PhantomData;
 use core::sync::atomic::Ordering;
 
-use preempt_arch::{context::Context, cpu, switch_context};
-use sched_core::{Next, ThreadId};
+use preempt_arch::{context::Context, cpu, irq_entry::IrqSwitch, switch_context};
+use sched_core::{CpuId, Next, ThreadId};
 
-use super::{deferred_work, fault, finish_switch, lock_sched_raw, percpu, KThread, Sched, SCHED};
+use super::{
+    deferred_work, fault, finish_switch, lock_sched_raw, lock_sched_raw_on, percpu,
+    unlock_sched_raw, KThread, Sched, SCHED,
+};
 
 /// The scheduler lock, held by this core with IRQs masked, possibly across switches.
 pub(crate) struct SchedLock {
@@ -41,6 +48,45 @@ impl SchedLock {
             irq,
             _here: PhantomData,
         }
+    }
+
+    /// [`take`](Self::take) for the interrupt handler, where IRQs have been masked since the
+    /// exception was taken and the IRQ vector has probed the thread's stack already.
+    /// `core` is this core's number (`cpu::core_id()`).
+    #[inline(always)]
+    pub(crate) fn take_in_irq(core: CpuId) -> Self {
+        debug_assert!(cpu::irqs_masked());
+        lock_sched_raw_on(core);
+        Self {
+            irq: cpu::IrqState::IN_IRQ,
+            _here: PhantomData,
+        }
+    }
+
+    /// [`release`](Self::release) in the interrupt handler after a decision that keeps the
+    /// interrupted thread: no switch happened, so the per-CPU dead slot is empty (the thread
+    /// running now emptied it when it was switched in) and there is nothing to bury; deferred
+    /// work waits for thread context anyway.
+    #[inline(always)]
+    pub(crate) fn release_in_irq(self) {
+        unlock_sched_raw();
+    }
+
+    /// [`perform`](Self::perform) in the interrupt handler for a switch: hands the lock and
+    /// the two contexts to the IRQ vector, which makes the switch itself on the interrupted
+    /// thread's stack (`preempt_arch::irq_entry`). The lock stays held: the thread switched to
+    /// releases it ([`finish_switch`]), as after any switch; the interrupted thread, when it
+    /// is resumed, comes back through `preempt_irq_resume`.
+    #[inline(always)]
+    pub(crate) fn hand_to_irq_exit(
+        mut self,
+        cpu: &percpu::PerCpu,
+        from: ThreadId,
+        to: ThreadId,
+    ) -> IrqSwitch {
+        let (prev, next) = contexts(self.sched(), cpu, from, to, None);
+        // `self` ends here without a release (`SchedLock` has no `Drop`): the lock stays held.
+        IrqSwitch::switch(prev, next)
     }
 
     /// The scheduler. The borrow ends before any switch ([`perform`](Self::perform) takes
@@ -86,8 +132,7 @@ impl SchedLock {
     /// `Keep` costs a compare.
     #[inline]
     fn switch(&mut self, from: ThreadId, to: ThreadId, dead: Option<Box<KThread>>) {
-        let (prev, next) = contexts(self.sched(), from, to, dead);
-        percpu::this().current.store(to.as_u64(), Ordering::Relaxed);
+        let (prev, next) = contexts(self.sched(), percpu::this(), from, to, dead);
         // Both contexts live in boxed control blocks that stay allocated until this switch
         // completes: `next` is owned by the scheduler, `prev` by the scheduler or the per-CPU
         // dead slot, which only the next thread's `finish_switch` empties.
@@ -96,29 +141,38 @@ impl SchedLock {
     }
 }
 
-/// Where the outgoing and the incoming thread's registers are saved.
+/// Where the outgoing and the incoming thread's registers are saved; records the incoming
+/// thread as this core's current one (`to`, its `Context`).
 #[inline(always)]
 fn contexts(
     sched: &mut Sched,
+    this: &percpu::PerCpu,
     from: ThreadId,
     to: ThreadId,
     dead: Option<Box<KThread>>,
 ) -> (*mut Context, *const Context) {
-    let next: *const Context = match sched.switch_data(to) {
-        Some(t) => &t.ctx,
+    let next: *mut Context = match sched.switch_data_mut(to) {
+        Some(t) => &mut t.ctx,
         None => fault::kernel_halt(format_args!(
             "scheduler chose a thread with no control block"
         )),
     };
-    let prev: *mut Context = match dead {
+    if let Some(t) = dead {
         // SAFETY: the scheduler lock is held (the caller holds a `SchedLock`).
-        Some(t) => &mut unsafe { percpu::this().dead.put(t) }.ctx,
-        None => match sched.switch_data_mut(from) {
+        unsafe { this.dead.put(t) };
+    }
+    // The outgoing thread is this core's current one: its `Context` was recorded when it was
+    // switched in (or at boot), and its control block has not moved since (a `Box`, owned by
+    // the scheduler or, if it exits, by the dead slot).
+    let prev = this.current_ctx.load(Ordering::Relaxed);
+    debug_assert!(core::ptr::eq(
+        prev,
+        match sched.switch_data_mut(from) {
             Some(t) => &mut t.ctx,
-            None => fault::kernel_halt(format_args!(
-                "switching away from a thread with no control block"
-            )),
-        },
-    };
+            None => prev, // exited: its block is in the dead slot
+        }
+    ));
+    this.current.store(to.as_u64(), Ordering::Relaxed);
+    this.current_ctx.store(next, Ordering::Relaxed);
     (prev, next)
 }
