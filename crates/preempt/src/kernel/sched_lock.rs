@@ -50,7 +50,7 @@ impl SchedLock {
         // SAFETY: a `SchedLock` exists only while this core holds the raw lock, IRQs masked
         // (taken, or handed over by the switch that resumed this thread); `&mut self` makes
         // this the only reference made from it at a time.
-        unsafe { SCHED.get_unchecked() }
+        super::made(unsafe { SCHED.get_unchecked() })
     }
 
     /// Carries out `next`: for a switch, returns when this thread runs again, with the lock
