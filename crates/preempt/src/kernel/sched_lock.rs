@@ -17,6 +17,7 @@
 
 use alloc::boxed::Box;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use preempt_arch::{context::Context, cpu, switch_context};
@@ -27,6 +28,9 @@ use super::{deferred_work, fault, finish_switch, lock_sched_raw, percpu, KThread
 /// The scheduler lock, held by this core with IRQs masked, possibly across switches.
 pub(crate) struct SchedLock {
     irq: cpu::IrqState,
+    /// The scheduler in `SCHED`, found (and checked to be made) once when the lock was taken:
+    /// `SCHED` is never emptied again, so the address stays valid for the kernel's life.
+    sched: NonNull<Sched>,
     /// Not `Send`: the lock belongs to this core's current thread.
     _here: PhantomData<*mut ()>,
 }
@@ -37,8 +41,11 @@ impl SchedLock {
     pub(crate) fn take() -> Self {
         let irq = cpu::irq_save();
         lock_sched_raw();
+        // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
+        let sched = NonNull::from(super::made(unsafe { SCHED.get_unchecked() }));
         Self {
             irq,
+            sched,
             _here: PhantomData,
         }
     }
@@ -47,10 +54,11 @@ impl SchedLock {
     /// `&mut self`), so no reference made here outlives this thread's hold of the lock.
     #[inline(always)]
     pub(crate) fn sched(&mut self) -> &mut Sched {
-        // SAFETY: a `SchedLock` exists only while this core holds the raw lock, IRQs masked
-        // (taken, or handed over by the switch that resumed this thread); `&mut self` makes
-        // this the only reference made from it at a time.
-        super::made(unsafe { SCHED.get_unchecked() })
+        // SAFETY: `self.sched` points to the scheduler in `SCHED`, which stays made; a
+        // `SchedLock` exists only while this core holds the raw lock, IRQs masked (taken, or
+        // handed over by the switch that resumed this thread); `&mut self` makes this the
+        // only reference made from it at a time.
+        unsafe { self.sched.as_mut() }
     }
 
     /// Carries out `next`: for a switch, returns when this thread runs again, with the lock
