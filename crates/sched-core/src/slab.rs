@@ -13,12 +13,14 @@
 //! **Every slot always holds a valid entry** (a vacant one holds
 //! [`Vacancy::vacant`]), and the generation's parity says whether it is occupied
 //! (odd) or vacant (even). That is what makes the scheduler's hot paths cheap in
-//! safe code: following a queue link or reading the running thread's entry is a
-//! bounds check and a load ([`Slab::slot`], [`Slab::slots`]), with no test of an
-//! enum discriminant, and a checked lookup by id ([`Slab::get`]) is one compare
-//! of the generation (which also rejects vacant slots, as ids only carry odd
-//! generations). An `Option`-per-slot layout costs three more instructions per
-//! access, about ten accesses per thread switch.
+//! safe code: following a queue link or reading the running thread's entry is one
+//! trusted access of the store ([`Slab::slot`]; a bounds check with
+//! [`CheckedStore`], a mask with the kernel's store, see [`crate::store`]), with no
+//! test of an enum discriminant, and a checked lookup by id ([`Slab::get`]) is one
+//! compare of the generation (which also rejects vacant slots, as ids only carry
+//! odd generations). An `Option`-per-slot layout costs three more instructions per
+//! access, about ten accesses per thread switch. It is also what lets a store be a
+//! plain array: slots past the ones in use are vacant too.
 //!
 //! Generations stop at [`MAX_GENERATION`] (31 bits) so that the top bit of a
 //! packed id is always clear: the kernel's mutex lock word uses it as its
