@@ -56,6 +56,7 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     // script).
     unsafe { heap::init(heap_start, info.ram_end - heap_start) };
     crate::console::init_log();
+    kernel::init_sched();
     log::info!(
         "preempt {} on {}, EL{}, counter {} Hz, tick {} Hz, heap {} KiB",
         env!("CARGO_PKG_VERSION"),

@@ -40,6 +40,7 @@ mod object;
 mod ready;
 mod scheduler;
 mod slab;
+mod store;
 mod thread;
 mod timers;
 mod wait_list;
@@ -52,6 +53,7 @@ pub use handles::{
 };
 pub use id::ThreadId;
 pub use scheduler::{Growth, GrowthPlan, Scheduler};
+pub use store::{Checked, CheckedStore, SlotStore, StoreKind};
 pub use thread::{ExitStatus, State};
 
 /// Number of CPUs the per-CPU arrays are sized for.

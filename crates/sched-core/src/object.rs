@@ -6,7 +6,8 @@
 //! where inheritance is concerned.
 
 use crate::handles::ObjId;
-use crate::slab::{Slab, NIL};
+use crate::slab::{Slab, Slot, NIL};
+use crate::store::{Checked, SlotStore, StoreKind};
 use crate::wait_list::WaitList;
 use crate::ThreadId;
 
@@ -101,18 +102,24 @@ impl Object {
     }
 }
 
-/// The object table.
-pub(crate) type Objects = Slab<Object, ObjId>;
+/// The object table, in a store of kind `S`.
+pub(crate) type Objects<S = Checked> = Slab<Object, ObjId, <S as StoreKind>::Store<Slot<Object>>>;
 
 /// The mutex in object slot `index` (which the caller knows to be one).
-pub(crate) fn mutex_at(objects: &Objects, index: u32) -> &MutexState {
+pub(crate) fn mutex_at<B: SlotStore<Elem = Slot<Object>>>(
+    objects: &Slab<Object, ObjId, B>,
+    index: u32,
+) -> &MutexState {
     objects
         .at(index)
         .expect("owned list names a vacant slot")
         .mutex()
 }
 
-pub(crate) fn mutex_at_mut(objects: &mut Objects, index: u32) -> &mut MutexState {
+pub(crate) fn mutex_at_mut<B: SlotStore<Elem = Slot<Object>>>(
+    objects: &mut Slab<Object, ObjId, B>,
+    index: u32,
+) -> &mut MutexState {
     objects
         .at_mut(index)
         .expect("owned list names a vacant slot")

@@ -13,12 +13,14 @@
 //! **Every slot always holds a valid entry** (a vacant one holds
 //! [`Vacancy::vacant`]), and the generation's parity says whether it is occupied
 //! (odd) or vacant (even). That is what makes the scheduler's hot paths cheap in
-//! safe code: following a queue link or reading the running thread's entry is a
-//! bounds check and a load ([`Slab::slot`], [`Slab::slots`]), with no test of an
-//! enum discriminant, and a checked lookup by id ([`Slab::get`]) is one compare
-//! of the generation (which also rejects vacant slots, as ids only carry odd
-//! generations). An `Option`-per-slot layout costs three more instructions per
-//! access, about ten accesses per thread switch.
+//! safe code: following a queue link or reading the running thread's entry is one
+//! trusted access of the store ([`Slab::slot`]; a bounds check with
+//! [`CheckedStore`], a mask with the kernel's store, see [`crate::store`]), with no
+//! test of an enum discriminant, and a checked lookup by id ([`Slab::get`]) is one
+//! compare of the generation (which also rejects vacant slots, as ids only carry
+//! odd generations). An `Option`-per-slot layout costs three more instructions per
+//! access, about ten accesses per thread switch. It is also what lets a store be a
+//! plain array: slots past the ones in use are vacant too.
 //!
 //! Generations stop at [`MAX_GENERATION`] (31 bits) so that the top bit of a
 //! packed id is always clear: the kernel's mutex lock word uses it as its
@@ -27,8 +29,8 @@
 use core::marker::PhantomData;
 
 use alloc::collections::TryReserveError;
-use alloc::vec::Vec;
 
+use crate::store::{CheckedStore, SlotStore};
 use crate::ThreadId;
 
 /// Marks "no slot" in the free list and in the intrusive links elsewhere.
@@ -66,7 +68,7 @@ pub(crate) trait Vacancy {
     fn vacant() -> Self;
 }
 
-/// One slot of a slab (public only as the element type of [`SlabStorage`]).
+/// One slot of a slab (public only as the element type of a [`SlotStore`]).
 pub struct Slot<E> {
     /// Odd: occupied by the entry of that generation. Even: vacant.
     generation: u32,
@@ -96,76 +98,107 @@ impl<E> Slot<E> {
     }
 }
 
-/// An empty buffer for a [`Slab`] to grow into, allocated where allocating is
-/// allowed (see [`Slab::grow_into`]).
-pub struct SlabStorage<E>(Vec<Slot<E>>);
+impl<E: Vacancy> Slot<E> {
+    /// A slot never used.
+    fn unused() -> Self {
+        Self {
+            generation: 0,
+            next_free: NIL,
+            entry: E::vacant(),
+        }
+    }
+}
 
-impl<E> SlabStorage<E> {
-    /// An empty buffer with room for `slots` slots.
+/// A store for a [`Slab`] to grow into, allocated (and filled with vacant slots) where
+/// allocating is allowed (see [`Slab::grow_into`]).
+pub struct SlabStorage<B>(B);
+
+impl<B: SlotStore<Elem = Slot<E>>, E: Vacancy> SlabStorage<B> {
+    /// A store of `slots` vacant slots (a power of two).
     ///
     /// # Errors
     /// When the allocation fails.
     pub(crate) fn try_with_capacity(slots: usize) -> Result<Self, TryReserveError> {
-        let mut v = Vec::new();
-        v.try_reserve_exact(slots)?;
-        Ok(Self(v))
+        B::try_filled(slots, Slot::unused).map(Self)
     }
 }
 
-/// A generational slab of `E`, handing out ids of type `K`.
-pub(crate) struct Slab<E, K = ThreadId> {
-    slots: Vec<Slot<E>>,
+/// A generational slab of `E`, handing out ids of type `K`, keeping its slots in a `B`.
+pub(crate) struct Slab<E, K = ThreadId, B = CheckedStore<Slot<E>>> {
+    slots: B,
+    /// Slots ever used; every index handed out is below this, and every slot from here on
+    /// is unused (vacant, not on the free list).
+    created: usize,
     free_head: u32,
     /// Slots on the free list.
     vacant: usize,
     live: usize,
-    key: PhantomData<K>,
+    key: PhantomData<(E, K)>,
 }
 
-impl<E: Vacancy, K: SlabKey> Slab<E, K> {
-    /// An empty slab.
+impl<E, K> Slab<E, K, CheckedStore<Slot<E>>> {
+    /// An empty slab with a bounds-checked store.
     pub(crate) const fn new() -> Self {
+        Self::with_store(CheckedStore::EMPTY)
+    }
+}
+
+impl<E, K, B> Slab<E, K, B> {
+    const fn with_store(slots: B) -> Self {
         Self {
-            slots: Vec::new(),
+            slots,
+            created: 0,
             free_head: NIL,
             vacant: 0,
             live: 0,
             key: PhantomData,
         }
     }
+}
 
-    /// How many entries can be stored without allocating: vacant slots on the
-    /// free list plus unused capacity.
-    pub(crate) fn room(&self) -> usize {
-        self.vacant + (self.slots.capacity() - self.slots.len())
+impl<E: Vacancy, K: SlabKey, B: SlotStore<Elem = Slot<E>>> Slab<E, K, B> {
+    /// An empty slab with room for `slots` entries (rounded up to a power of two).
+    ///
+    /// # Errors
+    /// When the allocation fails.
+    pub(crate) fn try_with_room(slots: usize) -> Result<Self, TryReserveError> {
+        SlabStorage::try_with_capacity(slots.max(1).next_power_of_two())
+            .map(|s| Self::with_store(s.0))
     }
 
-    /// The capacity (in slots) that leaves room for `more` new entries, or
+    /// How many entries can be stored without allocating: vacant slots on the
+    /// free list plus unused slots.
+    pub(crate) fn room(&self) -> usize {
+        self.vacant + (self.slots.len() - self.created)
+    }
+
+    /// The capacity (in slots, a power of two) that leaves room for `more` new entries, or
     /// `None` if there is room already. Grows by doubling, so moving into new
     /// storage is amortised O(1) per slot.
     pub(crate) fn capacity_for(&self, more: usize) -> Option<usize> {
         if self.room() >= more {
             return None;
         }
-        let want = self.slots.len() + (more - self.vacant);
-        Some(want.max(self.slots.capacity() * 2).max(4))
+        let want = self.created + (more - self.vacant);
+        Some(want.max(self.slots.len() * 2).max(4).next_power_of_two())
     }
 
-    /// Moves every slot into `storage` (empty, with room for more than the
-    /// slots in use) and hands back the old buffer, now empty, so that the
-    /// caller frees it where freeing is allowed. Allocates nothing.
+    /// Moves every used slot into `storage` (filled with unused slots, larger than the
+    /// slots in use) and hands back the old store, now holding only vacant slots, so that
+    /// the caller frees it where freeing is allowed. Allocates nothing.
     ///
     /// # Panics
-    /// If `storage` is not empty or too small to take every slot.
-    pub(crate) fn grow_into(&mut self, mut storage: SlabStorage<E>) -> SlabStorage<E> {
+    /// If `storage` is too small to take every used slot.
+    pub(crate) fn grow_into(&mut self, mut storage: SlabStorage<B>) -> SlabStorage<B> {
         assert!(
-            storage.0.is_empty() && storage.0.capacity() >= self.slots.len(),
-            "slab storage must be empty and large enough"
+            storage.0.len() >= self.created,
+            "slab storage must be large enough"
         );
-        if storage.0.capacity() <= self.slots.capacity() {
+        if storage.0.len() <= self.slots.len() {
             return storage; // no bigger than what we have: keep ours
         }
-        storage.0.append(&mut self.slots);
+        let n = self.created;
+        storage.0.as_mut_slice()[..n].swap_with_slice(&mut self.slots.as_mut_slice()[..n]);
         core::mem::swap(&mut self.slots, &mut storage.0);
         storage
     }
@@ -173,28 +206,42 @@ impl<E: Vacancy, K: SlabKey> Slab<E, K> {
     /// Stores `value`, reusing a vacant slot when there is one. Allocates only
     /// without [`room`](Self::room); kernels reserve first.
     pub(crate) fn insert(&mut self, value: E) -> K {
-        self.live += 1;
-        if self.free_head != NIL {
+        let index = if self.free_head != NIL {
             let index = self.free_head;
-            let slot = &mut self.slots[index as usize];
+            let slot = &mut self.slots.as_mut_slice()[index as usize];
             assert!(!slot.occupied(), "free list points at an occupied slot");
             self.free_head = slot.next_free;
             self.vacant -= 1;
-            slot.generation += 1;
-            slot.next_free = NIL;
-            slot.entry = value;
-            return K::from_parts(index, slot.generation);
-        }
-        let index = u32::try_from(self.slots.len())
-            .ok()
-            .filter(|&i| i != NIL)
-            .expect("thread table index space exhausted");
-        self.slots.push(Slot {
-            generation: 1,
-            next_free: NIL,
-            entry: value,
+            index
+        } else {
+            let index = u32::try_from(self.created)
+                .ok()
+                .filter(|&i| i != NIL)
+                .expect("thread table index space exhausted");
+            if self.created == self.slots.len() {
+                self.grow_in_place();
+            }
+            self.created += 1;
+            index
+        };
+        self.live += 1;
+        let slot = &mut self.slots.as_mut_slice()[index as usize];
+        slot.generation += 1;
+        slot.next_free = NIL;
+        slot.entry = value;
+        K::from_parts(index, slot.generation)
+    }
+
+    /// Doubles the store where it is: allocates, the last resort of an insert without room.
+    #[cold]
+    fn grow_in_place(&mut self) {
+        let len = self
+            .capacity_for(1)
+            .expect("a full slab has no room for one more");
+        let storage = SlabStorage::try_with_capacity(len).unwrap_or_else(|_| {
+            alloc::alloc::handle_alloc_error(alloc::alloc::Layout::new::<Slot<E>>())
         });
-        K::from_parts(index, 1)
+        drop(self.grow_into(storage));
     }
 
     /// Removes and returns the entry `id` names, if it is still there.
@@ -203,7 +250,7 @@ impl<E: Vacancy, K: SlabKey> Slab<E, K> {
     /// generation cannot move on any more is retired rather than reused.
     pub(crate) fn remove(&mut self, id: K) -> Option<E> {
         self.get(id)?;
-        let slot = &mut self.slots[id.index() as usize];
+        let slot = &mut self.slots.as_mut_slice()[id.index() as usize];
         let old = core::mem::replace(&mut slot.entry, E::vacant());
         slot.generation += 1; // even: vacant
         if slot.generation < MAX_GENERATION {
@@ -218,45 +265,45 @@ impl<E: Vacancy, K: SlabKey> Slab<E, K> {
     /// The entry `id` names, unless it has been removed.
     #[inline]
     pub(crate) fn get(&self, id: K) -> Option<&E> {
-        let slot = self.slots.get(id.index() as usize)?;
+        let slot = self.slots.get(id.index())?;
         (slot.generation == id.generation() && slot.occupied()).then_some(&slot.entry)
     }
 
     /// Mutable access to the entry `id` names, unless it has been removed.
     #[inline]
     pub(crate) fn get_mut(&mut self, id: K) -> Option<&mut E> {
-        let slot = self.slots.get_mut(id.index() as usize)?;
+        let slot = self.slots.get_mut(id.index())?;
         (slot.generation == id.generation() && slot.occupied()).then_some(&mut slot.entry)
     }
 
     /// The id of whatever currently occupies slot `index`.
     pub(crate) fn id_at(&self, index: u32) -> Option<K> {
-        let slot = self.slots.get(index as usize)?;
+        let slot = self.slots.get(index)?;
         slot.occupied()
             .then(|| K::from_parts(index, slot.generation))
     }
 
     /// The occupant of slot `index`, whatever its generation.
     pub(crate) fn at(&self, index: u32) -> Option<&E> {
-        let slot = self.slots.get(index as usize)?;
+        let slot = self.slots.get(index)?;
         slot.occupied().then_some(&slot.entry)
     }
 
     /// Mutable access to the occupant of slot `index`, whatever its generation.
     pub(crate) fn at_mut(&mut self, index: u32) -> Option<&mut E> {
-        let slot = self.slots.get_mut(index as usize)?;
+        let slot = self.slots.get_mut(index)?;
         slot.occupied().then_some(&mut slot.entry)
     }
 
     /// Slot `index`, occupied or not: for paths that follow the scheduler's own
     /// links and ids, whose targets are occupied by construction (debug builds
-    /// check). A bounds check and an address computation.
+    /// check). What it costs is the store's: a bounds check with the checked store.
     ///
     /// # Panics
-    /// If `index` names no slot.
+    /// If `index` names no slot (with a store that checks).
     #[inline]
     pub(crate) fn slot(&self, index: u32) -> &Slot<E> {
-        let slot = &self.slots[index as usize];
+        let slot = self.slots.slot(index);
         debug_assert!(slot.occupied(), "slot {index} is vacant");
         slot
     }
@@ -264,26 +311,25 @@ impl<E: Vacancy, K: SlabKey> Slab<E, K> {
     /// Mutable [`slot`](Self::slot).
     ///
     /// # Panics
-    /// If `index` names no slot.
+    /// If `index` names no slot (with a store that checks).
     #[inline]
     pub(crate) fn slot_mut(&mut self, index: u32) -> &mut Slot<E> {
-        let slot = &mut self.slots[index as usize];
+        let slot = self.slots.slot_mut(index);
         debug_assert!(slot.occupied(), "slot {index} is vacant");
         slot
     }
 
-    /// Every slot, for a sequence of link operations: the slice's address and
-    /// length stay in registers across them, where `self.slots` would be
-    /// reloaded from memory after every store.
+    /// The slab as the store of a sequence of link operations (the queues'
+    /// `LinkStore` and `WaitStore` are implemented on the slab).
     #[inline]
-    pub(crate) fn slots_mut(&mut self) -> &mut [Slot<E>] {
-        &mut self.slots
+    pub(crate) fn slots_mut(&mut self) -> &mut Self {
+        self
     }
 
-    /// Every slot, shared: see [`slots_mut`](Self::slots_mut).
+    /// Shared [`slots_mut`](Self::slots_mut).
     #[inline]
-    pub(crate) fn slots(&self) -> &[Slot<E>] {
-        &self.slots
+    pub(crate) fn slots(&self) -> &Self {
+        self
     }
 
     /// Number of occupied slots.
@@ -293,17 +339,17 @@ impl<E: Vacancy, K: SlabKey> Slab<E, K> {
 
     /// Slots the storage holds without allocating.
     pub(crate) fn capacity(&self) -> usize {
-        self.slots.capacity()
+        self.slots.len()
     }
 
-    /// Number of slots ever created; every index handed out is below this.
+    /// Number of slots ever used; every index handed out is below this.
     pub(crate) fn slot_count(&self) -> usize {
-        self.slots.len()
+        self.created
     }
 
     /// Every occupant with its id, in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &E)> + '_ {
-        self.slots
+        self.slots.as_slice()[..self.created]
             .iter()
             .enumerate()
             .filter(|(_, slot)| slot.occupied())
@@ -314,7 +360,7 @@ impl<E: Vacancy, K: SlabKey> Slab<E, K> {
     /// Forces the generation of slot `index` (tests of the retirement rule).
     #[cfg(test)]
     fn force_generation(&mut self, index: u32, generation: u32) -> K {
-        self.slots[index as usize].generation = generation;
+        self.slots.as_mut_slice()[index as usize].generation = generation;
         K::from_parts(index, generation)
     }
 }
@@ -322,6 +368,7 @@ impl<E: Vacancy, K: SlabKey> Slab<E, K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
     use proptest::prelude::*;
     use std::collections::HashMap;
 
@@ -394,7 +441,7 @@ mod tests {
         let want = s.capacity_for(3).expect("an empty slab needs room");
         assert!(want >= 3);
         let old = s.grow_into(SlabStorage::try_with_capacity(want).unwrap());
-        assert_eq!(old.0.capacity(), 0);
+        assert_eq!(old.0.len(), 0);
         assert_eq!(s.room(), want);
         let ids: Vec<_> = (0..want as u32).map(|i| s.insert(i)).collect();
         assert_eq!(s.room(), 0);
@@ -405,8 +452,8 @@ mod tests {
         assert!(bigger >= 2 * want);
         let old = s.grow_into(SlabStorage::try_with_capacity(bigger).unwrap());
         assert!(
-            old.0.is_empty() && old.0.capacity() == want,
-            "old buffer handed back"
+            old.0.len() == want && old.0.as_slice().iter().all(|s| !s.occupied()),
+            "old buffer handed back, holding only vacant slots"
         );
         for (i, id) in ids.iter().enumerate() {
             if i != 1 {

@@ -12,7 +12,8 @@
 
 use crate::handles::{EventMode, ObjId};
 use crate::ready::{Link, LinkStore};
-use crate::slab::{Slot, Vacancy, NIL};
+use crate::slab::{Slab, Slot, Vacancy, NIL};
+use crate::store::SlotStore;
 use crate::wait_list::{WaitLink, WaitStore};
 use crate::{CpuId, Priority, ThreadId, WaitResult};
 
@@ -153,34 +154,35 @@ impl<T> Vacancy for Thread<T> {
     }
 }
 
-// The queues follow links through a slice of the slots (`Slab::slots_mut`): a bounds check
-// and a load or store per step. The links were made by the scheduler, so they name occupied
-// slots; a vacant one would only hold the links of nobody, never a foreign thread's data.
-impl<T> LinkStore for [Slot<Thread<T>>] {
+// The queues follow links through the slab (`Slab::slots_mut`), one trusted slot access per
+// step: a bounds check with the checked store, a mask with the kernel's. The links were made
+// by the scheduler, so they name occupied slots; a vacant one would only hold the links of
+// nobody, never a foreign thread's data.
+impl<T, B: SlotStore<Elem = Slot<Thread<T>>>> LinkStore for Slab<Thread<T>, ThreadId, B> {
     #[inline]
     fn link(&self, index: u32) -> Link {
-        self[index as usize].entry().link
+        self.slot(index).entry().link
     }
 
     #[inline]
     fn link_mut(&mut self, index: u32) -> &mut Link {
-        &mut self[index as usize].entry_mut().link
+        &mut self.slot_mut(index).entry_mut().link
     }
 }
 
-impl<T> WaitStore for [Slot<Thread<T>>] {
+impl<T, B: SlotStore<Elem = Slot<Thread<T>>>> WaitStore for Slab<Thread<T>, ThreadId, B> {
     #[inline]
     fn wlink(&self, index: u32) -> WaitLink {
-        self[index as usize].entry().wait.link
+        self.slot(index).entry().wait.link
     }
 
     #[inline]
     fn wlink_mut(&mut self, index: u32) -> &mut WaitLink {
-        &mut self[index as usize].entry_mut().wait.link
+        &mut self.slot_mut(index).entry_mut().wait.link
     }
 
     #[inline]
     fn rank(&self, index: u32) -> Priority {
-        self[index as usize].entry().priority
+        self.slot(index).entry().priority
     }
 }

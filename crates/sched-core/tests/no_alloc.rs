@@ -250,7 +250,9 @@ fn spawn_and_create_never_allocate_once_room_is_reserved() {
         let threads = 1 + (round % 3) as usize;
         let objects = 1 + (round % 5) as usize;
         if let Some(plan) = no_alloc("growth_plan", || s.growth_plan(threads, objects)) {
-            let growth = plan.allocate::<u64>().expect("host heap");
+            let growth = plan
+                .allocate::<u64, sched_core::Checked>()
+                .expect("host heap");
             let old = no_alloc("grow", || s.grow(growth));
             drop(old);
         }

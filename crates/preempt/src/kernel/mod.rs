@@ -22,6 +22,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering}
 
 use preempt_arch::{context::Context, cpu, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
+use thread_store::Masked;
 
 use sched_lock::SchedLock;
 use shared::{try_box, Shared};
@@ -137,9 +138,37 @@ pub(crate) struct KThread {
     pub next_dead: Option<Box<KThread>>,
 }
 
-pub(crate) type Sched = Scheduler<Box<KThread>>;
+/// The scheduler, its tables in the kernel's store: a power-of-two array indexed with a mask,
+/// so that following the scheduler's own links costs no bounds check (crate `thread-store`).
+pub(crate) type Sched = Scheduler<Box<KThread>, Masked>;
 
-static SCHED: SpinLock<Sched> = SpinLock::new(Scheduler::new(1));
+/// The scheduler: `None` until boot makes it ([`init_sched`]); the kernel's store cannot be
+/// empty, so its first tables are allocated then.
+static SCHED: SpinLock<Option<Sched>> = SpinLock::new(None);
+
+/// Makes the scheduler (its first, small tables). Boot core, once the heap is up, before
+/// anything else takes the scheduler lock.
+pub(crate) fn init_sched() {
+    let sched = Sched::try_new(1)
+        .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));
+    let old = SCHED.lock().replace(sched);
+    debug_assert!(old.is_none(), "scheduler made twice");
+}
+
+/// The scheduler in `slot`, which boot has filled.
+#[inline(always)]
+fn made(slot: &mut Option<Sched>) -> &mut Sched {
+    match slot {
+        Some(s) => s,
+        None => not_made(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_made() -> ! {
+    fault::kernel_halt(format_args!("the scheduler was used before boot made it"))
+}
 
 /// Counts the times the scheduler lock was taken (each may have changed what the scheduler
 /// would decide). A tick may skip the scheduler only while this is unchanged since it learnt
@@ -195,7 +224,7 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     let r = {
         let mut guard = SCHED.lock();
         sched_touched();
-        f(&mut guard, cpu::core_id())
+        f(made(&mut guard), cpu::core_id())
     };
     leave_kernel(); // `f` may have created an object (lazily) that dipped into the reserve
     r
@@ -398,7 +427,7 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     let cpu = cpu::core_id();
     {
         let mut guard = SCHED.lock();
-        let sched = &mut *guard;
+        let sched = made(&mut guard);
         sched.set_time_slice(crate::config::time_slice_ticks());
         let idle_info = Shared::try_new(ThreadInfo::new(Some(String::from("idle")), 0))
             .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));

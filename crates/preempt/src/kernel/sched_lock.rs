@@ -21,6 +21,7 @@
 
 use alloc::boxed::Box;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use preempt_arch::{context::Context, cpu, irq_entry::IrqSwitch, switch_context};
@@ -34,6 +35,9 @@ use super::{
 /// The scheduler lock, held by this core with IRQs masked, possibly across switches.
 pub(crate) struct SchedLock {
     irq: cpu::IrqState,
+    /// The scheduler in `SCHED`, found (and checked to be made) once when the lock was taken:
+    /// `SCHED` is never emptied again, so the address stays valid for the kernel's life.
+    sched: NonNull<Sched>,
     /// Not `Send`: the lock belongs to this core's current thread.
     _here: PhantomData<*mut ()>,
 }
@@ -44,8 +48,11 @@ impl SchedLock {
     pub(crate) fn take() -> Self {
         let irq = cpu::irq_save();
         lock_sched_raw();
+        // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
+        let sched = NonNull::from(super::made(unsafe { SCHED.get_unchecked() }));
         Self {
             irq,
+            sched,
             _here: PhantomData,
         }
     }
@@ -57,8 +64,11 @@ impl SchedLock {
     pub(crate) fn take_in_irq(core: CpuId) -> Self {
         debug_assert!(cpu::irqs_masked());
         lock_sched_raw_on(core);
+        // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
+        let sched = NonNull::from(super::made(unsafe { SCHED.get_unchecked() }));
         Self {
             irq: cpu::IrqState::IN_IRQ,
+            sched,
             _here: PhantomData,
         }
     }
@@ -93,10 +103,11 @@ impl SchedLock {
     /// `&mut self`), so no reference made here outlives this thread's hold of the lock.
     #[inline(always)]
     pub(crate) fn sched(&mut self) -> &mut Sched {
-        // SAFETY: a `SchedLock` exists only while this core holds the raw lock, IRQs masked
-        // (taken, or handed over by the switch that resumed this thread); `&mut self` makes
-        // this the only reference made from it at a time.
-        unsafe { SCHED.get_unchecked() }
+        // SAFETY: `self.sched` points to the scheduler in `SCHED`, which stays made; a
+        // `SchedLock` exists only while this core holds the raw lock, IRQs masked (taken, or
+        // handed over by the switch that resumed this thread); `&mut self` makes this the
+        // only reference made from it at a time.
+        unsafe { self.sched.as_mut() }
     }
 
     /// Carries out `next`: for a switch, returns when this thread runs again, with the lock

@@ -2,6 +2,7 @@
 //! the model: decisions, wait membership and order, no lost wake-up, mutex
 //! ownership and the lock word, and priority inheritance as a closure.
 
+use crate::StoreKind;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -10,7 +11,7 @@ use super::model::Handle;
 use super::{Interp, CPUS};
 use crate::{Next, Priority, State, ThreadId, WaitingOn, LOCK_WAITERS};
 
-impl Interp {
+impl<S: StoreKind> Interp<S> {
     /// Checks what a decision on `cpu` promised: a real switch to a thread now
     /// running there, and nothing ready that outranks it.
     pub(super) fn check_decision(

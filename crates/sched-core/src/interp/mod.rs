@@ -53,7 +53,7 @@ use alloc::vec::Vec;
 
 pub use op::{decode, encode, Cpu, Op, Pick, PRIORITIES};
 
-use crate::{Priority, Scheduler, ThreadId, Ticks, WaitResult};
+use crate::{Checked, Priority, Scheduler, StoreKind, ThreadId, Ticks, WaitResult};
 use model::{ObjRec, WaitRec};
 
 /// Number of CPUs the interpreter runs.
@@ -82,9 +82,9 @@ pub fn run(bytes: &[u8]) -> Result<(), String> {
     it.tear_down().map_err(|e| alloc::format!("tear-down: {e}"))
 }
 
-/// The scheduler under test plus the shadow model.
-pub struct Interp {
-    s: Scheduler<u32>,
+/// The scheduler under test (its tables in stores of kind `S`) plus the shadow model.
+pub struct Interp<S: StoreKind = Checked> {
+    s: Scheduler<u32, S>,
     /// Every thread id ever handed out, idle and stale ones included.
     known: Vec<ThreadId>,
     data_of: BTreeMap<ThreadId, u32>,
@@ -106,11 +106,29 @@ pub struct Interp {
 }
 
 impl Interp {
-    /// A scheduler with `CPUS` started CPUs and the given threads spawned.
+    /// A scheduler with `CPUS` started CPUs and the given threads spawned, its
+    /// tables starting empty.
     #[must_use]
     pub fn new(initial: &[Priority]) -> Self {
+        Self::with_scheduler(Scheduler::new(3), initial)
+    }
+}
+
+impl<S: StoreKind> Interp<S> {
+    /// A scheduler with tables of kind `S` (made by [`Scheduler::try_new`]), `CPUS`
+    /// started CPUs and the given threads spawned: what a differential test runs
+    /// against the default.
+    ///
+    /// # Panics
+    /// If the heap cannot hold the first tables.
+    #[must_use]
+    pub fn with_store(initial: &[Priority]) -> Self {
+        Self::with_scheduler(Scheduler::try_new(3).expect("host heap"), initial)
+    }
+
+    fn with_scheduler(s: Scheduler<u32, S>, initial: &[Priority]) -> Self {
         let mut it = Self {
-            s: Scheduler::new(3),
+            s,
             known: Vec::new(),
             data_of: BTreeMap::new(),
             returned: BTreeSet::new(),
@@ -138,8 +156,14 @@ impl Interp {
 
     /// The scheduler, for extra checks by a driver.
     #[must_use]
-    pub fn scheduler(&self) -> &Scheduler<u32> {
+    pub fn scheduler(&self) -> &Scheduler<u32, S> {
         &self.s
+    }
+
+    /// Every thread id handed out so far, idle and stale ones included, in order.
+    #[must_use]
+    pub fn known_threads(&self) -> &[ThreadId] {
+        &self.known
     }
 
     /// Applies one operation and checks what it promised.

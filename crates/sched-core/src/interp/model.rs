@@ -5,6 +5,7 @@
 //! handed an object, and the checks compare those predictions with what the
 //! scheduler did.
 
+use crate::StoreKind;
 use alloc::vec::Vec;
 
 use super::{Interp, Pick};
@@ -103,7 +104,7 @@ pub(super) struct WaitRec {
     pub(super) event: Option<(u32, EventMode, bool)>,
 }
 
-impl Interp {
+impl<S: StoreKind> Interp<S> {
     /// The `n`-th object (cyclically) of the selected kind, destroyed ones
     /// included so that stale handles get exercised.
     pub(super) fn pick_obj(&self, sel: Sel, n: Pick) -> Option<usize> {
@@ -137,7 +138,7 @@ impl Interp {
     }
 
     pub(super) fn waiter_count(&self, i: usize) -> Option<usize> {
-        fn count(s: &crate::Scheduler<u32>, o: impl SyncObject) -> Option<usize> {
+        fn count<S: StoreKind>(s: &crate::Scheduler<u32, S>, o: impl SyncObject) -> Option<usize> {
             s.waiter_count(o)
         }
         match self.objs[i].handle {

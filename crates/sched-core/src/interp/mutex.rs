@@ -9,6 +9,7 @@
 //! just the calls: the checks compare the kernel-visible owner (derived from
 //! the word) with the model after every step.
 
+use crate::StoreKind;
 use alloc::string::String;
 
 use super::model::{Handle, ObjRec, Sel};
@@ -23,7 +24,7 @@ enum Expect {
     Fail(SchedError),
 }
 
-impl Interp {
+impl<S: StoreKind> Interp<S> {
     pub(super) fn apply_mutex_op(&mut self, op: &Op) -> Result<(), String> {
         if let Op::CreateMutex { fast } = *op {
             let m = self.s.create_mutex();

@@ -2,6 +2,7 @@
 //! creation and destruction. Each predicts its outcome from the model first,
 //! then compares.
 
+use crate::StoreKind;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -11,7 +12,7 @@ use crate::{
     AcquirePoll, EventMode, EventPoll, Next, SchedError, State, ThreadId, WaitResult, LOCK_WAITERS,
 };
 
-impl Interp {
+impl<S: StoreKind> Interp<S> {
     pub(super) fn apply_sync_op(&mut self, op: &Op) -> Result<(), String> {
         match *op {
             Op::CreateQueue => {

@@ -3,13 +3,14 @@
 //! left. A leak here (an object that cannot be destroyed, a slot still
 //! occupied, data never handed back) is a bug the step checks cannot see.
 
+use crate::StoreKind;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 
 use super::{Interp, Op, CPUS};
 use crate::State;
 
-impl Interp {
+impl<S: StoreKind> Interp<S> {
     /// Wakes, exits and reaps every thread, destroys every object, then
     /// checks that only the idle threads remain.
     ///

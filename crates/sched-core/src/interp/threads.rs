@@ -1,5 +1,6 @@
 //! Thread life-cycle operations: spawn, run, sleep, block, exit, join, reap.
 
+use crate::StoreKind;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -9,7 +10,7 @@ use crate::{
     ExitStatus, JoinPoll, Priority, SchedError, State, ThreadId, WaitResult, LOCK_WAITERS,
 };
 
-impl Interp {
+impl<S: StoreKind> Interp<S> {
     pub(super) fn apply_thread_op(&mut self, op: &Op) -> Result<(), String> {
         match *op {
             Op::Spawn(p) => {

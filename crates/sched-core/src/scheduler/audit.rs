@@ -11,7 +11,7 @@ use super::Scheduler;
 use crate::thread::State;
 use crate::MAX_CPUS;
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Checks every internal invariant, naming the first one found broken.
     ///
     /// # Errors

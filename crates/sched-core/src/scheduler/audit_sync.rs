@@ -14,7 +14,7 @@ use crate::object::Kind;
 use crate::thread::{State, Thread, WaitOn};
 use crate::ThreadId;
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Audits objects, wait lists, ownership, inheritance and timers.
     pub(super) fn audit_sync(&self) -> Result<(), &'static str> {
         // How many times each thread slot was found in a wait list.

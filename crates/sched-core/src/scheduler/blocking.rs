@@ -16,7 +16,7 @@ use crate::object::KindTag;
 use crate::thread::{State, WaitOn};
 use crate::{CpuId, Next, ThreadId, Ticks, WaitResult};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Takes `cur` (running on `cpu`) off the CPU to wait on `on`, arming its
     /// timer if there is a deadline. The caller has already put it in the
     /// object's wait list. Always a switch.

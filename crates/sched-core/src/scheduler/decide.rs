@@ -8,7 +8,7 @@
 use super::{Requeue, Scheduler};
 use crate::{CpuId, Next, State, ThreadId, Ticks, MAX_CPUS};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Picks the first thread `cpu` runs: the highest ready one, else its idle
     /// thread. It is marked `Running(cpu)` with a fresh slice.
     ///

@@ -15,7 +15,7 @@ use crate::thread::{EventRequest, WaitOn};
 use crate::wait_list::WaitList;
 use crate::{CpuId, EventId, EventMode, EventPoll, SchedError, Ticks, WaitResult};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The current thread of `cpu` waits until the flags of `e` satisfy
     /// `mask` in `mode`. If they already do, the answer is
     /// [`EventPoll::Satisfied`] with the flags seen. Otherwise it blocks

@@ -26,7 +26,7 @@ use crate::slab::{SlabKey, NIL};
 use crate::thread::WaitOn;
 use crate::{Priority, ThreadId};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// What `id`'s effective priority should be: its base, raised to the top
     /// waiter of every mutex it owns.
     pub(super) fn inherited_priority(&self, id: ThreadId) -> Priority {

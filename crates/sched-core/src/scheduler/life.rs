@@ -10,7 +10,7 @@ use super::Scheduler;
 use crate::thread::{State, Thread};
 use crate::{CpuId, ExitOutcome, ExitStatus, JoinPoll, Priority, SchedError, ThreadId, MAX_CPUS};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Registers the idle thread of `cpu`. It runs only when nothing is ready,
     /// is never queued, and may not sleep, block, exit or be joined.
     ///

@@ -36,17 +36,24 @@ pub use room::{Growth, GrowthPlan};
 
 use crate::object::Objects;
 use crate::ready::ReadyQueue;
-use crate::slab::Slab;
+use crate::slab::{Slab, Slot};
+use crate::store::{Checked, StoreKind};
 use crate::thread::{State, Thread};
 use crate::timers::TimerHeap;
 use crate::{CpuId, Next, Priority, ThreadId, Ticks, MAX_CPUS};
 
 /// All threads and the scheduling state of every CPU. `T` is the kernel's
 /// per-thread data (stack, saved context, ...), stored and handed back verbatim.
-pub struct Scheduler<T> {
-    threads: Slab<Thread<T>>,
+///
+/// `S` is the kind of store the thread and object tables live in (see [`SlotStore`]): the
+/// bounds-checked [`Checked`] by default, a faster one supplied by the kernel.
+///
+/// [`SlotStore`]: crate::SlotStore
+/// [`Checked`]: crate::Checked
+pub struct Scheduler<T, S: StoreKind = Checked> {
+    threads: Threads<T, S>,
     /// Wait queues, mutexes, semaphores and event flags.
-    objects: Objects,
+    objects: Objects<S>,
     ready: ReadyQueue,
     timers: TimerHeap,
     /// The thread each started CPU is running.
@@ -79,6 +86,9 @@ pub struct Scheduler<T> {
     check_due: u32,
 }
 
+/// The thread table, in a store of kind `S`.
+type Threads<T, S> = Slab<Thread<T>, ThreadId, <S as StoreKind>::Store<Slot<Thread<T>>>>;
+
 /// Where a thread leaving the CPU while still runnable goes in its level.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 enum Requeue {
@@ -88,28 +98,7 @@ enum Requeue {
     Tail,
 }
 
-impl<T> Scheduler<T> {
-    /// An empty scheduler with a round-robin slice of `slice_ticks` ticks
-    /// (at least 1).
-    #[must_use]
-    pub const fn new(slice_ticks: u32) -> Self {
-        Self {
-            threads: Slab::new(),
-            objects: Slab::new(),
-            ready: ReadyQueue::new(),
-            timers: TimerHeap::new(),
-            current: [None; MAX_CPUS],
-            slice_left: [0; MAX_CPUS],
-            idle: [None; MAX_CPUS],
-            idle_count: 0,
-            slice_ticks: if slice_ticks == 0 { 1 } else { slice_ticks },
-            last_now: 0,
-            handoff: None,
-            handoff_level: 0,
-            check_due: u32::MAX,
-        }
-    }
-
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Changes the length of future slices (at least 1 tick). Slices already
     /// under way run out as they were.
     pub fn set_time_slice(&mut self, ticks: u32) {

@@ -69,7 +69,7 @@ use crate::{
     CpuId, LockPoll, MutexId, Next, SchedError, ThreadId, Ticks, WaitResult, LOCK_WAITERS,
 };
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The current thread of `cpu` locks `m`: it owns it at once if it is
     /// free, otherwise it waits (best priority first, then arrival) until the
     /// mutex is handed to it or `deadline` passes, and boosts the owner chain.

@@ -13,7 +13,7 @@ use crate::thread::WaitOn;
 use crate::wait_list::WaitList;
 use crate::{EventId, MutexId, QueueId, SchedError, SemId, SyncObject, ThreadId, WaitingOn};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Creates a wait queue. May allocate: thread context only.
     pub fn create_queue(&mut self) -> QueueId {
         QueueId(self.objects.insert(Object::new(KindTag::Queue, 0)))

@@ -10,7 +10,7 @@ use super::Scheduler;
 use crate::thread::{State, WaitOn};
 use crate::{CpuId, Next, SchedError, ThreadId, Ticks, WaitResult};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The current thread of `cpu` consumes its park token if it has one
     /// ([`Next::Keep`]); otherwise it blocks until
     /// [`unpark`](Self::unpark)ed ([`WaitResult::Woken`]) or until `deadline`

@@ -7,7 +7,7 @@ use super::Scheduler;
 use crate::thread::State;
 use crate::{CpuId, Priority, ThreadId, Ticks, MAX_CPUS};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The thread running on `cpu`.
     ///
     /// # Panics

@@ -12,14 +12,21 @@
 //! amortised O(1) per entry; [`Scheduler::spawn`] and object creation then
 //! store without allocating. A caller that raced with another creator simply
 //! asks again.
+//!
+//! The tables live in stores of the scheduler's [`StoreKind`]: [`Scheduler::new`] (a
+//! `const fn`) makes empty bounds-checked ones; a kernel store that cannot be empty comes
+//! with [`Scheduler::try_new`], which allocates the first, small tables.
 
 use alloc::collections::TryReserveError;
 
-use super::Scheduler;
+use super::{Objects, Scheduler, Threads};
 use crate::object::Object;
-use crate::slab::SlabStorage;
+use crate::ready::ReadyQueue;
+use crate::slab::{Slab, SlabStorage, Slot};
+use crate::store::{Checked, StoreKind};
 use crate::thread::Thread;
-use crate::timers::TimerStorage;
+use crate::timers::{TimerHeap, TimerStorage};
+use crate::MAX_CPUS;
 
 /// How much the tables must grow; made under the lock, carried out outside it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -31,10 +38,10 @@ pub struct GrowthPlan {
 }
 
 /// Empty buffers for the tables to grow into, or the old buffers they left.
-pub struct Growth<T> {
-    threads: Option<SlabStorage<Thread<T>>>,
+pub struct Growth<T, S: StoreKind = Checked> {
+    threads: Option<SlabStorage<S::Store<Slot<Thread<T>>>>>,
     timers: Option<TimerStorage>,
-    objects: Option<SlabStorage<Object>>,
+    objects: Option<SlabStorage<S::Store<Slot<Object>>>>,
 }
 
 impl GrowthPlan {
@@ -43,7 +50,7 @@ impl GrowthPlan {
     ///
     /// # Errors
     /// When the heap cannot hold them.
-    pub fn allocate<T>(&self) -> Result<Growth<T>, TryReserveError> {
+    pub fn allocate<T, S: StoreKind>(&self) -> Result<Growth<T, S>, TryReserveError> {
         Ok(Growth {
             threads: self
                 .threads
@@ -61,7 +68,56 @@ impl GrowthPlan {
     }
 }
 
+/// Thread slots [`Scheduler::try_new`] allocates.
+const FIRST_THREADS: usize = 4;
+
+/// Object slots [`Scheduler::try_new`] allocates.
+const FIRST_OBJECTS: usize = 16;
+
 impl<T> Scheduler<T> {
+    /// An empty scheduler with bounds-checked tables and a round-robin slice of
+    /// `slice_ticks` ticks (at least 1). It allocates nothing.
+    #[must_use]
+    pub const fn new(slice_ticks: u32) -> Self {
+        Self::with_tables(slice_ticks, Slab::new(), Slab::new())
+    }
+}
+
+impl<T, S: StoreKind> Scheduler<T, S> {
+    /// A scheduler with tables of kind `S` (room for a few threads and objects) and a
+    /// round-robin slice of `slice_ticks` ticks (at least 1). Allocates.
+    ///
+    /// # Errors
+    /// When the heap cannot hold the first tables.
+    pub fn try_new(slice_ticks: u32) -> Result<Self, TryReserveError> {
+        let mut s = Self::with_tables(
+            slice_ticks,
+            Slab::try_with_room(FIRST_THREADS)?,
+            Slab::try_with_room(FIRST_OBJECTS)?,
+        );
+        let timers = TimerStorage::try_with_capacity(s.threads.capacity())?;
+        drop(s.timers.grow_into(timers));
+        Ok(s)
+    }
+
+    const fn with_tables(slice_ticks: u32, threads: Threads<T, S>, objects: Objects<S>) -> Self {
+        Self {
+            threads,
+            objects,
+            ready: ReadyQueue::new(),
+            timers: TimerHeap::new(),
+            current: [None; MAX_CPUS],
+            slice_left: [0; MAX_CPUS],
+            idle: [None; MAX_CPUS],
+            idle_count: 0,
+            slice_ticks: if slice_ticks == 0 { 1 } else { slice_ticks },
+            last_now: 0,
+            handoff: None,
+            handoff_level: 0,
+            check_due: u32::MAX,
+        }
+    }
+
     /// What must be allocated so that `threads` more threads can be spawned
     /// and `objects` more synchronization objects created without allocating,
     /// or `None` if there is room already.
@@ -80,7 +136,7 @@ impl<T> Scheduler<T> {
     /// Moves the tables into the larger buffers of `growth` and returns what
     /// is left to free (the old buffers, or any buffer that turned out not to
     /// be larger). Never allocates.
-    pub fn grow(&mut self, growth: Growth<T>) -> Growth<T> {
+    pub fn grow(&mut self, growth: Growth<T, S>) -> Growth<T, S> {
         Growth {
             threads: growth.threads.map(|g| self.threads.grow_into(g)),
             timers: growth.timers.map(|g| self.timers.grow_into(g)),

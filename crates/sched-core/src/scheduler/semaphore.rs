@@ -12,7 +12,7 @@ use crate::object::{Kind, KindTag};
 use crate::thread::WaitOn;
 use crate::{AcquirePoll, CpuId, SchedError, SemId, Ticks, WaitResult};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The current thread of `cpu` takes a permit of `s`, or waits (best
     /// priority first, then arrival) until one is handed to it
     /// ([`WaitResult::Acquired`]) or `deadline` passes

@@ -15,7 +15,7 @@ use super::Scheduler;
 use crate::thread::{State, WaitOn};
 use crate::{CpuId, Next, SchedError, ThreadId, Ticks, WaitResult};
 
-impl<T> Scheduler<T> {
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The current thread of `cpu` sleeps until the first tick at or after
     /// `deadline`; another thread (or the idle one) runs. Always a switch.
     ///
