@@ -36,8 +36,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         };
         let t = self.entry(cur);
         if t.is_idle() || top > t.priority {
-            self.requeue_current(cpu, cur, Requeue::Head);
-            self.switch_from(cpu, cur)
+            self.requeue_current_inline(cpu, cur, Requeue::Head);
+            let to = self.dispatch_inline(cpu);
+            Next::Switch { from: cur, to }
         } else {
             Next::Keep
         }

@@ -224,8 +224,16 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
     /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle
     /// threads simply stop running; they are never queued.
-    #[inline(always)]
+    #[inline(never)]
     fn requeue_current(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
+        self.requeue_current_inline(cpu, id, place);
+    }
+
+    /// [`requeue_current`](Self::requeue_current) inlined into its caller: for the
+    /// preemption after a wake-up, where a call's prologue costs more than the body saves
+    /// (inlined everywhere, it makes `yield_now` itself slower: register pressure).
+    #[inline(always)]
+    fn requeue_current_inline(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
         let left = self.slice_left[cpu];
         let t = self.entry_mut(id);
         t.state = State::Ready;
@@ -252,8 +260,15 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     ///
     /// # Panics
     /// If nothing is ready and `cpu` has no idle thread.
-    #[inline(always)]
+    #[inline(never)]
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
+        self.dispatch_inline(cpu)
+    }
+
+    /// [`dispatch`](Self::dispatch) inlined into its caller (see
+    /// [`requeue_current_inline`](Self::requeue_current_inline)).
+    #[inline(always)]
+    fn dispatch_inline(&mut self, cpu: CpuId) -> ThreadId {
         if let Some(id) = self.handoff.take() {
             self.run_on(cpu, id);
             return id;
