@@ -5,7 +5,9 @@
 //! - `mutex_handoff`: H blocks in `Mutex::lock` while L holds the mutex (L inherits H's
 //!   priority meanwhile), L drops its guard; the mutex passes to H;
 //! - `channel_wake`: H blocks in `Receiver::recv` on an empty channel, L `send`s a four-word
-//!   message.
+//!   message;
+//! - `unpark_switch`: H blocks in `thread::park`, L calls `Thread::unpark` on it (Thread-Metric's
+//!   preemptive test is made of these and of the park that follows).
 //!
 //! xtask: timeout=60
 #![no_std]
@@ -38,6 +40,8 @@ fn main() {
     report("mutex_handoff", Unit::Instructions, &mut s);
     let mut s = channel_wake();
     report("channel_wake", Unit::Instructions, &mut s);
+    let mut s = unpark_switch();
+    report("unpark_switch", Unit::Instructions, &mut s);
 }
 
 fn spawn<T: Send + 'static>(priority: u8, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
@@ -126,6 +130,26 @@ fn channel_wake() -> Vec<u64> {
                 break; // H is gone
             }
             n += 1;
+        }
+    });
+    let samples = high.join().expect("high");
+    low.join().expect("low");
+    samples
+}
+
+fn unpark_switch() -> Vec<u64> {
+    DONE.store(false, Relaxed);
+    let high = spawn(HIGH, || {
+        collect(|| {
+            thread::park();
+            WINDOW.close()
+        })
+    });
+    let h = high.thread().clone();
+    let low = spawn(LOW, move || {
+        while !DONE.load(Relaxed) {
+            WINDOW.open();
+            h.unpark();
         }
     });
     let samples = high.join().expect("high");

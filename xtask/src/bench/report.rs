@@ -40,6 +40,7 @@ const REFERENCES: &[Reference] = &[
     r("sem_pair", Target::AtMost(30), Some(36), None),
     r("channel_pair", Target::AtMost(80), Some(118), Some(248)),
     r("channel_wake", Target::None, None, None),
+    r("unpark_switch", Target::None, None, None),
     r("spawn_join", Target::None, None, None),
     r("tick_cost", Target::AtMost(100), Some(124), Some(124)),
     r("idle_ticks_per_s", Target::None, None, None),

@@ -42,6 +42,7 @@ pub const PROFILED: &[Profiled] = &[
     window("sem_wake_switch", "wake"),
     window("mutex_handoff", "wake"),
     window("channel_wake", "wake"),
+    window("unpark_switch", "wake"),
     window("irq_latency", "irq"),
     window("irq_to_thread", "irq"),
     window("alloc_worst", "heap"),
