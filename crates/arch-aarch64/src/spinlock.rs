@@ -39,16 +39,7 @@ impl RawSpinLock {
     /// Spins until the lock is taken. IRQs must already be masked by the caller.
     #[inline]
     pub fn lock(&self) {
-        let me = cpu::core_id();
-        while self
-            .owner
-            .compare_exchange_weak(UNLOCKED, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            while self.owner.load(Ordering::Relaxed) != UNLOCKED {
-                core::hint::spin_loop();
-            }
-        }
+        self.lock_on(cpu::core_id());
     }
 
     /// [`lock`](Self::lock) for a caller that has this core's number at hand already

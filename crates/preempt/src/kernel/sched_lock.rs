@@ -103,10 +103,9 @@ impl SchedLock {
     /// `&mut self`), so no reference made here outlives this thread's hold of the lock.
     #[inline(always)]
     pub(crate) fn sched(&mut self) -> &mut Sched {
-        // SAFETY: `self.sched` points to the scheduler in `SCHED`, which stays made; a
-        // `SchedLock` exists only while this core holds the raw lock, IRQs masked (taken, or
-        // handed over by the switch that resumed this thread); `&mut self` makes this the
-        // only reference made from it at a time.
+        // SAFETY: `self.sched` points to the made scheduler in `SCHED`; a `SchedLock` exists
+        // only while this core holds the raw lock with IRQs masked (taken or handed over by a
+        // switch), and `&mut self` makes this the only reference made from it at a time.
         unsafe { self.sched.as_mut() }
     }
 
