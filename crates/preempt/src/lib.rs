@@ -26,6 +26,7 @@ mod boot;
 pub mod config;
 #[doc(hidden)]
 pub mod console;
+pub mod cpu;
 pub mod heap;
 pub mod irq;
 mod kernel;

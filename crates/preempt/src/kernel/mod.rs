@@ -41,7 +41,10 @@ pub(crate) enum Failure {
 pub(crate) struct ThreadInfo {
     id: AtomicU64,
     pub name: Option<String>,
-    pub base_priority: Priority,
+    /// The thread's base priority: as spawned, then as last set by `Thread::set_priority`
+    /// (written under the scheduler lock together with `sched-core`'s copy), so that it is
+    /// still right once the thread has ended and left the scheduler's table.
+    base_priority: AtomicU8,
     /// The thread running the program's `main`.
     pub is_main: bool,
     failure: AtomicU8,
@@ -56,7 +59,7 @@ impl ThreadInfo {
         Self {
             id: AtomicU64::new(0),
             name,
-            base_priority,
+            base_priority: AtomicU8::new(base_priority),
             is_main: false,
             failure: AtomicU8::new(0),
             final_stack_peak: AtomicUsize::new(usize::MAX),
@@ -69,6 +72,15 @@ impl ThreadInfo {
             is_main: true,
             ..Self::new(Some(String::from("main")), base_priority)
         }
+    }
+    /// The base priority as spawned or last set (see the field).
+    pub fn base_priority(&self) -> Priority {
+        self.base_priority.load(Ordering::Relaxed)
+    }
+    /// Records a new base priority; call under the scheduler lock, right after `sched-core`
+    /// accepted it.
+    pub fn set_base_priority(&self, priority: Priority) {
+        self.base_priority.store(priority, Ordering::Relaxed);
     }
     pub fn id_u64(&self) -> u64 {
         self.id.load(Ordering::Relaxed)
@@ -208,6 +220,16 @@ pub(crate) fn sched_epoch() -> u64 {
     SCHED_EPOCH.load(Ordering::Relaxed)
 }
 static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// How many cores run threads: counted by [`start`] on each core, right after `sched-core`
+/// made that core's idle thread its current one (today only core 0 gets there; the others
+/// stay parked in `_start`).
+static CPUS_STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// The number of cores that run threads (see [`CPUS_STARTED`]).
+pub(crate) fn cpus_started() -> usize {
+    CPUS_STARTED.load(Ordering::Acquire)
+}
 
 /// Whether `info` is the thread running the program's `main` (its failure ends the system).
 pub(crate) fn is_main(info: &ThreadInfo) -> bool {
@@ -448,6 +470,7 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
         let first = sched.start(cpu);
         debug_assert_eq!(first, idle_id);
+        CPUS_STARTED.fetch_add(1, Ordering::AcqRel);
     }
     STARTED.store(true, Ordering::Release);
     if room::reserve(8, room::OBJECT_SPARE).is_err() {

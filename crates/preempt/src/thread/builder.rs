@@ -78,7 +78,9 @@ impl Builder {
         self
     }
 
-    /// Sets the priority: 0–255, higher runs first.
+    /// Sets the priority: 0–255, higher runs first ([`DEFAULT_PRIORITY`] if not set). This is
+    /// the thread's base priority: it may run higher while it holds a mutex a higher thread
+    /// waits for, and [`Thread::set_priority`] changes it later.
     pub fn priority(mut self, priority: Priority) -> Self {
         self.priority = priority;
         self

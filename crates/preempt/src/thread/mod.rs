@@ -2,7 +2,8 @@
 //!
 //! Every thread has its own stack and runs at EL1 with IRQs unmasked, so the timer can preempt
 //! it anywhere. Priorities are `u8`, higher runs first; equal priorities share the CPU in time
-//! slices. A thread ends by returning from its closure; a panic or fault ends only that thread.
+//! slices. A thread's priority is set at spawn ([`Builder::priority`]) and may be changed at
+//! any time ([`Thread::set_priority`]). A thread ends by returning from its closure; a panic or fault ends only that thread.
 
 mod builder;
 mod join;
@@ -10,6 +11,7 @@ mod join;
 use core::time::Duration;
 
 use preempt_arch::timer;
+use sched_core::State;
 pub use sched_core::{Priority, ThreadId, DEFAULT_PRIORITY};
 
 pub use builder::{Builder, SpawnError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
@@ -66,10 +68,57 @@ impl Thread {
         kernel::stack_peak(&self.info)
     }
 
-    /// The thread's current (effective) priority, or its spawn priority once it has ended.
+    /// The priority the thread runs at now: its base priority, raised to that of the
+    /// highest-priority thread waiting for a [`Mutex`](crate::sync::Mutex) it holds (priority
+    /// inheritance, transitively). Once it has ended: its last base priority.
     pub fn priority(&self) -> Priority {
         let id = self.id();
-        kernel::with_sched(|s, _| s.priority(id)).unwrap_or(self.info.base_priority)
+        kernel::with_sched(|s, _| s.priority(id)).unwrap_or_else(|| self.info.base_priority())
+    }
+
+    /// The thread's base priority: as spawned ([`Builder::priority`]) or as last set with
+    /// [`set_priority`](Self::set_priority), whatever it inherits (see
+    /// [`priority`](Self::priority)). Still answers once the thread has ended.
+    pub fn base_priority(&self) -> Priority {
+        let id = self.id();
+        kernel::with_sched(|s, _| s.base_priority(id)).unwrap_or_else(|| self.info.base_priority())
+    }
+
+    /// Gives the thread a new base priority (every `u8` is valid; higher runs first), with
+    /// effect at once — `thread::current().set_priority(p)` for the caller.
+    ///
+    /// - The priority it runs at ([`priority`](Self::priority)) becomes the higher of the new
+    ///   base and what it inherits from the waiters of the mutexes it holds: lowering a
+    ///   boosted mutex holder keeps the boost until it unlocks, and then it runs at the new
+    ///   base.
+    /// - The scheduler order follows before this returns: a caller that lowers itself below a
+    ///   ready thread switches to it at once; raising a ready thread above the caller
+    ///   preempts the caller at once. A ready thread goes to the back of its new level.
+    /// - A thread waiting on a mutex, semaphore, channel or other blocking object is moved to
+    ///   its new place in that object's priority-ordered wait list; if it waits for a mutex,
+    ///   the holder's inherited priority is recomputed (up the chain of holders).
+    /// - Callable from interrupt handlers: a thread raised above the interrupted one runs as
+    ///   soon as the handler returns, as for [`unpark`](Self::unpark).
+    /// - A thread that has ended is left as it was (no effect, no panic): its
+    ///   [`base_priority`](Self::base_priority) stays the last one it had. The idle thread,
+    ///   which only `thread::current()` inside an interrupt handler that interrupted it can
+    ///   name, is left alone too.
+    ///
+    /// Today a single core runs threads; with several, a change that concerns another core's
+    /// running thread would have to reach that core as well.
+    pub fn set_priority(&self, priority: Priority) {
+        let id = self.id();
+        let info = &self.info;
+        crate::kernel::wait::notify(|s| {
+            // An ended thread (a zombie awaiting its join, or reaped) keeps its last base;
+            // `sched-core` refuses idle threads and stale ids itself.
+            if matches!(s.state(id), Some(State::Zombie(_))) {
+                return;
+            }
+            if s.set_priority(id, priority).is_ok() {
+                info.set_base_priority(priority);
+            }
+        });
     }
 }
 
