@@ -3,7 +3,8 @@
 //! Every thread has its own stack and runs at EL1 with IRQs unmasked, so the timer can preempt
 //! it anywhere. Priorities are `u8`, higher runs first; equal priorities share the CPU in time
 //! slices. A thread's priority is set at spawn ([`Builder::priority`]) and may be changed at
-//! any time ([`Thread::set_priority`]). A thread ends by returning from its closure; a panic or fault ends only that thread.
+//! any time ([`Thread::set_priority`]). A thread ends by returning from its closure; a panic
+//! or fault ends only that thread.
 
 mod builder;
 mod join;
