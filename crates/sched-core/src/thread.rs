@@ -95,6 +95,11 @@ pub(crate) struct WaitRecord {
     /// Why the last wait ended, until taken.
     pub(crate) result: WaitResult,
     pub(crate) park_token: bool,
+    /// The thread has an entry in the timer heap (a sleeper or a timed waiter). Kept beside
+    /// the heap's own index so that ending a wait without a deadline — most of them — costs a
+    /// test of a field already at hand instead of a lookup in the heap (the audit checks that
+    /// the two agree).
+    pub(crate) timed: bool,
     /// First mutex (object slot index) of the list of mutexes it owns, or `NIL`.
     pub(crate) owned_head: u32,
 }
@@ -111,6 +116,7 @@ impl WaitRecord {
             },
             result: WaitResult::Nothing,
             park_token: false,
+            timed: false,
             owned_head: NIL,
         }
     }

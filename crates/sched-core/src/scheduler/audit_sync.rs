@@ -78,6 +78,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Err("wait link disagrees with what the thread waits on");
         }
         let timed = self.timers.contains(id.index());
+        if timed != t.wait.timed {
+            return Err("timer flag disagrees with the timer heap");
+        }
         if t.state == State::Sleeping && !timed {
             return Err("sleeping thread has no timer");
         }

@@ -31,6 +31,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         t.state = State::Blocked;
         t.wait.on = on;
         t.wait.result = WaitResult::Nothing;
+        t.wait.timed = deadline.is_some();
         if let Some(deadline) = deadline {
             self.timers.insert(cur.index(), deadline);
         }
@@ -57,12 +58,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// [`end_wait`](Self::end_wait) for a thread its caller has already taken off the wait
     /// list of an object that is not a mutex (nothing to recompute): one lookup of the entry.
     pub(super) fn end_unlinked_wait(&mut self, id: ThreadId, result: WaitResult) {
-        self.timers.remove(id.index());
         let t = self.entry_mut(id);
+        // A timer that fired has left the heap already (`wake_due`); removing it again finds
+        // nothing.
+        let timed = core::mem::take(&mut t.wait.timed);
         t.wait.on = WaitOn::Nothing;
         t.wait.result = result;
         t.state = State::Ready;
         let level = t.priority;
+        if timed {
+            self.timers.remove(id.index());
+        }
         self.check_due = u32::MAX;
         self.enqueue_at(id, level);
     }

@@ -26,6 +26,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let t = self.entry_mut(cur);
         t.state = State::Sleeping;
         t.wait.result = WaitResult::Nothing;
+        t.wait.timed = true;
         self.timers.insert(cur.index(), deadline);
         self.switch_from(cpu, cur)
     }
