@@ -10,6 +10,9 @@
 #![no_std]
 #![cfg_attr(not(target_arch = "aarch64"), allow(unused))]
 
+#[macro_use]
+mod q_asm;
+
 pub mod boot;
 pub mod context;
 pub mod cpu;
