@@ -105,6 +105,20 @@ impl Object {
 /// The object table, in a store of kind `S`.
 pub(crate) type Objects<S = Checked> = Slab<Object, ObjId, <S as StoreKind>::Store<Slot<Object>>>;
 
+/// The object `id` names, if it still exists and is of kind `tag`: the checked lookup of an
+/// id that comes from outside. A function of the table alone, so that a caller can hold the
+/// object and the thread table at once (`Scheduler::object_mut` borrows the whole scheduler).
+pub(crate) fn object_of_kind<B: SlotStore<Elem = Slot<Object>>>(
+    objects: &mut Slab<Object, ObjId, B>,
+    id: ObjId,
+    tag: KindTag,
+) -> Result<&mut Object, crate::SchedError> {
+    objects
+        .get_mut(id)
+        .filter(|o| o.tag() == tag)
+        .ok_or(crate::SchedError::NoSuchObject)
+}
+
 /// The mutex in object slot `index` (which the caller knows to be one).
 pub(crate) fn mutex_at<B: SlotStore<Elem = Slot<Object>>>(
     objects: &Slab<Object, ObjId, B>,

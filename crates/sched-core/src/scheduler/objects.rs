@@ -95,10 +95,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         id: ObjId,
         tag: KindTag,
     ) -> Result<&mut Object, SchedError> {
-        self.objects
-            .get_mut(id)
-            .filter(|o| o.tag() == tag)
-            .ok_or(SchedError::NoSuchObject)
+        crate::object::object_of_kind(&mut self.objects, id, tag)
     }
 
     /// Number of threads waiting on `o`; `None` for a stale handle.

@@ -42,11 +42,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// # Errors
     /// [`SchedError::NoSuchObject`] for a stale handle.
     pub fn wake_one(&mut self, q: QueueId) -> Result<Option<ThreadId>, SchedError> {
-        let obj = self
-            .objects
-            .get_mut(q.0)
-            .filter(|o| o.tag() == KindTag::Queue)
-            .ok_or(SchedError::NoSuchObject)?;
+        let obj = crate::object::object_of_kind(&mut self.objects, q.0, KindTag::Queue)?;
         let Some(top) = obj.waiters.head() else {
             return Ok(None);
         };

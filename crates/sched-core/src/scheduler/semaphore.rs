@@ -8,7 +8,7 @@
 //! interrupt context.
 
 use super::Scheduler;
-use crate::object::{Kind, KindTag};
+use crate::object::{object_of_kind, Kind, KindTag};
 use crate::thread::WaitOn;
 use crate::{AcquirePoll, CpuId, SchedError, SemId, Ticks, WaitResult};
 
@@ -103,11 +103,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// # Errors
     /// As [`sem_release`](Self::sem_release); on [`SchedError::Overflow`] nothing changes.
     pub fn sem_release_drain(&mut self, s: SemId) -> Result<Option<u32>, SchedError> {
-        let obj = self
-            .objects
-            .get_mut(s.0)
-            .filter(|o| o.tag() == KindTag::Semaphore)
-            .ok_or(SchedError::NoSuchObject)?;
+        let obj = object_of_kind(&mut self.objects, s.0, KindTag::Semaphore)?;
         let Kind::Semaphore { permits } = &mut obj.kind else {
             unreachable!("kind checked");
         };

@@ -85,12 +85,26 @@ impl<T> Chan<T> {
     }
 
     /// A published message found the receiver waiting.
+    #[inline(always)]
+    fn wake_receiver(&self) {
+        self.wake_waiters::<false>();
+    }
+
+    /// Clears a waiting flag and wakes every thread waiting on that side: the senders' queue
+    /// for `SENDERS`, the receiver's otherwise. One copy per side (a const parameter rather
+    /// than arguments: the flag and the queue stay constants in each, as on a hand-written
+    /// pair).
     #[cold]
     #[inline(never)]
-    fn wake_receiver(&self) {
+    fn wake_waiters<const SENDERS: bool>(&self) {
+        let (bit, q) = if SENDERS {
+            (TX_WAITING, self.tx_q)
+        } else {
+            (RX_WAITING, self.rx_q)
+        };
         wait::notify(|s| {
-            self.flags.fetch_and(!RX_WAITING, Ordering::Relaxed);
-            let _ = s.wake_all(self.rx_q);
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+            let _ = s.wake_all(q);
         });
     }
 
@@ -154,13 +168,9 @@ impl<T> Chan<T> {
         Some(t)
     }
 
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn wake_senders(&self) {
-        wait::notify(|s| {
-            self.flags.fetch_and(!TX_WAITING, Ordering::Relaxed);
-            let _ = s.wake_all(self.tx_q);
-        });
+        self.wake_waiters::<true>();
     }
 
     /// Every sender is gone. Acquire: the messages they sent are visible after this, so a
