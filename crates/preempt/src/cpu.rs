@@ -24,3 +24,11 @@ pub fn current() -> usize {
 pub fn count() -> usize {
     crate::kernel::cpus_started()
 }
+
+/// The cores that run threads, bit n for core n (what [`Builder::affinity`] masks are checked
+/// against).
+///
+/// [`Builder::affinity`]: crate::thread::Builder::affinity
+pub(crate) fn running_mask() -> u32 {
+    crate::kernel::cpus_mask()
+}

@@ -18,7 +18,7 @@ pub(crate) mod wait;
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use preempt_arch::{context::Context, cpu, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
@@ -226,9 +226,24 @@ static STARTED: AtomicBool = AtomicBool::new(false);
 /// stay parked in `_start`).
 static CPUS_STARTED: AtomicUsize = AtomicUsize::new(0);
 
+/// The cores that run threads, bit n for core n: set by [`start`] with [`CPUS_STARTED`].
+static CPUS_MASK: AtomicU32 = AtomicU32::new(0);
+
 /// The number of cores that run threads (see [`CPUS_STARTED`]).
 pub(crate) fn cpus_started() -> usize {
     CPUS_STARTED.load(Ordering::Acquire)
+}
+
+/// The cores that run threads, bit n for core n (see [`CPUS_MASK`]).
+pub(crate) fn cpus_mask() -> u32 {
+    CPUS_MASK.load(Ordering::Acquire)
+}
+
+/// Counts core `cpu` in as running threads; under the scheduler lock, right after
+/// `sched-core` started it.
+fn count_in(cpu: CpuId) {
+    CPUS_MASK.fetch_or(1 << cpu, Ordering::AcqRel);
+    CPUS_STARTED.fetch_add(1, Ordering::AcqRel);
 }
 
 /// Whether `info` is the thread running the program's `main` (its failure ends the system).
@@ -412,33 +427,55 @@ pub(crate) fn new_thread(
     .map_err(drop)
 }
 
-/// Hands a new control block to the scheduler; switches at once if it outranks the caller.
-/// Reserves the thread's slot first, outside the lock: `Err` gives the control block back
-/// when the heap cannot hold the larger thread table.
+/// Why [`spawn`] gave a control block back.
+pub(crate) enum SpawnFail {
+    /// The heap cannot hold the larger thread table.
+    NoRoom,
+    /// The affinity mask names no core that runs threads.
+    NoAllowedCpu,
+}
+
+/// Hands a new control block to the scheduler, to run on the cores in `affinity` (bit n: core
+/// n); switches at once if it outranks the caller. Reserves the thread's slot first, outside
+/// the lock: `Err` gives the control block back when the heap cannot hold the larger thread
+/// table, or when `affinity` names no running core.
 pub(crate) fn spawn(
     priority: Priority,
+    affinity: u32,
     thread: Box<KThread>,
-) -> Result<ThreadId, (Box<KThread>, room::NoRoom)> {
+) -> Result<ThreadId, (Box<KThread>, SpawnFail)> {
     let info = thread.info.clone();
     let mut thread = Some(thread);
     loop {
-        if let Err(e) = room::reserve(1, 0) {
-            return Err((thread.take().expect("control block"), e));
+        if room::reserve(1, 0).is_err() {
+            return Err((thread.take().expect("control block"), SpawnFail::NoRoom));
         }
         let placed = schedule(|s, cpu| {
             // Another thread may have taken the reserved room meanwhile: then try again.
             if !s.has_thread_room() {
                 return (Next::Keep, None);
             }
-            let id = s.spawn(priority, thread.take().expect("control block"));
+            // Checked before the control block moves in, so that a refusal hands it back to
+            // be freed outside the lock.
+            if affinity & s.started_cpus() == 0 {
+                return (Next::Keep, Some(Err(())));
+            }
+            let data = thread.take().expect("control block");
+            let Ok(id) = s.spawn_with_affinity(priority, affinity, data) else {
+                fault::kernel_halt(format_args!("spawn refused a checked affinity"))
+            };
             if let Some(t) = s.data_mut(id) {
                 t.id = Some(id);
             }
             info.id.store(id.as_u64(), Ordering::Relaxed);
-            (s.preempt_check(cpu), Some(id))
+            (s.preempt_check(cpu), Some(Ok(id)))
         });
-        if let Some(id) = placed {
-            return Ok(id);
+        match placed {
+            Some(Ok(id)) => return Ok(id),
+            Some(Err(())) => {
+                return Err((thread.take().expect("control block"), SpawnFail::NoAllowedCpu))
+            }
+            None => {}
         }
     }
 }
@@ -470,14 +507,14 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
         let first = sched.start(cpu);
         debug_assert_eq!(first, idle_id);
-        CPUS_STARTED.fetch_add(1, Ordering::AcqRel);
+        count_in(cpu);
     }
     STARTED.store(true, Ordering::Release);
     if room::reserve(8, room::OBJECT_SPARE).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
     irq::start_tick();
-    if spawn(main_priority, main).is_err() {
+    if spawn(main_priority, u32::MAX, main).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
     cpu::irq_enable();

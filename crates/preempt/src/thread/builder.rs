@@ -27,6 +27,13 @@ pub enum SpawnError {
         /// Bytes asked for.
         requested: usize,
     },
+    /// The affinity mask ([`Builder::affinity`]) names no core that runs threads.
+    NoRunningCore {
+        /// The mask asked for.
+        affinity: u32,
+        /// The cores that run threads (bit n: core n).
+        running: u32,
+    },
 }
 
 impl fmt::Display for SpawnError {
@@ -44,16 +51,23 @@ impl fmt::Display for SpawnError {
                     "out of memory spawning a thread with a {requested}-byte stack"
                 )
             }
+            Self::NoRunningCore { affinity, running } => {
+                write!(
+                    f,
+                    "affinity mask {affinity:#x} names no core that runs threads (running: {running:#x})"
+                )
+            }
         }
     }
 }
 
-/// Thread settings: name, priority, stack size.
+/// Thread settings: name, priority, stack size, the cores it may run on.
 #[derive(Debug, Clone)]
 pub struct Builder {
     name: Option<String>,
     priority: Priority,
     stack_size: usize,
+    affinity: u32,
 }
 
 impl Default for Builder {
@@ -63,12 +77,14 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Default settings: no name, priority [`DEFAULT_PRIORITY`], [`DEFAULT_STACK_SIZE`] bytes.
+    /// Default settings: no name, priority [`DEFAULT_PRIORITY`], [`DEFAULT_STACK_SIZE`]
+    /// bytes, every core.
     pub fn new() -> Self {
         Self {
             name: None,
             priority: DEFAULT_PRIORITY,
             stack_size: DEFAULT_STACK_SIZE,
+            affinity: u32::MAX,
         }
     }
 
@@ -86,6 +102,16 @@ impl Builder {
         self
     }
 
+    /// Sets the cores the thread may run on: bit n allows core n (default: all). Bits of cores
+    /// that do not run threads are ignored; a mask that names none of the running cores
+    /// ([`cpu::count`](crate::cpu::count)) makes [`spawn`](Self::spawn) fail with
+    /// [`SpawnError::NoRunningCore`]. The thread can change it later with
+    /// [`thread::set_affinity`](super::set_affinity).
+    pub fn affinity(mut self, mask: u32) -> Self {
+        self.affinity = mask;
+        self
+    }
+
     /// Sets the stack size in bytes (at least [`MIN_STACK_SIZE`]).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
@@ -97,13 +123,22 @@ impl Builder {
     /// # Errors
     /// [`SpawnError::StackTooSmall`] for a stack below [`MIN_STACK_SIZE`];
     /// [`SpawnError::OutOfMemory`] when the heap cannot hold the stack or any of the kernel's
-    /// own per-thread data (nothing is leaked then, and `f` is dropped).
+    /// own per-thread data (nothing is leaked then, and `f` is dropped);
+    /// [`SpawnError::NoRunningCore`] when the [affinity](Self::affinity) names no running
+    /// core (checked before anything is allocated).
     pub fn spawn<F, T>(self, f: F) -> Result<JoinHandle<T>, SpawnError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         crate::kernel::wait::assert_may_block("thread::spawn");
+        let running = crate::cpu::running_mask();
+        if self.affinity & running == 0 {
+            return Err(SpawnError::NoRunningCore {
+                affinity: self.affinity,
+                running,
+            });
+        }
         let stack = Stack::new(self.stack_size)?;
         let oom = SpawnError::OutOfMemory {
             requested: self.stack_size,
@@ -116,9 +151,15 @@ impl Builder {
         })
         .map_err(|_| oom)?;
         let thread = kernel::new_thread(stack, main, info.clone()).map_err(|()| oom)?;
-        let id = kernel::spawn(self.priority, thread).map_err(|(thread, _)| {
+        let id = kernel::spawn(self.priority, self.affinity, thread).map_err(|(thread, why)| {
             drop(thread);
-            oom
+            match why {
+                kernel::SpawnFail::NoRoom => oom,
+                kernel::SpawnFail::NoAllowedCpu => SpawnError::NoRunningCore {
+                    affinity: self.affinity,
+                    running,
+                },
+            }
         })?;
         Ok(JoinHandle::new(id, packet, Thread::from_info(info)))
     }

@@ -154,6 +154,56 @@ pub fn yield_now() {
     kernel::schedule(|s, cpu| (s.yield_now(cpu), ()));
 }
 
+/// Why [`set_affinity`] refused a mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AffinityError {
+    mask: u32,
+    running: u32,
+}
+
+impl AffinityError {
+    /// The mask that was refused.
+    pub fn mask(&self) -> u32 {
+        self.mask
+    }
+    /// The cores that run threads (bit n: core n), none of which the mask names.
+    pub fn running(&self) -> u32 {
+        self.running
+    }
+}
+
+impl core::fmt::Display for AffinityError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "affinity mask {:#x} names no core that runs threads (running: {:#x})",
+            self.mask, self.running
+        )
+    }
+}
+
+/// Sets the cores the calling thread may run on: bit n allows core n (bits of cores that do
+/// not run threads are ignored). If the core it runs on is no longer allowed, it moves to an
+/// allowed one before this returns (where it runs as soon as it outranks that core's thread,
+/// like any ready thread).
+///
+/// # Errors
+/// [`AffinityError`] for a mask that names no running core; the affinity is then unchanged.
+///
+/// # Panics
+/// In an interrupt handler (there is no calling thread), like every blocking call.
+pub fn set_affinity(mask: u32) -> Result<(), AffinityError> {
+    crate::kernel::wait::assert_may_block("thread::set_affinity");
+    let running = crate::cpu::running_mask();
+    if mask & running == 0 {
+        return Err(AffinityError { mask, running });
+    }
+    kernel::schedule(|s, cpu| match s.set_affinity(cpu, mask) {
+        Ok(next) => (next, Ok(())),
+        Err(_) => (sched_core::Next::Keep, Err(AffinityError { mask, running })),
+    })
+}
+
 /// Blocks the calling thread for at least `dur` (and at most about one tick more).
 pub fn sleep(dur: Duration) {
     if dur.is_zero() {

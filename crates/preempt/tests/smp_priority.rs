@@ -1,0 +1,171 @@
+//! The global priority guarantee on four cores: the threads running are always the
+//! highest-priority ready ones. With five busy threads above a low one, the low one never runs
+//! while they are ready; a thread woken by the timer preempts the core that runs the
+//! lowest-priority thread (not any other), promptly (an IPI, not the next tick); raising a
+//! ready thread's priority from another core makes it run at once.
+//! xtask: smp=4
+//! xtask: timeout=120
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use preempt::thread::{self, Builder};
+use preempt::time::{Duration, Instant};
+use preempt::{check, check_eq, cpu, println};
+
+preempt::entry!(main);
+
+const CORES: usize = 4;
+const NONE: usize = usize::MAX;
+
+/// Busy-waits `ms` milliseconds, recording the core it runs on in `at` all the while.
+fn busy(ms: u64, at: &AtomicUsize) {
+    let until = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < until {
+        at.store(cpu::current(), Ordering::Relaxed);
+    }
+}
+
+/// N+1 busy threads above a low one (main counts as one): the low one never runs while all
+/// of them are ready.
+fn lowest_never_runs() {
+    static STARTED: AtomicU32 = AtomicU32::new(0);
+    static DONE: AtomicU32 = AtomicU32::new(0);
+    static VIOLATIONS: AtomicU32 = AtomicU32::new(0);
+    static LOW_SAMPLES: AtomicU32 = AtomicU32::new(0);
+    let low = Builder::new()
+        .name("low")
+        .priority(5)
+        .spawn(|| {
+            while DONE.load(Ordering::Relaxed) < CORES as u32 {
+                if STARTED.load(Ordering::Relaxed) == CORES as u32 {
+                    VIOLATIONS.fetch_add(1, Ordering::Relaxed);
+                }
+                LOW_SAMPLES.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .expect("low");
+    let mut handles = Vec::new();
+    for i in 0..CORES {
+        handles.push(
+            Builder::new()
+                .priority(20 + i as u8)
+                .spawn(|| {
+                    static AT: AtomicUsize = AtomicUsize::new(NONE);
+                    STARTED.fetch_add(1, Ordering::Relaxed);
+                    busy(20, &AT);
+                    DONE.fetch_add(1, Ordering::Relaxed);
+                })
+                .expect("busy"),
+        );
+    }
+    for h in handles {
+        h.join().expect("busy");
+    }
+    low.join().expect("low");
+    check_eq!(VIOLATIONS.load(Ordering::Relaxed), 0, "low ran while 5 above it were ready");
+    check!(LOW_SAMPLES.load(Ordering::Relaxed) > 0, "low never ran at all");
+}
+
+static AT: [AtomicUsize; CORES] = [const { AtomicUsize::new(NONE) }; CORES];
+static LATE_NS: AtomicU64 = AtomicU64::new(0);
+static VICTIM_OK: AtomicBool = AtomicBool::new(false);
+
+/// A timer-woken thread takes the core of the lowest-priority running thread.
+fn wake_preempts_lowest() {
+    let high = Builder::new()
+        .name("high")
+        .priority(100)
+        .spawn(|| {
+            let deadline = Instant::now() + Duration::from_millis(10);
+            thread::sleep_until(deadline);
+            let late = deadline.elapsed();
+            let me = cpu::current();
+            LATE_NS.store(late.as_nanos() as u64, Ordering::Relaxed);
+            let at: Vec<usize> = AT.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+            // The priority-20 thread ran here; every other busy thread on another core.
+            VICTIM_OK.store(
+                at[0] == me && at[1..].iter().all(|&c| c != me && c != NONE),
+                Ordering::Relaxed,
+            );
+            if !VICTIM_OK.load(Ordering::Relaxed) {
+                println!("high on core {}, busy threads last seen on {:?}", me, at);
+            }
+        })
+        .expect("high");
+    let mut handles = Vec::new();
+    for i in 0..CORES {
+        handles.push(
+            Builder::new()
+                .priority(20 + i as u8)
+                .spawn(move || busy(30, &AT[i]))
+                .expect("busy"),
+        );
+    }
+    high.join().expect("high");
+    for h in handles {
+        h.join().expect("busy");
+    }
+    check!(VICTIM_OK.load(Ordering::Relaxed), "the wrong core was preempted");
+    // Woken by some core's tick, it must reach its core well within a tick period.
+    let late = LATE_NS.load(Ordering::Relaxed);
+    check!(late < 1_000_000, "the woken thread ran {} ns late", late);
+}
+
+/// Raising a ready thread above a running one on another core runs it at once.
+fn raise_runs_at_once() {
+    static RAISED_AT: AtomicU64 = AtomicU64::new(0);
+    static MAIN: AtomicBool = AtomicBool::new(false);
+    let main_thread = thread::current();
+    let raiser = Builder::new()
+        .name("raiser")
+        .priority(100)
+        .spawn(move || {
+            thread::sleep(Duration::from_millis(10));
+            // main is ready (below every busy thread), not running: raise it above them.
+            check!(!MAIN.load(Ordering::Relaxed));
+            RAISED_AT.store(Instant::now().ticks(), Ordering::Relaxed);
+            main_thread.set_priority(50);
+            // Stay busy here: main must get another core, not wait for this one.
+            let until = Instant::now() + Duration::from_millis(5);
+            while Instant::now() < until && !MAIN.load(Ordering::Relaxed) {}
+        })
+        .expect("raiser");
+    let mut handles = Vec::new();
+    for i in 0..CORES {
+        handles.push(
+            Builder::new()
+                .priority(20 + i as u8)
+                .spawn(move || busy(30, &AT[i]))
+                .expect("busy"),
+        );
+    }
+    // Here only once raised (or once the busy threads end).
+    let resumed = Instant::now().ticks();
+    MAIN.store(true, Ordering::Relaxed);
+    let raised = RAISED_AT.load(Ordering::Relaxed);
+    check!(raised != 0, "main ran before it was raised");
+    let took_ns = (resumed.saturating_sub(raised)) * 1_000_000_000 / Instant::frequency();
+    let took = Duration::from_nanos(took_ns);
+    check!(took < Duration::from_micros(200), "main ran {:?} after it was raised", took);
+    raiser.join().expect("raiser");
+    for h in handles {
+        h.join().expect("busy");
+    }
+    thread::current().set_priority(10);
+}
+
+fn main() {
+    check_eq!(cpu::count(), CORES);
+    thread::current().set_priority(10);
+    lowest_never_runs();
+    println!("lowest ok");
+    wake_preempts_lowest();
+    println!("victim ok");
+    raise_runs_at_once();
+    println!("raise ok");
+    println!("smp_priority: all ok");
+}
