@@ -232,6 +232,31 @@ impl LocalIntc {
     }
 }
 
+impl LocalIntc {
+    /// Raises mailbox `mailbox` of core `core` and routes it to that core's IRQ, to wake a core
+    /// that waits in `wfi` (with its IRQs masked, a pending interrupt still ends the wait).
+    pub fn wake_core(&mut self, core: usize, mailbox: u32) -> Result<(), IrqError> {
+        if core >= CORES || mailbox >= PER_KIND {
+            return Err(IrqError::Unsupported);
+        }
+        Self::set_bit(field!(self.regs, mailbox_control).get(core), mailbox, true);
+        let mut set = field!(self.regs, mailbox_set);
+        let mut own = set.get(core).ok_or(IrqError::Unsupported)?;
+        let mut reg = own.get(mailbox as usize).ok_or(IrqError::Unsupported)?;
+        reg.write(1);
+        Ok(())
+    }
+
+    /// Stops routing mailbox `mailbox` of the calling core to its IRQ, and empties it.
+    pub fn unroute_own_mailbox(&mut self, mailbox: u32) {
+        if mailbox < PER_KIND {
+            let core = Self::core();
+            Self::set_bit(field!(self.regs, mailbox_control).get(core), mailbox, false);
+            self.clear_mailbox(mailbox);
+        }
+    }
+}
+
 impl InterruptController for LocalIntc {
     /// Empties the calling core's mailboxes (left-over values would fire as soon as a mailbox
     /// line is enabled). The block has no per-core switch to turn on, and the core is found

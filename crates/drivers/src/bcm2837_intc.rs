@@ -107,6 +107,23 @@ impl Bcm2837Intc {
     }
 }
 
+/// The mailbox that wakes a parked core ([`Bcm2837Intc::wake_core`]): the last one, which
+/// SGIs (mailbox 0) never use.
+const WAKE_MAILBOX: u32 = 3;
+
+impl Bcm2837Intc {
+    /// Wakes core `core` out of a `wfi` with an interrupt (its wake mailbox), for bring-up;
+    /// the core clears it with [`Bcm2837Intc::clear_wake`].
+    pub fn wake_core(&mut self, core: usize) -> Result<(), IrqError> {
+        self.local.wake_core(core, WAKE_MAILBOX)
+    }
+
+    /// On the woken core: stops the wake interrupt.
+    pub fn clear_wake(&mut self) {
+        self.local.unroute_own_mailbox(WAKE_MAILBOX);
+    }
+}
+
 impl InterruptController for Bcm2837Intc {
     /// Local set-up for the calling core; on the first call also masks every peripheral source.
     fn init_cpu(&mut self, cpu: usize) {

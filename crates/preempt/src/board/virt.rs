@@ -8,7 +8,7 @@ use preempt_arch::SpinLock;
 use preempt_drivers::gic::{CpuInterface, Gic};
 use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::pl011::Pl011;
-use preempt_drivers::platform::{self, GicInfo, Platform};
+use preempt_drivers::platform::{self, GicInfo, Platform, PsciConduit, MAX_CPU_IDS};
 use preempt_drivers::semihosting;
 
 /// The identity map: the first GiB holds virt's devices (flash, GIC, UART, virtio, PCIe
@@ -68,6 +68,11 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     CPU_INTERFACE.store(encode(gic.cpu_interface()), Ordering::Release);
     TIMER_LINE.store(plat.timer_irq, core::sync::atomic::Ordering::Relaxed);
     *GIC.lock() = Some(gic);
+    *CORES.lock() = Cores {
+        count: plat.cpus.min(MAX_CPU_IDS),
+        ids: plat.cpu_ids,
+        psci: plat.psci,
+    };
     BoardInfo {
         ram_end: (plat.ram_base + plat.ram_size) as usize,
         description,
@@ -162,4 +167,61 @@ pub(crate) fn irq_unhandled(line: u32) {
         let _ = g.enable(line, false);
     }
     log::warn!("unhandled interrupt line {line} disabled");
+}
+
+/// The cores the device tree describes, and how to start them.
+struct Cores {
+    /// How many (`/cpus`), at most [`MAX_CPU_IDS`].
+    count: usize,
+    /// Their `MPIDR_EL1` affinities, core `n` at `ids[n]`.
+    ids: [u64; MAX_CPU_IDS],
+    /// PSCI's conduit, if the tree has a `/psci` node.
+    psci: Option<PsciConduit>,
+}
+
+static CORES: SpinLock<Cores> = SpinLock::new(Cores {
+    count: 1,
+    ids: [0; MAX_CPU_IDS],
+    psci: None,
+});
+
+/// The number of cores the machine has (QEMU's `-smp`, from the device tree's `/cpus`).
+pub(crate) fn cores_present() -> usize {
+    CORES.lock().count
+}
+
+/// No cap besides the device tree: `-smp N` already sets how many cores `virt` has.
+pub(crate) fn cpu_cap() -> Option<usize> {
+    None
+}
+
+/// Starts core `core` at the arch layer's secondary entry, through PSCI `CPU_ON` (the conduit
+/// the device tree names), with the core's `MPIDR_EL1` affinity from the tree.
+pub(crate) fn start_core(core: usize) -> Result<(), &'static str> {
+    let (target, psci) = {
+        let cores = CORES.lock();
+        (cores.ids.get(core).copied(), cores.psci)
+    };
+    let target = target.ok_or("no such core in the device tree")?;
+    let entry = preempt_arch::boot::secondary_entry() as u64;
+    let result = match psci.ok_or("the device tree describes no PSCI")? {
+        PsciConduit::Hvc => smccc::psci::cpu_on::<smccc::Hvc>(target, entry, core as u64),
+        PsciConduit::Smc => smccc::psci::cpu_on::<smccc::Smc>(target, entry, core as u64),
+    };
+    result.map_err(|e| match e {
+        smccc::psci::Error::AlreadyOn => "PSCI: already on",
+        smccc::psci::Error::OnPending => "PSCI: already being turned on",
+        smccc::psci::Error::InvalidParameters => "PSCI: invalid parameters",
+        smccc::psci::Error::InvalidAddress => "PSCI: invalid entry address",
+        _ => "PSCI CPU_ON failed",
+    })
+}
+
+/// The calling secondary core's share of the interrupt controller: on a GICv2 its banked
+/// SGI/PPI registers and its CPU interface, on a GICv3 its redistributor (woken), its
+/// SGI/PPI set-up and the system-register CPU interface.
+pub(crate) fn init_this_core() {
+    if let Some(g) = GIC.lock().as_mut() {
+        g.init_cpu(preempt_arch::cpu::core_id());
+    }
 }

@@ -13,6 +13,7 @@ pub(crate) mod percpu;
 pub(crate) mod room;
 pub(crate) mod sched_lock;
 pub(crate) mod shared;
+pub(crate) mod smp;
 pub(crate) mod stack;
 pub(crate) mod wait;
 
@@ -24,6 +25,7 @@ use preempt_arch::{context::Context, cpu, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
 use thread_store::Masked;
 
+pub(crate) use smp::start_secondary;
 use sched_lock::SchedLock;
 use shared::{try_box, Shared};
 use stack::Stack;
@@ -221,9 +223,8 @@ pub(crate) fn sched_epoch() -> u64 {
 }
 static STARTED: AtomicBool = AtomicBool::new(false);
 
-/// How many cores run threads: counted by [`start`] on each core, right after `sched-core`
-/// made that core's idle thread its current one (today only core 0 gets there; the others
-/// stay parked in `_start`).
+/// How many cores run threads: counted on each core (`smp::join`) right after `sched-core`
+/// made that core's idle thread its current one.
 static CPUS_STARTED: AtomicUsize = AtomicUsize::new(0);
 
 /// The number of cores that run threads (see [`CPUS_STARTED`]).
@@ -443,40 +444,23 @@ pub(crate) fn spawn(
     }
 }
 
-/// Boot's last step on a core: the boot flow becomes the idle thread, `main` is spawned, the
-/// tick starts, and this function idles forever.
+/// Boot's last step on core 0: the boot flow becomes the idle thread, the tick starts, the
+/// other cores are started (`smp`), `main` is spawned, and this function idles forever.
 pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     let cpu = cpu::core_id();
+    let idle = smp::make_idle();
     {
         let mut guard = SCHED.lock();
         let sched = made(&mut guard);
         sched.set_time_slice(crate::config::time_slice_ticks());
-        let idle_info = Shared::try_new(ThreadInfo::new(Some(String::from("idle")), 0))
-            .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));
-        let mut idle = Box::new(KThread {
-            ctx: Context::default(),
-            stack: None,
-            main: None,
-            info: idle_info.clone(),
-            id: None,
-            next_dead: None,
-        });
-        // The boot flow is this core's current thread: its first switch saves it here (the
-        // box's contents stay where they are when the scheduler takes it).
-        percpu::this()
-            .current_ctx
-            .store(&mut idle.ctx, Ordering::Relaxed);
-        let idle_id = sched.add_idle(cpu, idle);
-        idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
-        let first = sched.start(cpu);
-        debug_assert_eq!(first, idle_id);
-        CPUS_STARTED.fetch_add(1, Ordering::AcqRel);
+        smp::join(sched, cpu, idle);
     }
     STARTED.store(true, Ordering::Release);
     if room::reserve(8, room::OBJECT_SPARE).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
     irq::start_tick();
+    smp::start_secondaries();
     if spawn(main_priority, main).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
