@@ -13,18 +13,26 @@
 //! and, when a GICv3 is present, lets EL1 use its system-register interface (`ICC_SRE_EL2`).
 //! From EL3 (QEMU starts an ELF on raspi3b there) it first drops to EL2 with the same path.
 //!
-//! Secondary cores park in a `wfe` loop for now; SMP bring-up starts them through PSCI or the
-//! spin table and gives each its own boot stack slot (the linker reserves four). A board whose
-//! firmware holds the secondaries in a spin table of its own (the Raspberry Pi's) may move them
-//! to [`park_entry`] instead, where they wait in `wfi` with interrupts masked.
+//! The register values of that path are typed constants (`boot_regs`), not literals.
+//!
+//! Secondary cores: a core other than 0 that enters `_start` waits in `wfe` for good. The
+//! others are started by the kernel once it is ready for them, at [`secondary_entry`]: through
+//! PSCI `CPU_ON` (QEMU `virt`), or out of the park loop ([`park_entry`]) where a board whose
+//! firmware holds the secondaries in a spin table (the Raspberry Pi's) moved them early, and
+//! whence [`release_parked`] lets them go. A secondary takes the same path to EL1 as core 0
+//! (one subroutine, `preempt_to_el1`), then its own stack block from its core number — no
+//! BSS clearing, core 0 did that — and calls the kernel with its MMU still off.
 //!
 //! Contract with the kernel: it defines `#[no_mangle] extern "C" fn preempt_kernel_main(dtb:
-//! usize) -> !`, called on core 0 with x0 as the loader left it, and the linker script defines
+//! usize) -> !`, called on core 0 with x0 as the loader left it, and `#[no_mangle] extern "C"
+//! fn preempt_secondary_main(core: usize) -> !` for every other core (which must turn its MMU
+//! on with the tables core 0 built before any atomic read-modify-write); the linker script defines
 //! `__cpu_stacks_start` (the per-core stack blocks of [`layout`](crate::layout)), `__bss_start`
 //! and `__bss_end` (8-byte aligned).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::boot_regs;
 use crate::layout::{BOOT_STACK_TOP, CPU_STACKS_SHIFT, EXCEPTION_STACK_TOP, MAX_CPUS};
 
 /// Cleans and invalidates `core`'s boot stack in the caller's data cache, before that core is
@@ -77,9 +85,7 @@ macro_rules! symbol_address {
     }};
 }
 
-/// Value of `SCTLR_EL1` at boot: RES1 bits set; MMU, caches and data alignment checks off;
-/// SP alignment check on (SA), little-endian. (`0x30d0_0808` = bits 29, 28, 23, 22, 20, 11, 3.)
-pub const SCTLR_EL1_BOOT: u64 = 0x30d0_0808;
+pub use crate::boot_regs::SCTLR_EL1_BOOT;
 
 /// Per-core release words of the park loop ([`park_entry`]): 0 while the core stays parked,
 /// else the address it jumps to. Read by the parked core with its MMU and caches off, so the
@@ -132,7 +138,6 @@ pub fn release_parked(core: usize, entry: usize) -> bool {
     };
     true
 }
-
 
 // Not in `.text.boot`: that section must start with `_start`, the image's first instruction.
 #[cfg(target_arch = "aarch64")]
@@ -199,9 +204,9 @@ core::arch::global_asm!(
     "cmp x1, #3",
     "b.ne 3f",
     // EL3 -> EL2: non-secure, AArch64 below, HVC enabled.
-    "mov x1, #0x5b1",
+    "mov x1, #{scr_el3}",
     "msr scr_el3, x1",
-    "mov x1, #0x3c9",                    // EL2h, DAIF masked
+    "mov x1, #{spsr_el3}",
     "msr spsr_el3, x1",
     "adr x1, 3f",
     "msr elr_el3, x1",
@@ -212,12 +217,12 @@ core::arch::global_asm!(
     "cmp x1, #2",
     "b.ne 5f",
     // EL2 -> EL1.
-    "mov x1, #(1 << 31)",                // HCR_EL2.RW: EL1 is AArch64
+    "mov x1, #{hcr_el2}",
     "msr hcr_el2, x1",
-    "mov x1, #3",                        // EL1PCTEN | EL1PCEN
+    "mov x1, #{cnthctl_el2}",
     "msr cnthctl_el2, x1",
     "msr cntvoff_el2, xzr",
-    "mov x1, #0x33ff",                   // CPTR_EL2: no FP/SIMD traps
+    "mov x1, #{cptr_el2}",
     "msr cptr_el2, x1",
     "msr hstr_el2, xzr",
     "mrs x1, midr_el1",
@@ -228,14 +233,14 @@ core::arch::global_asm!(
     "ubfx x1, x1, #24, #4",              // GIC system-register interface present?
     "cbz x1, 4f",
     "mrs x1, icc_sre_el2",
-    "mov x2, #0x9",                      // SRE | Enable (EL1 may use ICC_SRE_EL1)
+    "mov x2, #{icc_sre_el2}",
     "orr x1, x1, x2",
     "msr icc_sre_el2, x1",
     "isb",
     "4:",
     "ldr x1, ={sctlr}",
     "msr sctlr_el1, x1",
-    "mov x1, #0x3c5",                    // EL1h, DAIF masked
+    "mov x1, #{spsr_el2}",
     "msr spsr_el2, x1",
     "adr x1, 5f",
     "msr elr_el2, x1",
@@ -243,7 +248,7 @@ core::arch::global_asm!(
     "5:",
     "ldr x1, ={sctlr}",
     "msr sctlr_el1, x1",
-    "mov x1, #(3 << 20)",                // CPACR_EL1.FPEN: no FP/SIMD traps at EL1/EL0
+    "mov x1, #{cpacr_el1}",
     "msr cpacr_el1, x1",
     "adrp x1, preempt_vectors",
     "add x1, x1, :lo12:preempt_vectors",
@@ -252,7 +257,15 @@ core::arch::global_asm!(
     "ret",
     ".ltorg",
     ".size preempt_to_el1, . - preempt_to_el1",
+    scr_el3 = const boot_regs::SCR_EL3_BOOT,
+    spsr_el3 = const boot_regs::SPSR_EL3_BOOT,
+    hcr_el2 = const boot_regs::HCR_EL2_BOOT,
+    cnthctl_el2 = const boot_regs::CNTHCTL_EL2_BOOT,
+    cptr_el2 = const boot_regs::CPTR_EL2_BOOT,
+    icc_sre_el2 = const boot_regs::ICC_SRE_EL2_BOOT,
+    spsr_el2 = const boot_regs::SPSR_EL2_BOOT,
     sctlr = const SCTLR_EL1_BOOT,
+    cpacr_el1 = const boot_regs::CPACR_EL1_BOOT,
 );
 
 #[cfg(target_arch = "aarch64")]

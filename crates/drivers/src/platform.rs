@@ -239,9 +239,9 @@ fn cpu_ids(tree: &Fdt<'_>) -> [u64; MAX_CPU_IDS] {
 
 /// A one- or two-cell big-endian number (a `reg` of `/cpus`, whose size cells are 0).
 fn be_cells(raw: &[u8]) -> u64 {
-    raw.chunks_exact(4)
-        .take(2)
-        .fold(0, |acc, c| acc << 32 | u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+    raw.chunks_exact(4).take(2).fold(0, |acc, c| {
+        acc << 32 | u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+    })
 }
 
 /// `/psci`'s `method` (`hvc` or `smc`).

@@ -143,25 +143,33 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         opts.jobs.min(runs.len()).max(1)
     );
     let total = runs.len();
-    let outcomes = run_all(&qemu, opts.board, gic, opts.smp, runs, opts.jobs, |outcome, done| {
-        let count = crate::test::progress(done, total);
-        let secs = outcome.elapsed.as_secs_f64();
-        match &outcome.result {
-            Ok(metrics) => println!(
-                "{count} kernel {} ... ok ({} metric{}, {secs:.1} s)",
-                outcome.name,
-                metrics.len(),
-                if metrics.len() == 1 { "" } else { "s" },
-            ),
-            Err(reason) => {
-                println!(
-                    "{count} kernel {} ... FAILED ({reason}; {secs:.1} s)",
-                    outcome.name
-                );
-                crate::test::print_tail(&ws.root, &outcome.log, 20);
+    let outcomes = run_all(
+        &qemu,
+        opts.board,
+        gic,
+        opts.smp,
+        runs,
+        opts.jobs,
+        |outcome, done| {
+            let count = crate::test::progress(done, total);
+            let secs = outcome.elapsed.as_secs_f64();
+            match &outcome.result {
+                Ok(metrics) => println!(
+                    "{count} kernel {} ... ok ({} metric{}, {secs:.1} s)",
+                    outcome.name,
+                    metrics.len(),
+                    if metrics.len() == 1 { "" } else { "s" },
+                ),
+                Err(reason) => {
+                    println!(
+                        "{count} kernel {} ... FAILED ({reason}; {secs:.1} s)",
+                        outcome.name
+                    );
+                    crate::test::print_tail(&ws.root, &outcome.log, 20);
+                }
             }
-        }
-    });
+        },
+    );
     let mut results: Results = Vec::new();
     let mut failed = Vec::new();
     for outcome in outcomes {

@@ -271,9 +271,8 @@ pub(crate) fn idle_loop() -> ! {
         // it, an idle core keeps its tick while others run, so that it picks up new threads
         // within a tick; alone, it sleeps until the next deadline.
         let alone = super::cpus_started() <= 1;
-        let deadline = with_sched(|s, _| {
-            (alone && s.ready_count() == 0).then(|| s.next_deadline())
-        });
+        let deadline =
+            with_sched(|s, _| (alone && s.ready_count() == 0).then(|| s.next_deadline()));
         if let Some(deadline) = deadline {
             let this = percpu::this();
             this.add_irq_work(percpu::WORK_TICKLESS);

@@ -25,9 +25,9 @@ use preempt_arch::{context::Context, cpu, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
 use thread_store::Masked;
 
-pub(crate) use smp::start_secondary;
 use sched_lock::SchedLock;
 use shared::{try_box, Shared};
+pub(crate) use smp::start_secondary;
 use stack::Stack;
 
 /// What a thread failed with, recorded for its `JoinError`.

@@ -74,9 +74,8 @@ pub(super) fn start_secondaries() {
         .min(board::cpu_cap().unwrap_or(MAX_CPUS))
         .min(MAX_CPUS);
     let mut started = 1;
-    for core in 1..wanted {
-        let idle = Box::into_raw(make_idle());
-        IDLE[core].store(idle, Ordering::Release);
+    for (core, slot) in IDLE.iter().enumerate().take(wanted).skip(1) {
+        slot.store(Box::into_raw(make_idle()), Ordering::Release);
         preempt_arch::boot::clean_boot_stack(core);
         match board::start_core(core) {
             Ok(()) => started += 1,
@@ -96,7 +95,12 @@ pub(super) fn start_secondaries() {
     }
     // Whatever is left in the slots belongs to cores that did not join: free it here, with
     // the lock released.
-    for (core, slot) in IDLE.iter().enumerate().skip(1).take(wanted.saturating_sub(1)) {
+    for (core, slot) in IDLE
+        .iter()
+        .enumerate()
+        .skip(1)
+        .take(wanted.saturating_sub(1))
+    {
         let left = slot.swap(core::ptr::null_mut(), Ordering::AcqRel);
         if !left.is_null() {
             log::warn!("core {core} did not come up; running without it");
