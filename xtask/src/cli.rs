@@ -222,13 +222,14 @@ mod tests {
     #[test]
     fn parses_run() {
         let Ok(Command::Run(opts)) =
-            parse_words("run --example=ping --gic 2 --icount --timeout 0 -- -d int -s")
+            parse_words("run --example=ping --gic 2 --icount --smp=3 --timeout 0 -- -d int -s")
         else {
             panic!("not a run command")
         };
         assert_eq!(opts.example, "ping");
         assert_eq!(opts.gic, Some(2));
         assert!(opts.icount);
+        assert_eq!(opts.smp, 3);
         assert_eq!(opts.timeout, None);
         assert_eq!(opts.qemu_args, ["-d", "int", "-s"]);
         assert_eq!(opts.board.name, "virt");
@@ -373,6 +374,8 @@ mod tests {
         );
         for line in [
             "run --gic 4",
+            "run --smp 5",
+            "test --smp 0",
             "test --jobs",
             "fuzz --seconds x",
             "image --out",
@@ -386,7 +389,7 @@ mod tests {
     fn every_documented_option_is_accepted_with_either_value_form() {
         let values = |flag: &str| match flag {
             "--board" => "virt",
-            "--gic" | "--jobs" | "--timeout" | "--seconds" => "2",
+            "--gic" | "--jobs" | "--timeout" | "--seconds" | "--smp" => "2",
             _ => "x",
         };
         for command in ["run", "test", "image", "bench", "fuzz"] {
