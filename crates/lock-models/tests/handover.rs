@@ -9,7 +9,7 @@
 //! and A releasing before it switches (what docs/design.md rejects: core 1 then reads the
 //! context while B still writes it, a data race).
 
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 
 use lock_models::{model, ticket::TicketLock, ModelLock};
 use loom::cell::UnsafeCell;
