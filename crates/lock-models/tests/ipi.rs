@@ -19,7 +19,7 @@
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use lock_models::{model, ticket::TicketLock, ModelLock};
+use lock_models::{model, ticket::TicketLock};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::AtomicBool;
 use loom::sync::Arc;
