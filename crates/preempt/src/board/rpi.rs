@@ -31,7 +31,9 @@
 //!   ARM-local controller (its line 1); peripheral interrupts come through the BCM2835
 //!   controller behind the local GPU line; SGIs are emulated with a mailbox. [`Bcm2837Intc`]
 //!   joins them under one numbering (SGI n is line 16 + n, peripherals are lines 32..=103),
-//!   so the kernel's interrupt path and `preempt::irq` work as on `virt`.
+//!   so the kernel's interrupt path and `preempt::irq` work as on `virt`. The kernel's
+//!   inter-processor interrupt is the target core's mailbox 1 (line 5), kept apart from the
+//!   SGIs' mailbox 0.
 //! - **Console.** See [`console`]: the PL011 or, with feature `rpi-mini-uart`, the mini UART.
 //! - **Exit.** Under QEMU (feature `qemu-exit`, which `cargo xtask run/test` turn on) through
 //!   semihosting. On hardware there is nobody to exit to, and a semihosting `hlt` would trap:
@@ -47,8 +49,8 @@ use preempt_arch::mmu::{MemoryKind, Region, PAGE_SIZE};
 use preempt_arch::SpinLock;
 use preempt_drivers::bcm2835_intc::{PeripheralIntc, BCM2837_INTC_BASE};
 use preempt_drivers::bcm2835_mbox::{Mailbox, BCM2837_MBOX_BASE};
-use preempt_drivers::bcm2836_local::{self, LocalIntc, BCM2837_LOCAL_BASE};
-use preempt_drivers::bcm2837_intc::Bcm2837Intc;
+use preempt_drivers::bcm2836_local::{self, LocalIntc, MailboxSender, BCM2837_LOCAL_BASE};
+use preempt_drivers::bcm2837_intc::{self, Bcm2837Intc};
 use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::platform;
 
@@ -309,4 +311,26 @@ pub(crate) fn init_this_core() {
         c.init_cpu(preempt_arch::cpu::core_id());
         c.clear_wake();
     }
+}
+
+/// The line on which the inter-processor interrupt arrives: the core's mailbox 1.
+pub(crate) fn ipi_line() -> u32 {
+    bcm2837_intc::IPI_LINE
+}
+
+/// The calling core's part of inter-processor interrupts, after its controller set-up
+/// (`init` for the boot core): enables its IPI mailbox (the kernel installed the handler
+/// first). The core is found from `MPIDR_EL1` by the driver.
+pub(crate) fn ipi_init_this_core(_core: usize) {
+    irq_enable_line(bcm2837_intc::IPI_LINE);
+}
+
+/// Raises the inter-processor interrupt on core `core` (possibly the caller's own): one write
+/// of its mailbox-1 set register, without the controller's lock.
+#[inline]
+pub(crate) fn send_ipi(core: usize) {
+    // SAFETY: the BCM2837's ARM-local block at its fixed address, mapped as device memory;
+    // the sender only writes mailbox-set registers (see `MailboxSender`).
+    let sender = unsafe { MailboxSender::new(BCM2837_LOCAL_BASE) };
+    sender.raise(core, bcm2837_intc::IPI_MAILBOX, 1);
 }

@@ -8,6 +8,7 @@
 //! core can pick up a thread whose registers are still being saved.
 
 pub(crate) mod fault;
+pub(crate) mod ipi;
 pub(crate) mod irq;
 pub(crate) mod percpu;
 pub(crate) mod room;
@@ -460,6 +461,7 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
     irq::start_tick();
+    ipi::init_this_core();
     smp::start_secondaries();
     if spawn(main_priority, main).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));

@@ -141,6 +141,7 @@ pub(crate) fn start_secondary() -> ! {
             cpu::wait_for_interrupt();
         }
     }
+    super::ipi::init_this_core();
     irq::start_tick();
     cpu::irq_enable();
     irq::idle_loop()
