@@ -8,6 +8,9 @@
 #
 # Environment: QEMU_TIMEOUT  seconds before QEMU is stopped (default 60, 0: none; status 124)
 #              QEMU_GIC      virt's interrupt controller, 2 or 3 (default 3)
+#              QEMU_SMP      cores to run on, 1 to 4 (default 1): virt gets -smp N; raspi3b
+#                            always has 4, so the kernel also reads smp=N from the semihosting
+#                            command line
 #              QEMU_ARGS     extra QEMU arguments, e.g. "-icount shift=0,sleep=off"
 # Arguments after the ELF (`cargo test -- ARGS`) are ignored.
 set -eu
@@ -29,7 +32,7 @@ if [ "$entry" = 0000000000080000 ]; then
     set -- -M raspi3b
 else
     image=$elf
-    set -- -M "virt,gic-version=${QEMU_GIC:-3}" -cpu cortex-a53 -m 128M
+    set -- -M "virt,gic-version=${QEMU_GIC:-3}" -cpu cortex-a53 -m 128M -smp "${QEMU_SMP:-1}"
 fi
 
 timeout=${QEMU_TIMEOUT:-60}
@@ -45,4 +48,6 @@ else
     set -- "$qemu" "$@"
 fi
 # shellcheck disable=SC2086 # QEMU_ARGS is split into words on purpose.
-exec "$@" -nographic -semihosting ${QEMU_ARGS:-} -kernel "$image"
+exec "$@" -nographic \
+    -semihosting-config "enable=on,target=native,arg=preempt,arg=smp=${QEMU_SMP:-1}" \
+    ${QEMU_ARGS:-} -kernel "$image"

@@ -45,6 +45,10 @@ pub struct Board {
     pub machine_args: &'static [&'static str],
     /// The image format QEMU loads.
     pub image: Image,
+    /// Whether QEMU's `-smp N` sets the machine's cores (`virt`); otherwise the machine has a
+    /// fixed number (`raspi3b`: four) and only the kernel's cap (the semihosting command line's
+    /// `smp=N`) limits how many run.
+    pub smp_flag: bool,
     /// GIC versions the board can run with; `test` runs every one. Empty: the board has no GIC.
     pub gics: &'static [u8],
     /// GIC version `run` uses when `--gic` is not given.
@@ -69,6 +73,7 @@ pub const BOARDS: &[Board] = &[
             "128M",
         ],
         image: Image::Elf,
+        smp_flag: true,
         gics: &[2, 3],
         default_gic: Some(3),
         alt_console: None,
@@ -86,6 +91,7 @@ pub const BOARDS: &[Board] = &[
         image: Image::Raw {
             file_name: "kernel8.img",
         },
+        smp_flag: false,
         gics: &[],
         default_gic: None,
         // The PL011 is QEMU's serial 0, the mini UART serial 1.
@@ -151,6 +157,15 @@ impl Board {
             .collect()
     }
 
+    /// QEMU arguments giving the machine `smp` cores, where QEMU lets the number be chosen.
+    pub fn smp_args(&self, smp: u8) -> Vec<String> {
+        if self.smp_flag {
+            vec!["-smp".to_string(), smp.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The alternative console, or the error for a board without one.
     pub fn alt_console(&self) -> Result<&AltConsole, Error> {
         self.alt_console.as_ref().ok_or_else(|| {
@@ -198,6 +213,8 @@ mod tests {
         assert!(virt.gic(Some(4)).is_err());
         assert_eq!(virt.configs(), vec![Some(2), Some(3)]);
         assert_eq!(virt.label(Some(2)), "virt gicv2");
+        assert_eq!(virt.smp_args(4), ["-smp", "4"]);
+        assert!(find("rpi-zero2w").unwrap().smp_args(4).is_empty());
     }
 
     #[test]

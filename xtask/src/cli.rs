@@ -59,6 +59,17 @@ impl Args {
             .ok_or_else(|| Error::usage(format!("`{flag}` needs a value")))
     }
 
+    /// The value of `--smp`: a core count 1..=4.
+    pub fn smp(&mut self, flag: &str, inline: Option<String>) -> Result<u8, Error> {
+        match self.number(flag, inline)? {
+            n @ 1..=crate::qemu::MAX_SMP => Ok(n),
+            n => Err(Error::usage(format!(
+                "`--smp` must be 1 to {}, not {n}",
+                crate::qemu::MAX_SMP
+            ))),
+        }
+    }
+
     /// The value of `flag` as a number.
     pub fn number<T: std::str::FromStr>(
         &mut self,
@@ -127,6 +138,7 @@ fn parse_run(mut args: Args) -> Result<Command, Error> {
         board: board::default(),
         gic: None,
         icount: false,
+        smp: crate::qemu::DEFAULT_SMP,
         mini_uart: false,
         timeout: Some(Duration::from_secs(60)),
         qemu_args: Vec::new(),
@@ -143,6 +155,7 @@ fn parse_run(mut args: Args) -> Result<Command, Error> {
                 v => return Err(Error::usage(format!("`--gic` must be 2 or 3, not {v}"))),
             },
             "--icount" if inline.is_none() => opts.icount = true,
+            "--smp" => opts.smp = args.smp(&flag, inline)?,
             "--mini-uart" if inline.is_none() => opts.mini_uart = true,
             "--timeout" => {
                 let secs: u64 = args.number(&flag, inline)?;
@@ -160,6 +173,7 @@ fn parse_test(mut args: Args) -> Result<Command, Error> {
         boards: board::BOARDS.iter().collect(),
         jobs: test::default_jobs(),
         filter: None,
+        smp: None,
     };
     while let Some((flag, inline)) = args.next_flag() {
         match flag.as_str() {
@@ -169,6 +183,7 @@ fn parse_test(mut args: Args) -> Result<Command, Error> {
                 n => opts.jobs = n,
             },
             "--filter" => opts.filter = Some(args.value(&flag, inline)?),
+            "--smp" => opts.smp = Some(args.smp(&flag, inline)?),
             "-h" | "--help" => return Ok(help_for("test")),
             _ => return Err(unknown_option("test", &flag, inline.as_deref())),
         }
@@ -207,13 +222,14 @@ mod tests {
     #[test]
     fn parses_run() {
         let Ok(Command::Run(opts)) =
-            parse_words("run --example=ping --gic 2 --icount --timeout 0 -- -d int -s")
+            parse_words("run --example=ping --gic 2 --icount --smp=3 --timeout 0 -- -d int -s")
         else {
             panic!("not a run command")
         };
         assert_eq!(opts.example, "ping");
         assert_eq!(opts.gic, Some(2));
         assert!(opts.icount);
+        assert_eq!(opts.smp, 3);
         assert_eq!(opts.timeout, None);
         assert_eq!(opts.qemu_args, ["-d", "int", "-s"]);
         assert_eq!(opts.board.name, "virt");
@@ -358,6 +374,8 @@ mod tests {
         );
         for line in [
             "run --gic 4",
+            "run --smp 5",
+            "test --smp 0",
             "test --jobs",
             "fuzz --seconds x",
             "image --out",
@@ -371,7 +389,7 @@ mod tests {
     fn every_documented_option_is_accepted_with_either_value_form() {
         let values = |flag: &str| match flag {
             "--board" => "virt",
-            "--gic" | "--jobs" | "--timeout" | "--seconds" => "2",
+            "--gic" | "--jobs" | "--timeout" | "--seconds" | "--smp" => "2",
             _ => "x",
         };
         for command in ["run", "test", "image", "bench", "fuzz"] {

@@ -9,6 +9,7 @@
 //! //! xtask: reject-output=FORGED     text no output line may begin with (repeatable)
 //! //! xtask: timeout=300              seconds before the run is killed (default 120)
 //! //! xtask: gic=2                    run only with this GIC version
+//! //! xtask: smp=4                    run with this many cores, whatever `--smp` says
 //! ```
 //!
 //! Keeping them next to the code means adding a test is adding one file. An unknown key is
@@ -35,6 +36,8 @@ pub struct Expectations {
     pub timeout: Duration,
     /// If set, the only GIC version to run with.
     pub gic: Option<u8>,
+    /// If set, the number of cores to run with (overrides `--smp` and the default).
+    pub smp: Option<u8>,
 }
 
 impl Default for Expectations {
@@ -45,6 +48,7 @@ impl Default for Expectations {
             rejects: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             gic: None,
+            smp: None,
         }
     }
 }
@@ -130,9 +134,18 @@ fn apply(exp: &mut Expectations, directive: &str) -> Result<(), String> {
                     .ok_or_else(|| bad("2 or 3"))?,
             )
         }
+        "smp" => {
+            exp.smp = Some(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|v| (1..=crate::qemu::MAX_SMP).contains(v))
+                    .ok_or_else(|| bad("a core count 1..=4"))?,
+            )
+        }
         _ => {
             return Err(format!(
-                "unknown xtask directive `{key}` (known: expect-exit, expect-output, reject-output, timeout, gic)"
+                "unknown xtask directive `{key}` (known: expect-exit, expect-output, reject-output, timeout, gic, smp)"
             ))
         }
     }
@@ -147,12 +160,13 @@ mod tests {
     fn reads_the_leading_comment_block() {
         let src = "//! Preemption test.\n//!\n//! xtask: expect-exit=3\n//! xtask: expect-output=tick 10\n\
                    //! xtask: expect-output= all done \n// plain comment\n//! xtask: timeout=30\n\n#![no_std]\n\
-                   //! xtask: gic=2\nfn main() {}\n//! xtask: expect-exit=9\n";
+                   //! xtask: gic=2\n//! xtask: smp=4\nfn main() {}\n//! xtask: expect-exit=9\n";
         let exp = parse(src).unwrap();
         assert_eq!(exp.exit, 3);
         assert_eq!(exp.outputs, ["tick 10", "all done"]);
         assert_eq!(exp.timeout, Duration::from_secs(30));
         assert_eq!(exp.gic, Some(2));
+        assert_eq!(exp.smp, Some(4));
         assert_eq!(
             parse("#![no_main]\nfn main() {}").unwrap(),
             Expectations::default()
@@ -188,6 +202,9 @@ mod tests {
             "expect-exit=256",
             "timeout=0",
             "gic=4",
+            "smp=0",
+            "smp=5",
+            "smp=two",
             "expect-output=",
             "reject-output=",
             "expect-exit",

@@ -18,6 +18,8 @@ const PAGES: &[Page] = &[
   --board BOARD     virt (default) or rpi-zero2w
   --gic 2|3         GIC version of the virt machine (default: 3)
   --icount          deterministic timing: -icount shift=0,sleep=off
+  --smp N           run on N cores, 1 to 4 (default: 1); virt: QEMU -smp N; rpi-zero2w
+                    (raspi3b always has 4): the kernel's cap, smp=N on the semihosting command line
   --timeout SECS    kill QEMU after SECS seconds, exit 124 (default: 60; 0: never)
   --mini-uart       rpi-zero2w: console on the mini UART (QEMU serial 1) instead of the PL011
   -- ARGS...        extra arguments appended to QEMU's command line
@@ -34,6 +36,7 @@ The exit status is QEMU's, which is the program's (`preempt::exit(code)`, or 0).
   --jobs N          QEMU runs in parallel (default: number of CPUs)
   --filter SUBSTR   only run in-QEMU tests and examples whose name contains SUBSTR
                     (`template`: only the application template's checks)
+  --smp N           cores for every run whose file does not say `smp=N` (default: 1)
 
 Each QEMU run prints one line, `[done/total] test  NAME [CONFIG] ... ok (SECS s)`; the
 last line is `N passed, M failed`. Unless --filter is given, `test` ends with
@@ -44,7 +47,8 @@ rpi` and `./sdcard.sh` (one line each; builds in target/template).
 
 In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in their
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
-(repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`.
+(repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`,
+`//! xtask: smp=N` (run with N cores, whatever --smp says).
 Logs: target/qemu-tests/<name>-<config>.log
 ",
     },
@@ -67,6 +71,8 @@ Logs: target/qemu-tests/<name>-<config>.log
   --quick           fewer samples per metric (1,000 instead of 10,000)
   --save-baseline   write the results to bench/baseline.json (not with --quick)
   --jobs N          QEMU runs in parallel (default: number of CPUs)
+  --smp N           run the benchmark kernels on N cores, 1 to 4 (default: 1; the baseline
+                    and `test`'s gate are single-core)
 ",
     },
     Page {

@@ -44,19 +44,38 @@ fn is_executable(path: &Path) -> bool {
     path.is_file() || path.with_extension("exe").is_file()
 }
 
-/// The QEMU command running `image` on `board`: console on stdio, semihosting on (the kernel
-/// exits QEMU with its status through it), `extra` appended last.
+/// Cores a run uses when neither `--smp` nor a test's `smp=N` directive says.
+pub const DEFAULT_SMP: u8 = 1;
+
+/// The most cores `--smp` accepts (the kernel's `MAX_CPUS`).
+pub const MAX_SMP: u8 = 4;
+
+/// The semihosting arguments: on, with the command line `preempt smp=N`, where a kernel that
+/// cannot be told its core count by the machine (QEMU `raspi3b` always has four) reads its cap.
+pub fn semihosting_args(smp: u8) -> [String; 2] {
+    [
+        "-semihosting-config".to_string(),
+        format!("enable=on,target=native,arg=preempt,arg=smp={smp}"),
+    ]
+}
+
+/// The QEMU command running `image` on `board` with `smp` cores: console on stdio,
+/// semihosting on (the kernel exits QEMU with its status through it, and reads the core cap
+/// from its command line), `extra` appended last.
 pub fn command(
     qemu: &Path,
     board: &Board,
     gic: Option<u8>,
+    smp: u8,
     icount: bool,
     image: &Path,
     extra: &[String],
 ) -> Command {
     let mut cmd = Command::new(qemu);
     cmd.args(board.machine(gic))
-        .args(["-nographic", "-semihosting"]);
+        .args(board.smp_args(smp))
+        .arg("-nographic")
+        .args(semihosting_args(smp));
     if icount {
         cmd.args(ICOUNT);
     }

@@ -25,6 +25,8 @@ pub struct Options {
     pub gic: Option<u8>,
     /// Whether to pass `-icount shift=0,sleep=off`.
     pub icount: bool,
+    /// `--smp`: cores to run with.
+    pub smp: u8,
     /// `--mini-uart`: the board's alternative console (the Pi's mini UART).
     pub mini_uart: bool,
     /// Time limit; `None` with `--timeout 0`.
@@ -69,7 +71,15 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         })?;
     let image = build::image(&ws, opts.board, artifact)?;
 
-    let mut cmd = qemu::command(&qemu, opts.board, gic, opts.icount, &image, &qemu_args);
+    let mut cmd = qemu::command(
+        &qemu,
+        opts.board,
+        gic,
+        opts.smp,
+        opts.icount,
+        &image,
+        &qemu_args,
+    );
     eprintln!("Running {}", describe_command(&cmd));
     let mut child = cmd
         .spawn()

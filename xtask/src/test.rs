@@ -40,6 +40,9 @@ pub struct Options {
     pub jobs: usize,
     /// Only run binaries whose name contains this.
     pub filter: Option<String>,
+    /// `--smp`: cores to run with where a test does not say (`smp=N`); default
+    /// [`qemu::DEFAULT_SMP`].
+    pub smp: Option<u8>,
 }
 
 /// One QEMU run: a binary in one configuration.
@@ -47,6 +50,7 @@ struct Run {
     label: String,
     board: &'static Board,
     gic: Option<u8>,
+    smp: u8,
     image: PathBuf,
     expect: Expectations,
     log: PathBuf,
@@ -205,11 +209,17 @@ fn plan(
             if expect.gic.is_some() && expect.gic != gic {
                 continue;
             }
-            let config = board.label(gic);
+            // A test's `smp=N` wins over `--smp`, which wins over the default.
+            let smp = expect.smp.or(opts.smp).unwrap_or(qemu::DEFAULT_SMP);
+            let config = match smp {
+                1 => board.label(gic),
+                n => format!("{} smp{n}", board.label(gic)),
+            };
             runs.push(Run {
                 label: format!("{:<5} {} [{config}]", artifact.kind.name(), artifact.name),
                 board,
                 gic,
+                smp,
                 image: image.clone(),
                 expect: expect.clone(),
                 log: log_dir.join(format!("{stem}-{}.log", config.replace(' ', "-"))),
@@ -274,7 +284,7 @@ fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
     let log_err = log
         .try_clone()
         .map_err(|e| format!("cannot duplicate log handle: {e}"))?;
-    let mut child = qemu::command(qemu, run.board, run.gic, true, &run.image, &[])
+    let mut child = qemu::command(qemu, run.board, run.gic, run.smp, true, &run.image, &[])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)

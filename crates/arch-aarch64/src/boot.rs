@@ -13,46 +13,130 @@
 //! and, when a GICv3 is present, lets EL1 use its system-register interface (`ICC_SRE_EL2`).
 //! From EL3 (QEMU starts an ELF on raspi3b there) it first drops to EL2 with the same path.
 //!
-//! Secondary cores park in a `wfe` loop for now; SMP bring-up starts them through PSCI or the
-//! spin table and gives each its own boot stack slot (the linker reserves four). A board whose
-//! firmware holds the secondaries in a spin table of its own (the Raspberry Pi's) may move them
-//! to [`park_entry`] instead, where they wait in `wfi` with interrupts masked.
+//! The register values of that path are typed constants (`boot_regs`), not literals.
+//!
+//! Secondary cores: a core other than 0 that enters `_start` waits in `wfe` for good. The
+//! others are started by the kernel once it is ready for them, at [`secondary_entry`]: through
+//! PSCI `CPU_ON` (QEMU `virt`), or out of the park loop ([`park_entry`]) where a board whose
+//! firmware holds the secondaries in a spin table (the Raspberry Pi's) moved them early, and
+//! whence [`release_parked`] lets them go. A secondary takes the same path to EL1 as core 0
+//! (one subroutine, `preempt_to_el1`), then its own stack block from its core number — no
+//! BSS clearing, core 0 did that — and calls the kernel with its MMU still off.
 //!
 //! Contract with the kernel: it defines `#[no_mangle] extern "C" fn preempt_kernel_main(dtb:
-//! usize) -> !`, called on core 0 with x0 as the loader left it, and the linker script defines
+//! usize) -> !`, called on core 0 with x0 as the loader left it, and `#[no_mangle] extern "C"
+//! fn preempt_secondary_main(core: usize) -> !` for every other core (which must turn its MMU
+//! on with the tables core 0 built before any atomic read-modify-write); the linker script defines
 //! `__cpu_stacks_start` (the per-core stack blocks of [`layout`](crate::layout)), `__bss_start`
 //! and `__bss_end` (8-byte aligned).
 
-use crate::layout::{BOOT_STACK_TOP, EXCEPTION_STACK_TOP};
+use core::sync::atomic::{AtomicU64, Ordering};
 
-/// Value of `SCTLR_EL1` at boot: RES1 bits set; MMU, caches and data alignment checks off;
-/// SP alignment check on (SA), little-endian. (`0x30d0_0808` = bits 29, 28, 23, 22, 20, 11, 3.)
-pub const SCTLR_EL1_BOOT: u64 = 0x30d0_0808;
+use crate::boot_regs;
+use crate::layout::{BOOT_STACK_TOP, CPU_STACKS_SHIFT, EXCEPTION_STACK_TOP, MAX_CPUS};
+
+/// Cleans and invalidates `core`'s boot stack in the caller's data cache, before that core is
+/// started: the new core writes its boot stack with its MMU and caches off (straight to
+/// memory) until [`mmu::enable_on_core`](crate::mmu::enable_on_core), so no cache may hold a
+/// line of it that a later eviction would write back over those writes, or that would hide
+/// them once the core reads through its caches.
+pub fn clean_boot_stack(core: usize) {
+    let range = crate::stacks::range(core, crate::stacks::CpuStack::Boot);
+    #[cfg(target_arch = "aarch64")]
+    for line in range.step_by(CACHE_LINE) {
+        // SAFETY: cache maintenance by address of mapped RAM (the boot stack, never a guard
+        // page); it changes no memory contents.
+        unsafe {
+            core::arch::asm!("dc civac, {0}", in(reg) line, options(nostack, preserves_flags))
+        };
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    let _ = range;
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: a barrier; the maintenance above completes before the core is started.
+    unsafe {
+        core::arch::asm!("dsb sy", options(nostack, preserves_flags))
+    };
+}
+
+/// The smallest data-cache line of the cores this layer runs on (Cortex-A53: 64 bytes), the
+/// step of by-address cache maintenance.
+const CACHE_LINE: usize = 64;
+
+/// The address of a symbol of the image (PC-relative: no memory access).
+macro_rules! symbol_address {
+    ($sym:literal) => {{
+        #[cfg(target_arch = "aarch64")]
+        {
+            let addr: usize;
+            // SAFETY: computes the address of a symbol; no memory access.
+            unsafe {
+                core::arch::asm!(
+                    concat!("adrp {0}, ", $sym),
+                    concat!("add {0}, {0}, :lo12:", $sym),
+                    out(reg) addr,
+                    options(nomem, nostack, preserves_flags)
+                )
+            };
+            addr
+        }
+        #[cfg(not(target_arch = "aarch64"))]
+        0
+    }};
+}
+
+pub use crate::boot_regs::SCTLR_EL1_BOOT;
+
+/// Per-core release words of the park loop ([`park_entry`]): 0 while the core stays parked,
+/// else the address it jumps to. Read by the parked core with its MMU and caches off, so the
+/// writer cleans the word to the point of coherency ([`release_parked`]). In BSS, zeroed by
+/// core 0 before any core can be moved to the park loop.
+#[no_mangle]
+static PREEMPT_PARK_RELEASE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// The address of the secondary-core park loop, to hand to a firmware spin table: masks
-/// every exception and waits in `wfi` for good, touching no memory and no stack, at whatever
-/// EL and MMU state the core arrives in.
+/// every exception and waits in `wfi` until its release word says where to go, at whatever
+/// EL and MMU state the core arrives in. It touches no stack and reads nothing but its
+/// release word (with the MMU off: straight from memory).
 ///
 /// `wfi` rather than the spin tables' usual `wfe`: both are low-power waits on hardware, but
 /// QEMU treats `wfe` as a yield, so cores spinning on it keep emulating instructions — which
-/// burns host CPU and, under `-icount`, stops idle time from being skipped.
+/// burns host CPU and, under `-icount`, stops idle time from being skipped. A parked core
+/// therefore has to be woken by an interrupt (pending, though masked), not by `sev`: see
+/// [`release_parked`].
 pub fn park_entry() -> usize {
+    symbol_address!("preempt_park_secondary")
+}
+
+/// The entry point of a secondary core (for PSCI `CPU_ON` and for [`release_parked`]): the
+/// same EL3/EL2 → EL1 path as core 0, FP on, vectors, the core's own stack block (from its
+/// number, `MPIDR_EL1` Aff0), no BSS clearing, then `preempt_secondary_main(core)` with the
+/// MMU still off. A core whose number has no stack block waits forever instead.
+pub fn secondary_entry() -> usize {
+    symbol_address!("preempt_secondary_entry")
+}
+
+/// Tells the parked core `core` to jump to `entry` (normally [`secondary_entry`]): writes its
+/// release word and cleans it to the point of coherency, so that the core, whose MMU and
+/// caches are off, reads it from memory. The caller must then wake the core with an
+/// interrupt (it waits in `wfi` with exceptions masked, where `sev` does not reach it).
+/// Returns `false` for a core number without a release word.
+pub fn release_parked(core: usize, entry: usize) -> bool {
+    let Some(word) = PREEMPT_PARK_RELEASE.get(core) else {
+        return false;
+    };
+    word.store(entry as u64, Ordering::Release);
     #[cfg(target_arch = "aarch64")]
-    {
-        let addr: usize;
-        // SAFETY: computes the address of a symbol; no memory access.
-        unsafe {
-            core::arch::asm!(
-                "adrp {0}, preempt_park_secondary",
-                "add {0}, {0}, :lo12:preempt_park_secondary",
-                out(reg) addr,
-                options(nomem, nostack, preserves_flags)
-            )
-        };
-        addr
-    }
-    #[cfg(not(target_arch = "aarch64"))]
-    0
+    // SAFETY: cache maintenance of one line of a static and barriers; no memory is changed.
+    unsafe {
+        core::arch::asm!(
+            "dc cvac, {0}",
+            "dsb sy",
+            in(reg) word.as_ptr(),
+            options(nostack, preserves_flags)
+        )
+    };
+    true
 }
 
 // Not in `.text.boot`: that section must start with `_start`, the image's first instruction.
@@ -63,9 +147,125 @@ core::arch::global_asm!(
     ".type preempt_park_secondary, %function",
     "preempt_park_secondary:",
     "msr daifset, #0xf",
+    "mrs x1, mpidr_el1",
+    "and x1, x1, #0xff",
+    "cmp x1, #{max_cpus}",
+    "b.hs 9f",
+    "adrp x2, PREEMPT_PARK_RELEASE",
+    "add x2, x2, :lo12:PREEMPT_PARK_RELEASE",
+    "8: ldr x3, [x2, x1, lsl #3]",
+    "cbnz x3, 7f",
+    "wfi",
+    "b 8b",
+    "7: br x3",
     "9: wfi",
     "b 9b",
     ".size preempt_park_secondary, . - preempt_park_secondary",
+    "",
+    // A secondary core's first instructions (PSCI CPU_ON, or out of the park loop).
+    ".global preempt_secondary_entry",
+    ".type preempt_secondary_entry, %function",
+    "preempt_secondary_entry:",
+    "msr daifset, #0xf",
+    "bl preempt_to_el1",
+    "mrs x1, mpidr_el1",
+    "and x1, x1, #0xff",
+    "cmp x1, #{max_cpus}",
+    "b.hs 9b",
+    "adrp x2, __cpu_stacks_start",
+    "add x2, x2, :lo12:__cpu_stacks_start",
+    "add x2, x2, x1, lsl #{shift}",
+    "add x3, x2, #{exc_top}",
+    "mov sp, x3",
+    "msr spsel, #0",
+    "add x3, x2, #{boot_top}",
+    "mov sp, x3",
+    "mov x0, x1",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "bl preempt_secondary_main",
+    "b 9b",
+    ".size preempt_secondary_entry, . - preempt_secondary_entry",
+    max_cpus = const MAX_CPUS,
+    shift = const CPU_STACKS_SHIFT,
+    exc_top = const EXCEPTION_STACK_TOP,
+    boot_top = const BOOT_STACK_TOP,
+);
+
+// From whatever EL the core is in to EL1h with everything masked, FP on and the vectors
+// installed; returns to x30 at EL1 (an `eret` keeps the general registers). Uses x1, x2 only.
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".section .text.preempt_park, \"ax\"",
+    ".type preempt_to_el1, %function",
+    "preempt_to_el1:",
+    "mrs x1, currentel",
+    "lsr x1, x1, #2",
+    "cmp x1, #3",
+    "b.ne 3f",
+    // EL3 -> EL2: non-secure, AArch64 below, HVC enabled.
+    "mov x1, #{scr_el3}",
+    "msr scr_el3, x1",
+    "mov x1, #{spsr_el3}",
+    "msr spsr_el3, x1",
+    "adr x1, 3f",
+    "msr elr_el3, x1",
+    "eret",
+    "3:",
+    "mrs x1, currentel",
+    "lsr x1, x1, #2",
+    "cmp x1, #2",
+    "b.ne 5f",
+    // EL2 -> EL1.
+    "mov x1, #{hcr_el2}",
+    "msr hcr_el2, x1",
+    "mov x1, #{cnthctl_el2}",
+    "msr cnthctl_el2, x1",
+    "msr cntvoff_el2, xzr",
+    "mov x1, #{cptr_el2}",
+    "msr cptr_el2, x1",
+    "msr hstr_el2, xzr",
+    "mrs x1, midr_el1",
+    "msr vpidr_el2, x1",
+    "mrs x1, mpidr_el1",
+    "msr vmpidr_el2, x1",
+    "mrs x1, id_aa64pfr0_el1",
+    "ubfx x1, x1, #24, #4",              // GIC system-register interface present?
+    "cbz x1, 4f",
+    "mrs x1, icc_sre_el2",
+    "mov x2, #{icc_sre_el2}",
+    "orr x1, x1, x2",
+    "msr icc_sre_el2, x1",
+    "isb",
+    "4:",
+    "ldr x1, ={sctlr}",
+    "msr sctlr_el1, x1",
+    "mov x1, #{spsr_el2}",
+    "msr spsr_el2, x1",
+    "adr x1, 5f",
+    "msr elr_el2, x1",
+    "eret",
+    "5:",
+    "ldr x1, ={sctlr}",
+    "msr sctlr_el1, x1",
+    "mov x1, #{cpacr_el1}",
+    "msr cpacr_el1, x1",
+    "adrp x1, preempt_vectors",
+    "add x1, x1, :lo12:preempt_vectors",
+    "msr vbar_el1, x1",
+    "isb",
+    "ret",
+    ".ltorg",
+    ".size preempt_to_el1, . - preempt_to_el1",
+    scr_el3 = const boot_regs::SCR_EL3_BOOT,
+    spsr_el3 = const boot_regs::SPSR_EL3_BOOT,
+    hcr_el2 = const boot_regs::HCR_EL2_BOOT,
+    cnthctl_el2 = const boot_regs::CNTHCTL_EL2_BOOT,
+    cptr_el2 = const boot_regs::CPTR_EL2_BOOT,
+    icc_sre_el2 = const boot_regs::ICC_SRE_EL2_BOOT,
+    spsr_el2 = const boot_regs::SPSR_EL2_BOOT,
+    sctlr = const SCTLR_EL1_BOOT,
+    cpacr_el1 = const boot_regs::CPACR_EL1_BOOT,
 );
 
 #[cfg(target_arch = "aarch64")]
@@ -81,61 +281,7 @@ core::arch::global_asm!(
     "1: wfe",
     "b 1b",
     "2:",
-    "mrs x1, currentel",
-    "lsr x1, x1, #2",
-    "cmp x1, #3",
-    "b.ne 3f",
-    // EL3 -> EL2: non-secure, AArch64 below, HVC enabled.
-    "mov x1, #0x5b1",
-    "msr scr_el3, x1",
-    "mov x1, #0x3c9",                    // EL2h, DAIF masked
-    "msr spsr_el3, x1",
-    "adr x1, 3f",
-    "msr elr_el3, x1",
-    "eret",
-    "3:",
-    "mrs x1, currentel",
-    "lsr x1, x1, #2",
-    "cmp x1, #2",
-    "b.ne 5f",
-    // EL2 -> EL1.
-    "mov x1, #(1 << 31)",                // HCR_EL2.RW: EL1 is AArch64
-    "msr hcr_el2, x1",
-    "mov x1, #3",                        // EL1PCTEN | EL1PCEN
-    "msr cnthctl_el2, x1",
-    "msr cntvoff_el2, xzr",
-    "mov x1, #0x33ff",                   // CPTR_EL2: no FP/SIMD traps
-    "msr cptr_el2, x1",
-    "msr hstr_el2, xzr",
-    "mrs x1, midr_el1",
-    "msr vpidr_el2, x1",
-    "mrs x1, mpidr_el1",
-    "msr vmpidr_el2, x1",
-    "mrs x1, id_aa64pfr0_el1",
-    "ubfx x1, x1, #24, #4",              // GIC system-register interface present?
-    "cbz x1, 4f",
-    "mrs x1, icc_sre_el2",
-    "mov x2, #0x9",                      // SRE | Enable (EL1 may use ICC_SRE_EL1)
-    "orr x1, x1, x2",
-    "msr icc_sre_el2, x1",
-    "isb",
-    "4:",
-    "ldr x1, ={sctlr}",
-    "msr sctlr_el1, x1",
-    "mov x1, #0x3c5",                    // EL1h, DAIF masked
-    "msr spsr_el2, x1",
-    "adr x1, 5f",
-    "msr elr_el2, x1",
-    "eret",
-    "5:",
-    "ldr x1, ={sctlr}",
-    "msr sctlr_el1, x1",
-    "mov x1, #(3 << 20)",                // CPACR_EL1.FPEN: no FP/SIMD traps at EL1/EL0
-    "msr cpacr_el1, x1",
-    "adrp x1, preempt_vectors",
-    "add x1, x1, :lo12:preempt_vectors",
-    "msr vbar_el1, x1",
-    "isb",
+    "bl preempt_to_el1",
     // Core 0's block: SP_EL1 = its exception stack, then select SP_EL0 = its boot stack.
     "adrp x1, __cpu_stacks_start",
     "add x1, x1, :lo12:__cpu_stacks_start",
@@ -160,7 +306,6 @@ core::arch::global_asm!(
     "8: wfe",
     "b 8b",
     ".size _start, . - _start",
-    sctlr = const SCTLR_EL1_BOOT,
     exc_top = const EXCEPTION_STACK_TOP,
     boot_top = const BOOT_STACK_TOP,
 );

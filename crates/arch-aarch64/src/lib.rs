@@ -14,6 +14,7 @@
 mod q_asm;
 
 pub mod boot;
+mod boot_regs;
 pub mod context;
 pub mod cpu;
 pub mod esr;

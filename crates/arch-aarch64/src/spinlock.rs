@@ -1,8 +1,14 @@
 //! Spinlocks that mask IRQs on the local core while held.
 //!
+//! The lock is a ticket lock ([`TicketLock`], in `spinlock/ticket.rs`, checked by the `loom`
+//! models in `crates/lock-models`): with four cores contending for the scheduler lock, a
+//! test-and-set lock may let one core win over and over while another waits without bound;
+//! tickets let them in first come, first served. Its uncontended cost is one atomic increment,
+//! an acquire load and a store on the way in and a load and a release store on the way out.
+//!
 //! Why not the `spin` crate: its locks do not mask interrupts, and a lock taken by a thread and
 //! then wanted by an interrupt handler on the same core would deadlock. Masking IRQs for the
-//! lock's lifetime rules that out, and the atomic flag makes the lock correct across cores —
+//! lock's lifetime rules that out, and the atomic tickets make the lock correct across cores —
 //! masking alone is never treated as mutual exclusion.
 //!
 //! [`RawSpinLock`] is also usable without a guard, because the scheduler lock is taken by the
@@ -11,15 +17,23 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cpu::{self, IrqState};
 
-const UNLOCKED: usize = usize::MAX;
+mod ticket;
 
-/// A bare test-and-set lock that records which core holds it.
+pub use ticket::TicketLock;
+
+/// The atomics [`ticket`] is written against (loom's in the host-side models).
+mod atomics {
+    pub(super) use core::hint::spin_loop;
+    pub(super) use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+}
+
+/// A bare ticket lock (fair: cores enter in the order they asked) that records which core
+/// holds it; the IRQ masking is the caller's (or [`SpinLock`]'s).
 pub struct RawSpinLock {
-    owner: AtomicUsize,
+    ticket: TicketLock,
 }
 
 impl Default for RawSpinLock {
@@ -32,11 +46,11 @@ impl RawSpinLock {
     /// A new, unlocked lock.
     pub const fn new() -> Self {
         Self {
-            owner: AtomicUsize::new(UNLOCKED),
+            ticket: TicketLock::new(),
         }
     }
 
-    /// Spins until the lock is taken. IRQs must already be masked by the caller.
+    /// Spins until the lock is taken (in turn). IRQs must already be masked by the caller.
     #[inline]
     pub fn lock(&self) {
         self.lock_on(cpu::core_id());
@@ -46,28 +60,13 @@ impl RawSpinLock {
     /// (`me` must be [`cpu::core_id`]).
     #[inline]
     pub fn lock_on(&self, me: usize) {
-        while self
-            .owner
-            .compare_exchange_weak(UNLOCKED, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            while self.owner.load(Ordering::Relaxed) != UNLOCKED {
-                core::hint::spin_loop();
-            }
-        }
+        self.ticket.lock_on(me);
     }
 
-    /// Takes the lock if it is free.
+    /// Takes the lock if it is free (nobody holds it or waits for it).
     #[inline]
     pub fn try_lock(&self) -> bool {
-        self.owner
-            .compare_exchange(
-                UNLOCKED,
-                cpu::core_id(),
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .is_ok()
+        self.ticket.try_lock_on(cpu::core_id())
     }
 
     /// Releases the lock.
@@ -76,13 +75,13 @@ impl RawSpinLock {
     /// switched to the caller while holding it.
     #[inline]
     pub fn unlock(&self) {
-        self.owner.store(UNLOCKED, Ordering::Release);
+        self.ticket.unlock();
     }
 
     /// Whether this core holds the lock (used to tell a fault inside the kernel from one in a
     /// thread).
     pub fn held_by_this_core(&self) -> bool {
-        self.owner.load(Ordering::Relaxed) == cpu::core_id()
+        self.ticket.held_by(cpu::core_id())
     }
 }
 

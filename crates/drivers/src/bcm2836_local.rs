@@ -119,6 +119,50 @@ impl Source {
     }
 }
 
+/// Offset of core 0's mailbox 0 write-set register; core `c`'s mailbox `n` is at
+/// `MAILBOX_SET + 16 * c + 4 * n`.
+const MAILBOX_SET: usize = 0x80;
+
+/// Raises mailbox interrupts on any core without the driver (and so without the lock a kernel
+/// keeps around it): an inter-processor interrupt is one write of the target core's mailbox
+/// write-set register, which sets bits and never clears any, so writers on several cores
+/// cannot undo each other.
+///
+/// Ordering: `dsb ishst` first, so that the target, once it takes the interrupt, sees every
+/// store this core made before sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailboxSender {
+    base: usize,
+}
+
+impl MailboxSender {
+    /// A sender for the block at `base` ([`BCM2837_LOCAL_BASE`]).
+    ///
+    /// # Safety
+    ///
+    /// `base` must be the identity-mapped (device-memory) address of the ARM-local block.
+    /// (The write-set registers may be written alongside a [`LocalIntc`] owning the block.)
+    pub const unsafe fn new(base: usize) -> Self {
+        Self { base }
+    }
+
+    /// Sets `bits` in mailbox `mailbox` (0..4) of core `core` (0..4); out-of-range numbers are
+    /// ignored.
+    #[inline]
+    pub fn raise(self, core: usize, mailbox: u32, bits: u32) {
+        if core >= CORES || mailbox >= PER_KIND {
+            return;
+        }
+        let reg = self.base + MAILBOX_SET + 16 * core + 4 * mailbox as usize;
+        aarch64_cpu::asm::barrier::dsb(aarch64_cpu::asm::barrier::ISHST);
+        // SAFETY: the constructor's caller vouched for the block; `reg` is one of its 16
+        // write-only mailbox-set registers, and writing one only sets mailbox bits.
+        unsafe { (reg as *mut u32).write_volatile(bits) };
+    }
+}
+
+const _: () = assert!(offset_of!(LocalRegisters, mailbox_set) == MAILBOX_SET);
+
 /// The BCM2836-style per-core interrupt controller.
 pub struct LocalIntc {
     regs: UniqueMmioPointer<'static, LocalRegisters>,
@@ -228,6 +272,31 @@ impl LocalIntc {
         let mut clear = field!(self.regs, mailbox_clear);
         if let Some(mut own) = clear.get(core) {
             Self::write_at(own.get(mailbox as usize), bits);
+        }
+    }
+}
+
+impl LocalIntc {
+    /// Raises mailbox `mailbox` of core `core` and routes it to that core's IRQ, to wake a core
+    /// that waits in `wfi` (with its IRQs masked, a pending interrupt still ends the wait).
+    pub fn wake_core(&mut self, core: usize, mailbox: u32) -> Result<(), IrqError> {
+        if core >= CORES || mailbox >= PER_KIND {
+            return Err(IrqError::Unsupported);
+        }
+        Self::set_bit(field!(self.regs, mailbox_control).get(core), mailbox, true);
+        let mut set = field!(self.regs, mailbox_set);
+        let mut own = set.get(core).ok_or(IrqError::Unsupported)?;
+        let mut reg = own.get(mailbox as usize).ok_or(IrqError::Unsupported)?;
+        reg.write(1);
+        Ok(())
+    }
+
+    /// Stops routing mailbox `mailbox` of the calling core to its IRQ, and empties it.
+    pub fn unroute_own_mailbox(&mut self, mailbox: u32) {
+        if mailbox < PER_KIND {
+            let core = Self::core();
+            Self::set_bit(field!(self.regs, mailbox_control).get(core), mailbox, false);
+            self.clear_mailbox(mailbox);
         }
     }
 }

@@ -7,13 +7,16 @@
 //! | lines | source |
 //! |-------|--------|
 //! | 0..=3 | the calling core's generic timers (1 = `CNTPNSIRQ`, the kernel's tick) |
+//! | 5 | [`IPI_LINE`]: the calling core's mailbox 1, the kernel's inter-processor interrupt |
 //! | 16..=31 | SGIs 0..=15 of the calling core: bits 0..=15 of its mailbox 0 |
 //! | 32..=95 | GPU interrupts 0..=63 (e.g. 33 system-timer match 1, 61 AUX/mini UART, 89 PL011) |
 //! | 96..=103 | "basic" ARM interrupts 0..=7 (96 the SP804 ARM timer, 97 the ARM mailbox) |
 //!
 //! The local GPU line (8) is never returned: [`acknowledge`](InterruptController::acknowledge)
-//! looks through it to the peripheral source behind it. Mailboxes 1..=3 are left for
-//! cross-core interrupts.
+//! looks through it to the peripheral source behind it. Mailbox 1 carries the
+//! inter-processor interrupt ([`IPI_LINE`]; raised on another core with
+//! [`MailboxSender`](crate::bcm2836_local::MailboxSender) and [`IPI_MAILBOX`]), so that a user's
+//! masked SGI can never switch it off; mailboxes 2 and 3 are unused.
 //!
 //! # SGIs
 //!
@@ -39,6 +42,13 @@ pub const SGIS: u32 = 16;
 /// `PERIPHERAL_LINE_BASE + s`.
 pub const PERIPHERAL_LINE_BASE: u32 = 32;
 
+/// The mailbox of each core that carries the inter-processor interrupt.
+pub const IPI_MAILBOX: u32 = 1;
+
+/// Line of the inter-processor interrupt: the local controller's line of [`IPI_MAILBOX`].
+/// Acknowledging it empties the mailbox.
+pub const IPI_LINE: u32 = MAILBOX0_LINE + IPI_MAILBOX;
+
 /// Timer lines of the local controller (0..=3).
 const TIMER_LINES: u32 = 4;
 
@@ -51,6 +61,7 @@ const CORES: usize = 4;
 /// What a line number refers to.
 enum Line {
     Timer(u32),
+    Ipi,
     Sgi(u32),
     Peripheral(u32),
 }
@@ -59,6 +70,7 @@ impl Line {
     fn of(line: u32) -> Result<Self, IrqError> {
         match line {
             0..TIMER_LINES => Ok(Self::Timer(line)),
+            _ if line == IPI_LINE => Ok(Self::Ipi),
             SGI_LINE_BASE..PERIPHERAL_LINE_BASE => Ok(Self::Sgi(line - SGI_LINE_BASE)),
             _ => match line.checked_sub(PERIPHERAL_LINE_BASE) {
                 Some(source) if source < SOURCES => Ok(Self::Peripheral(source)),
@@ -107,6 +119,23 @@ impl Bcm2837Intc {
     }
 }
 
+/// The mailbox that wakes a parked core ([`Bcm2837Intc::wake_core`]): the last one, which
+/// SGIs (mailbox 0) never use.
+const WAKE_MAILBOX: u32 = 3;
+
+impl Bcm2837Intc {
+    /// Wakes core `core` out of a `wfi` with an interrupt (its wake mailbox), for bring-up;
+    /// the core clears it with [`Bcm2837Intc::clear_wake`].
+    pub fn wake_core(&mut self, core: usize) -> Result<(), IrqError> {
+        self.local.wake_core(core, WAKE_MAILBOX)
+    }
+
+    /// On the woken core: stops the wake interrupt.
+    pub fn clear_wake(&mut self) {
+        self.local.unroute_own_mailbox(WAKE_MAILBOX);
+    }
+}
+
 impl InterruptController for Bcm2837Intc {
     /// Local set-up for the calling core; on the first call also masks every peripheral source.
     fn init_cpu(&mut self, cpu: usize) {
@@ -123,6 +152,7 @@ impl InterruptController for Bcm2837Intc {
     fn enable(&mut self, line: u32, enable: bool) -> Result<(), IrqError> {
         match Line::of(line)? {
             Line::Timer(timer) => self.local.enable(timer, enable),
+            Line::Ipi => self.local.enable(IPI_LINE, enable),
             Line::Sgi(sgi) => {
                 let mask = &mut self.sgi_enabled[Self::core()];
                 *mask = if enable {
@@ -152,8 +182,12 @@ impl InterruptController for Bcm2837Intc {
             let found = match line {
                 0..TIMER_LINES => Some(line),
                 MAILBOX0_LINE => self.take_sgi(),
+                IPI_LINE => {
+                    self.local.mailbox_clear_bits(IPI_MAILBOX, u32::MAX);
+                    Some(IPI_LINE)
+                }
                 GPU_LINE => self.peripheral.pending().map(|s| PERIPHERAL_LINE_BASE + s),
-                _ => None, // mailboxes 1..=3: never enabled by this driver
+                _ => None, // mailboxes 2 and 3: never enabled by this driver
             };
             if found.is_some() {
                 return found;

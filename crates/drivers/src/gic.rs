@@ -12,16 +12,19 @@
 //!   [`Gic::set_edge_triggered`]) — and a per-core routine that opens the CPU interface;
 //! * validation of line numbers, so a bad line is an `Err` and never an index panic inside
 //!   the crate;
-//! * "send an SGI to myself", built from the core's own identity.
+//! * "send an SGI to myself", built from the core's own identity, and "send an SGI to that
+//!   core" without a lock ([`SgiSender`], for inter-processor interrupts).
 //!
 //! Interrupt priorities are left uniform (all lines equal, none preempts another): the kernel
 //! handles interrupts with IRQs masked and does not nest them, so priority would buy nothing.
 
 mod cpu_interface;
+mod sgi;
 mod v2;
 mod v3;
 
 pub use cpu_interface::{Ack, CpuInterface};
+pub use sgi::{SgiSender, SgiTarget};
 pub use v2::Gic2;
 pub use v3::Gic3;
 
@@ -59,6 +62,25 @@ impl Gic {
                 gicc: gic.gicc_base,
             },
             Self::V3(_) => CpuInterface::V3,
+        }
+    }
+
+    /// The lock-free SGI path of this GIC, for inter-processor interrupts (see [`SgiSender`]).
+    pub fn sgi_sender(&self) -> SgiSender {
+        match self {
+            Self::V2(gic) => SgiSender::V2 {
+                gicd: gic.gicd_base,
+            },
+            Self::V3(_) => SgiSender::V3,
+        }
+    }
+
+    /// How an SGI sent to the calling core names it: record it at each core's interrupt
+    /// set-up and pass it to [`SgiSender::send`].
+    pub fn this_core_target(&mut self) -> SgiTarget {
+        match self {
+            Self::V2(gic) => gic.own_sgi_target(),
+            Self::V3(_) => sgi::own_v3_target(),
         }
     }
 

@@ -94,6 +94,23 @@ pub struct Platform {
     pub timer_irq: u32,
     /// Number of cores described in `/cpus`.
     pub cpus: usize,
+    /// The `MPIDR_EL1` affinity (the `reg` value) of the first [`MAX_CPU_IDS`] of them, in
+    /// the tree's order; the boot core's own (0) for those the tree does not give.
+    pub cpu_ids: [u64; MAX_CPU_IDS],
+    /// How to reach PSCI (`/psci`'s `method`), if the tree describes it.
+    pub psci: Option<PsciConduit>,
+}
+
+/// Cores whose `MPIDR_EL1` affinity [`Platform::cpu_ids`] keeps.
+pub const MAX_CPU_IDS: usize = 8;
+
+/// The instruction that makes a PSCI call (the device tree's `/psci` `method`).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum PsciConduit {
+    /// `hvc`: the hypervisor (or QEMU's built-in PSCI when the kernel runs at EL1).
+    Hvc,
+    /// `smc`: the secure monitor.
+    Smc,
 }
 
 impl Platform {
@@ -107,6 +124,8 @@ impl Platform {
             gic: GicInfo::VIRT_V2,
             timer_irq: 30,
             cpus: 1,
+            cpu_ids: [0; MAX_CPU_IDS],
+            psci: None,
         }
     }
 
@@ -198,7 +217,41 @@ pub fn probe_blob(blob: &[u8]) -> Option<Platform> {
         gic,
         timer_irq: timer_intid(&tree, gic_node).unwrap_or(30),
         cpus: count_cpus(&tree).max(1),
+        cpu_ids: cpu_ids(&tree),
+        psci: psci_conduit(&tree),
     })
+}
+
+/// The `reg` (MPIDR affinity) of every `cpu` child of `/cpus`, in order.
+fn cpu_ids(tree: &Fdt<'_>) -> [u64; MAX_CPU_IDS] {
+    let mut ids = [0; MAX_CPU_IDS];
+    if let Some(cpus) = tree.find_node("/cpus") {
+        let regs = cpus
+            .children()
+            .filter(|child| child.name.split('@').next() == Some("cpu"))
+            .map(|cpu| cpu.property("reg").map_or(0, |reg| be_cells(reg.value)));
+        for (slot, reg) in ids.iter_mut().zip(regs) {
+            *slot = reg;
+        }
+    }
+    ids
+}
+
+/// A one- or two-cell big-endian number (a `reg` of `/cpus`, whose size cells are 0).
+fn be_cells(raw: &[u8]) -> u64 {
+    raw.chunks_exact(4).take(2).fold(0, |acc, c| {
+        acc << 32 | u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+    })
+}
+
+/// `/psci`'s `method` (`hvc` or `smc`).
+fn psci_conduit(tree: &Fdt<'_>) -> Option<PsciConduit> {
+    let method = tree.find_node("/psci")?.property("method")?.as_str()?;
+    match method {
+        "hvc" => Some(PsciConduit::Hvc),
+        "smc" => Some(PsciConduit::Smc),
+        _ => None,
+    }
 }
 
 /// The first `reg` entry of `/memory`.
@@ -299,6 +352,13 @@ mod tests {
         header[0] = 0;
         assert_eq!(tree_len(&header), None);
         assert_eq!(tree_len(&[0xd0, 0x0d]), None);
+    }
+
+    #[test]
+    fn cpu_reg_of_one_or_two_cells() {
+        assert_eq!(be_cells(&[0, 0, 0, 3]), 3);
+        assert_eq!(be_cells(&[0, 0, 0, 1, 0, 0, 1, 2]), 0x1_0000_0102);
+        assert_eq!(be_cells(&[]), 0);
     }
 
     #[test]

@@ -13,6 +13,9 @@ use core::arch::asm;
 /// `SYS_EXIT` operation number (Arm "Semihosting for AArch32 and AArch64").
 const SYS_EXIT: u64 = 0x18;
 
+/// `SYS_GET_CMDLINE` operation number.
+const SYS_GET_CMDLINE: u64 = 0x15;
+
 /// `ADP_Stopped_ApplicationExit`: the reason code for a normal program exit, which makes
 /// QEMU use the second word of the parameter block as its exit status.
 const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x2_0026;
@@ -39,4 +42,30 @@ pub fn exit(code: u32) -> ! {
     loop {
         aarch64_cpu::asm::wfe();
     }
+}
+
+/// The command line the semihosting host passes (QEMU: `-semihosting-config arg=…`, joined by
+/// spaces), read into `buf`; `None` if the host refuses or the line is not UTF-8.
+///
+/// Only call this where a semihosting host is known to listen (see the module docs).
+pub fn command_line(buf: &mut [u8]) -> Option<&str> {
+    // The parameter block: buffer address and size in; the length written comes back in the
+    // second word.
+    let mut block: [u64; 2] = [buf.as_mut_ptr() as u64, buf.len() as u64];
+    let result: u64;
+    // SAFETY: the host writes at most `buf.len()` bytes into `buf` and the length into
+    // `block`, both of which live across the instruction.
+    unsafe {
+        asm!(
+            "hlt #0xf000",
+            inout("x0") SYS_GET_CMDLINE => result,
+            in("x1") block.as_mut_ptr(),
+            options(nostack),
+        );
+    }
+    if result != 0 {
+        return None;
+    }
+    let len = usize::try_from(block[1]).ok()?.min(buf.len());
+    core::str::from_utf8(&buf[..len]).ok()
 }

@@ -78,6 +78,19 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     kernel::start(main, sched_core::DEFAULT_PRIORITY)
 }
 
+/// A secondary core's Rust entry, from the arch layer's `preempt_secondary_entry` (EL1, its own
+/// stacks, FP and vectors on, MMU off, IRQs masked), once core 0 started it (`kernel::smp`).
+#[no_mangle]
+extern "C" fn preempt_secondary_main(_core: usize) -> ! {
+    // No atomic read-modify-write before the MMU and caches are on.
+    // SAFETY: core 0 built the tables (`mmu::enable` in `preempt_kernel_main`) before it
+    // started this core; this core's MMU is off.
+    unsafe { preempt_arch::mmu::enable_on_core() };
+    kernel::percpu::init_this_core();
+    board::init_this_core();
+    kernel::start_secondary()
+}
+
 /// Remaps the RAM after the image with 4 KiB pages, so that guard pages can be cut out of the
 /// heap below every thread stack; the level-3 tables this needs are carved from the start of
 /// that RAM (4 KiB per 2 MiB). Returns where the heap starts.

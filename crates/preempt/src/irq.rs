@@ -9,7 +9,10 @@
 //! waits, join, sleep, recv) are not allowed there, even when they would not have to wait: they
 //! stop the system with a message.
 //!
-//! A line has at most one handler: registering a second is refused.
+//! A line has at most one handler: registering a second is refused. The kernel keeps two
+//! lines for itself ([`IrqError::Reserved`]): the timer tick and the inter-processor interrupt
+//! (SGI 15 on virt; the core's mailbox 1, line 5, on the Raspberry Pi, where SGIs 0..=15 all
+//! stay the program's).
 
 use core::fmt;
 
@@ -22,7 +25,8 @@ pub use preempt_drivers::irq::IrqError as ControllerError;
 pub enum IrqError {
     /// The line number is not one this kernel can dispatch.
     InvalidLine(u32),
-    /// The line is the kernel's own (the tick).
+    /// The line is the kernel's own (the tick, or the inter-processor interrupt: SGI 15 on
+    /// virt, line 5 on the Raspberry Pi).
     Reserved(u32),
     /// The line already has a handler (unregister it first).
     AlreadyRegistered(u32),
@@ -34,7 +38,7 @@ impl fmt::Display for IrqError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidLine(l) => write!(f, "interrupt line {l} is out of range"),
-            Self::Reserved(l) => write!(f, "interrupt line {l} is the kernel's timer tick"),
+            Self::Reserved(l) => write!(f, "interrupt line {l} is reserved by the kernel"),
             Self::AlreadyRegistered(l) => write!(f, "interrupt line {l} already has a handler"),
             Self::Controller(e) => write!(f, "interrupt controller: {e}"),
         }
@@ -45,7 +49,7 @@ fn check(line: u32) -> Result<(), IrqError> {
     if line as usize >= kirq::MAX_LINES {
         return Err(IrqError::InvalidLine(line));
     }
-    if line == board::timer_line() {
+    if line == board::timer_line() || line == board::ipi_line() {
         return Err(IrqError::Reserved(line));
     }
     Ok(())

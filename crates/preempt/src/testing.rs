@@ -41,6 +41,49 @@ pub fn spawn_disturber(
         .expect("spawn disturber")
 }
 
+/// The kernel's inter-processor interrupts, for tests and benchmarks (not a stable API).
+pub mod ipi {
+    use crate::kernel;
+
+    /// Sends the reschedule interrupt to `core` through the board's driver, even to the
+    /// caller's own core (which [`kick`] skips): a self-IPI exercises the whole send and
+    /// receive path on one core.
+    pub fn send(core: usize) {
+        kernel::ipi::send(core);
+    }
+
+    /// The kernel's `kick(mask)`: the reschedule interrupt to every core in `mask` that has
+    /// set it up, except the caller's.
+    pub fn kick(mask: u32) {
+        kernel::ipi::kick(mask);
+    }
+
+    /// Reschedule interrupts sent to `core` and received by it so far.
+    pub fn counts(core: usize) -> (u64, u64) {
+        kernel::ipi::counts(core)
+    }
+
+    /// The interrupt line the reschedule interrupt arrives on (reserved by the kernel).
+    pub fn line() -> u32 {
+        crate::board::ipi_line()
+    }
+
+    /// Cores that have set up their inter-processor interrupt (bit n: core n).
+    pub fn online() -> u32 {
+        kernel::ipi::online()
+    }
+
+    /// Unparks `thread` under the scheduler lock *without* a preemption check on this core:
+    /// the state a wake-up made on another core leaves this one in (a ready thread that
+    /// outranks the running one, and nobody has told this core yet).
+    pub fn unpark_without_check(thread: &crate::thread::Thread) {
+        let id = thread.id();
+        kernel::with_sched(|s, _| {
+            let _ = s.unpark(id);
+        });
+    }
+}
+
 /// Stops the system with exit status 1 unless `cond` holds.
 #[macro_export]
 macro_rules! check {

@@ -62,6 +62,8 @@ pub struct Options {
     pub save_baseline: bool,
     /// QEMU runs at a time.
     pub jobs: usize,
+    /// Cores each benchmark kernel runs with (`--smp`).
+    pub smp: u8,
 }
 
 /// Parses the options of `bench` (the words after it).
@@ -72,6 +74,7 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
         quick: false,
         save_baseline: false,
         jobs: crate::test::default_jobs(),
+        smp: qemu::DEFAULT_SMP,
     };
     while let Some((flag, inline)) = args.next_flag() {
         match flag.as_str() {
@@ -83,6 +86,7 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
                 0 => return Err(Error::usage("`--jobs` must be at least 1")),
                 n => opts.jobs = n,
             },
+            "--smp" => opts.smp = args.smp(&flag, inline)?,
             "-h" | "--help" => return Ok(crate::help_for("bench")),
             _ => return Err(crate::unknown_option("bench", &flag, inline.as_deref())),
         }
@@ -139,25 +143,33 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         opts.jobs.min(runs.len()).max(1)
     );
     let total = runs.len();
-    let outcomes = run_all(&qemu, opts.board, gic, runs, opts.jobs, |outcome, done| {
-        let count = crate::test::progress(done, total);
-        let secs = outcome.elapsed.as_secs_f64();
-        match &outcome.result {
-            Ok(metrics) => println!(
-                "{count} kernel {} ... ok ({} metric{}, {secs:.1} s)",
-                outcome.name,
-                metrics.len(),
-                if metrics.len() == 1 { "" } else { "s" },
-            ),
-            Err(reason) => {
-                println!(
-                    "{count} kernel {} ... FAILED ({reason}; {secs:.1} s)",
-                    outcome.name
-                );
-                crate::test::print_tail(&ws.root, &outcome.log, 20);
+    let outcomes = run_all(
+        &qemu,
+        opts.board,
+        gic,
+        opts.smp,
+        runs,
+        opts.jobs,
+        |outcome, done| {
+            let count = crate::test::progress(done, total);
+            let secs = outcome.elapsed.as_secs_f64();
+            match &outcome.result {
+                Ok(metrics) => println!(
+                    "{count} kernel {} ... ok ({} metric{}, {secs:.1} s)",
+                    outcome.name,
+                    metrics.len(),
+                    if metrics.len() == 1 { "" } else { "s" },
+                ),
+                Err(reason) => {
+                    println!(
+                        "{count} kernel {} ... FAILED ({reason}; {secs:.1} s)",
+                        outcome.name
+                    );
+                    crate::test::print_tail(&ws.root, &outcome.log, 20);
+                }
             }
-        }
-    });
+        },
+    );
     let mut results: Results = Vec::new();
     let mut failed = Vec::new();
     for outcome in outcomes {
@@ -271,6 +283,8 @@ pub fn after_tests(opts: &crate::test::Options) -> Result<Option<bool>, Error> {
         quick: true,
         save_baseline: false,
         jobs: opts.jobs,
+        // The baseline holds single-core figures.
+        smp: 1,
     })?;
     Ok(Some(bench == 0))
 }

@@ -36,6 +36,7 @@ pub(super) fn run_all(
     qemu: &Path,
     board: &'static Board,
     gic: Option<u8>,
+    smp: u8,
     runs: Vec<KernelRun>,
     jobs: usize,
     mut on_done: impl FnMut(&Outcome, usize),
@@ -55,7 +56,7 @@ pub(super) fn run_all(
                     break;
                 };
                 let start = Instant::now();
-                let result = execute(qemu, board, gic, &run);
+                let result = execute(qemu, board, gic, smp, &run);
                 let outcome = Outcome {
                     name: run.name,
                     log: run.log,
@@ -82,6 +83,7 @@ fn execute(
     qemu: &Path,
     board: &Board,
     gic: Option<u8>,
+    smp: u8,
     run: &KernelRun,
 ) -> Result<Results, String> {
     let log =
@@ -89,7 +91,7 @@ fn execute(
     let log_err = log
         .try_clone()
         .map_err(|e| format!("cannot duplicate log handle: {e}"))?;
-    let mut child = qemu::command(qemu, board, gic, true, &run.image, &[])
+    let mut child = qemu::command(qemu, board, gic, smp, true, &run.image, &[])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)

@@ -35,6 +35,9 @@ use std::time::Instant;
 
 use crate::bench::kernels::build_kernels;
 use crate::bench::report::group;
+
+/// Profiles run on one core: the window analysis follows one instruction stream.
+const PROFILE_SMP: u8 = 1;
 use crate::board::{self, Board};
 use crate::build::{self, Artifact, Workspace};
 use crate::{expect, qemu, Args, Error};
@@ -232,7 +235,7 @@ fn run_kernel(
         "==> running kernel `{}` with every instruction logged (a few seconds to a minute)",
         kernel.name
     );
-    let mut child = qemu::command(&qemu, board, gic, true, &image, &extra)
+    let mut child = qemu::command(&qemu, board, gic, PROFILE_SMP, true, &image, &extra)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)

@@ -55,6 +55,8 @@ pub struct Gic2 {
     sgi_acks: [Option<Ack>; MAX_CPUS],
     /// The CPU interface's base address, for [`CpuInterface`].
     pub(super) gicc_base: usize,
+    /// The distributor's base address, for [`SgiSender`](super::SgiSender).
+    pub(super) gicd_base: usize,
     pub(super) timer: u32,
     initialised: bool,
 }
@@ -76,6 +78,7 @@ impl Gic2 {
             targets,
             sgi_acks: [None; MAX_CPUS],
             gicc_base,
+            gicd_base,
             timer: EL1_PHYS_TIMER_INTID,
             initialised: false,
         }
@@ -95,6 +98,11 @@ impl Gic2 {
         } else {
             bits
         }
+    }
+
+    /// The calling core's target for an SGI: its CPU-interface bit.
+    pub(super) fn own_sgi_target(&mut self) -> super::SgiTarget {
+        super::SgiTarget(u64::from(self.own_target_bit()))
     }
 
     /// The calling core's CPU-interface number.

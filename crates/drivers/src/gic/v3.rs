@@ -18,7 +18,7 @@ use core::ptr::NonNull;
 
 use aarch64_cpu::asm::barrier;
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
-use arm_gic::gicv3::{GicCpuInterface, GicV3, SgiTarget, SgiTargetGroup};
+use arm_gic::gicv3::{GicCpuInterface, GicV3};
 use arm_gic::{IntId, InterruptGroup, Trigger, UniqueMmioPointer};
 
 use super::{EL1_PHYS_TIMER_INTID, PPI_START, SPECIAL_START, SPI_START};
@@ -27,10 +27,6 @@ use crate::mpidr;
 
 /// `ICC_PMR_EL1` value that lets every priority through.
 const PRIORITY_MASK_OPEN: u8 = 0xff;
-
-/// `ICC_SGI1R_EL1.TargetList` has 16 bits: only cores with Aff0 below 16 can be named
-/// without the range selector, which this driver does not use.
-const SGI_TARGET_LIST_BITS: u64 = 16;
 
 /// The GICv3 half of [`Gic`](super::Gic).
 ///
@@ -157,20 +153,6 @@ impl Gic3 {
 
     /// `ICC_SGI1R_EL1` aimed at the calling core's own affinity; `sgi` is below 16.
     pub(super) fn send_sgi_to_self(sgi: u32) -> Result<(), IrqError> {
-        let aff = mpidr::affinity();
-        let aff0 = aff & 0xff;
-        if aff0 >= SGI_TARGET_LIST_BITS {
-            return Err(IrqError::Unsupported);
-        }
-        let target = SgiTarget::List {
-            affinity3: (aff >> 32) as u8,
-            affinity2: (aff >> 16) as u8,
-            affinity1: (aff >> 8) as u8,
-            target_list: 1 << aff0,
-        };
-        GicCpuInterface::send_sgi(IntId::sgi(sgi), target, SgiTargetGroup::CurrentGroup1)
-            .map_err(|_| IrqError::InvalidLine(sgi))?;
-        barrier::isb(barrier::SY);
-        Ok(())
+        super::sgi::raise_v3(sgi, mpidr::affinity())
     }
 }

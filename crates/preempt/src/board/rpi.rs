@@ -12,8 +12,14 @@
 //!   a `wfe` loop as busy, which would burn host CPU and stop `-icount` from skipping idle
 //!   time. It does so before the MMU is on because the spin table lies in page 0, which the
 //!   MMU leaves unmapped (null pointers fault); once parked the cores never read it again.
-//!   SMP bring-up will need the spin table again: it must write the slots before the MMU is
-//!   on, or map page 0 while it does.
+//! - **Starting cores 1–3** ([`start_core`]): a parked core waits for a release word inside
+//!   the image (`preempt_arch::boot::release_parked`), not for the spin table: the image is
+//!   mapped, so core 0 can release a core whenever the kernel is ready for it, long after
+//!   page 0 went away, without mapping page 0 again. The parked core reads the word with its
+//!   MMU and caches off, so core 0 cleans it to the point of coherency; and since the core
+//!   waits in `wfi` with interrupts masked, core 0 wakes it with an interrupt (mailbox 3 of
+//!   the ARM-local controller, routed to that core) rather than `sev`. Cores that are never
+//!   released (`--smp 1`) stay in `wfi` for good, exactly as before.
 //! - **Fixed addresses.** Peripherals sit at ARM physical `0x3F00_0000`, the ARM-local block at
 //!   `0x4000_0000`. The firmware's device tree describes them in VideoCore bus addresses behind
 //!   `/soc` `ranges`, so they are not read from it; only the RAM size is.
@@ -25,7 +31,9 @@
 //!   ARM-local controller (its line 1); peripheral interrupts come through the BCM2835
 //!   controller behind the local GPU line; SGIs are emulated with a mailbox. [`Bcm2837Intc`]
 //!   joins them under one numbering (SGI n is line 16 + n, peripherals are lines 32..=103),
-//!   so the kernel's interrupt path and `preempt::irq` work as on `virt`.
+//!   so the kernel's interrupt path and `preempt::irq` work as on `virt`. The kernel's
+//!   inter-processor interrupt is the target core's mailbox 1 (line 5), kept apart from the
+//!   SGIs' mailbox 0.
 //! - **Console.** See [`console`]: the PL011 or, with feature `rpi-mini-uart`, the mini UART.
 //! - **Exit.** Under QEMU (feature `qemu-exit`, which `cargo xtask run/test` turn on) through
 //!   semihosting. On hardware there is nobody to exit to, and a semihosting `hlt` would trap:
@@ -41,8 +49,8 @@ use preempt_arch::mmu::{MemoryKind, Region, PAGE_SIZE};
 use preempt_arch::SpinLock;
 use preempt_drivers::bcm2835_intc::{PeripheralIntc, BCM2837_INTC_BASE};
 use preempt_drivers::bcm2835_mbox::{Mailbox, BCM2837_MBOX_BASE};
-use preempt_drivers::bcm2836_local::{self, LocalIntc, BCM2837_LOCAL_BASE};
-use preempt_drivers::bcm2837_intc::Bcm2837Intc;
+use preempt_drivers::bcm2836_local::{self, LocalIntc, MailboxSender, BCM2837_LOCAL_BASE};
+use preempt_drivers::bcm2837_intc::{self, Bcm2837Intc};
 use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::platform;
 
@@ -252,4 +260,77 @@ pub(crate) fn irq_unhandled(line: u32) {
         let _ = c.enable(line, false);
     }
     log::warn!("unhandled interrupt line {line} disabled");
+}
+
+/// Cores of the BCM2837 (and of QEMU's `raspi3b`, which always has four).
+const CORES: usize = 4;
+
+/// The number of cores the SoC has.
+pub(crate) fn cores_present() -> usize {
+    CORES
+}
+
+/// How many cores to run, if capped: under QEMU (`qemu-exit`), `smp=N` on the semihosting
+/// command line (`cargo xtask … --smp N` passes it, since QEMU's `raspi3b` always has four
+/// cores); on hardware, no cap.
+pub(crate) fn cpu_cap() -> Option<usize> {
+    #[cfg(feature = "qemu-exit")]
+    {
+        let mut buf = [0u8; 256];
+        let line = preempt_drivers::semihosting::command_line(&mut buf)?;
+        line.split_ascii_whitespace()
+            .find_map(|word| word.strip_prefix("smp="))
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n >= 1)
+    }
+    #[cfg(not(feature = "qemu-exit"))]
+    None
+}
+
+/// Starts core `core`, parked by [`before_mmu`] in the arch layer's park loop: writes its
+/// release word (cleaned to memory: the parked core's caches are off) and wakes it from its
+/// `wfi` with an interrupt (a mailbox of the ARM-local controller), because a `wfi` with
+/// interrupts masked ends on a pending interrupt, not on `sev`.
+pub(crate) fn start_core(core: usize) -> Result<(), &'static str> {
+    if !(1..CORES).contains(&core)
+        || !preempt_arch::boot::release_parked(core, preempt_arch::boot::secondary_entry())
+    {
+        return Err("no such core");
+    }
+    INTC.lock()
+        .as_mut()
+        .ok_or("no interrupt controller")?
+        .wake_core(core)
+        .map_err(|_| "cannot raise its mailbox")
+}
+
+/// The calling secondary core's share of the interrupt controllers: its mailboxes emptied and
+/// the wake-up interrupt off (the timer line is routed to it when its tick starts).
+pub(crate) fn init_this_core() {
+    if let Some(c) = INTC.lock().as_mut() {
+        c.init_cpu(preempt_arch::cpu::core_id());
+        c.clear_wake();
+    }
+}
+
+/// The line on which the inter-processor interrupt arrives: the core's mailbox 1.
+pub(crate) fn ipi_line() -> u32 {
+    bcm2837_intc::IPI_LINE
+}
+
+/// The calling core's part of inter-processor interrupts, after its controller set-up
+/// (`init` for the boot core): enables its IPI mailbox (the kernel installed the handler
+/// first). The core is found from `MPIDR_EL1` by the driver.
+pub(crate) fn ipi_init_this_core(_core: usize) {
+    irq_enable_line(bcm2837_intc::IPI_LINE);
+}
+
+/// Raises the inter-processor interrupt on core `core` (possibly the caller's own): one write
+/// of its mailbox-1 set register, without the controller's lock.
+#[inline]
+pub(crate) fn send_ipi(core: usize) {
+    // SAFETY: the BCM2837's ARM-local block at its fixed address, mapped as device memory;
+    // the sender only writes mailbox-set registers (see `MailboxSender`).
+    let sender = unsafe { MailboxSender::new(BCM2837_LOCAL_BASE) };
+    sender.raise(core, bcm2837_intc::IPI_MAILBOX, 1);
 }

@@ -1,14 +1,15 @@
 //! QEMU `virt`: PL011 console, GICv2 or GICv3, semihosting exit, devices found in the device
 //! tree QEMU passes (with the machine's standard addresses as fallback).
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use preempt_arch::layout::MAX_CPUS;
 use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
 
-use preempt_drivers::gic::{CpuInterface, Gic};
+use preempt_drivers::gic::{CpuInterface, Gic, SgiSender, SgiTarget};
 use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::pl011::Pl011;
-use preempt_drivers::platform::{self, GicInfo, Platform};
+use preempt_drivers::platform::{self, GicInfo, Platform, PsciConduit, MAX_CPU_IDS};
 use preempt_drivers::semihosting;
 
 /// The identity map: the first GiB holds virt's devices (flash, GIC, UART, virtio, PCIe
@@ -66,8 +67,14 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     let mut gic = gic;
     gic.init_cpu(0);
     CPU_INTERFACE.store(encode(gic.cpu_interface()), Ordering::Release);
+    SGI_SENDER.store(encode_sender(gic.sgi_sender()), Ordering::Release);
     TIMER_LINE.store(plat.timer_irq, core::sync::atomic::Ordering::Relaxed);
     *GIC.lock() = Some(gic);
+    *CORES.lock() = Cores {
+        count: plat.cpus.min(MAX_CPU_IDS),
+        ids: plat.cpu_ids,
+        psci: plat.psci,
+    };
     BoardInfo {
         ram_end: (plat.ram_base + plat.ram_size) as usize,
         description,
@@ -162,4 +169,130 @@ pub(crate) fn irq_unhandled(line: u32) {
         let _ = g.enable(line, false);
     }
     log::warn!("unhandled interrupt line {line} disabled");
+}
+
+/// The cores the device tree describes, and how to start them.
+struct Cores {
+    /// How many (`/cpus`), at most [`MAX_CPU_IDS`].
+    count: usize,
+    /// Their `MPIDR_EL1` affinities, core `n` at `ids[n]`.
+    ids: [u64; MAX_CPU_IDS],
+    /// PSCI's conduit, if the tree has a `/psci` node.
+    psci: Option<PsciConduit>,
+}
+
+static CORES: SpinLock<Cores> = SpinLock::new(Cores {
+    count: 1,
+    ids: [0; MAX_CPU_IDS],
+    psci: None,
+});
+
+/// The number of cores the machine has (QEMU's `-smp`, from the device tree's `/cpus`).
+pub(crate) fn cores_present() -> usize {
+    CORES.lock().count
+}
+
+/// No cap besides the device tree: `-smp N` already sets how many cores `virt` has.
+pub(crate) fn cpu_cap() -> Option<usize> {
+    None
+}
+
+/// Starts core `core` at the arch layer's secondary entry, through PSCI `CPU_ON` (the conduit
+/// the device tree names), with the core's `MPIDR_EL1` affinity from the tree.
+pub(crate) fn start_core(core: usize) -> Result<(), &'static str> {
+    let (target, psci) = {
+        let cores = CORES.lock();
+        (cores.ids.get(core).copied(), cores.psci)
+    };
+    let target = target.ok_or("no such core in the device tree")?;
+    let entry = preempt_arch::boot::secondary_entry() as u64;
+    let result = match psci.ok_or("the device tree describes no PSCI")? {
+        PsciConduit::Hvc => smccc::psci::cpu_on::<smccc::Hvc>(target, entry, core as u64),
+        PsciConduit::Smc => smccc::psci::cpu_on::<smccc::Smc>(target, entry, core as u64),
+    };
+    result.map_err(|e| match e {
+        smccc::psci::Error::AlreadyOn => "PSCI: already on",
+        smccc::psci::Error::OnPending => "PSCI: already being turned on",
+        smccc::psci::Error::InvalidParameters => "PSCI: invalid parameters",
+        smccc::psci::Error::InvalidAddress => "PSCI: invalid entry address",
+        _ => "PSCI CPU_ON failed",
+    })
+}
+
+/// The calling secondary core's share of the interrupt controller: on a GICv2 its banked
+/// SGI/PPI registers and its CPU interface, on a GICv3 its redistributor (woken), its
+/// SGI/PPI set-up and the system-register CPU interface.
+pub(crate) fn init_this_core() {
+    if let Some(g) = GIC.lock().as_mut() {
+        g.init_cpu(preempt_arch::cpu::core_id());
+    }
+}
+
+/// The SGI that carries the kernel's inter-processor interrupt (reschedule). SGI 15, the last
+/// one, so that programs keep 0..=14 in the order they are used to; `preempt::irq` refuses it
+/// as the kernel's.
+const IPI_SGI: u32 = 15;
+
+/// The line on which the inter-processor interrupt arrives (an SGI's line is its number).
+pub(crate) fn ipi_line() -> u32 {
+    IPI_SGI
+}
+
+/// The GIC's lock-free SGI path (see `preempt_drivers::gic::SgiSender`): [`NO_SENDER`] before
+/// `init`, 0 for a GICv3, else a GICv2's distributor base.
+static SGI_SENDER: AtomicUsize = AtomicUsize::new(NO_SENDER);
+
+/// [`SGI_SENDER`] before `init` (never a distributor base, which is page-aligned).
+const NO_SENDER: usize = 1;
+
+fn encode_sender(s: SgiSender) -> usize {
+    match s {
+        SgiSender::V3 => 0,
+        SgiSender::V2 { gicd } => gicd,
+    }
+}
+
+/// Each core's [`SgiTarget`] as it reported it ([`ipi_init_this_core`]); [`NO_TARGET`] until
+/// then.
+static IPI_TARGETS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(NO_TARGET) }; MAX_CPUS];
+
+/// [`IPI_TARGETS`] of a core that has not reported (no GIC target is all ones).
+const NO_TARGET: u64 = u64::MAX;
+
+/// The calling core's part of inter-processor interrupts, after its controller set-up
+/// (`init` for the boot core): records how an SGI names this core and enables the IPI line
+/// here (the kernel installed its handler first).
+pub(crate) fn ipi_init_this_core(core: usize) {
+    let Some(target) = GIC.lock().as_mut().map(|g| g.this_core_target()) else {
+        return;
+    };
+    if let Some(slot) = IPI_TARGETS.get(core) {
+        slot.store(target.0, Ordering::Release);
+    }
+    irq_enable_line(IPI_SGI);
+}
+
+/// Raises the inter-processor interrupt on core `core` (possibly the caller's own), without
+/// the `GIC` lock. A core that has not reported its target is assumed to be numbered as QEMU
+/// `virt` numbers them.
+#[inline]
+pub(crate) fn send_ipi(core: usize) {
+    let sender = match SGI_SENDER.load(Ordering::Relaxed) {
+        NO_SENDER => return,
+        0 => SgiSender::V3,
+        gicd => SgiSender::V2 { gicd },
+    };
+    let target = match IPI_TARGETS.get(core).map(|t| t.load(Ordering::Acquire)) {
+        Some(NO_TARGET) | None => SgiTarget::assumed(matches!(sender, SgiSender::V2 { .. }), core),
+        Some(t) => SgiTarget(t),
+    };
+    if let Err(e) = sender.send(IPI_SGI, target) {
+        ipi_failed(core, e);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn ipi_failed(core: usize, e: IrqError) {
+    log::error!("cannot interrupt core {core}: {e}");
 }

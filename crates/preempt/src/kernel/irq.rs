@@ -267,7 +267,12 @@ pub(crate) fn retune_tick() {
 pub(crate) fn idle_loop() -> ! {
     loop {
         let irq = cpu::irq_save();
-        let deadline = with_sched(|s, _| (s.ready_count() == 0).then(|| s.next_deadline()));
+        // With several cores and no way yet to interrupt an idle one when work arrives for
+        // it, an idle core keeps its tick while others run, so that it picks up new threads
+        // within a tick; alone, it sleeps until the next deadline.
+        let alone = super::cpus_started() <= 1;
+        let deadline =
+            with_sched(|s, _| (alone && s.ready_count() == 0).then(|| s.next_deadline()));
         if let Some(deadline) = deadline {
             let this = percpu::this();
             this.add_irq_work(percpu::WORK_TICKLESS);

@@ -8,11 +8,13 @@
 //! core can pick up a thread whose registers are still being saved.
 
 pub(crate) mod fault;
+pub(crate) mod ipi;
 pub(crate) mod irq;
 pub(crate) mod percpu;
 pub(crate) mod room;
 pub(crate) mod sched_lock;
 pub(crate) mod shared;
+pub(crate) mod smp;
 pub(crate) mod stack;
 pub(crate) mod wait;
 
@@ -26,6 +28,7 @@ use thread_store::Masked;
 
 use sched_lock::SchedLock;
 use shared::{try_box, Shared};
+pub(crate) use smp::start_secondary;
 use stack::Stack;
 
 /// What a thread failed with, recorded for its `JoinError`.
@@ -221,12 +224,11 @@ pub(crate) fn sched_epoch() -> u64 {
 }
 static STARTED: AtomicBool = AtomicBool::new(false);
 
-/// How many cores run threads: counted by [`start`] on each core, right after `sched-core`
-/// made that core's idle thread its current one (today only core 0 gets there; the others
-/// stay parked in `_start`).
+/// How many cores run threads: counted on each core (`smp::join`) right after `sched-core`
+/// made that core's idle thread its current one.
 static CPUS_STARTED: AtomicUsize = AtomicUsize::new(0);
 
-/// The cores that run threads, bit n for core n: set by [`start`] with [`CPUS_STARTED`].
+/// The cores that run threads, bit n for core n: set with [`CPUS_STARTED`] (`count_in`).
 static CPUS_MASK: AtomicU32 = AtomicU32::new(0);
 
 /// The number of cores that run threads (see [`CPUS_STARTED`]).
@@ -241,7 +243,7 @@ pub(crate) fn cpus_mask() -> u32 {
 
 /// Counts core `cpu` in as running threads; under the scheduler lock, right after
 /// `sched-core` started it.
-fn count_in(cpu: CpuId) {
+pub(super) fn count_in(cpu: CpuId) {
     CPUS_MASK.fetch_or(1 << cpu, Ordering::AcqRel);
     CPUS_STARTED.fetch_add(1, Ordering::AcqRel);
 }
@@ -480,40 +482,24 @@ pub(crate) fn spawn(
     }
 }
 
-/// Boot's last step on a core: the boot flow becomes the idle thread, `main` is spawned, the
-/// tick starts, and this function idles forever.
+/// Boot's last step on core 0: the boot flow becomes the idle thread, the tick starts, the
+/// other cores are started (`smp`), `main` is spawned, and this function idles forever.
 pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     let cpu = cpu::core_id();
+    let idle = smp::make_idle();
     {
         let mut guard = SCHED.lock();
         let sched = made(&mut guard);
         sched.set_time_slice(crate::config::time_slice_ticks());
-        let idle_info = Shared::try_new(ThreadInfo::new(Some(String::from("idle")), 0))
-            .unwrap_or_else(|_| fault::kernel_halt(format_args!("out of memory at boot")));
-        let mut idle = Box::new(KThread {
-            ctx: Context::default(),
-            stack: None,
-            main: None,
-            info: idle_info.clone(),
-            id: None,
-            next_dead: None,
-        });
-        // The boot flow is this core's current thread: its first switch saves it here (the
-        // box's contents stay where they are when the scheduler takes it).
-        percpu::this()
-            .current_ctx
-            .store(&mut idle.ctx, Ordering::Relaxed);
-        let idle_id = sched.add_idle(cpu, idle);
-        idle_info.id.store(idle_id.as_u64(), Ordering::Relaxed);
-        let first = sched.start(cpu);
-        debug_assert_eq!(first, idle_id);
-        count_in(cpu);
+        smp::join(sched, cpu, idle);
     }
     STARTED.store(true, Ordering::Release);
     if room::reserve(8, room::OBJECT_SPARE).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
     irq::start_tick();
+    ipi::init_this_core();
+    smp::start_secondaries();
     if spawn(main_priority, u32::MAX, main).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
