@@ -63,6 +63,8 @@ pub(crate) struct Thread<T> {
     pub(crate) detached: bool,
     /// `Some(cpu)` for the idle thread of `cpu`.
     pub(crate) idle_of: Option<CpuId>,
+    /// The CPUs it may run on (bit `n`: CPU `n`), within [`ALL_CPUS`](crate::ALL_CPUS).
+    pub(crate) affinity: u32,
     pub(crate) link: Link,
     pub(crate) wait: WaitRecord,
 }
@@ -133,6 +135,10 @@ impl<T> Thread<T> {
             joiner: None,
             detached: false,
             idle_of,
+            affinity: match idle_of {
+                Some(cpu) => 1 << cpu,
+                None => crate::ALL_CPUS,
+            },
             link: Link::UNLINKED,
             wait: WaitRecord::new(),
         }
@@ -140,6 +146,16 @@ impl<T> Thread<T> {
 
     pub(crate) fn is_idle(&self) -> bool {
         self.idle_of.is_some()
+    }
+
+    /// How it ranks against what a CPU runs: an idle thread 0, anyone else its priority + 1.
+    #[inline]
+    pub(crate) fn rank(&self) -> u16 {
+        if self.idle_of.is_some() {
+            0
+        } else {
+            u16::from(self.priority) + 1
+        }
     }
 }
 
@@ -154,6 +170,7 @@ impl<T> Vacancy for Thread<T> {
             joiner: None,
             detached: false,
             idle_of: None,
+            affinity: crate::ALL_CPUS,
             link: Link::UNLINKED,
             wait: WaitRecord::new(),
         }

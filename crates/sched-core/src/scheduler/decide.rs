@@ -18,12 +18,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     pub fn start(&mut self, cpu: CpuId) -> ThreadId {
         assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
         assert!(self.current[cpu].is_none(), "cpu {cpu} started twice");
+        self.started |= 1 << cpu;
+        self.check_due &= !(1 << cpu);
         self.dispatch(cpu)
     }
 
-    /// Call after anything made a thread ready or changed a priority: if a
-    /// ready thread outranks `cpu`'s current one, the current one goes back to
-    /// the front of its level (keeping the rest of its slice) and the other runs.
+    /// Call after anything made a thread ready or changed a priority, on the calling CPU and
+    /// on every CPU [`take_kicks`](Self::take_kicks) named: if a ready thread allowed on
+    /// `cpu` outranks its current one, the current one goes back to the front of its level
+    /// (keeping the rest of its slice) and the other runs. Returns `Keep` at once unless
+    /// `cpu` is pending (kicked since its last check); a check that consumes the pending bit
+    /// also rechecks the other CPUs (see `smp`), so follow it with `take_kicks`.
     pub fn preempt_check(&mut self, cpu: CpuId) -> Next {
         let bit = 1u32 << cpu;
         if self.check_due & bit == 0 {
@@ -31,17 +36,15 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         self.check_due &= !bit;
         let cur = self.running(cpu);
-        let Some(top) = self.ready_top() else {
-            return Next::Keep;
-        };
-        let t = self.entry(cur);
-        if t.is_idle() || top > t.priority {
+        let next = if self.outranked(cpu) {
             self.requeue_current_inline(cpu, cur, Requeue::Head);
             let to = self.dispatch_inline(cpu);
             Next::Switch { from: cur, to }
         } else {
             Next::Keep
-        }
+        };
+        self.recheck_others(cpu);
+        next
     }
 
     /// The current thread gives up its turn: it goes to the back of its level
@@ -51,10 +54,11 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let cur = self.running(cpu);
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
-        match self.ready_top() {
-            // The common case: an equal is ready, nothing higher. One round-robin step of the
-            // level: the current thread to its back, its head on the CPU.
-            Some(top) if !idle && top == prio => {
+        match self.top_for(cpu) {
+            // The common case: an equal is ready, nothing higher, and every thread may run
+            // here. One round-robin step of the level: the current thread to its back, its
+            // head on the CPU.
+            Some(top) if !idle && top == prio && self.restricted == 0 => {
                 if self.handoff.is_some() {
                     self.flush_handoff(); // the rotation works on the queue alone
                 }
@@ -66,6 +70,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     .rotate(self.threads.slots_mut(), cur.index(), prio);
                 let to = self.id_of_slot(index.expect("the ready level had a head"));
                 self.run_on(cpu, to);
+                self.place_from(cpu, prio, crate::ALL_CPUS);
                 Next::Switch { from: cur, to }
             }
             Some(top) if idle || top >= prio => {
@@ -98,7 +103,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
-        let top = self.ready_top();
+        let top = self.top_for(cpu);
         if idle {
             if top.is_none() {
                 return Next::Keep;
@@ -127,17 +132,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
     /// Until when (exclusive) `cpu`'s ticks would change nothing but slice bookkeeping that
     /// does not matter: no timer is due before then, and no ready thread could take the CPU
-    /// (none outranks or equals the running thread, or, for an idle CPU, none at all). `0`
+    /// (none allowed on `cpu` outranks or equals the running thread, or, for an idle CPU,
+    /// none at all). `0`
     /// when the next tick may matter. The kernel may then skip [`tick`](Self::tick) for ticks
     /// before that time, as long as nothing else has changed the scheduler meanwhile: the
     /// running thread's slice is simply not charged while nobody could share its CPU.
     #[must_use]
     pub fn quiet_until(&self, cpu: CpuId) -> Ticks {
-        let t = self.entry(self.running(cpu));
-        let calm = match self.ready_top() {
-            None => true,
-            Some(top) => !t.is_idle() && top < t.priority,
-        };
+        let rank = self.entry(self.running(cpu)).rank();
+        let calm = self
+            .top_for(cpu)
+            .is_none_or(|top| u16::from(top) + 1 < rank);
         if !calm {
             return 0;
         }
