@@ -55,6 +55,9 @@ pub(crate) struct Thread<T> {
     pub(crate) base_priority: Priority,
     /// The priority it is scheduled at; never below `base_priority`.
     pub(crate) priority: Priority,
+    /// How it ranks against what a CPU runs: 0 for an idle thread, `priority + 1` for anyone
+    /// else (kept beside the priority so that putting a thread on a CPU copies it).
+    pub(crate) rank: u16,
     /// Ticks left of a slice interrupted by preemption; 0 means "start fresh".
     pub(crate) saved_slice: u32,
     /// The thread waiting in `join` for this one, if any.
@@ -131,6 +134,11 @@ impl<T> Thread<T> {
             state: State::Ready,
             base_priority: priority,
             priority,
+            rank: if idle_of.is_some() {
+                0
+            } else {
+                u16::from(priority) + 1
+            },
             saved_slice: 0,
             joiner: None,
             detached: false,
@@ -148,14 +156,10 @@ impl<T> Thread<T> {
         self.idle_of.is_some()
     }
 
-    /// How it ranks against what a CPU runs: an idle thread 0, anyone else its priority + 1.
+    /// Its [rank](Self::rank) against what a CPU runs.
     #[inline]
     pub(crate) fn rank(&self) -> u16 {
-        if self.idle_of.is_some() {
-            0
-        } else {
-            u16::from(self.priority) + 1
-        }
+        self.rank
     }
 }
 
@@ -166,6 +170,7 @@ impl<T> Vacancy for Thread<T> {
             state: State::Zombie(ExitStatus::Finished),
             base_priority: 0,
             priority: 0,
+            rank: 0,
             saved_slice: 0,
             joiner: None,
             detached: false,

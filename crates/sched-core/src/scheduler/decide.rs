@@ -6,7 +6,7 @@
 //! and equal priorities only take turns at slice expiry or on a voluntary yield.
 
 use super::{Requeue, Scheduler};
-use crate::{CpuId, Next, State, ThreadId, Ticks, MAX_CPUS};
+use crate::{CpuId, Next, Priority, State, ThreadId, Ticks, MAX_CPUS};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Picks the first thread `cpu` runs: the highest ready one, else its idle
@@ -20,7 +20,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         assert!(self.current[cpu].is_none(), "cpu {cpu} started twice");
         self.started |= 1 << cpu;
         self.check_due &= !(1 << cpu);
-        self.dispatch(cpu)
+        let id = self.dispatch(cpu);
+        self.update_simple();
+        id
     }
 
     /// Call after anything made a thread ready or changed a priority, on the calling CPU and
@@ -35,10 +37,28 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Next::Keep;
         }
         self.check_due &= !bit;
+        if !self.simple {
+            return self.preempt_check_smp(cpu);
+        }
+        let cur = self.running(cpu);
+        match self.ready_top() {
+            Some(top) if u16::from(top) + 1 > self.rank[cpu] => {
+                let _ = self.requeue_current_inline(cpu, cur, Requeue::Head);
+                let to = self.dispatch_inline(cpu);
+                Next::Switch { from: cur, to }
+            }
+            _ => Next::Keep,
+        }
+    }
+
+    /// [`preempt_check`](Self::preempt_check) of a pending `cpu` with several CPUs or
+    /// restricted threads: the preempted thread is placed, and the other CPUs are rechecked.
+    #[inline(never)]
+    fn preempt_check_smp(&mut self, cpu: CpuId) -> Next {
         let cur = self.running(cpu);
         let next = if self.outranked(cpu) {
-            self.requeue_current_inline(cpu, cur, Requeue::Head);
-            let to = self.dispatch_inline(cpu);
+            self.requeue_current(cpu, cur, Requeue::Head);
+            let to = self.dispatch(cpu);
             Next::Switch { from: cur, to }
         } else {
             Next::Keep
@@ -54,11 +74,15 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let cur = self.running(cpu);
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
-        match self.top_for(cpu) {
-            // The common case: an equal is ready, nothing higher, and every thread may run
-            // here. One round-robin step of the level: the current thread to its back, its
-            // head on the CPU.
-            Some(top) if !idle && top == prio && self.restricted == 0 => {
+        if self.restricted != 0 {
+            return self.yield_restricted(cpu, cur, idle, prio);
+        }
+        match self.ready_top() {
+            // The common case: an equal is ready, nothing higher. One round-robin step of the
+            // level: the current thread to its back, its head on the CPU. The yielding thread
+            // is not placed: its peer, just as good and allowed everywhere, was ready before
+            // it, so no CPU it outranks was left without a kick (see `smp`).
+            Some(top) if !idle && top == prio => {
                 if self.handoff.is_some() {
                     self.flush_handoff(); // the rotation works on the queue alone
                 }
@@ -70,9 +94,24 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     .rotate(self.threads.slots_mut(), cur.index(), prio);
                 let to = self.id_of_slot(index.expect("the ready level had a head"));
                 self.run_on(cpu, to);
-                self.place_from(cpu, prio, crate::ALL_CPUS);
                 Next::Switch { from: cur, to }
             }
+            Some(top) if idle || top >= prio => {
+                self.requeue_current(cpu, cur, Requeue::Tail);
+                self.switch_from(cpu, cur)
+            }
+            _ => {
+                self.slice_left[cpu] = self.slice_ticks;
+                Next::Keep
+            }
+        }
+    }
+
+    /// [`yield_now`](Self::yield_now) while some threads may not run everywhere: the
+    /// current thread goes to the back of its level if a thread allowed here is as good.
+    #[inline(never)]
+    fn yield_restricted(&mut self, cpu: CpuId, cur: ThreadId, idle: bool, prio: Priority) -> Next {
+        match self.top_for(cpu) {
             Some(top) if idle || top >= prio => {
                 self.requeue_current(cpu, cur, Requeue::Tail);
                 self.switch_from(cpu, cur)

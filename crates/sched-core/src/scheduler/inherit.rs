@@ -90,6 +90,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         let lowered = prio < t.priority;
         t.priority = prio;
+        t.rank = u16::from(prio) + 1;
         let (on, state, affinity) = (t.wait.on, t.state, t.affinity);
         if self.unqueue(id) {
             self.enqueue_at(id, prio);

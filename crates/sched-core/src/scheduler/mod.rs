@@ -95,6 +95,10 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     /// The [rank](Thread::rank) of each CPU's running thread (0: idle or not started), kept
     /// per CPU so that placing a thread compares against every CPU without a lookup.
     rank: [u16; MAX_CPUS],
+    /// One started CPU (or none) and `restricted == 0`: the one-CPU scheduler. A thread made
+    /// ready then only sets `check_due` (no kick: there is nobody to tell), and
+    /// `preempt_check` compares and switches without placing or rechecking (see `smp`).
+    simple: bool,
     /// Live (non-zombie) threads whose affinity is not [`ALL_CPUS`](crate::ALL_CPUS). While it
     /// is 0 every ready thread may run anywhere and each CPU takes the head of the queue as a
     /// one-CPU scheduler does; otherwise the per-CPU choice walks the queue for an allowed
@@ -232,23 +236,32 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.ready.remove(self.threads.slots_mut(), id.index())
     }
 
-    /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle
-    /// threads simply stop running; they are never queued.
+    /// Takes `cpu`'s running thread off the CPU while it stays runnable, and places it (see
+    /// `smp`). Idle threads simply stop running; they are never queued.
     #[inline(never)]
     fn requeue_current(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
-        self.requeue_current_inline(cpu, id, place);
+        if let Some((level, affinity)) = self.requeue_current_inline(cpu, id, place) {
+            self.place_from(cpu, level, affinity);
+        }
     }
 
-    /// [`requeue_current`](Self::requeue_current) inlined into its caller: for the
+    /// [`requeue_current`](Self::requeue_current) inlined into its caller, without placing
+    /// the thread (for one CPU, where there is nowhere else to place it): for the
     /// preemption after a wake-up, where a call's prologue costs more than the body saves
-    /// (inlined everywhere, it makes `yield_now` itself slower: register pressure).
+    /// (inlined everywhere, it makes `yield_now` itself slower: register pressure). Returns
+    /// the queued thread's priority and affinity, `None` for an idle thread.
     #[inline(always)]
-    fn requeue_current_inline(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
+    fn requeue_current_inline(
+        &mut self,
+        cpu: CpuId,
+        id: ThreadId,
+        place: Requeue,
+    ) -> Option<(Priority, u32)> {
         let left = self.slice_left[cpu];
         let t = self.entry_mut(id);
         t.state = State::Ready;
         if t.is_idle() {
-            return;
+            return None;
         }
         let (level, affinity) = (t.priority, t.affinity);
         t.saved_slice = match place {
@@ -264,27 +277,30 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 .ready
                 .push_tail(self.threads.slots_mut(), id.index(), level),
         }
-        self.place_from(cpu, level, affinity);
+        Some((level, affinity))
     }
 
-    /// Puts the best ready thread (or the idle thread) on `cpu` and returns it.
+    /// Puts the best ready thread allowed on `cpu` (or the idle thread) on `cpu` and
+    /// returns it.
     ///
     /// # Panics
     /// If nothing is ready and `cpu` has no idle thread.
     #[inline(never)]
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
-        self.dispatch_inline(cpu)
-    }
-
-    /// [`dispatch`](Self::dispatch) inlined into its caller (see
-    /// [`requeue_current_inline`](Self::requeue_current_inline)).
-    #[inline(always)]
-    fn dispatch_inline(&mut self, cpu: CpuId) -> ThreadId {
         if self.restricted != 0 {
             let id = self.take_allowed(cpu);
             self.run_on(cpu, id);
             return id;
         }
+        self.dispatch_inline(cpu)
+    }
+
+    /// [`dispatch`](Self::dispatch) inlined into its caller (see
+    /// [`requeue_current_inline`](Self::requeue_current_inline)), for when every thread may
+    /// run everywhere (`restricted == 0`): the hand-off thread or the head of the queue.
+    #[inline(always)]
+    fn dispatch_inline(&mut self, cpu: CpuId) -> ThreadId {
+        debug_assert_eq!(self.restricted, 0);
         if let Some(id) = self.handoff.take() {
             self.run_on(cpu, id);
             return id;

@@ -118,6 +118,7 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             kicks: 0,
             started: 0,
             rank: [0; MAX_CPUS],
+            simple: true,
             restricted: 0,
         }
     }

@@ -66,6 +66,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let id = self.insert(thread);
         if affinity != ALL_CPUS {
             self.restricted += 1;
+            self.update_simple();
         }
         self.make_ready(id);
         Ok(id)
@@ -95,6 +96,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if mask != ALL_CPUS {
             self.restricted += 1;
         }
+        self.update_simple();
         if mask & (1 << cpu) != 0 {
             return Ok(Next::Keep);
         }
@@ -127,6 +129,19 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.kicks
     }
 
+    /// Recomputes `simple` after a CPU started or `restricted` changed. Leaving the one-CPU
+    /// mode, where `check_due` was only "look when you next can", makes it exact: every
+    /// started CPU is pending exactly if a ready thread allowed there outranks it.
+    pub(super) fn update_simple(&mut self) {
+        let simple = self.started & self.started.wrapping_sub(1) == 0 && self.restricted == 0;
+        if self.simple && !simple {
+            self.simple = false;
+            self.check_due = 0;
+            self.recheck(self.started);
+        }
+        self.simple = simple;
+    }
+
     /// Marks `cpu` pending and kicks it.
     #[inline]
     fn kick(&mut self, cpu: CpuId) {
@@ -137,31 +152,45 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
     /// A thread of priority `level` allowed on `affinity` has just entered the ready queue:
     /// kick the started, non-pending CPU of `affinity` running the lowest rank, if the thread
-    /// outranks it (see the module docs).
+    /// outranks it (see the module docs). With one CPU, only mark it pending, as a one-CPU
+    /// scheduler does: its own check compares.
     #[inline]
     pub(super) fn place(&mut self, level: Priority, affinity: u32) {
-        let cands = affinity & self.started & !self.check_due;
-        if cands != 0 {
-            self.place_among(cands, u16::from(level) + 1);
+        if self.simple {
+            self.check_due = u32::MAX;
+            return;
         }
+        self.place_smp(level, affinity);
     }
 
     /// [`place`](Self::place) for the thread `cpu` has just put back in the queue: `cpu`
     /// itself is about to run something at least as good, so only the other CPUs count, and
-    /// with one started CPU there is nothing to do.
+    /// with one CPU there is nothing to do.
     #[inline]
     pub(super) fn place_from(&mut self, cpu: CpuId, level: Priority, affinity: u32) {
-        let others = self.started & !(1 << cpu);
-        if others != 0 {
-            let cands = affinity & others & !self.check_due;
-            if cands != 0 {
-                self.place_among(cands, u16::from(level) + 1);
-            }
+        if !self.simple {
+            self.place_smp(level, affinity & !(1 << cpu));
         }
     }
 
+    #[inline(never)]
+    fn place_smp(&mut self, level: Priority, affinity: u32) {
+        let cands = affinity & self.started & !self.check_due;
+        if cands == 0 {
+            return;
+        }
+        let rank = u16::from(level) + 1;
+        if cands & (cands - 1) == 0 {
+            let cpu = cands.trailing_zeros() as usize % MAX_CPUS;
+            if rank > self.rank[cpu] {
+                self.kick(cpu);
+            }
+            return;
+        }
+        self.place_among(cands, rank);
+    }
+
     /// Kicks the CPU of `cands` (not empty) running the lowest rank if `rank` outranks it.
-    #[inline]
     fn place_among(&mut self, cands: u32, rank: u16) {
         let mut rest = cands;
         let mut target = rest.trailing_zeros() as usize % MAX_CPUS;
@@ -180,9 +209,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
     }
 
-    /// Kicks `cpu` if a ready thread allowed on it outranks its running thread.
+    /// Kicks `cpu` if a ready thread allowed on it outranks its running thread (with one
+    /// CPU: marks it pending, its check compares).
     pub(super) fn check_cpu(&mut self, cpu: CpuId) {
-        if self.outranked(cpu) {
+        if self.simple {
+            self.check_due = u32::MAX;
+        } else if self.outranked(cpu) {
             self.kick(cpu);
         }
     }
@@ -195,22 +227,20 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     }
 
     /// After `cpu` consumed its pending bit: kicks every other started, non-pending CPU that
-    /// a ready thread allowed there outranks (see the module docs). Nothing with one CPU.
-    #[inline]
+    /// a ready thread allowed there outranks (see the module docs).
     pub(super) fn recheck_others(&mut self, cpu: CpuId) {
-        let others = self.started & !self.check_due & !(1 << cpu);
-        if others != 0 {
-            self.recheck(others);
-        }
+        self.recheck(self.started & !self.check_due & !(1 << cpu));
     }
 
-    #[inline(never)]
+    /// Kicks each CPU of `cpus` that a ready thread allowed there outranks.
     fn recheck(&mut self, cpus: u32) {
         let mut rest = cpus;
         while rest != 0 {
             let c = rest.trailing_zeros() as usize % MAX_CPUS;
             rest &= rest - 1;
-            self.check_cpu(c);
+            if self.outranked(c) {
+                self.kick(c);
+            }
         }
     }
 
@@ -266,6 +296,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let t = self.entry_mut(id);
         if core::mem::replace(&mut t.affinity, ALL_CPUS) != ALL_CPUS {
             self.restricted -= 1;
+            self.update_simple();
         }
     }
 
@@ -301,6 +332,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         if restricted != self.restricted {
             return Err("restricted-thread count is off");
+        }
+        if self.simple != (self.started.count_ones() <= 1 && self.restricted == 0) {
+            return Err("one-CPU mode flag is off");
         }
         Ok(())
     }

@@ -93,23 +93,42 @@ fn two_threads_made_ready_at_once_go_to_two_cpus() {
 }
 
 #[test]
-fn one_cpu_kicks_only_itself() {
+fn one_cpu_kicks_nobody() {
     let (mut s, ids) = smp(1, &[10]);
     let _ = s.spawn(5, 9);
-    assert_eq!(s.take_kicks(), 0, "outranks nobody");
     let hi = s.spawn(20, 10);
-    assert_eq!(s.take_kicks(), 1);
+    assert_eq!(s.take_kicks(), 0, "nobody else to tell");
     assert_eq!(switched_to(s.preempt_check(0)), hi);
-    assert_eq!(
-        s.take_kicks(),
-        0,
-        "the preempted thread is not placed elsewhere"
-    );
     let _ = s.yield_now(0);
     let _ = s.tick(0, 10);
+    s.set_priority(hi, 1).unwrap();
+    assert_eq!(switched_to(s.preempt_check(0)), ids[0]);
     assert_eq!(s.take_kicks(), 0);
-    assert_eq!(s.preempt_check(0), Next::Keep);
-    assert_eq!(s.state(ids[0]), Some(State::Ready));
+    // A thread pinned to the one cpu is no different.
+    let pinned = s.spawn_with_affinity(30, 0b1, 11).unwrap();
+    assert_eq!(s.take_kicks(), 1, "restricted threads make kicks exact");
+    assert_eq!(switched_to(s.preempt_check(0)), pinned);
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn a_second_cpu_starting_makes_pending_exact() {
+    let mut s = Scheduler::new(3);
+    let _ = s.add_idle(0, 100);
+    let _ = s.add_idle(1, 101);
+    let a = s.spawn(10, 1);
+    let _ = s.start(0);
+    // With one cpu a wake-up only marks cpu0 "look when you can"; cpu0 has not looked yet
+    // when cpu1 starts and takes the thread.
+    let x = s.spawn(30, 2);
+    let _ = s.start(1);
+    assert_eq!((s.current(0), s.current(1)), (a, x));
+    assert_eq!(s.take_kicks(), 0, "nothing left to do on cpu0");
+    // cpu0 is not pending any more: a new thread that outranks it is placed there.
+    let t = s.spawn(20, 3);
+    assert_eq!(s.take_kicks(), 0b01);
+    assert_eq!(switched_to(s.preempt_check(0)), t);
+    s.check_invariants().unwrap();
 }
 
 #[test]
