@@ -69,6 +69,26 @@ impl PrioBitmap {
         self.top.checked_sub(1).map(|t| t as Priority)
     }
 
+    /// The highest occupied level strictly below `level`, if any: the next level down for a
+    /// walk over the queue (at most four words looked at).
+    pub(crate) fn highest_below(&self, level: Priority) -> Option<Priority> {
+        let (w, b) = split(level);
+        let mut word = self.words[w] & ((1u64 << b) - 1);
+        let mut w = w;
+        loop {
+            if word != 0 {
+                let b = 63 - word.leading_zeros() as usize;
+                // w < 4 and b < 64, so the level fits in a u8.
+                return Some((w * 64 + b) as Priority);
+            }
+            if w == 0 {
+                return None;
+            }
+            w -= 1;
+            word = self.words[w];
+        }
+    }
+
     /// The highest occupied level, found from the bits.
     fn scan(&self) -> Option<Priority> {
         if self.summary == 0 {
@@ -163,6 +183,7 @@ mod tests {
                     model.remove(&level);
                 }
                 prop_assert_eq!(b.highest(), model.iter().next_back().copied());
+                prop_assert_eq!(b.highest_below(level), model.range(..level).next_back().copied());
                 prop_assert!(b.summary_consistent());
                 prop_assert_eq!(b.is_empty(), model.is_empty());
             }

@@ -141,6 +141,8 @@ pub enum SchedError {
     Overflow,
     /// An argument makes no sense (an empty event mask).
     InvalidArgument,
+    /// An affinity mask names no started CPU: the thread could never run.
+    NoAllowedCpu,
 }
 
 impl fmt::Display for SchedError {
@@ -159,6 +161,7 @@ impl fmt::Display for SchedError {
             Self::NotOwner => "mutex not owned by the caller",
             Self::Overflow => "semaphore count overflow",
             Self::InvalidArgument => "invalid argument",
+            Self::NoAllowedCpu => "affinity allows no running cpu",
         })
     }
 }

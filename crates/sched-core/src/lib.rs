@@ -59,6 +59,9 @@ pub use thread::{ExitStatus, State};
 /// Number of CPUs the per-CPU arrays are sized for.
 pub const MAX_CPUS: usize = 4;
 
+/// Every CPU the scheduler can run: the default affinity (bit `n` allows CPU `n`).
+pub const ALL_CPUS: u32 = (1 << MAX_CPUS) - 1;
+
 /// Index of a CPU, `0..MAX_CPUS`.
 pub type CpuId = usize;
 

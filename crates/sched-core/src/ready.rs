@@ -216,6 +216,28 @@ impl ReadyQueue {
         self.pop_head(store, level)
     }
 
+    /// The first entry, best level first and FIFO within a level, for which `wanted` holds,
+    /// with its level: the per-CPU choice when some threads may not run everywhere. Visits
+    /// every entry ahead of the one found (none are skipped over twice), so it costs the
+    /// number of unwanted entries in front plus the number of levels they occupy.
+    pub(crate) fn first_where<S: LinkStore + ?Sized>(
+        &self,
+        store: &S,
+        mut wanted: impl FnMut(u32) -> bool,
+    ) -> Option<(u32, Priority)> {
+        let mut level = self.highest()?;
+        loop {
+            let mut cursor = self.heads[usize::from(level)];
+            while cursor != NIL {
+                if wanted(cursor) {
+                    return Some((cursor, level));
+                }
+                cursor = store.link(cursor).next;
+            }
+            level = self.occupied.highest_below(level)?;
+        }
+    }
+
     /// Calls `visit` with each entry of `level`, front to back. Stops (returning
     /// an error) if the list is longer than the whole queue, i.e. has a cycle.
     pub(crate) fn for_each_in<S: LinkStore + ?Sized>(

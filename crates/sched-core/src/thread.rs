@@ -55,6 +55,9 @@ pub(crate) struct Thread<T> {
     pub(crate) base_priority: Priority,
     /// The priority it is scheduled at; never below `base_priority`.
     pub(crate) priority: Priority,
+    /// How it ranks against what a CPU runs: 0 for an idle thread, `priority + 1` for anyone
+    /// else (kept beside the priority so that putting a thread on a CPU copies it).
+    pub(crate) rank: u16,
     /// Ticks left of a slice interrupted by preemption; 0 means "start fresh".
     pub(crate) saved_slice: u32,
     /// The thread waiting in `join` for this one, if any.
@@ -63,6 +66,8 @@ pub(crate) struct Thread<T> {
     pub(crate) detached: bool,
     /// `Some(cpu)` for the idle thread of `cpu`.
     pub(crate) idle_of: Option<CpuId>,
+    /// The CPUs it may run on (bit `n`: CPU `n`), within [`ALL_CPUS`](crate::ALL_CPUS).
+    pub(crate) affinity: u32,
     pub(crate) link: Link,
     pub(crate) wait: WaitRecord,
 }
@@ -129,10 +134,19 @@ impl<T> Thread<T> {
             state: State::Ready,
             base_priority: priority,
             priority,
+            rank: if idle_of.is_some() {
+                0
+            } else {
+                u16::from(priority) + 1
+            },
             saved_slice: 0,
             joiner: None,
             detached: false,
             idle_of,
+            affinity: match idle_of {
+                Some(cpu) => 1 << cpu,
+                None => crate::ALL_CPUS,
+            },
             link: Link::UNLINKED,
             wait: WaitRecord::new(),
         }
@@ -140,6 +154,12 @@ impl<T> Thread<T> {
 
     pub(crate) fn is_idle(&self) -> bool {
         self.idle_of.is_some()
+    }
+
+    /// Its [rank](Self::rank) against what a CPU runs.
+    #[inline]
+    pub(crate) fn rank(&self) -> u16 {
+        self.rank
     }
 }
 
@@ -150,10 +170,12 @@ impl<T> Vacancy for Thread<T> {
             state: State::Zombie(ExitStatus::Finished),
             base_priority: 0,
             priority: 0,
+            rank: 0,
             saved_slice: 0,
             joiner: None,
             detached: false,
             idle_of: None,
+            affinity: crate::ALL_CPUS,
             link: Link::UNLINKED,
             wait: WaitRecord::new(),
         }

@@ -210,6 +210,24 @@ fn seeds() -> Vec<(&'static str, Vec<u8>, Vec<Op>)> {
             ],
         ),
         (
+            "affinity",
+            vec![10, 20],
+            vec![
+                SpawnAffine(128, 0b0100),
+                SpawnAffine(20, 0b1000),
+                SpawnAffine(1, 0b0011),
+                SetAffinity(0, 0b0010),
+                SetAffinity(1, 0),
+                Spawn(255),
+                Tick(2, 3),
+                Yield(1),
+                SetPriority(4, 0),
+                SetAffinity(2, 0b0001),
+                Exit(0, false),
+                Tick(1, 3),
+            ],
+        ),
+        (
             "deadlock-and-priority",
             vec![10, 20],
             vec![

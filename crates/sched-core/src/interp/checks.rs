@@ -13,7 +13,10 @@ use crate::{Next, Priority, State, ThreadId, WaitingOn, LOCK_WAITERS};
 
 impl<S: StoreKind> Interp<S> {
     /// Checks what a decision on `cpu` promised: a real switch to a thread now
-    /// running there, and nothing ready that outranks it.
+    /// running there, allowed there, and nothing ready and allowed on `cpu` that outranks
+    /// it. (A `Keep` may leave a better thread ready for a moment: placement may have
+    /// kicked another CPU for it; [`check_guarantee`](Self::check_guarantee) judges the
+    /// state once the kicks are handled.)
     pub(super) fn check_decision(
         &self,
         cpu: usize,
@@ -27,20 +30,56 @@ impl<S: StoreKind> Interp<S> {
                 ensure_eq!(from, before, "switch from");
                 ensure!(from != to, "switch to itself");
                 ensure_eq!(to, cur, "switch to");
+                let best = self.best_ready_for(cpu);
+                if self.s.is_idle(cur) {
+                    ensure_eq!(best, None, "switched to idle while something is ready");
+                } else if let Some(best) = best {
+                    ensure!(
+                        self.s.priority(cur) >= Some(best),
+                        "switched to {cur:?} while a better thread allowed here is ready"
+                    );
+                }
             }
         }
-        let best_ready = self
-            .known
+        let aff = self.s.affinity(cur).unwrap_or(0);
+        ensure!(
+            aff & (1 << cpu) != 0,
+            "{cur:?} runs on cpu {cpu} outside its affinity"
+        );
+        Ok(())
+    }
+
+    /// The best priority among ready, non-idle threads allowed on `cpu`.
+    fn best_ready_for(&self, cpu: usize) -> Option<Priority> {
+        self.known
             .iter()
             .filter(|&&id| self.s.state(id) == Some(State::Ready) && !self.s.is_idle(id))
+            .filter(|&&id| self.s.affinity(id).is_some_and(|a| a & (1 << cpu) != 0))
             .filter_map(|&id| self.s.priority(id))
-            .max();
-        if self.s.is_idle(cur) {
-            ensure_eq!(best_ready, None, "idle runs while something is ready");
-        } else if let Some(best) = best_ready {
+            .max()
+    }
+
+    /// The scheduling guarantee (see the scheduler's `smp` module): no ready thread outranks
+    /// the running thread of a started CPU it may run on; an idle CPU has nothing ready
+    /// that it may run.
+    ///
+    /// # Errors
+    /// The first CPU found outranked.
+    pub fn check_guarantee(&self) -> Result<(), String> {
+        ensure_eq!(self.s.pending_kicks(), 0, "kicks left unhandled");
+        for cpu in 0..CPUS {
+            let cur = self.s.current(cpu);
+            let Some(best) = self.best_ready_for(cpu) else {
+                continue;
+            };
+            ensure!(
+                !self.s.is_idle(cur),
+                "cpu {cpu} idles while a thread of priority {best} allowed there is ready"
+            );
             ensure!(
                 self.s.priority(cur) >= Some(best),
-                "a ready thread outranks the running one"
+                "cpu {cpu} runs {cur:?} at {:?} while a thread of priority {best} allowed there is ready",
+                self.s.priority(cur)
             );
         }
         Ok(())
@@ -52,6 +91,7 @@ impl<S: StoreKind> Interp<S> {
     /// A description of the failed check.
     pub fn check_always(&self) -> Result<(), String> {
         self.s.check_invariants().map_err(String::from)?;
+        self.check_guarantee()?;
         self.check_threads()?;
         self.check_waits()?;
         for i in 0..self.objs.len() {

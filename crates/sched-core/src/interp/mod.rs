@@ -12,10 +12,12 @@
 //! would (including the lock-word fast path of a mutex, see
 //! [`Scheduler::mutex_lock_contended`]) and keeps a small shadow model of what
 //! only a caller can know (who holds which mutex, deadlines, arrival order,
-//! expected wait results). After each operation it checks the scheduler's own
-//! audit, the model against the public API, no lost wake-up, wake order and
-//! priority inheritance; at the end it tears everything down and checks that
-//! nothing leaked.
+//! expected wait results). After each operation it delivers the kicks the scheduler
+//! asked for (running `preempt_check` on every kicked CPU, round after round, as the
+//! kernel's inter-processor interrupts do) and then checks the scheduler's own
+//! audit, the global scheduling guarantee, the model against the public API, no
+//! lost wake-up, wake order and priority inheritance; at the end it tears
+//! everything down and checks that nothing leaked.
 
 macro_rules! ensure {
     ($cond:expr, $($fmt:tt)+) => {
@@ -56,8 +58,14 @@ pub use op::{decode, encode, Cpu, Op, Pick, PRIORITIES};
 use crate::{Checked, Priority, Scheduler, StoreKind, ThreadId, Ticks, WaitResult};
 use model::{ObjRec, WaitRec};
 
-/// Number of CPUs the interpreter runs.
-pub const CPUS: usize = 2;
+/// Number of CPUs the interpreter runs (fewer than [`MAX_CPUS`](crate::MAX_CPUS), so that
+/// affinity masks can also name a CPU that never started).
+pub const CPUS: usize = 3;
+
+/// How many rounds of kicks one operation may cause before the interpreter calls it a
+/// livelock: each round consumes every pending CPU, and a thread is placed at most once
+/// per round, so a few rounds per CPU are plenty.
+const MAX_KICK_ROUNDS: usize = 4 * CPUS + 4;
 
 /// Longest operation sequence [`run`] interprets (longer inputs are cut).
 pub const MAX_OPS: usize = 1024;
@@ -184,6 +192,8 @@ impl<S: StoreKind> Interp<S> {
             | Op::Reap(_)
             | Op::Detach(_)
             | Op::SetPriority(..)
+            | Op::SpawnAffine(..)
+            | Op::SetAffinity(..)
             | Op::TakeResult(_) => self.apply_thread_op(op),
             Op::CreateMutex { .. }
             | Op::Lock(..)
@@ -193,7 +203,31 @@ impl<S: StoreKind> Interp<S> {
             _ => self.apply_sync_op(op),
         };
         self.restamp_moved_waiters();
-        result
+        result?;
+        self.deliver_kicks()
+    }
+
+    /// Runs `preempt_check` on every CPU the scheduler kicked, and again for the CPUs those
+    /// checks kick, until none is left.
+    pub(super) fn deliver_kicks(&mut self) -> Result<(), String> {
+        for _ in 0..MAX_KICK_ROUNDS {
+            let kicks = self.s.take_kicks();
+            if kicks == 0 {
+                return Ok(());
+            }
+            ensure!(
+                kicks >> CPUS == 0,
+                "kicked a cpu that never started: {kicks:#b}"
+            );
+            for cpu in 0..CPUS {
+                if kicks & (1 << cpu) != 0 {
+                    self.preempt(cpu)?;
+                }
+            }
+        }
+        Err(alloc::format!(
+            "kicks still pending after {MAX_KICK_ROUNDS} rounds"
+        ))
     }
 
     fn pick(&self, n: Pick) -> ThreadId {

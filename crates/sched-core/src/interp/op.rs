@@ -70,9 +70,14 @@ pub enum Op {
     EventClear(Pick, u8),
     Park(Cpu, Option<Ticks>),
     Unpark(Cpu, Pick),
+    /// `spawn_with_affinity` (a mask of four bits: it may name no CPU, or only one that
+    /// never started).
+    SpawnAffine(Priority, u8),
+    /// `set_affinity` for the running thread of the CPU.
+    SetAffinity(Cpu, u8),
 }
 
-const TAGS: u8 = 34;
+const TAGS: u8 = 36;
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -149,7 +154,9 @@ fn decode_op(r: &mut Reader<'_>) -> Option<Op> {
         30 => Op::EventClear(r.byte()?, r.nibble()?),
         31 => Op::Park(r.cpu()?, r.timeout()?),
         32 => Op::Unpark(r.cpu()?, r.byte()?),
-        _ => Op::SemReleaseDrain(r.cpu()?, r.byte()?),
+        33 => Op::SemReleaseDrain(r.cpu()?, r.byte()?),
+        34 => Op::SpawnAffine(r.prio()?, r.nibble()?),
+        _ => Op::SetAffinity(r.cpu()?, r.nibble()?),
     })
 }
 
@@ -231,6 +238,8 @@ pub fn encode(initial: &[Priority], ops: &[Op]) -> Vec<u8> {
             Op::Park(c, t) => emit(31, &[c, timeout_byte(t)]),
             Op::Unpark(c, p) => emit(32, &[c, p]),
             Op::SemReleaseDrain(c, p) => emit(33, &[c, p]),
+            Op::SpawnAffine(p, m) => emit(34, &[prio_byte(p), m]),
+            Op::SetAffinity(c, m) => emit(35, &[c, m]),
         }
     }
     out

@@ -31,6 +31,7 @@ impl<S: StoreKind> Interp<S> {
                 }
             }
             self.restamp_moved_waiters();
+            self.deliver_kicks()?;
             self.check_always()?;
             for cpu in 0..CPUS {
                 self.apply(&Op::PreemptCheck(cpu as u8))?;

@@ -5,10 +5,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::model::Handle;
-use super::{Interp, Op, MAX_THREADS};
+use super::{Interp, Op, CPUS, MAX_THREADS};
 use crate::{
-    ExitStatus, JoinPoll, Priority, SchedError, State, ThreadId, WaitResult, LOCK_WAITERS,
+    ExitStatus, JoinPoll, Priority, SchedError, State, ThreadId, WaitResult, ALL_CPUS, LOCK_WAITERS,
 };
+
+/// The CPUs the interpreter starts.
+const STARTED: u32 = (1 << CPUS) - 1;
 
 impl<S: StoreKind> Interp<S> {
     pub(super) fn apply_thread_op(&mut self, op: &Op) -> Result<(), String> {
@@ -61,6 +64,8 @@ impl<S: StoreKind> Interp<S> {
             Op::Reap(n) => self.reap_thread(self.pick(n))?,
             Op::Detach(n) => self.detach(self.pick(n))?,
             Op::SetPriority(n, p) => self.set_priority(self.pick(n), p)?,
+            Op::SpawnAffine(p, mask) => self.spawn_affine(p, u32::from(mask))?,
+            Op::SetAffinity(c, mask) => self.set_affinity(Self::cpu(c), u32::from(mask))?,
             Op::TakeResult(c) => {
                 let cpu = Self::cpu(c);
                 let cur = self.s.current(cpu);
@@ -83,6 +88,63 @@ impl<S: StoreKind> Interp<S> {
         self.known.push(id);
         self.data_of.insert(id, data);
         id
+    }
+
+    fn spawn_affine(&mut self, p: Priority, mask: u32) -> Result<(), String> {
+        if self.s.thread_count() >= MAX_THREADS {
+            return Ok(());
+        }
+        let allowed = mask & ALL_CPUS;
+        let data = self.next_data;
+        match self.s.spawn_with_affinity(p, mask, data) {
+            Ok(id) => {
+                ensure!(
+                    allowed & STARTED != 0,
+                    "spawned with no started cpu: {mask:#b}"
+                );
+                self.next_data += 1;
+                self.known.push(id);
+                self.data_of.insert(id, data);
+                ensure_eq!(self.s.state(id), Some(State::Ready), "spawned state");
+                ensure_eq!(self.s.affinity(id), Some(allowed), "spawned affinity");
+            }
+            Err(e) => {
+                ensure_eq!(e, SchedError::NoAllowedCpu, "spawn_with_affinity {mask:#b}");
+                ensure!(
+                    allowed & STARTED == 0,
+                    "refused a mask naming a started cpu"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn set_affinity(&mut self, cpu: usize, mask: u32) -> Result<(), String> {
+        let cur = self.s.current(cpu);
+        let allowed = mask & ALL_CPUS;
+        let old = self.s.affinity(cur);
+        let expected = if self.s.is_idle(cur) {
+            Err(SchedError::IdleThread)
+        } else if allowed & STARTED == 0 {
+            Err(SchedError::NoAllowedCpu)
+        } else {
+            Ok(())
+        };
+        let result = self.s.set_affinity(cpu, mask);
+        ensure_eq!(result.map(|_| ()), expected, "set_affinity {mask:#b}");
+        match result {
+            Ok(next) => {
+                ensure_eq!(self.s.affinity(cur), Some(allowed), "affinity after set");
+                ensure_eq!(
+                    next.is_switch(),
+                    allowed & (1 << cpu) == 0,
+                    "a thread moves exactly when its cpu is no longer allowed"
+                );
+                self.check_decision(cpu, cur, next)?;
+            }
+            Err(_) => ensure_eq!(self.s.affinity(cur), old, "refused set_affinity changed it"),
+        }
+        Ok(())
     }
 
     /// What the kernel does after making a thread ready.

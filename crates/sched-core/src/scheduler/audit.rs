@@ -21,6 +21,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.timers.audit()?;
         self.audit_timer_count()?;
         self.audit_sync()?;
+        self.audit_smp()?;
 
         let mut queued = 0;
         let mut idle = 0;

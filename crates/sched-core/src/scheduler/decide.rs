@@ -6,7 +6,7 @@
 //! and equal priorities only take turns at slice expiry or on a voluntary yield.
 
 use super::{Requeue, Scheduler};
-use crate::{CpuId, Next, State, ThreadId, Ticks, MAX_CPUS};
+use crate::{CpuId, Next, Priority, State, ThreadId, Ticks, MAX_CPUS};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Picks the first thread `cpu` runs: the highest ready one, else its idle
@@ -18,30 +18,53 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     pub fn start(&mut self, cpu: CpuId) -> ThreadId {
         assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
         assert!(self.current[cpu].is_none(), "cpu {cpu} started twice");
-        self.dispatch(cpu)
+        self.started |= 1 << cpu;
+        self.check_due &= !(1 << cpu);
+        let id = self.dispatch(cpu);
+        self.update_simple();
+        id
     }
 
-    /// Call after anything made a thread ready or changed a priority: if a
-    /// ready thread outranks `cpu`'s current one, the current one goes back to
-    /// the front of its level (keeping the rest of its slice) and the other runs.
+    /// Call after anything made a thread ready or changed a priority, on the calling CPU and
+    /// on every CPU [`take_kicks`](Self::take_kicks) named: if a ready thread allowed on
+    /// `cpu` outranks its current one, the current one goes back to the front of its level
+    /// (keeping the rest of its slice) and the other runs. Returns `Keep` at once unless
+    /// `cpu` is pending (kicked since its last check); a check that consumes the pending bit
+    /// also rechecks the other CPUs (see `smp`), so follow it with `take_kicks`.
     pub fn preempt_check(&mut self, cpu: CpuId) -> Next {
         let bit = 1u32 << cpu;
         if self.check_due & bit == 0 {
             return Next::Keep;
         }
         self.check_due &= !bit;
+        if !self.simple {
+            return self.preempt_check_smp(cpu);
+        }
         let cur = self.running(cpu);
-        let Some(top) = self.ready_top() else {
-            return Next::Keep;
-        };
-        let t = self.entry(cur);
-        if t.is_idle() || top > t.priority {
-            self.requeue_current_inline(cpu, cur, Requeue::Head);
-            let to = self.dispatch_inline(cpu);
+        match self.ready_top() {
+            Some(top) if u16::from(top) + 1 > self.rank[cpu] => {
+                let _ = self.requeue_current_inline(cpu, cur, Requeue::Head);
+                let to = self.dispatch_inline(cpu);
+                Next::Switch { from: cur, to }
+            }
+            _ => Next::Keep,
+        }
+    }
+
+    /// [`preempt_check`](Self::preempt_check) of a pending `cpu` with several CPUs or
+    /// restricted threads: the preempted thread is placed, and the other CPUs are rechecked.
+    #[inline(never)]
+    fn preempt_check_smp(&mut self, cpu: CpuId) -> Next {
+        let cur = self.running(cpu);
+        let next = if self.outranked(cpu) {
+            self.requeue_current(cpu, cur, Requeue::Head);
+            let to = self.dispatch(cpu);
             Next::Switch { from: cur, to }
         } else {
             Next::Keep
-        }
+        };
+        self.recheck_others(cpu);
+        next
     }
 
     /// The current thread gives up its turn: it goes to the back of its level
@@ -51,9 +74,14 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let cur = self.running(cpu);
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
+        if self.restricted != 0 {
+            return self.yield_restricted(cpu, cur, idle, prio);
+        }
         match self.ready_top() {
             // The common case: an equal is ready, nothing higher. One round-robin step of the
-            // level: the current thread to its back, its head on the CPU.
+            // level: the current thread to its back, its head on the CPU. The yielding thread
+            // is not placed: its peer, just as good and allowed everywhere, was ready before
+            // it, so no CPU it outranks was left without a kick (see `smp`).
             Some(top) if !idle && top == prio => {
                 if self.handoff.is_some() {
                     self.flush_handoff(); // the rotation works on the queue alone
@@ -68,6 +96,22 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 self.run_on(cpu, to);
                 Next::Switch { from: cur, to }
             }
+            Some(top) if idle || top >= prio => {
+                self.requeue_current(cpu, cur, Requeue::Tail);
+                self.switch_from(cpu, cur)
+            }
+            _ => {
+                self.slice_left[cpu] = self.slice_ticks;
+                Next::Keep
+            }
+        }
+    }
+
+    /// [`yield_now`](Self::yield_now) while some threads may not run everywhere: the
+    /// current thread goes to the back of its level if a thread allowed here is as good.
+    #[inline(never)]
+    fn yield_restricted(&mut self, cpu: CpuId, cur: ThreadId, idle: bool, prio: Priority) -> Next {
+        match self.top_for(cpu) {
             Some(top) if idle || top >= prio => {
                 self.requeue_current(cpu, cur, Requeue::Tail);
                 self.switch_from(cpu, cur)
@@ -98,7 +142,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
-        let top = self.ready_top();
+        let top = self.top_for(cpu);
         if idle {
             if top.is_none() {
                 return Next::Keep;
@@ -127,17 +171,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
     /// Until when (exclusive) `cpu`'s ticks would change nothing but slice bookkeeping that
     /// does not matter: no timer is due before then, and no ready thread could take the CPU
-    /// (none outranks or equals the running thread, or, for an idle CPU, none at all). `0`
+    /// (none allowed on `cpu` outranks or equals the running thread, or, for an idle CPU,
+    /// none at all). `0`
     /// when the next tick may matter. The kernel may then skip [`tick`](Self::tick) for ticks
     /// before that time, as long as nothing else has changed the scheduler meanwhile: the
     /// running thread's slice is simply not charged while nobody could share its CPU.
     #[must_use]
     pub fn quiet_until(&self, cpu: CpuId) -> Ticks {
-        let t = self.entry(self.running(cpu));
-        let calm = match self.ready_top() {
-            None => true,
-            Some(top) => !t.is_idle() && top < t.priority,
-        };
+        let rank = self.entry(self.running(cpu)).rank();
+        let calm = self
+            .top_for(cpu)
+            .is_none_or(|top| u16::from(top) + 1 < rank);
         if !calm {
             return 0;
         }

@@ -23,7 +23,7 @@ use super::Scheduler;
 use crate::handles::ObjId;
 use crate::object::{mutex_at, mutex_at_mut, KindTag};
 use crate::slab::{SlabKey, NIL};
-use crate::thread::WaitOn;
+use crate::thread::{State, WaitOn};
 use crate::{Priority, ThreadId};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
@@ -88,11 +88,18 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if t.priority == prio {
             return false;
         }
+        let lowered = prio < t.priority;
         t.priority = prio;
-        let on = t.wait.on;
-        self.check_due = u32::MAX;
+        t.rank = u16::from(prio) + 1;
+        let (on, state, affinity) = (t.wait.on, t.state, t.affinity);
         if self.unqueue(id) {
-            self.enqueue(id);
+            self.enqueue_at(id, prio);
+            self.place(prio, affinity);
+        } else if let State::Running(cpu) = state {
+            self.rank[cpu] = u16::from(prio) + 1;
+            if lowered {
+                self.check_cpu(cpu);
+            }
         }
         if let WaitOn::Object(o) = on {
             let obj = self.objects.get_mut(o).expect("waiter's object vanished");

@@ -38,7 +38,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
     /// Stores a new entry and grows the timer storage to match, so nothing
     /// later has to allocate for this thread.
-    fn insert(&mut self, thread: Thread<T>) -> ThreadId {
+    pub(super) fn insert(&mut self, thread: Thread<T>) -> ThreadId {
         let id = self.threads.insert(thread);
         self.timers.reserve_slots(self.threads.slot_count());
         id
@@ -58,6 +58,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.release_mutex(m, true);
         }
         self.refresh_priority(cur);
+        self.forget_affinity(cur);
         let t = self.entry_mut(cur);
         t.state = State::Zombie(status);
         t.wait.park_token = false;

@@ -6,7 +6,8 @@
 //! (it has not had its turn yet), while a thread that yields or uses up its slice
 //! goes to the back. Each CPU has an idle thread that runs only when nothing is
 //! ready. One global ready queue serves all CPUs; only the per-CPU "current" and
-//! slice counters are per CPU.
+//! slice counters are per CPU. Which CPUs must look again after a thread became
+//! ready is decided here too (see `smp`: placement, affinity and kicks).
 //!
 //! The methods are split by concern over the child modules; this one holds the
 //! state and the few moves (dispatch, requeue) every decision is built from.
@@ -27,6 +28,7 @@ mod query;
 mod queue;
 mod room;
 mod semaphore;
+mod smp;
 mod wait;
 
 #[cfg(test)]
@@ -79,11 +81,29 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     /// comparing against it costs no lookup; a priority change takes the thread out of the slot
     /// and puts it back, so the two never disagree — the audit checks).
     handoff_level: Priority,
-    /// Bit `cpu` set: something may now outrank `cpu`'s running thread (a thread became ready,
-    /// or a priority changed) and its next [`preempt_check`](Self::preempt_check) must look;
-    /// clear, the check returns `Keep` at once — the common case after a kernel call that
-    /// woke nobody.
+    /// Bit `cpu` set: `cpu` is *pending* — a thread made ready (or a priority lowered) may
+    /// outrank `cpu`'s running thread, and its next [`preempt_check`](Self::preempt_check) must
+    /// look (and then recheck the other CPUs, see `smp`); clear, the check returns `Keep` at
+    /// once — the common case after a kernel call that woke nobody, or woke a thread another
+    /// CPU takes.
     check_due: u32,
+    /// CPUs to interrupt: every bit set in `check_due` since the last
+    /// [`take_kicks`](Self::take_kicks).
+    kicks: u32,
+    /// Bit `cpu` set once `cpu` has been [`start`](Self::start)ed.
+    started: u32,
+    /// The [rank](Thread::rank) of each CPU's running thread (0: idle or not started), kept
+    /// per CPU so that placing a thread compares against every CPU without a lookup.
+    rank: [u16; MAX_CPUS],
+    /// One started CPU (or none) and `restricted == 0`: the one-CPU scheduler. A thread made
+    /// ready then only sets `check_due` (no kick: there is nobody to tell), and
+    /// `preempt_check` compares and switches without placing or rechecking (see `smp`).
+    simple: bool,
+    /// Live (non-zombie) threads whose affinity is not [`ALL_CPUS`](crate::ALL_CPUS). While it
+    /// is 0 every ready thread may run anywhere and each CPU takes the head of the queue as a
+    /// one-CPU scheduler does; otherwise the per-CPU choice walks the queue for an allowed
+    /// thread (see `smp`).
+    restricted: u32,
 }
 
 /// The thread table, in a store of kind `S`.
@@ -161,19 +181,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     fn make_ready(&mut self, id: ThreadId) {
         let t = self.entry_mut(id);
         t.state = State::Ready;
-        let level = t.priority;
-        self.check_due = u32::MAX;
+        let (level, affinity) = (t.priority, t.affinity);
         self.enqueue_at(id, level);
+        self.place(level, affinity);
     }
 
-    /// Puts the ready, unqueued `id` at the back of its level: in the hand-off slot when it
-    /// outranks every queued thread and the slot is free.
-    fn enqueue(&mut self, id: ThreadId) {
-        let level = self.entry(id).priority;
-        self.enqueue_at(id, level);
-    }
-
-    /// [`enqueue`](Self::enqueue) for a caller that has just read `id`'s priority, `level`.
+    /// Puts the ready, unqueued `id`, of priority `level`, at the back of its level: in the
+    /// hand-off slot when it outranks every queued thread and the slot is free.
     #[inline]
     fn enqueue_at(&mut self, id: ThreadId, level: Priority) {
         self.before_push(level);
@@ -222,25 +236,34 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.ready.remove(self.threads.slots_mut(), id.index())
     }
 
-    /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle
-    /// threads simply stop running; they are never queued.
+    /// Takes `cpu`'s running thread off the CPU while it stays runnable, and places it (see
+    /// `smp`). Idle threads simply stop running; they are never queued.
     #[inline(never)]
     fn requeue_current(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
-        self.requeue_current_inline(cpu, id, place);
+        if let Some((level, affinity)) = self.requeue_current_inline(cpu, id, place) {
+            self.place_from(cpu, level, affinity);
+        }
     }
 
-    /// [`requeue_current`](Self::requeue_current) inlined into its caller: for the
+    /// [`requeue_current`](Self::requeue_current) inlined into its caller, without placing
+    /// the thread (for one CPU, where there is nowhere else to place it): for the
     /// preemption after a wake-up, where a call's prologue costs more than the body saves
-    /// (inlined everywhere, it makes `yield_now` itself slower: register pressure).
+    /// (inlined everywhere, it makes `yield_now` itself slower: register pressure). Returns
+    /// the queued thread's priority and affinity, `None` for an idle thread.
     #[inline(always)]
-    fn requeue_current_inline(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
+    fn requeue_current_inline(
+        &mut self,
+        cpu: CpuId,
+        id: ThreadId,
+        place: Requeue,
+    ) -> Option<(Priority, u32)> {
         let left = self.slice_left[cpu];
         let t = self.entry_mut(id);
         t.state = State::Ready;
         if t.is_idle() {
-            return;
+            return None;
         }
-        let level = t.priority;
+        let (level, affinity) = (t.priority, t.affinity);
         t.saved_slice = match place {
             Requeue::Head => left,
             Requeue::Tail => 0,
@@ -254,21 +277,30 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 .ready
                 .push_tail(self.threads.slots_mut(), id.index(), level),
         }
+        Some((level, affinity))
     }
 
-    /// Puts the best ready thread (or the idle thread) on `cpu` and returns it.
+    /// Puts the best ready thread allowed on `cpu` (or the idle thread) on `cpu` and
+    /// returns it.
     ///
     /// # Panics
     /// If nothing is ready and `cpu` has no idle thread.
     #[inline(never)]
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
+        if self.restricted != 0 {
+            let id = self.take_allowed(cpu);
+            self.run_on(cpu, id);
+            return id;
+        }
         self.dispatch_inline(cpu)
     }
 
     /// [`dispatch`](Self::dispatch) inlined into its caller (see
-    /// [`requeue_current_inline`](Self::requeue_current_inline)).
+    /// [`requeue_current_inline`](Self::requeue_current_inline)), for when every thread may
+    /// run everywhere (`restricted == 0`): the hand-off thread or the head of the queue.
     #[inline(always)]
     fn dispatch_inline(&mut self, cpu: CpuId) -> ThreadId {
+        debug_assert_eq!(self.restricted, 0);
         if let Some(id) = self.handoff.take() {
             self.run_on(cpu, id);
             return id;
@@ -294,8 +326,10 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             fresh
         };
         t.saved_slice = 0;
+        let rank = t.rank();
         self.slice_left[cpu] = slice;
         self.current[cpu] = Some(id);
+        self.rank[cpu] = rank;
     }
 
     /// `from` has already left `cpu` (requeued, blocked or dead): run the next.

@@ -185,7 +185,6 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Err(SchedError::NotOwner);
         }
         self.release_mutex(m.0, false);
-        self.refresh_priority(cur);
         Ok(self.preempt_check(cpu))
     }
 
@@ -202,7 +201,6 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Err(SchedError::NotOwner);
         }
         self.release_mutex(m.0, false);
-        self.refresh_priority(cur);
         Ok(())
     }
 
@@ -230,23 +228,26 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Err(SchedError::NoSuchObject);
         }
         self.release_mutex(m.0, false);
-        self.refresh_priority(cur);
         self.wait_on(cpu, q, deadline)
     }
 
     /// Takes `m` from its owner and hands it to its best waiter, if any
-    /// (poisoning it first if asked). The old owner's priority is left for the
-    /// caller to refresh.
+    /// (poisoning it first if asked). The old owner loses the boost `m`'s waiters gave it
+    /// before the heir is made ready, so that placing the heir sees the old owner's CPU at
+    /// its new rank (a mutex without waiters gave no boost).
     pub(super) fn release_mutex(&mut self, m: ObjId, poison: bool) {
-        self.disown(m);
+        let old = self.disown(m);
         let obj = self.objects.get_mut(m).expect("released mutex vanished");
         obj.mutex_mut().poisoned |= poison;
         let Some(top) = obj.waiters.head() else {
             return;
         };
         // Unlinked here, with the object in hand: the mutex has no owner now, so there is no
-        // boost to take back (the caller refreshes the old owner).
+        // boost to take back but the old owner's, taken back next.
         obj.waiters.remove(self.threads.slots_mut(), top);
+        if let Some(old) = old {
+            self.refresh_priority(old);
+        }
         let heir = self.id_of_slot(top);
         self.end_unlinked_wait(heir, WaitResult::Acquired);
         self.own(m, heir);

@@ -114,7 +114,12 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             last_now: 0,
             handoff: None,
             handoff_level: 0,
-            check_due: u32::MAX,
+            check_due: 0,
+            kicks: 0,
+            started: 0,
+            rank: [0; MAX_CPUS],
+            simple: true,
+            restricted: 0,
         }
     }
 

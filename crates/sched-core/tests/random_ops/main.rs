@@ -38,6 +38,8 @@ fn thread_op() -> impl Strategy<Value = Op> {
         2 => pick.prop_map(Op::Reap),
         1 => pick.prop_map(Op::Detach),
         2 => (pick, prio()).prop_map(|(p, q)| Op::SetPriority(p, q)),
+        2 => (prio(), 0u8..16).prop_map(|(p, m)| Op::SpawnAffine(p, m)),
+        2 => (cpu(), 0u8..16).prop_map(|(c, m)| Op::SetAffinity(c, m)),
         2 => cpu().prop_map(Op::TakeResult),
     ]
 }

@@ -1,0 +1,263 @@
+//! Several CPUs: placement (which CPU a thread made ready must preempt), kicks, affinity.
+
+use super::switched_to;
+use crate::{Next, Priority, SchedError, Scheduler, State, ThreadId, ALL_CPUS};
+
+/// A scheduler with `cpus` idle threads, the threads of `prios` spawned in order, and the
+/// CPUs started in order (each takes the best ready thread); kicks so far are dropped.
+fn smp(cpus: usize, prios: &[Priority]) -> (Scheduler<u32>, std::vec::Vec<ThreadId>) {
+    let mut s = Scheduler::new(3);
+    for cpu in 0..cpus {
+        let _ = s.add_idle(cpu, 100 + cpu as u32);
+    }
+    let ids = prios.iter().zip(1..).map(|(&p, d)| s.spawn(p, d)).collect();
+    for cpu in 0..cpus {
+        let _ = s.start(cpu);
+    }
+    let _ = s.take_kicks();
+    s.check_invariants().unwrap();
+    (s, ids)
+}
+
+/// Runs `preempt_check` on every kicked CPU until no kick is left, as the kernel's IPIs do.
+fn deliver(s: &mut Scheduler<u32>) {
+    for _ in 0..16 {
+        let kicks = s.take_kicks();
+        if kicks == 0 {
+            return;
+        }
+        for cpu in 0..crate::MAX_CPUS {
+            if kicks & (1 << cpu) != 0 {
+                let _ = s.preempt_check(cpu);
+            }
+        }
+    }
+    panic!("kicks never settle");
+}
+
+#[test]
+fn a_wake_kicks_the_cpu_running_the_lowest_priority_and_no_other() {
+    // cpu0 50, cpu1 40, cpu2 30, cpu3 10.
+    let (mut s, ids) = smp(4, &[50, 10, 30, 40]);
+    assert_eq!(s.current(3), ids[1]);
+    let t = s.spawn(20, 9);
+    assert_eq!(s.take_kicks(), 1 << 3);
+    assert_eq!(s.preempt_check(0), Next::Keep, "cpu0 was not kicked");
+    assert_eq!(switched_to(s.preempt_check(3)), t);
+    // The preempted 10 outranks nobody: no further kick.
+    assert_eq!(s.take_kicks(), 0);
+    s.check_invariants().unwrap();
+
+    // The same through a wake-up: sleep, then wake from another cpu.
+    let _ = s.sleep_until(3, 1_000);
+    assert_eq!(s.current(3), ids[1]);
+    let _ = s.take_kicks();
+    s.wake(t).unwrap();
+    assert_eq!(s.take_kicks(), 1 << 3);
+}
+
+#[test]
+fn an_idle_cpu_is_kicked_before_any_busy_one() {
+    let (mut s, _) = smp(3, &[5, 10]);
+    assert!(s.is_idle(s.current(2)));
+    let t = s.spawn(1, 9);
+    assert_eq!(s.take_kicks(), 1 << 2, "the idle cpu, though 1 < 5");
+    assert_eq!(switched_to(s.preempt_check(2)), t);
+}
+
+#[test]
+fn nobody_is_kicked_for_a_thread_that_outranks_nobody() {
+    let (mut s, _) = smp(2, &[30, 40]);
+    let t = s.spawn(30, 9);
+    assert_eq!(s.take_kicks(), 0);
+    assert_eq!(s.preempt_check(0), Next::Keep);
+    assert_eq!(s.preempt_check(1), Next::Keep);
+    assert_eq!(s.state(t), Some(State::Ready));
+}
+
+#[test]
+fn two_threads_made_ready_at_once_go_to_two_cpus() {
+    let (mut s, _) = smp(3, &[50]);
+    let a = s.spawn(20, 8);
+    let b = s.spawn(20, 9);
+    assert_eq!(
+        s.take_kicks(),
+        0b110,
+        "the second goes to the next idle cpu"
+    );
+    let _ = s.preempt_check(1);
+    let _ = s.preempt_check(2);
+    assert_eq!(s.take_kicks(), 0);
+    let running = [s.current(1), s.current(2)];
+    assert!(running.contains(&a) && running.contains(&b));
+}
+
+#[test]
+fn one_cpu_kicks_nobody() {
+    let (mut s, ids) = smp(1, &[10]);
+    let _ = s.spawn(5, 9);
+    let hi = s.spawn(20, 10);
+    assert_eq!(s.take_kicks(), 0, "nobody else to tell");
+    assert_eq!(switched_to(s.preempt_check(0)), hi);
+    let _ = s.yield_now(0);
+    let _ = s.tick(0, 10);
+    s.set_priority(hi, 1).unwrap();
+    assert_eq!(switched_to(s.preempt_check(0)), ids[0]);
+    assert_eq!(s.take_kicks(), 0);
+    // A thread pinned to the one cpu is no different.
+    let pinned = s.spawn_with_affinity(30, 0b1, 11).unwrap();
+    assert_eq!(s.take_kicks(), 1, "restricted threads make kicks exact");
+    assert_eq!(switched_to(s.preempt_check(0)), pinned);
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn a_second_cpu_starting_makes_pending_exact() {
+    let mut s = Scheduler::new(3);
+    let _ = s.add_idle(0, 100);
+    let _ = s.add_idle(1, 101);
+    let a = s.spawn(10, 1);
+    let _ = s.start(0);
+    // With one cpu a wake-up only marks cpu0 "look when you can"; cpu0 has not looked yet
+    // when cpu1 starts and takes the thread.
+    let x = s.spawn(30, 2);
+    let _ = s.start(1);
+    assert_eq!((s.current(0), s.current(1)), (a, x));
+    assert_eq!(s.take_kicks(), 0, "nothing left to do on cpu0");
+    // cpu0 is not pending any more: a new thread that outranks it is placed there.
+    let t = s.spawn(20, 3);
+    assert_eq!(s.take_kicks(), 0b01);
+    assert_eq!(switched_to(s.preempt_check(0)), t);
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn dispatch_takes_only_threads_allowed_on_the_cpu() {
+    let (mut s, _) = smp(2, &[]);
+    let pinned = s.spawn_with_affinity(200, 0b10, 1).unwrap();
+    assert_eq!(s.take_kicks(), 0b10, "only cpu1 may take it");
+    assert_eq!(s.preempt_check(0), Next::Keep);
+    assert!(s.is_idle(s.current(0)));
+    let any = s.spawn(10, 2);
+    assert_eq!(s.take_kicks(), 0b01, "cpu1 is pending already");
+    assert_eq!(
+        switched_to(s.preempt_check(0)),
+        any,
+        "cpu0 skips the pinned thread"
+    );
+    assert_eq!(switched_to(s.preempt_check(1)), pinned);
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn round_robin_and_yield_only_among_threads_allowed_here() {
+    let (mut s, ids) = smp(2, &[10, 50]);
+    let (a, b) = (ids[0], ids[1]);
+    assert_eq!((s.current(0), s.current(1)), (b, a));
+    // A peer of a's level that may only run on cpu0 (busy with 50).
+    let peer = s.spawn_with_affinity(10, 0b01, 3).unwrap();
+    assert_eq!(s.take_kicks(), 0);
+    assert_eq!(s.yield_now(1), Next::Keep, "the peer may not run on cpu1");
+    for now in 1..=6 {
+        assert_eq!(
+            s.tick(1, now),
+            Next::Keep,
+            "no round robin with a foreign peer"
+        );
+    }
+    // Once cpu0 is free, the peer runs there.
+    let _ = s.sleep_until(0, 1_000);
+    assert_eq!(s.current(0), peer);
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn set_affinity_migrates_the_running_thread() {
+    let (mut s, ids) = smp(2, &[20, 10]);
+    let (hi, lo) = (ids[0], ids[1]);
+    assert_eq!((s.current(0), s.current(1)), (hi, lo));
+    assert_eq!(s.set_affinity(0, 0b11), Ok(Next::Keep));
+    let next = s.set_affinity(0, 0b10).unwrap();
+    assert_eq!(
+        next,
+        Next::Switch {
+            from: hi,
+            to: s.current(0)
+        }
+    );
+    assert!(s.is_idle(s.current(0)));
+    assert_eq!(s.take_kicks(), 0b10, "cpu1 runs the lower thread");
+    assert_eq!(switched_to(s.preempt_check(1)), hi);
+    assert_eq!(
+        s.take_kicks(),
+        0b01,
+        "the displaced thread goes to the idle cpu"
+    );
+    assert_eq!(switched_to(s.preempt_check(0)), lo);
+    assert_eq!(s.affinity(hi), Some(0b10));
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn affinity_errors() {
+    let (mut s, ids) = smp(2, &[20]);
+    assert_eq!(
+        s.spawn_with_affinity(5, 0b100, 1),
+        Err(SchedError::NoAllowedCpu),
+        "cpu2 never started"
+    );
+    assert_eq!(
+        s.spawn_with_affinity(5, 0, 1),
+        Err(SchedError::NoAllowedCpu)
+    );
+    assert_eq!(s.set_affinity(0, 0b1100), Err(SchedError::NoAllowedCpu));
+    assert_eq!(s.affinity(ids[0]), Some(ALL_CPUS), "unchanged");
+    assert_eq!(s.set_affinity(1, 0b01), Err(SchedError::IdleThread));
+    let t = s.spawn_with_affinity(5, u32::MAX, 1).unwrap();
+    assert_eq!(
+        s.affinity(t),
+        Some(ALL_CPUS),
+        "bits beyond MAX_CPUS are ignored"
+    );
+    assert_eq!(s.started_cpus(), 0b11);
+}
+
+#[test]
+fn lowering_a_running_thread_kicks_its_cpu() {
+    let (mut s, ids) = smp(2, &[50, 40, 30]);
+    let (a, c) = (ids[0], ids[2]);
+    assert_eq!(s.take_kicks(), 0);
+    s.set_priority(a, 45).unwrap();
+    assert_eq!(s.take_kicks(), 0, "still above every ready thread");
+    s.set_priority(a, 10).unwrap();
+    assert_eq!(s.take_kicks(), 0b01, "the ready 30 now outranks cpu0");
+    assert_eq!(switched_to(s.preempt_check(0)), c);
+}
+
+#[test]
+fn a_thread_left_behind_by_a_pending_cpu_is_placed_by_its_check() {
+    // cpu0 50, cpu1 5, cpu2 idle.
+    let (mut s, ids) = smp(3, &[50, 5]);
+    assert!(s.is_idle(s.current(2)));
+    let t = s.spawn(10, 8);
+    assert_eq!(s.take_kicks(), 0b100, "the idle cpu");
+    // A better thread that may only run on the pending cpu: it takes t's place there.
+    let pinned = s.spawn_with_affinity(20, 0b100, 9).unwrap();
+    assert_eq!(s.take_kicks(), 0, "cpu2 is pending already");
+    assert_eq!(switched_to(s.preempt_check(2)), pinned);
+    assert_eq!(s.take_kicks(), 0b010, "t now outranks cpu1");
+    assert_eq!(switched_to(s.preempt_check(1)), t);
+    assert_eq!(s.state(ids[1]), Some(State::Ready));
+    deliver(&mut s);
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn a_kick_is_a_precise_check() {
+    let (mut s, _) = smp(2, &[50]);
+    let _ = s.spawn(20, 9);
+    assert_eq!(s.preempt_check(0), Next::Keep, "cpu0 was not kicked");
+    assert_eq!(s.take_kicks(), 0b10);
+    assert!(s.preempt_check(1).is_switch());
+    assert_eq!(s.preempt_check(1), Next::Keep, "the kick was consumed");
+}
