@@ -65,12 +65,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         t.wait.on = WaitOn::Nothing;
         t.wait.result = result;
         t.state = State::Ready;
-        let (level, affinity) = (t.priority, t.affinity);
+        let level = t.priority;
         if timed {
             self.timers.remove(id.index());
         }
+        self.place(level, id);
         self.enqueue_at(id, level);
-        self.place(level, affinity);
     }
 
     /// Unlinks `id` from the object it waits on, if any. A mutex owner loses

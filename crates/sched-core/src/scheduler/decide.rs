@@ -41,13 +41,16 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return self.preempt_check_smp(cpu);
         }
         let cur = self.running(cpu);
-        match self.ready_top() {
-            Some(top) if u16::from(top) + 1 > self.rank[cpu] => {
-                let _ = self.requeue_current_inline(cpu, cur, Requeue::Head);
-                let to = self.dispatch_inline(cpu);
-                Next::Switch { from: cur, to }
-            }
-            _ => Next::Keep,
+        let Some(top) = self.ready_top() else {
+            return Next::Keep;
+        };
+        let t = self.entry(cur);
+        if t.is_idle() || top > t.priority {
+            let _ = self.requeue_current_inline(cpu, cur, Requeue::Head);
+            let to = self.dispatch_inline(cpu);
+            Next::Switch { from: cur, to }
+        } else {
+            Next::Keep
         }
     }
 

@@ -91,12 +91,11 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let lowered = prio < t.priority;
         t.priority = prio;
         t.rank = u16::from(prio) + 1;
-        let (on, state, affinity) = (t.wait.on, t.state, t.affinity);
+        let (on, state) = (t.wait.on, t.state);
         if self.unqueue(id) {
+            self.place(prio, id);
             self.enqueue_at(id, prio);
-            self.place(prio, affinity);
         } else if let State::Running(cpu) = state {
-            self.rank[cpu] = u16::from(prio) + 1;
             if lowered {
                 self.check_cpu(cpu);
             }

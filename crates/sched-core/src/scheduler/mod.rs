@@ -92,9 +92,6 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     kicks: u32,
     /// Bit `cpu` set once `cpu` has been [`start`](Self::start)ed.
     started: u32,
-    /// The [rank](Thread::rank) of each CPU's running thread (0: idle or not started), kept
-    /// per CPU so that placing a thread compares against every CPU without a lookup.
-    rank: [u16; MAX_CPUS],
     /// One started CPU (or none) and `restricted == 0`: the one-CPU scheduler. A thread made
     /// ready then only sets `check_due` (no kick: there is nobody to tell), and
     /// `preempt_check` compares and switches without placing or rechecking (see `smp`).
@@ -181,9 +178,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     fn make_ready(&mut self, id: ThreadId) {
         let t = self.entry_mut(id);
         t.state = State::Ready;
-        let (level, affinity) = (t.priority, t.affinity);
+        let level = t.priority;
+        self.place(level, id);
         self.enqueue_at(id, level);
-        self.place(level, affinity);
     }
 
     /// Puts the ready, unqueued `id`, of priority `level`, at the back of its level: in the
@@ -326,10 +323,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             fresh
         };
         t.saved_slice = 0;
-        let rank = t.rank();
         self.slice_left[cpu] = slice;
         self.current[cpu] = Some(id);
-        self.rank[cpu] = rank;
     }
 
     /// `from` has already left `cpu` (requeued, blocked or dead): run the next.

@@ -117,7 +117,6 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             check_due: 0,
             kicks: 0,
             started: 0,
-            rank: [0; MAX_CPUS],
             simple: true,
             restricted: 0,
         }

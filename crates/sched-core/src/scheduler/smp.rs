@@ -142,6 +142,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.simple = simple;
     }
 
+    /// The [rank](Thread::rank) of the thread `cpu` runs (0 before it started).
+    #[inline]
+    fn cpu_rank(&self, cpu: CpuId) -> u16 {
+        self.current[cpu].map_or(0, |id| self.entry(id).rank())
+    }
+
     /// Marks `cpu` pending and kicks it.
     #[inline]
     fn kick(&mut self, cpu: CpuId) {
@@ -155,11 +161,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// outranks it (see the module docs). With one CPU, only mark it pending, as a one-CPU
     /// scheduler does: its own check compares.
     #[inline]
-    pub(super) fn place(&mut self, level: Priority, affinity: u32) {
+    pub(super) fn place(&mut self, level: Priority, id: ThreadId) {
         if self.simple {
             self.check_due = u32::MAX;
             return;
         }
+        let affinity = self.entry(id).affinity;
         self.place_smp(level, affinity);
     }
 
@@ -182,7 +189,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let rank = u16::from(level) + 1;
         if cands & (cands - 1) == 0 {
             let cpu = cands.trailing_zeros() as usize % MAX_CPUS;
-            if rank > self.rank[cpu] {
+            if rank > self.cpu_rank(cpu) {
                 self.kick(cpu);
             }
             return;
@@ -194,13 +201,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     fn place_among(&mut self, cands: u32, rank: u16) {
         let mut rest = cands;
         let mut target = rest.trailing_zeros() as usize % MAX_CPUS;
-        let mut low = self.rank[target];
+        let mut low = self.cpu_rank(target);
         rest &= rest - 1;
         while rest != 0 {
             let c = rest.trailing_zeros() as usize % MAX_CPUS;
             rest &= rest - 1;
-            if self.rank[c] < low {
-                low = self.rank[c];
+            if self.cpu_rank(c) < low {
+                low = self.cpu_rank(c);
                 target = c;
             }
         }
@@ -223,7 +230,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     #[inline]
     pub(super) fn outranked(&self, cpu: CpuId) -> bool {
         self.top_for(cpu)
-            .is_some_and(|top| u16::from(top) + 1 > self.rank[cpu])
+            .is_some_and(|top| u16::from(top) + 1 > self.cpu_rank(cpu))
     }
 
     /// After `cpu` consumed its pending bit: kicks every other started, non-pending CPU that
@@ -306,11 +313,6 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             let started = self.started & (1 << cpu) != 0;
             if started != self.current[cpu].is_some() {
                 return Err("started mask disagrees with the cpus' current threads");
-            }
-            if let Some(id) = self.current[cpu] {
-                if self.rank[cpu] != self.entry(id).rank() {
-                    return Err("cpu rank disagrees with its running thread");
-                }
             }
         }
         let mut restricted = 0;
