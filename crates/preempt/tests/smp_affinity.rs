@@ -44,7 +44,7 @@ fn pinned_one_per_core() {
         h.join().expect("pinned thread");
     }
     for (core, seen) in SEEN.iter().enumerate() {
-        check_eq!(seen.load(Ordering::Relaxed), 1 << core, "pinned to core {}", core);
+        check!(seen.load(Ordering::Relaxed) == 1 << core, "pinned to core {} but seen on {:#b}", core, seen.load(Ordering::Relaxed));
     }
 }
 
@@ -78,7 +78,14 @@ fn unpinned_spread() {
     for h in handles {
         h.join().expect("busy thread");
     }
-    check_eq!(SEEN.load(Ordering::Relaxed), 0b1111);
+    let seen = SEEN.load(Ordering::Relaxed);
+    if seen != 0b1111 {
+        for core in 0..CORES {
+            println!("core {}: ipis {:?}", core, preempt::testing::ipi::counts(core));
+        }
+        println!("online {:#b}", preempt::testing::ipi::online());
+    }
+    check_eq!(seen, 0b1111);
 }
 
 /// Masks with no running core are refused; bits of absent cores are ignored.
@@ -130,7 +137,7 @@ fn migrate() {
         })
         .expect("spawn migrant");
     for (want, got, wrong) in h.join().expect("migrant") {
-        check_eq!(got, want, "after set_affinity");
+        check!(got == want, "on core {} after set_affinity({:#b})", got, 1u32 << want);
         check!(wrong.is_none(), "left core {} for {:?}", want, wrong);
     }
 }

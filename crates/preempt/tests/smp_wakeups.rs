@@ -32,7 +32,7 @@ fn on<T: Send + 'static>(core: usize, f: impl FnOnce() -> T + Send + 'static) ->
 
 /// Checks that the calling thread is on `core`.
 fn on_core(core: usize) {
-    check_eq!(cpu::current(), core, "a pinned thread ran elsewhere");
+    check!(cpu::current() == core, "a pinned thread ran elsewhere");
 }
 
 fn semaphore() {
@@ -51,7 +51,7 @@ fn semaphore() {
         for i in 1..=N {
             ITEMS.acquire();
             on_core(2);
-            check_eq!(SLOT.load(Ordering::Relaxed), i, "semaphore handoff lost or repeated");
+            check!(SLOT.load(Ordering::Relaxed) == i, "semaphore handoff lost or repeated");
             SPACE.release();
         }
     });
@@ -68,7 +68,7 @@ fn channels() {
     });
     let c = on(0, move || {
         for i in 0..N {
-            check_eq!(rx.recv().expect("recv"), i);
+            check!(rx.recv().expect("recv") == i);
         }
         check!(rx.recv().is_err(), "channel still connected");
     });
@@ -105,7 +105,7 @@ fn condvar() {
         let (m, cv) = &*c2;
         for i in 1..=N {
             let mut g = cv.wait_while(m.lock().unwrap(), |s| !s.1).unwrap();
-            check_eq!(g.0, i, "condvar handoff lost");
+            check!(g.0 == i, "condvar handoff lost");
             g.1 = false;
             cv.notify_all();
         }

@@ -267,12 +267,10 @@ pub(crate) fn retune_tick() {
 pub(crate) fn idle_loop() -> ! {
     loop {
         let irq = cpu::irq_save();
-        // With several cores and no way yet to interrupt an idle one when work arrives for
-        // it, an idle core keeps its tick while others run, so that it picks up new threads
-        // within a tick; alone, it sleeps until the next deadline.
-        let alone = super::cpus_started() <= 1;
-        let deadline =
-            with_sched(|s, _| (alone && s.ready_count() == 0).then(|| s.next_deadline()));
+        // Another core that makes a thread ready for this one interrupts it (`ipi::kick`):
+        // the decision below and that change are ordered by the scheduler lock, and `wfi`
+        // returns at once for an interrupt that became pending after it.
+        let deadline = with_sched(|s, _| (s.ready_count() == 0).then(|| s.next_deadline()));
         if let Some(deadline) = deadline {
             let this = percpu::this();
             this.add_irq_work(percpu::WORK_TICKLESS);

@@ -263,7 +263,10 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     let r = {
         let mut guard = SCHED.lock();
         sched_touched();
-        f(made(&mut guard), cpu::core_id())
+        let sched = made(&mut guard);
+        let r = f(sched, cpu::core_id());
+        sched_lock::send_kicks(sched);
+        r
     };
     leave_kernel(); // `f` may have created an object (lazily) that dipped into the reserve
     r

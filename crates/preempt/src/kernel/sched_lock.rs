@@ -78,7 +78,8 @@ impl SchedLock {
     /// running now emptied it when it was switched in) and there is nothing to bury; deferred
     /// work waits for thread context anyway.
     #[inline(always)]
-    pub(crate) fn release_in_irq(self) {
+    pub(crate) fn release_in_irq(mut self) {
+        send_kicks(self.sched());
         unlock_sched_raw();
     }
 
@@ -94,6 +95,7 @@ impl SchedLock {
         from: ThreadId,
         to: ThreadId,
     ) -> IrqSwitch {
+        send_kicks(self.sched());
         let (prev, next) = contexts(self.sched(), cpu, from, to, None);
         // `self` ends here without a release (`SchedLock` has no `Drop`): the lock stays held.
         IrqSwitch::switch(prev, next)
@@ -114,6 +116,7 @@ impl SchedLock {
     #[inline(always)]
     pub(crate) fn perform(&mut self, next: Next) {
         if let Next::Switch { from, to } = next {
+            send_kicks(self.sched());
             self.switch(from, to, None);
         }
     }
@@ -121,6 +124,7 @@ impl SchedLock {
     /// Carries out the decision that ends the calling thread (`dead`: its control block, if
     /// its exit frees it). Never returns.
     pub(crate) fn exit(mut self, next: Next, dead: Option<Box<KThread>>) -> ! {
+        send_kicks(self.sched());
         if let Next::Switch { from, to } = next {
             self.switch(from, to, dead);
         }
@@ -130,7 +134,8 @@ impl SchedLock {
     /// Releases the lock (running deferred work once IRQs are back on). Only the thread that
     /// took the lock, or was handed it, can: it consumes the value.
     #[inline(always)]
-    pub(crate) fn release(self) {
+    pub(crate) fn release(mut self) {
+        send_kicks(self.sched());
         let deferred = finish_switch();
         cpu::irq_restore(self.irq);
         if deferred {
@@ -149,6 +154,25 @@ impl SchedLock {
         // SAFETY: as just said; IRQs masked, lock held (`self`), no scheduler reference alive.
         unsafe { switch_context(prev, next) };
     }
+}
+
+/// Sends the reschedule interrupts the scheduler's decisions under this hold of the lock asked
+/// for (`Scheduler::take_kicks`: other cores whose running thread a ready one now outranks),
+/// before the lock is released or handed on: the receiving core takes the lock for its check
+/// and so sees every change made here. One load and a branch when there are none — always
+/// with one core.
+#[inline(always)]
+pub(super) fn send_kicks(sched: &mut Sched) {
+    if sched.pending_kicks() != 0 {
+        kick_now(sched);
+    }
+}
+
+/// [`send_kicks`]'s sending half, out of line.
+#[cold]
+#[inline(never)]
+fn kick_now(sched: &mut Sched) {
+    super::ipi::kick(sched.take_kicks());
 }
 
 /// Where the outgoing and the incoming thread's registers are saved; records the incoming

@@ -133,6 +133,9 @@ pub(crate) fn start_secondary() -> ! {
             let idle = unsafe { Box::from_raw(idle) };
             let sched = made(&mut guard);
             join(sched, cpu, idle);
+            // Threads already ready that this core should run (none today: `main` is
+            // spawned once every core has joined).
+            super::sched_lock::send_kicks(sched);
             true
         }
     };

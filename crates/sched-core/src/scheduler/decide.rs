@@ -97,6 +97,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     .rotate(self.threads.slots_mut(), cur.index(), prio);
                 let to = self.id_of_slot(index.expect("the ready level had a head"));
                 self.run_on(cpu, to);
+                self.chose_itself(cpu);
                 Next::Switch { from: cur, to }
             }
             Some(top) if idle || top >= prio => {

@@ -284,12 +284,26 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// If nothing is ready and `cpu` has no idle thread.
     #[inline(never)]
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
-        if self.restricted != 0 {
+        let id = if self.restricted != 0 {
             let id = self.take_allowed(cpu);
             self.run_on(cpu, id);
-            return id;
+            id
+        } else {
+            self.dispatch_inline(cpu)
+        };
+        self.chose_itself(cpu);
+        id
+    }
+
+    /// `cpu` has just chosen its next thread itself (it blocked, yielded, exited or ticked):
+    /// a pending kick of it is consumed like one its `preempt_check` consumes, since it has
+    /// taken the best thread allowed on it — else a CPU kicked by its own thread, which then
+    /// blocked before its check, would stay pending (and so skipped by placement) for good.
+    #[inline(always)]
+    fn chose_itself(&mut self, cpu: CpuId) {
+        if !self.simple && self.check_due & (1 << cpu) != 0 {
+            self.consume_kick(cpu);
         }
-        self.dispatch_inline(cpu)
     }
 
     /// [`dispatch`](Self::dispatch) inlined into its caller (see

@@ -233,6 +233,14 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             .is_some_and(|top| u16::from(top) + 1 > self.cpu_rank(cpu))
     }
 
+    /// [`chose_itself`](Self::chose_itself)'s rare half: `cpu` is no longer pending, and the
+    /// other CPUs are rechecked as after its `preempt_check`.
+    #[inline(never)]
+    pub(super) fn consume_kick(&mut self, cpu: CpuId) {
+        self.check_due &= !(1 << cpu);
+        self.recheck_others(cpu);
+    }
+
     /// After `cpu` consumed its pending bit: kicks every other started, non-pending CPU that
     /// a ready thread allowed there outranks (see the module docs).
     pub(super) fn recheck_others(&mut self, cpu: CpuId) {

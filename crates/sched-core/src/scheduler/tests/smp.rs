@@ -261,3 +261,48 @@ fn a_kick_is_a_precise_check() {
     assert!(s.preempt_check(1).is_switch());
     assert_eq!(s.preempt_check(1), Next::Keep, "the kick was consumed");
 }
+
+#[test]
+fn spawns_while_kicks_are_in_flight_fill_every_cpu() {
+    // main (10) on cpu0, cpus 1-3 idle; four 20s spawned before any kick is delivered.
+    let (mut s, ids) = smp(4, &[10]);
+    let main = ids[0];
+    let cpu_of_main = (0..4).find(|&c| s.current(c) == main).unwrap();
+    let mut kicks = 0;
+    let mut spawned = std::vec::Vec::new();
+    for d in 0..4 {
+        spawned.push(s.spawn(20, 50 + d));
+        kicks |= s.take_kicks();
+        let _ = s.preempt_check(cpu_of_main);
+        kicks |= s.take_kicks();
+    }
+    for cpu in 0..4 {
+        if kicks & (1 << cpu) != 0 {
+            let _ = s.preempt_check(cpu);
+        }
+    }
+    deliver(&mut s);
+    for cpu in 0..4 {
+        assert!(spawned.contains(&s.current(cpu)), "cpu {cpu} runs {:?}", s.current(cpu));
+    }
+}
+
+#[test]
+fn a_cpu_kicked_by_its_own_thread_that_then_blocks_is_not_left_pending() {
+    // cpu0 runs main (10), cpu1 runs x (30).
+    let (mut s, ids) = smp(2, &[30, 10]);
+    let (x, main) = (ids[0], ids[1]);
+    assert_eq!((s.current(0), s.current(1)), (x, main));
+    // main, on cpu1, spawns t (20): cpu1 itself is the one to preempt (its own kick).
+    let t = s.spawn(20, 7);
+    assert_eq!(s.take_kicks(), 1 << 1);
+    // main blocks before it checks: cpu1 chooses t itself.
+    let _ = s.sleep_until(1, 1_000);
+    assert_eq!(s.current(1), t);
+    // u (25) outranks t: cpu1 must be kicked (it was pending, and is no longer).
+    let u = s.spawn(25, 8);
+    assert_eq!(s.take_kicks(), 1 << 1, "cpu1 left pending: nobody kicked");
+    assert_eq!(switched_to(s.preempt_check(1)), u);
+    deliver(&mut s);
+    s.check_invariants().unwrap();
+}
