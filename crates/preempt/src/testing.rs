@@ -122,3 +122,19 @@ macro_rules! check_eq {
         }
     };
 }
+
+/// Prints what each core runs and the scheduler's pending CPUs (debugging aid for tests).
+pub fn dump_sched() {
+    let (lines, pending, ready) = crate::kernel::with_sched(|s, _| {
+        let mut v = [(0u64, 0u8, false); 4];
+        for (cpu, slot) in v.iter_mut().enumerate().take(crate::kernel::cpus_started()) {
+            let id = s.current(cpu);
+            *slot = (id.as_u64(), s.priority(id).unwrap_or(0), s.is_idle(id));
+        }
+        (v, s.pending_cpus(), s.ready_count())
+    });
+    for (cpu, (id, prio, idle)) in lines.iter().enumerate() {
+        crate::println!("cpu {cpu}: thread {id:#x} prio {prio} idle {idle}");
+    }
+    crate::println!("pending {pending:#b}, ready {ready}");
+}

@@ -75,6 +75,7 @@ fn unpinned_spread() {
         );
     }
     stopper.join().expect("stopper");
+    preempt::testing::dump_sched();
     for h in handles {
         h.join().expect("busy thread");
     }
@@ -84,6 +85,7 @@ fn unpinned_spread() {
             println!("core {}: ipis {:?}", core, preempt::testing::ipi::counts(core));
         }
         println!("online {:#b}", preempt::testing::ipi::online());
+        preempt::testing::dump_sched();
     }
     check_eq!(seen, 0b1111);
 }

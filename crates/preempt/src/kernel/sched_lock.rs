@@ -172,7 +172,16 @@ pub(super) fn send_kicks(sched: &mut Sched) {
 #[cold]
 #[inline(never)]
 fn kick_now(sched: &mut Sched) {
-    super::ipi::kick(sched.take_kicks());
+    let kicks = sched.take_kicks();
+    let core = cpu::core_id();
+    let own = 1 << core;
+    // This core was kicked by its own decision and has not checked since (a path that
+    // returned its own decision without a preemption check): an interrupt to itself makes
+    // the check as soon as IRQs are back on, so that no core stays pending.
+    if kicks & own != 0 && sched.pending_cpus() & own != 0 {
+        super::ipi::send(core);
+    }
+    super::ipi::kick(kicks);
 }
 
 /// Where the outgoing and the incoming thread's registers are saved; records the incoming

@@ -105,6 +105,14 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
     /// Threads waiting in the ready queue (running and idle ones excluded).
     #[must_use]
+    /// CPUs kicked and not yet checked (bit n: CPU n).
+    #[must_use]
+    pub fn pending_cpus(&self) -> u32 {
+        self.check_due
+    }
+
+    /// Threads ready to run (not running), the hand-off thread included.
+    #[must_use]
     pub fn ready_count(&self) -> usize {
         self.ready.len() + usize::from(self.handoff.is_some())
     }
