@@ -33,5 +33,14 @@ fn main() {
             .join()
             .expect("join");
     }
+    let until = Instant::now() + Duration::from_millis(20);
+    while Instant::now() < until {}
+    for c in 0..4 {
+        println!("core {}: {:?}", c, preempt::testing::ipi::counts(c));
+    }
+    preempt::thread::sleep(Duration::from_millis(20));
+    for c in 0..4 {
+        println!("core {}: {:?}", c, preempt::testing::ipi::counts(c));
+    }
     preempt::testing::dump_sched();
 }

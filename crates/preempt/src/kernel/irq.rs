@@ -17,7 +17,7 @@ use preempt_arch::{cpu, irq_entry::IrqSwitch, timer, ExceptionKind, Frame};
 use sched_core::{CpuId, Next};
 
 use super::sched_lock::SchedLock;
-use super::{fault, finish_switch_on, percpu, with_sched};
+use super::{fault, finish_switch_on, percpu};
 use crate::{board, config};
 
 /// Number of interrupt lines a handler can be registered for.
@@ -95,7 +95,18 @@ extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
     let core = cpu::core_id();
     let mut lock = SchedLock::take_in_irq(core);
     let next = if work & percpu::WORK_TICK != 0 {
-        tick_decision(lock.sched(), this, core)
+        match tick_decision(lock.sched(), this, core) {
+            // A reschedule request that came with the tick (a kick from another core, a
+            // handler's wake-up) is still to be checked: the tick only switches for its own
+            // reasons, and a kicked core must consume its kick (`preempt_check`), or the
+            // scheduler would go on treating it as about to choose.
+            Next::Keep
+                if work & percpu::WORK_RESCHED != 0 || lock.sched().must_check(core) =>
+            {
+                lock.sched().preempt_check(core)
+            }
+            next => next,
+        }
     } else {
         lock.sched().preempt_check(core)
     };
@@ -270,7 +281,17 @@ pub(crate) fn idle_loop() -> ! {
         // Another core that makes a thread ready for this one interrupts it (`ipi::kick`):
         // the decision below and that change are ordered by the scheduler lock, and `wfi`
         // returns at once for an interrupt that became pending after it.
-        let deadline = with_sched(|s, _| (s.ready_count() == 0).then(|| s.next_deadline()));
+        // A core that was kicked and has not checked since looks at the queue before it
+        // sleeps (see `Scheduler::must_check`).
+        let deadline = super::schedule(|s, cpu| {
+            if s.must_check(cpu) {
+                let next = s.preempt_check(cpu);
+                if next != Next::Keep {
+                    return (next, None);
+                }
+            }
+            (Next::Keep, (s.ready_count() == 0).then(|| s.next_deadline()))
+        });
         if let Some(deadline) = deadline {
             let this = percpu::this();
             this.add_irq_work(percpu::WORK_TICKLESS);

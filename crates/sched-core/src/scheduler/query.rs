@@ -103,15 +103,25 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.threads.live()
     }
 
-    /// Threads waiting in the ready queue (running and idle ones excluded).
+    /// Whether `cpu` was kicked and has not checked since, with several CPUs (with one, a
+    /// CPU's own decisions look at the queue anyway: always `false`). A CPU about to idle,
+    /// or finishing a tick that kept its thread, runs [`preempt_check`](Self::preempt_check)
+    /// then, so that a kick it received merged with another interrupt is never left
+    /// unconsumed.
     #[must_use]
+    #[inline]
+    pub fn must_check(&self, cpu: CpuId) -> bool {
+        !self.simple && self.check_due & (1 << cpu) != 0
+    }
+
     /// CPUs kicked and not yet checked (bit n: CPU n).
     #[must_use]
     pub fn pending_cpus(&self) -> u32 {
         self.check_due
     }
 
-    /// Threads ready to run (not running), the hand-off thread included.
+    /// Threads waiting in the ready queue (running and idle ones excluded), the hand-off
+    /// thread included.
     #[must_use]
     pub fn ready_count(&self) -> usize {
         self.ready.len() + usize::from(self.handoff.is_some())
