@@ -49,6 +49,12 @@ fn main() {
         println!("spinner{i} ran on cores {mine:#06b}");
     }
     let seen = SEEN.load(Ordering::Relaxed);
+    if seen != ALL {
+        preempt::testing::dump_sched();
+        for c in 0..4 {
+            println!("core {}: ipis {:?}", c, preempt::testing::ipi::counts(c));
+        }
+    }
     check_eq!(seen, ALL);
     println!("smp bring-up ok: {} cores", cpu::count());
 }
