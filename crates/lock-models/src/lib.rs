@@ -25,6 +25,8 @@ mod atomics {
 #[path = "../../arch-aarch64/src/spinlock/ticket.rs"]
 pub mod ticket;
 
+pub mod planted;
+
 /// What the models need of a lock, so that they can run against planted-bug variants too.
 pub trait ModelLock: Sync + Send + 'static {
     /// A new, unlocked lock.
