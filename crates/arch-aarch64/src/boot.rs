@@ -63,28 +63,6 @@ pub fn clean_boot_stack(core: usize) {
 /// step of by-address cache maintenance.
 const CACHE_LINE: usize = 64;
 
-/// The address of a symbol of the image (PC-relative: no memory access).
-macro_rules! symbol_address {
-    ($sym:literal) => {{
-        #[cfg(target_arch = "aarch64")]
-        {
-            let addr: usize;
-            // SAFETY: computes the address of a symbol; no memory access.
-            unsafe {
-                core::arch::asm!(
-                    concat!("adrp {0}, ", $sym),
-                    concat!("add {0}, {0}, :lo12:", $sym),
-                    out(reg) addr,
-                    options(nomem, nostack, preserves_flags)
-                )
-            };
-            addr
-        }
-        #[cfg(not(target_arch = "aarch64"))]
-        0
-    }};
-}
-
 pub use crate::boot_regs::SCTLR_EL1_BOOT;
 
 /// Per-core release words of the park loop ([`park_entry`]): 0 while the core stays parked,

@@ -121,33 +121,13 @@ impl Frame {
     }
 }
 
-macro_rules! symbol_address {
-    ($name:literal) => {{
-        #[cfg(target_arch = "aarch64")]
-        {
-            let addr: u64;
-            // SAFETY: computes the address of a symbol; no memory access.
-            unsafe {
-                core::arch::asm!(
-                    concat!("adrp {0}, ", $name),
-                    concat!("add {0}, {0}, :lo12:", $name),
-                    out(reg) addr,
-                    options(nomem, nostack, preserves_flags)
-                )
-            };
-            addr
-        }
-        #[cfg(not(target_arch = "aarch64"))]
-        0
-    }};
-}
-
 /// Whether `pc` is one of the IRQ entry's stores to the thread's stack or its probe: the frame
 /// store in the vector, or anything from the start of the common entry code up to the probe.
 /// A fault there means the interrupted thread's stack pointer had no room for the interrupt
 /// (a full stack, or garbage that happened to leave the frame's lowest word mapped); no state
 /// of the interrupted code is lost that the thread could still need, since it is ended.
 pub fn is_irq_entry(pc: u64) -> bool {
+    let pc = pc as usize;
     pc == symbol_address!("preempt_irq_frame_store")
         || (symbol_address!("preempt_irq_common")..=symbol_address!("preempt_irq_probe"))
             .contains(&pc)

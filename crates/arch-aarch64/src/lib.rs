@@ -12,6 +12,8 @@
 
 #[macro_use]
 mod q_asm;
+#[macro_use]
+mod symbol;
 
 pub mod boot;
 mod boot_regs;

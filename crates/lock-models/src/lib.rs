@@ -19,11 +19,13 @@
 /// The atomics `ticket.rs` is written against: loom's.
 mod atomics {
     pub(crate) use loom::hint::spin_loop;
-    pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 }
 
 #[path = "../../arch-aarch64/src/spinlock/ticket.rs"]
 pub mod ticket;
+
+pub mod planted;
 
 /// What the models need of a lock, so that they can run against planted-bug variants too.
 pub trait ModelLock: Sync + Send + 'static {

@@ -9,11 +9,9 @@
 //! and A releasing before it switches (what docs/design.md rejects: core 1 then reads the
 //! context while B still writes it, a data race).
 
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
-
+use lock_models::planted::{PlantedTicket, RELAXED_RELEASE};
 use lock_models::{model, ticket::TicketLock, ModelLock};
 use loom::cell::UnsafeCell;
-use loom::sync::atomic::{AtomicU32, AtomicUsize};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -74,43 +72,10 @@ fn lock_is_handed_over_across_a_switch() {
     handover::<TicketLock>(false);
 }
 
-/// The ticket lock with its release store `Relaxed`.
-struct RelaxedRelease {
-    next: AtomicU32,
-    serving: AtomicU32,
-    owner: AtomicUsize,
-}
-
-impl ModelLock for RelaxedRelease {
-    fn new() -> Self {
-        Self {
-            next: AtomicU32::new(0),
-            serving: AtomicU32::new(0),
-            owner: AtomicUsize::new(usize::MAX),
-        }
-    }
-    fn lock_on(&self, me: usize) -> u32 {
-        let ticket = self.next.fetch_add(1, Relaxed);
-        while self.serving.load(Acquire) != ticket {
-            loom::hint::spin_loop();
-        }
-        self.owner.store(me, Relaxed);
-        ticket
-    }
-    fn unlock(&self) {
-        self.owner.store(usize::MAX, Relaxed);
-        let s = self.serving.load(Relaxed);
-        self.serving.store(s + 1, Relaxed); // planted bug: no release
-    }
-    fn held_by(&self, me: usize) -> bool {
-        self.owner.load(Relaxed) == me
-    }
-}
-
 #[test]
 #[should_panic(expected = "the lock lost its owner record")]
 fn model_catches_a_relaxed_release() {
-    handover::<RelaxedRelease>(false);
+    handover::<PlantedTicket<RELAXED_RELEASE>>(false);
 }
 
 #[test]

@@ -5,11 +5,9 @@
 //! atomic increment, which gives two cores the same ticket (both enter; the second one's owner record
 //! replaces the first's).
 
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-
+use lock_models::planted::{PlantedTicket, NON_ATOMIC_TICKET};
 use lock_models::{model, ticket::TicketLock, ModelLock};
 use loom::cell::UnsafeCell;
-use loom::sync::atomic::{AtomicU32, AtomicUsize};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -45,42 +43,8 @@ fn ticket_lock_excludes_and_is_fifo() {
     exclusion_and_fifo::<TicketLock>();
 }
 
-/// A ticket lock whose ticket is a load and a store: two cores can read the same `next`.
-struct NonAtomicTicket {
-    next: AtomicU32,
-    serving: AtomicU32,
-    owner: AtomicUsize,
-}
-
-impl ModelLock for NonAtomicTicket {
-    fn new() -> Self {
-        Self {
-            next: AtomicU32::new(0),
-            serving: AtomicU32::new(0),
-            owner: AtomicUsize::new(usize::MAX),
-        }
-    }
-    fn lock_on(&self, me: usize) -> u32 {
-        let ticket = self.next.load(Relaxed);
-        self.next.store(ticket + 1, Relaxed); // planted bug: not one atomic step
-        while self.serving.load(Acquire) != ticket {
-            loom::hint::spin_loop();
-        }
-        self.owner.store(me, Relaxed);
-        ticket
-    }
-    fn unlock(&self) {
-        self.owner.store(usize::MAX, Relaxed);
-        let s = self.serving.load(Relaxed);
-        self.serving.store(s + 1, Release);
-    }
-    fn held_by(&self, me: usize) -> bool {
-        self.owner.load(Relaxed) == me
-    }
-}
-
 #[test]
 #[should_panic(expected = "another core holds the lock too")]
 fn model_catches_a_non_atomic_ticket() {
-    exclusion_and_fifo::<NonAtomicTicket>();
+    exclusion_and_fifo::<PlantedTicket<NON_ATOMIC_TICKET>>();
 }

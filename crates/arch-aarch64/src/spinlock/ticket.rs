@@ -22,24 +22,34 @@
 //!   holder's `Acquire` load of it (the load that lets it in).
 //! - `serving` is written only by the holder, so unlocking is a plain load and a release store,
 //!   not a read-modify-write.
-//! - `owner` is written only by the holder: its core number after entering, "nobody" before
-//!   letting the next one in. The latter is ordered before the next holder's write by that same
-//!   release/acquire pair, so a stale "nobody" never overwrites a newer owner, and a core reads
-//!   its own number there only while it holds the lock.
+//! - `owner` is written only by the holder, once, on entry: its ticket and its core
+//!   (`ticket << 32 | core`). A core holds the lock exactly while `owner` names it with the
+//!   ticket `serving` names: unlocking moves `serving` on and so ends the record without
+//!   writing it (a load and a release store in all), and a record left by an earlier holder
+//!   names a ticket that has been served. The next holder's record is ordered after the
+//!   previous one's by the release/acquire pair on `serving`, and a core reads its own record
+//!   and its own `serving` store coherently, so a core reads itself as the holder only while it
+//!   holds the lock (a stale record would need `serving` to wrap all the way round to its
+//!   ticket, 2^32 entries, each of which overwrites the record first).
 
-use super::atomics::{spin_loop, AtomicU32, AtomicUsize, Ordering};
+use super::atomics::{spin_loop, AtomicU32, AtomicU64, Ordering};
 
-/// [`TicketLock`]'s owner while nobody holds it.
-pub const NO_OWNER: usize = usize::MAX;
+/// [`TicketLock`]'s owner record before anyone took it: a core number no core has, so that it
+/// never names a holder whatever `serving` says.
+const NO_OWNER: u64 = u32::MAX as u64;
 
 /// A ticket lock recording its holder's core (see the module docs).
+///
+/// `serving` comes first: unlocking, the hot path's other half, then stores to the lock's own
+/// address.
+#[repr(C)]
 pub struct TicketLock {
-    /// The next ticket to hand out.
-    next: AtomicU32,
     /// The ticket that holds (or may take) the lock; equal to `next` when it is free.
     serving: AtomicU32,
-    /// The holding core, or [`NO_OWNER`].
-    owner: AtomicUsize,
+    /// The next ticket to hand out.
+    next: AtomicU32,
+    /// The last holder's ticket and core, `ticket << 32 | core` (see the module docs).
+    owner: AtomicU64,
 }
 
 impl Default for TicketLock {
@@ -53,9 +63,9 @@ impl TicketLock {
     #[cfg(not(loom))]
     pub const fn new() -> Self {
         Self {
-            next: AtomicU32::new(0),
             serving: AtomicU32::new(0),
-            owner: AtomicUsize::new(NO_OWNER),
+            next: AtomicU32::new(0),
+            owner: AtomicU64::new(NO_OWNER),
         }
     }
 
@@ -63,9 +73,9 @@ impl TicketLock {
     #[cfg(loom)]
     pub fn new() -> Self {
         Self {
-            next: AtomicU32::new(0),
             serving: AtomicU32::new(0),
-            owner: AtomicUsize::new(NO_OWNER),
+            next: AtomicU32::new(0),
+            owner: AtomicU64::new(NO_OWNER),
         }
     }
 
@@ -77,7 +87,7 @@ impl TicketLock {
         if self.serving.load(Ordering::Acquire) != ticket {
             self.wait_for(ticket);
         }
-        self.owner.store(me, Ordering::Relaxed);
+        self.owner.store(record(ticket, me), Ordering::Relaxed);
         ticket
     }
 
@@ -106,7 +116,7 @@ impl TicketLock {
             )
             .is_ok();
         if taken {
-            self.owner.store(me, Ordering::Relaxed);
+            self.owner.store(record(serving, me), Ordering::Relaxed);
         }
         taken
     }
@@ -115,7 +125,6 @@ impl TicketLock {
     /// another thread that switched to the caller while holding it).
     #[inline(always)]
     pub fn unlock(&self) {
-        self.owner.store(NO_OWNER, Ordering::Relaxed);
         let serving = self.serving.load(Ordering::Relaxed);
         self.serving
             .store(serving.wrapping_add(1), Ordering::Release);
@@ -125,11 +134,18 @@ impl TicketLock {
     /// module docs).
     #[inline]
     pub fn held_by(&self, me: usize) -> bool {
-        self.owner.load(Ordering::Relaxed) == me
+        let serving = self.serving.load(Ordering::Relaxed);
+        self.owner.load(Ordering::Relaxed) == record(serving, me)
     }
 
     /// Whether anyone holds the lock (a snapshot).
     pub fn is_locked(&self) -> bool {
         self.next.load(Ordering::Relaxed) != self.serving.load(Ordering::Relaxed)
     }
+}
+
+/// The owner record of core `me` holding `ticket`.
+#[inline(always)]
+fn record(ticket: u32, me: usize) -> u64 {
+    (u64::from(ticket) << 32) | (me as u64 & u64::from(u32::MAX))
 }

@@ -66,8 +66,11 @@ pub(crate) fn init(dtb: usize) -> BoardInfo {
     };
     let mut gic = gic;
     gic.init_cpu(0);
+    // The distributor first: a sender that sees `CPU_INTERFACE` set sees it too.
+    if let SgiSender::V2 { gicd } = gic.sgi_sender() {
+        GICV2_DISTRIBUTOR.store(gicd, Ordering::Relaxed);
+    }
     CPU_INTERFACE.store(encode(gic.cpu_interface()), Ordering::Release);
-    SGI_SENDER.store(encode_sender(gic.sgi_sender()), Ordering::Release);
     TIMER_LINE.store(plat.timer_irq, core::sync::atomic::Ordering::Relaxed);
     *GIC.lock() = Some(gic);
     *CORES.lock() = Cores {
@@ -238,19 +241,10 @@ pub(crate) fn ipi_line() -> u32 {
     IPI_SGI
 }
 
-/// The GIC's lock-free SGI path (see `preempt_drivers::gic::SgiSender`): [`NO_SENDER`] before
-/// `init`, 0 for a GICv3, else a GICv2's distributor base.
-static SGI_SENDER: AtomicUsize = AtomicUsize::new(NO_SENDER);
-
-/// [`SGI_SENDER`] before `init` (never a distributor base, which is page-aligned).
-const NO_SENDER: usize = 1;
-
-fn encode_sender(s: SgiSender) -> usize {
-    match s {
-        SgiSender::V3 => 0,
-        SgiSender::V2 { gicd } => gicd,
-    }
-}
+/// A GICv2's distributor base, for the lock-free SGI path (`preempt_drivers::gic::SgiSender`;
+/// 0 for a GICv3, which sends from its CPU interface). Which GIC it is, and whether `init` has
+/// run, [`CPU_INTERFACE`] already says.
+static GICV2_DISTRIBUTOR: AtomicUsize = AtomicUsize::new(0);
 
 /// Each core's [`SgiTarget`] as it reported it ([`ipi_init_this_core`]); [`NO_TARGET`] until
 /// then.
@@ -277,10 +271,12 @@ pub(crate) fn ipi_init_this_core(core: usize) {
 /// `virt` numbers them.
 #[inline]
 pub(crate) fn send_ipi(core: usize) {
-    let sender = match SGI_SENDER.load(Ordering::Relaxed) {
-        NO_SENDER => return,
+    let sender = match CPU_INTERFACE.load(Ordering::Acquire) {
+        NO_CPU_INTERFACE => return,
         0 => SgiSender::V3,
-        gicd => SgiSender::V2 { gicd },
+        _ => SgiSender::V2 {
+            gicd: GICV2_DISTRIBUTOR.load(Ordering::Relaxed),
+        },
     };
     let target = match IPI_TARGETS.get(core).map(|t| t.load(Ordering::Acquire)) {
         Some(NO_TARGET) | None => SgiTarget::assumed(matches!(sender, SgiSender::V2 { .. }), core),

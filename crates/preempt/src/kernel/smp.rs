@@ -73,6 +73,11 @@ pub(super) fn start_secondaries() {
     let wanted = board::cores_present()
         .min(board::cpu_cap().unwrap_or(MAX_CPUS))
         .min(MAX_CPUS);
+    // Room in the thread table for every idle thread, so that a joining core's `add_idle`
+    // never grows the table under the scheduler lock.
+    if super::room::reserve(wanted.saturating_sub(1), 0).is_err() {
+        fault::kernel_halt(format_args!("out of memory at boot"));
+    }
     let mut started = 1;
     for (core, slot) in IDLE.iter().enumerate().take(wanted).skip(1) {
         slot.store(Box::into_raw(make_idle()), Ordering::Release);
