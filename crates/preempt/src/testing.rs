@@ -123,7 +123,7 @@ macro_rules! check_eq {
     };
 }
 
-/// Prints what each core runs and the scheduler's pending CPUs (debugging aid for tests).
+/// Prints what each core runs and the cores the scheduler would kick (debugging aid for tests).
 pub fn dump_sched() {
     let (lines, pending, ready) = crate::kernel::with_sched(|s, _| {
         let mut v = [(0u64, 0u8, false); 4];
@@ -131,10 +131,10 @@ pub fn dump_sched() {
             let id = s.current(cpu);
             *slot = (id.as_u64(), s.priority(id).unwrap_or(0), s.is_idle(id));
         }
-        (v, s.pending_cpus(), s.ready_count())
+        (v, s.kicks(), s.ready_count())
     });
     for (cpu, (id, prio, idle)) in lines.iter().enumerate() {
         crate::println!("cpu {cpu}: thread {id:#x} prio {prio} idle {idle}");
     }
-    crate::println!("pending {pending:#b}, ready {ready}");
+    crate::println!("kicks {pending:#b}, ready {ready}");
 }

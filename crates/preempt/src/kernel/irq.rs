@@ -97,9 +97,8 @@ extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
     let next = if work & percpu::WORK_TICK != 0 {
         match tick_decision(lock.sched(), this, core) {
             // A reschedule request that came with the tick (a kick from another core, a
-            // handler's wake-up) is still to be checked: the tick only switches for its own
-            // reasons, and a kicked core must consume its kick (`preempt_check`), or the
-            // scheduler would go on treating it as about to choose.
+            // handler's wake-up) is still to be checked: a tick that skipped the scheduler
+            // (tickless, `quiet_until`) compared nothing.
             Next::Keep
                 if work & percpu::WORK_RESCHED != 0 || lock.sched().must_check(core) =>
             {
@@ -281,8 +280,8 @@ pub(crate) fn idle_loop() -> ! {
         // Another core that makes a thread ready for this one interrupts it (`ipi::kick`):
         // the decision below and that change are ordered by the scheduler lock, and `wfi`
         // returns at once for an interrupt that became pending after it.
-        // A core that was kicked and has not checked since looks at the queue before it
-        // sleeps (see `Scheduler::must_check`).
+        // It looks at the queue before it sleeps (see `Scheduler::must_check`): a kick may
+        // have merged with the interrupt that ended its last sleep.
         let deadline = super::schedule(|s, cpu| {
             if s.must_check(cpu) {
                 let next = s.preempt_check(cpu);

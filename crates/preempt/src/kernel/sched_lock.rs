@@ -156,29 +156,27 @@ impl SchedLock {
     }
 }
 
-/// Sends the reschedule interrupts the scheduler's decisions under this hold of the lock asked
-/// for (`Scheduler::take_kicks`: other cores whose running thread a ready one now outranks),
-/// before the lock is released or handed on: the receiving core takes the lock for its check
-/// and so sees every change made here. One load and a branch when there are none — always
-/// with one core.
+/// Sends the reschedule interrupts the scheduler's state asks for (`Scheduler::kicks`: the
+/// cores whose running thread a ready one allowed there outranks) before the lock is released
+/// or handed on: the receiving core takes the lock for its check and so sees every change
+/// made here. One load and a branch in the one-core mode, where `kicks` is always 0.
 #[inline(always)]
 pub(super) fn send_kicks(sched: &mut Sched) {
-    if sched.pending_kicks() != 0 {
-        kick_now(sched);
+    let kicks = sched.kicks();
+    if kicks != 0 {
+        kick_now(kicks);
     }
 }
 
 /// [`send_kicks`]'s sending half, out of line.
 #[cold]
 #[inline(never)]
-fn kick_now(sched: &mut Sched) {
-    let kicks = sched.take_kicks();
+fn kick_now(kicks: u32) {
     let core = cpu::core_id();
-    let own = 1 << core;
-    // This core was kicked by its own decision and has not checked since (a path that
-    // returned its own decision without a preemption check): an interrupt to itself makes
-    // the check as soon as IRQs are back on, so that no core stays pending.
-    if kicks & own != 0 && sched.pending_cpus() & own != 0 {
+    // This core's own decision left it outranked (a path that made a thread ready and
+    // returned without a preemption check): an interrupt to itself makes the check as soon
+    // as IRQs are back on.
+    if kicks & (1 << core) != 0 {
         super::ipi::send(core);
     }
     super::ipi::kick(kicks);

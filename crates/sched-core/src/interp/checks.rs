@@ -66,7 +66,7 @@ impl<S: StoreKind> Interp<S> {
     /// # Errors
     /// The first CPU found outranked.
     pub fn check_guarantee(&self) -> Result<(), String> {
-        ensure_eq!(self.s.pending_kicks(), 0, "kicks left unhandled");
+        ensure_eq!(self.s.kicks(), 0, "kicks left unhandled");
         for cpu in 0..CPUS {
             let cur = self.s.current(cpu);
             let Some(best) = self.best_ready_for(cpu) else {

@@ -63,8 +63,8 @@ use model::{ObjRec, WaitRec};
 pub const CPUS: usize = 3;
 
 /// How many rounds of kicks one operation may cause before the interpreter calls it a
-/// livelock: each round consumes every pending CPU, and a thread is placed at most once
-/// per round, so a few rounds per CPU are plenty.
+/// livelock: each round checks every outranked CPU, and every check that switches raises
+/// the CPU's running rank, so a few rounds per CPU are plenty.
 const MAX_KICK_ROUNDS: usize = 4 * CPUS + 4;
 
 /// Longest operation sequence [`run`] interprets (longer inputs are cut).
@@ -207,11 +207,11 @@ impl<S: StoreKind> Interp<S> {
         self.deliver_kicks()
     }
 
-    /// Runs `preempt_check` on every CPU the scheduler kicked, and again for the CPUs those
-    /// checks kick, until none is left.
+    /// Runs `preempt_check` on every CPU the scheduler names in `kicks`, round after round,
+    /// until it names none.
     pub(super) fn deliver_kicks(&mut self) -> Result<(), String> {
         for _ in 0..MAX_KICK_ROUNDS {
-            let kicks = self.s.take_kicks();
+            let kicks = self.s.kicks();
             if kicks == 0 {
                 return Ok(());
             }

@@ -69,7 +69,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if timed {
             self.timers.remove(id.index());
         }
-        self.place(level, id);
+        self.note_ready();
         self.enqueue_at(id, level);
     }
 

@@ -26,27 +26,26 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     }
 
     /// Call after anything made a thread ready or changed a priority, on the calling CPU and
-    /// on every CPU [`take_kicks`](Self::take_kicks) named: if a ready thread allowed on
-    /// `cpu` outranks its current one, the current one goes back to the front of its level
-    /// (keeping the rest of its slice) and the other runs. Returns `Keep` at once unless
-    /// `cpu` is pending (kicked since its last check); a check that consumes the pending bit
-    /// also rechecks the other CPUs (see `smp`), so follow it with `take_kicks`.
+    /// on every CPU [`kicks`](Self::kicks) named: if a ready thread allowed on `cpu` outranks
+    /// its current one, the current one goes back to the front of its level (keeping the
+    /// rest of its slice) and the other runs. With one CPU, returns `Keep` at once unless a
+    /// thread was made ready since the last check.
     pub fn preempt_check(&mut self, cpu: CpuId) -> Next {
+        if !self.simple {
+            return self.preempt_check_smp(cpu);
+        }
         let bit = 1u32 << cpu;
         if self.check_due & bit == 0 {
             return Next::Keep;
         }
         self.check_due &= !bit;
-        if !self.simple {
-            return self.preempt_check_smp(cpu);
-        }
         let cur = self.running(cpu);
         let Some(top) = self.ready_top() else {
             return Next::Keep;
         };
         let t = self.entry(cur);
         if t.is_idle() || top > t.priority {
-            let _ = self.requeue_current_inline(cpu, cur, Requeue::Head);
+            self.requeue_current_inline(cpu, cur, Requeue::Head);
             let to = self.dispatch_inline(cpu);
             Next::Switch { from: cur, to }
         } else {
@@ -54,20 +53,18 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
     }
 
-    /// [`preempt_check`](Self::preempt_check) of a pending `cpu` with several CPUs or
-    /// restricted threads: the preempted thread is placed, and the other CPUs are rechecked.
+    /// [`preempt_check`](Self::preempt_check) with several CPUs or restricted threads: it
+    /// always looks (the CPUs [`kicks`](Self::kicks) names may differ from the ones actually
+    /// interrupted by the time they look), and switches if a ready thread is due here.
     #[inline(never)]
     fn preempt_check_smp(&mut self, cpu: CpuId) -> Next {
         let cur = self.running(cpu);
-        let next = if self.outranked(cpu) {
-            self.requeue_current(cpu, cur, Requeue::Head);
-            let to = self.dispatch(cpu);
-            Next::Switch { from: cur, to }
-        } else {
-            Next::Keep
-        };
-        self.recheck_others(cpu);
-        next
+        if self.designated() & (1 << cpu) == 0 {
+            return Next::Keep;
+        }
+        self.requeue_current(cpu, cur, Requeue::Head);
+        let to = self.dispatch(cpu);
+        Next::Switch { from: cur, to }
     }
 
     /// The current thread gives up its turn: it goes to the back of its level
@@ -83,8 +80,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         match self.ready_top() {
             // The common case: an equal is ready, nothing higher. One round-robin step of the
             // level: the current thread to its back, its head on the CPU. The yielding thread
-            // is not placed: its peer, just as good and allowed everywhere, was ready before
-            // it, so no CPU it outranks was left without a kick (see `smp`).
+            // outranks no CPU its peer, just as good and allowed everywhere, did not outrank
+            // before (see `smp`).
             Some(top) if !idle && top == prio => {
                 if self.handoff.is_some() {
                     self.flush_handoff(); // the rotation works on the queue alone
@@ -97,7 +94,6 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     .rotate(self.threads.slots_mut(), cur.index(), prio);
                 let to = self.id_of_slot(index.expect("the ready level had a head"));
                 self.run_on(cpu, to);
-                self.chose_itself(cpu);
                 Next::Switch { from: cur, to }
             }
             Some(top) if idle || top >= prio => {
@@ -132,7 +128,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Every sleeper and timed waiter whose deadline is at or before `now`
     /// becomes ready (at the back of its level, earliest deadline first); a
     /// waiter leaves its object and reads [`WaitResult::TimedOut`](crate::WaitResult::TimedOut). Then the current thread is
-    /// charged one tick: a strictly higher ready thread preempts it; otherwise,
+    /// charged one tick: a strictly higher ready thread preempts it (with several CPUs, only
+    /// if it is due on `cpu`: see [`kicks`](Self::kicks)); otherwise,
     /// once its slice is used up and a peer of equal priority is ready, the two
     /// take turns. An idle current yields to anything ready.
     ///
@@ -148,7 +145,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let (idle, prio) = (t.is_idle(), t.priority);
         let top = self.top_for(cpu);
         if idle {
-            if top.is_none() {
+            if top.is_none() || !self.must_take(cpu) {
                 return Next::Keep;
             }
             self.requeue_current(cpu, cur, Requeue::Tail);
@@ -156,7 +153,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         let expired = self.charge(cpu);
         if let Some(top) = top {
-            if top > prio || (top == prio && expired) {
+            // A better thread preempts here only if it is due here (with several CPUs, the
+            // one running the lowest priority takes it); an equal one takes turns.
+            if (top > prio && self.must_take(cpu)) || (top == prio && expired) {
                 let place = if expired {
                     Requeue::Tail
                 } else {

@@ -93,12 +93,10 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         t.rank = u16::from(prio) + 1;
         let (on, state) = (t.wait.on, t.state);
         if self.unqueue(id) {
-            self.place(prio, id);
+            self.note_ready();
             self.enqueue_at(id, prio);
-        } else if let State::Running(cpu) = state {
-            if lowered {
-                self.check_cpu(cpu);
-            }
+        } else if matches!(state, State::Running(_)) && lowered {
+            self.note_ready();
         }
         if let WaitOn::Object(o) = on {
             let obj = self.objects.get_mut(o).expect("waiter's object vanished");

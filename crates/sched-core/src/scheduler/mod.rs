@@ -81,20 +81,15 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     /// comparing against it costs no lookup; a priority change takes the thread out of the slot
     /// and puts it back, so the two never disagree — the audit checks).
     handoff_level: Priority,
-    /// Bit `cpu` set: `cpu` is *pending* — a thread made ready (or a priority lowered) may
-    /// outrank `cpu`'s running thread, and its next [`preempt_check`](Self::preempt_check) must
-    /// look (and then recheck the other CPUs, see `smp`); clear, the check returns `Keep` at
-    /// once — the common case after a kernel call that woke nobody, or woke a thread another
-    /// CPU takes.
+    /// With one CPU (`simple`): set when a thread was made ready or the running one lowered,
+    /// so that the next [`preempt_check`](Self::preempt_check) looks; clear, the check
+    /// returns `Keep` at once — the common case after a kernel call that woke nobody. Unused
+    /// with several CPUs, where a check always compares (see `smp`).
     check_due: u32,
-    /// CPUs to interrupt: every bit set in `check_due` since the last
-    /// [`take_kicks`](Self::take_kicks).
-    kicks: u32,
     /// Bit `cpu` set once `cpu` has been [`start`](Self::start)ed.
     started: u32,
     /// One started CPU (or none) and `restricted == 0`: the one-CPU scheduler. A thread made
-    /// ready then only sets `check_due` (no kick: there is nobody to tell), and
-    /// `preempt_check` compares and switches without placing or rechecking (see `smp`).
+    /// ready then only sets `check_due` (there is nobody to tell), and nobody is kicked.
     simple: bool,
     /// Live (non-zombie) threads whose affinity is not [`ALL_CPUS`](crate::ALL_CPUS). While it
     /// is 0 every ready thread may run anywhere and each CPU takes the head of the queue as a
@@ -179,7 +174,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let t = self.entry_mut(id);
         t.state = State::Ready;
         let level = t.priority;
-        self.place(level, id);
+        self.note_ready();
         self.enqueue_at(id, level);
     }
 
@@ -233,34 +228,25 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.ready.remove(self.threads.slots_mut(), id.index())
     }
 
-    /// Takes `cpu`'s running thread off the CPU while it stays runnable, and places it (see
-    /// `smp`). Idle threads simply stop running; they are never queued.
+    /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle threads simply
+    /// stop running; they are never queued.
     #[inline(never)]
     fn requeue_current(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
-        if let Some((level, affinity)) = self.requeue_current_inline(cpu, id, place) {
-            self.place_from(cpu, level, affinity);
-        }
+        self.requeue_current_inline(cpu, id, place);
     }
 
-    /// [`requeue_current`](Self::requeue_current) inlined into its caller, without placing
-    /// the thread (for one CPU, where there is nowhere else to place it): for the
+    /// [`requeue_current`](Self::requeue_current) inlined into its caller: for the
     /// preemption after a wake-up, where a call's prologue costs more than the body saves
-    /// (inlined everywhere, it makes `yield_now` itself slower: register pressure). Returns
-    /// the queued thread's priority and affinity, `None` for an idle thread.
+    /// (inlined everywhere, it makes `yield_now` itself slower: register pressure).
     #[inline(always)]
-    fn requeue_current_inline(
-        &mut self,
-        cpu: CpuId,
-        id: ThreadId,
-        place: Requeue,
-    ) -> Option<(Priority, u32)> {
+    fn requeue_current_inline(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
         let left = self.slice_left[cpu];
         let t = self.entry_mut(id);
         t.state = State::Ready;
         if t.is_idle() {
-            return None;
+            return;
         }
-        let (level, affinity) = (t.priority, t.affinity);
+        let level = t.priority;
         t.saved_slice = match place {
             Requeue::Head => left,
             Requeue::Tail => 0,
@@ -274,7 +260,6 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 .ready
                 .push_tail(self.threads.slots_mut(), id.index(), level),
         }
-        Some((level, affinity))
     }
 
     /// Puts the best ready thread allowed on `cpu` (or the idle thread) on `cpu` and
@@ -291,19 +276,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         } else {
             self.dispatch_inline(cpu)
         };
-        self.chose_itself(cpu);
         id
-    }
-
-    /// `cpu` has just chosen its next thread itself (it blocked, yielded, exited or ticked):
-    /// a pending kick of it is consumed like one its `preempt_check` consumes, since it has
-    /// taken the best thread allowed on it — else a CPU kicked by its own thread, which then
-    /// blocked before its check, would stay pending (and so skipped by placement) for good.
-    #[inline(always)]
-    fn chose_itself(&mut self, cpu: CpuId) {
-        if !self.simple && self.check_due & (1 << cpu) != 0 {
-            self.consume_kick(cpu);
-        }
     }
 
     /// [`dispatch`](Self::dispatch) inlined into its caller (see

@@ -103,21 +103,15 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.threads.live()
     }
 
-    /// Whether `cpu` was kicked and has not checked since, with several CPUs (with one, a
-    /// CPU's own decisions look at the queue anyway: always `false`). A CPU about to idle,
-    /// or finishing a tick that kept its thread, runs [`preempt_check`](Self::preempt_check)
-    /// then, so that a kick it received merged with another interrupt is never left
-    /// unconsumed.
+    /// Whether a ready thread is due on `cpu` (see [`kicks`](Self::kicks)), with several CPUs
+    /// (with one, a CPU's own decisions look at the queue anyway: always `false`). A CPU
+    /// about to idle, or finishing a tick that kept its thread, runs
+    /// [`preempt_check`](Self::preempt_check) then, so that a kick that merged with another
+    /// interrupt is never lost.
     #[must_use]
     #[inline]
     pub fn must_check(&self, cpu: CpuId) -> bool {
-        !self.simple && self.check_due & (1 << cpu) != 0
-    }
-
-    /// CPUs kicked and not yet checked (bit n: CPU n).
-    #[must_use]
-    pub fn pending_cpus(&self) -> u32 {
-        self.check_due
+        self.kicks() & (1 << cpu) != 0
     }
 
     /// Threads waiting in the ready queue (running and idle ones excluded), the hand-off

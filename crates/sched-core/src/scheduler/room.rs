@@ -115,7 +115,6 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             handoff: None,
             handoff_level: 0,
             check_due: 0,
-            kicks: 0,
             started: 0,
             simple: true,
             restricted: 0,

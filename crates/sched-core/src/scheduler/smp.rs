@@ -1,44 +1,51 @@
-//! Several CPUs: affinity, where a thread that became ready must run, and which CPUs must
-//! be told (kicks).
+//! Several CPUs: affinity, and which CPUs must be told that a ready thread outranks what
+//! they run (kicks).
 //!
 //! # The guarantee
 //!
-//! After every operation, once every CPU named by [`take_kicks`](Scheduler::take_kicks) has
-//! run [`preempt_check`](Scheduler::preempt_check) (and so on for the CPUs those checks name
-//! in turn), there is no ready thread `T` and started CPU `c` with `c` in `T`'s affinity and
-//! `T`'s priority above that of `c`'s running thread (an idle thread ranks below every
-//! priority). That is global scheduling: the running threads are the best ready threads
-//! allowed where they run. The interpreter (`interp`) checks it after every step.
+//! After every operation, once every CPU named by [`kicks`](Scheduler::kicks) has run
+//! [`preempt_check`](Scheduler::preempt_check) (and so on while `kicks` names any), there is
+//! no ready thread `T` and started CPU `c` with `c` in `T`'s affinity and `T`'s priority above
+//! that of `c`'s running thread (an idle thread ranks below every priority). That is global
+//! scheduling: the running threads are the best ready threads allowed where they run. The
+//! interpreter (`interp`) checks it after every step.
 //!
 //! # How
 //!
 //! One global ready queue; each CPU takes the best thread *allowed on it* when it chooses.
-//! Every path by which a thread enters the queue ([`place`](Scheduler::place)) picks the
-//! CPU that must take it: among the started CPUs of its affinity that are not already
-//! *pending* (kicked and not yet checked), the one running the lowest rank (an idle CPU
-//! first, then the lowest index); if the thread outranks it, that CPU and no other is marked
-//! pending (`check_due`) and kicked. A pending CPU will take the best thread allowed on it,
-//! which is why it is not picked twice: a second thread goes to the next lowest CPU.
-//! A CPU whose running thread is *lowered* is checked directly ([`check_cpu`]).
+//! The scheduler keeps no record of which CPU was told what: which CPUs must take a ready
+//! thread now (*designated*, [`kicks`](Scheduler::kicks)) is computed from the state itself.
+//! The ready threads, best first, are each assigned the lowest-ranked started CPU of their
+//! affinity not assigned yet (an idle CPU first, then the lowest priority; the lowest index
+//! among equals); a CPU is designated when the thread assigned to it outranks what it runs.
+//! So a thread made ready preempts the CPU running the lowest priority it may use, and no
+//! other: another CPU's tick or check that sees it keeps its own thread.
 //!
-//! A pending CPU may end up taking another thread than the one it was kicked for (a better
-//! one arrived that may only run there, or another CPU took it first), so the one it was
-//! kicked for may be left without a CPU. The check that consumes a pending bit therefore
-//! ends by rechecking every other started, non-pending CPU against the best ready thread
-//! allowed on it ([`recheck_others`]) and kicks those now outranked. Each consumed kick is
-//! followed by such a recheck, so when the last kick has been handled, every CPU has been
-//! compared with the queue after the last change: the guarantee holds.
+//! The kernel interrupts every designated CPU when it lets go of the scheduler lock (a CPU
+//! whose own decision left it designated interrupts itself). A check compares under the
+//! lock, so a kick that arrives late or merged with another interrupt costs a look, never a
+//! wrong choice, and a kick that was lost to a race is sent again at the next release, since
+//! nothing consumed it. Each check that switches puts the preempted thread back, which may
+//! designate another CPU: the kicks go on until no CPU is designated, and then no ready
+//! thread outranks a CPU it may use (the first ready thread that did would have been
+//! assigned that CPU or a lower one): the guarantee holds.
+//!
+//! Rejected: kicking one CPU per thread made ready and marking it *pending* until it looked,
+//! so that the next thread went elsewhere. It needs no computation at release, but every
+//! path that consumes a kick must clear the mark and recheck the others; one such path
+//! missed (a tick that merged with the interrupt, a CPU that blocked before its check) left
+//! a CPU marked for good, skipped by every later placement while threads waited. Also
+//! rejected: kicking every CPU a ready thread outranks (Zephyr's broadcast): simple, but the
+//! first CPU to look takes the thread, which is then not always the lowest one.
 //!
 //! # Cost
 //!
-//! With one started CPU, placing is a few instructions and never rechecks. While no live
-//! thread has a restricted affinity (`restricted == 0`), every CPU takes the head of the
-//! queue as before. Otherwise the per-CPU choice walks the queue from the best level down,
-//! skipping threads not allowed on the CPU: O(skipped threads + their levels), bounded by
-//! the number of ready threads.
-//!
-//! [`check_cpu`]: Scheduler::check_cpu
-//! [`recheck_others`]: Scheduler::recheck_others
+//! With one started CPU and no restricted thread (`simple`), `kicks` is one load and a
+//! branch, and a thread made ready only marks the CPU's check as due, as a one-CPU scheduler
+//! does. Otherwise the designation reads each started CPU's rank and walks the ready queue
+//! from the best thread: at most one thread per CPU while no live thread has a restricted
+//! affinity (`restricted == 0`), else until every CPU is assigned or the queue ends (bounded
+//! by the number of ready threads).
 
 use super::{Requeue, Scheduler};
 use crate::thread::{State, Thread};
@@ -116,28 +123,79 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.started
     }
 
-    /// Returns and clears the CPUs that must run [`preempt_check`](Self::preempt_check)
-    /// because a ready thread may now outrank their running one (bit `n`: CPU `n`). The
-    /// caller interrupts each of them but itself and checks its own CPU directly.
-    pub fn take_kicks(&mut self) -> u32 {
-        core::mem::take(&mut self.kicks)
-    }
-
-    /// The CPUs [`take_kicks`](Self::take_kicks) would return, left in place.
+    /// The started CPUs that must run [`preempt_check`](Self::preempt_check) because a ready
+    /// thread is due there (bit `n`: CPU `n`; see the module docs), the calling CPU's own bit
+    /// included. Always 0 in the one-CPU mode, where the CPU's own decisions look at the
+    /// queue.
     #[must_use]
-    pub fn pending_kicks(&self) -> u32 {
-        self.kicks
+    #[inline]
+    pub fn kicks(&self) -> u32 {
+        if self.simple {
+            return 0;
+        }
+        self.designated()
     }
 
-    /// Recomputes `simple` after a CPU started or `restricted` changed. Leaving the one-CPU
-    /// mode, where `check_due` was only "look when you next can", makes it exact: every
-    /// started CPU is pending exactly if a ready thread allowed there outranks it.
+    /// Whether `cpu` must take a ready thread now: always with one CPU when one outranks its
+    /// running thread; with several, only if `cpu` is the one that thread is due on.
+    #[inline]
+    pub(super) fn must_take(&self, cpu: CpuId) -> bool {
+        self.simple || self.designated() & (1 << cpu) != 0
+    }
+
+    /// The CPUs a ready thread is due on (see the module docs): the ready threads, best first,
+    /// each assigned to the lowest-ranked started CPU of its affinity not assigned yet (ties:
+    /// the lowest index); a CPU is designated when the thread assigned to it outranks its
+    /// running thread.
+    #[inline(never)]
+    pub(super) fn designated(&self) -> u32 {
+        let mut rank = [u16::MAX; MAX_CPUS];
+        let mut rest = self.started;
+        while rest != 0 {
+            let c = rest.trailing_zeros() as usize % MAX_CPUS;
+            rest &= rest - 1;
+            rank[c] = self.cpu_rank(c);
+        }
+        let mut free = self.started;
+        let mut out = 0u32;
+        let unrestricted = self.restricted == 0;
+        // Assigns one thread; `true` to stop the walk.
+        let mut assign = |affinity: u32, level: Priority| -> bool {
+            let cands = free & affinity;
+            if cands == 0 {
+                return free == 0;
+            }
+            let cpu = lowest_ranked(cands, &rank);
+            if u16::from(level) + 1 > rank[cpu] {
+                out |= 1 << cpu;
+                free &= !(1 << cpu);
+                free == 0
+            } else {
+                // It outranks no CPU it may use; with every thread allowed everywhere, no
+                // thread after it does either.
+                unrestricted
+            }
+        };
+        let stop = self
+            .handoff
+            .is_some_and(|h| assign(self.entry(h).affinity, self.handoff_level));
+        if !stop {
+            let threads = &self.threads;
+            let _ = self.ready.first_where(threads.slots(), |i| {
+                let t = threads.slot(i).entry();
+                assign(t.affinity, t.priority)
+            });
+        }
+        out
+    }
+
+    /// Recomputes `simple` after a CPU started or `restricted` changed. Entering the one-CPU
+    /// mode, where a check returns at once unless marked due, marks it due: with several
+    /// CPUs nothing kept the mark.
     pub(super) fn update_simple(&mut self) {
         let simple = self.started & self.started.wrapping_sub(1) == 0 && self.restricted == 0;
-        if self.simple && !simple {
-            self.simple = false;
-            self.check_due = 0;
-            self.recheck(self.started);
+        if simple && !self.simple {
+            self.check_due = u32::MAX;
         }
         self.simple = simple;
     }
@@ -148,114 +206,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.current[cpu].map_or(0, |id| self.entry(id).rank())
     }
 
-    /// Marks `cpu` pending and kicks it.
+    /// A thread has become ready, or a running one was lowered: with one CPU, its next check
+    /// must look. With several, [`kicks`](Self::kicks) finds the CPUs concerned.
     #[inline]
-    fn kick(&mut self, cpu: CpuId) {
-        let bit = 1 << cpu;
-        self.check_due |= bit;
-        self.kicks |= bit;
-    }
-
-    /// A thread of priority `level` allowed on `affinity` has just entered the ready queue:
-    /// kick the started, non-pending CPU of `affinity` running the lowest rank, if the thread
-    /// outranks it (see the module docs). With one CPU, only mark it pending, as a one-CPU
-    /// scheduler does: its own check compares.
-    #[inline]
-    pub(super) fn place(&mut self, level: Priority, id: ThreadId) {
+    pub(super) fn note_ready(&mut self) {
         if self.simple {
             self.check_due = u32::MAX;
-            return;
-        }
-        let affinity = self.entry(id).affinity;
-        self.place_smp(level, affinity);
-    }
-
-    /// [`place`](Self::place) for the thread `cpu` has just put back in the queue: `cpu`
-    /// itself is about to run something at least as good, so only the other CPUs count, and
-    /// with one CPU there is nothing to do.
-    #[inline]
-    pub(super) fn place_from(&mut self, cpu: CpuId, level: Priority, affinity: u32) {
-        if !self.simple {
-            self.place_smp(level, affinity & !(1 << cpu));
-        }
-    }
-
-    #[inline(never)]
-    fn place_smp(&mut self, level: Priority, affinity: u32) {
-        let cands = affinity & self.started & !self.check_due;
-        if cands == 0 {
-            return;
-        }
-        let rank = u16::from(level) + 1;
-        if cands & (cands - 1) == 0 {
-            let cpu = cands.trailing_zeros() as usize % MAX_CPUS;
-            if rank > self.cpu_rank(cpu) {
-                self.kick(cpu);
-            }
-            return;
-        }
-        self.place_among(cands, rank);
-    }
-
-    /// Kicks the CPU of `cands` (not empty) running the lowest rank if `rank` outranks it.
-    fn place_among(&mut self, cands: u32, rank: u16) {
-        let mut rest = cands;
-        let mut target = rest.trailing_zeros() as usize % MAX_CPUS;
-        let mut low = self.cpu_rank(target);
-        rest &= rest - 1;
-        while rest != 0 {
-            let c = rest.trailing_zeros() as usize % MAX_CPUS;
-            rest &= rest - 1;
-            if self.cpu_rank(c) < low {
-                low = self.cpu_rank(c);
-                target = c;
-            }
-        }
-        if rank > low {
-            self.kick(target);
-        }
-    }
-
-    /// Kicks `cpu` if a ready thread allowed on it outranks its running thread (with one
-    /// CPU: marks it pending, its check compares).
-    pub(super) fn check_cpu(&mut self, cpu: CpuId) {
-        if self.simple {
-            self.check_due = u32::MAX;
-        } else if self.outranked(cpu) {
-            self.kick(cpu);
-        }
-    }
-
-    /// Whether a ready thread allowed on `cpu` outranks `cpu`'s running thread.
-    #[inline]
-    pub(super) fn outranked(&self, cpu: CpuId) -> bool {
-        self.top_for(cpu)
-            .is_some_and(|top| u16::from(top) + 1 > self.cpu_rank(cpu))
-    }
-
-    /// [`chose_itself`](Self::chose_itself)'s rare half: `cpu` is no longer pending, and the
-    /// other CPUs are rechecked as after its `preempt_check`.
-    #[inline(never)]
-    pub(super) fn consume_kick(&mut self, cpu: CpuId) {
-        self.check_due &= !(1 << cpu);
-        self.recheck_others(cpu);
-    }
-
-    /// After `cpu` consumed its pending bit: kicks every other started, non-pending CPU that
-    /// a ready thread allowed there outranks (see the module docs).
-    pub(super) fn recheck_others(&mut self, cpu: CpuId) {
-        self.recheck(self.started & !self.check_due & !(1 << cpu));
-    }
-
-    /// Kicks each CPU of `cpus` that a ready thread allowed there outranks.
-    fn recheck(&mut self, cpus: u32) {
-        let mut rest = cpus;
-        while rest != 0 {
-            let c = rest.trailing_zeros() as usize % MAX_CPUS;
-            rest &= rest - 1;
-            if self.outranked(c) {
-                self.kick(c);
-            }
         }
     }
 
@@ -348,4 +304,19 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         Ok(())
     }
+}
+
+/// The CPU of `cands` (not empty) with the lowest `rank`, the lowest index among equals.
+fn lowest_ranked(cands: u32, rank: &[u16; MAX_CPUS]) -> CpuId {
+    let mut rest = cands;
+    let mut best = rest.trailing_zeros() as usize % MAX_CPUS;
+    rest &= rest - 1;
+    while rest != 0 {
+        let c = rest.trailing_zeros() as usize % MAX_CPUS;
+        rest &= rest - 1;
+        if rank[c] < rank[best] {
+            best = c;
+        }
+    }
+    best
 }
