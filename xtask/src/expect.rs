@@ -10,7 +10,11 @@
 //! //! xtask: timeout=300              seconds before the run is killed (default 120)
 //! //! xtask: gic=2                    run only with this GIC version
 //! //! xtask: smp=4                    run with this many cores, whatever `--smp` says
+//! //! xtask: icount=off               run in real time, the cores in parallel (MTTCG)
 //! ```
+//!
+//! `icount=off` is for stress tests of real parallelism: under `-icount` (the default, for
+//! deterministic timing) QEMU runs the cores one after another on one host thread.
 //!
 //! Keeping them next to the code means adding a test is adding one file. An unknown key is
 //! an error rather than ignored, so a typo cannot silently weaken a test.
@@ -38,6 +42,9 @@ pub struct Expectations {
     pub gic: Option<u8>,
     /// If set, the number of cores to run with (overrides `--smp` and the default).
     pub smp: Option<u8>,
+    /// Whether to run under `-icount` (deterministic, cores taking turns; the default) or in
+    /// real time with the cores in parallel (`icount=off`).
+    pub icount: bool,
 }
 
 impl Default for Expectations {
@@ -49,6 +56,7 @@ impl Default for Expectations {
             timeout: DEFAULT_TIMEOUT,
             gic: None,
             smp: None,
+            icount: true,
         }
     }
 }
@@ -143,9 +151,16 @@ fn apply(exp: &mut Expectations, directive: &str) -> Result<(), String> {
                     .ok_or_else(|| bad("a core count 1..=4"))?,
             )
         }
+        "icount" => {
+            exp.icount = match value {
+                "on" => true,
+                "off" => false,
+                _ => return Err(bad("`on` or `off`")),
+            }
+        }
         _ => {
             return Err(format!(
-                "unknown xtask directive `{key}` (known: expect-exit, expect-output, reject-output, timeout, gic, smp)"
+                "unknown xtask directive `{key}` (known: expect-exit, expect-output, reject-output, timeout, gic, smp, icount)"
             ))
         }
     }
@@ -160,13 +175,14 @@ mod tests {
     fn reads_the_leading_comment_block() {
         let src = "//! Preemption test.\n//!\n//! xtask: expect-exit=3\n//! xtask: expect-output=tick 10\n\
                    //! xtask: expect-output= all done \n// plain comment\n//! xtask: timeout=30\n\n#![no_std]\n\
-                   //! xtask: gic=2\n//! xtask: smp=4\nfn main() {}\n//! xtask: expect-exit=9\n";
+                   //! xtask: gic=2\n//! xtask: smp=4\n//! xtask: icount=off\nfn main() {}\n//! xtask: expect-exit=9\n";
         let exp = parse(src).unwrap();
         assert_eq!(exp.exit, 3);
         assert_eq!(exp.outputs, ["tick 10", "all done"]);
         assert_eq!(exp.timeout, Duration::from_secs(30));
         assert_eq!(exp.gic, Some(2));
         assert_eq!(exp.smp, Some(4));
+        assert!(!exp.icount);
         assert_eq!(
             parse("#![no_main]\nfn main() {}").unwrap(),
             Expectations::default()
@@ -205,6 +221,7 @@ mod tests {
             "smp=0",
             "smp=5",
             "smp=two",
+            "icount=no",
             "expect-output=",
             "reject-output=",
             "expect-exit",

@@ -211,10 +211,13 @@ fn plan(
             }
             // A test's `smp=N` wins over `--smp`, which wins over the default.
             let smp = expect.smp.or(opts.smp).unwrap_or(qemu::DEFAULT_SMP);
-            let config = match smp {
+            let mut config = match smp {
                 1 => board.label(gic),
                 n => format!("{} smp{n}", board.label(gic)),
             };
+            if !expect.icount {
+                config.push_str(" mttcg");
+            }
             runs.push(Run {
                 label: format!("{:<5} {} [{config}]", artifact.kind.name(), artifact.name),
                 board,
@@ -284,7 +287,8 @@ fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
     let log_err = log
         .try_clone()
         .map_err(|e| format!("cannot duplicate log handle: {e}"))?;
-    let mut child = qemu::command(qemu, run.board, run.gic, run.smp, true, &run.image, &[])
+    let icount = run.expect.icount;
+    let mut child = qemu::command(qemu, run.board, run.gic, run.smp, icount, &run.image, &[])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
