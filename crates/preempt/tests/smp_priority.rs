@@ -12,7 +12,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use preempt::thread::{self, Builder};
+use preempt::thread::{self, Builder, JoinHandle};
 use preempt::time::{Duration, Instant};
 use preempt::{check, check_eq, cpu, println};
 
@@ -73,25 +73,53 @@ fn lowest_never_runs() {
 }
 
 static AT: [AtomicUsize; CORES] = [const { AtomicUsize::new(NONE) }; CORES];
-static LATE_NS: AtomicU64 = AtomicU64::new(0);
-static VICTIM_OK: AtomicBool = AtomicBool::new(false);
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Spawns four busy threads of priorities 20..24, each recording the core it runs on in `AT`
+/// until `STOP`. Busy until told, not for a time: under `-icount` the cores share one clock,
+/// so a thread busy "for 30 ms" may be done before a slow spawn elsewhere has finished.
+fn spawn_busy() -> Vec<JoinHandle<()>> {
+    for a in &AT {
+        a.store(NONE, Ordering::Relaxed);
+    }
+    STOP.store(false, Ordering::Relaxed);
+    (0..CORES)
+        .map(|i| {
+            Builder::new()
+                .priority(20 + i as u8)
+                .spawn(move || {
+                    while !STOP.load(Ordering::Relaxed) {
+                        AT[i].store(cpu::current(), Ordering::Relaxed);
+                    }
+                })
+                .expect("busy")
+        })
+        .collect()
+}
+
+/// Sleeps until every busy thread has run.
+fn await_busy() {
+    while AT.iter().any(|a| a.load(Ordering::Relaxed) == NONE) {
+        thread::sleep(Duration::from_millis(1));
+    }
+}
 
 /// A timer-woken thread takes the core of the lowest-priority running thread.
 fn wake_preempts_lowest() {
+    static LATE_NS: AtomicU64 = AtomicU64::new(0);
+    static VICTIM_OK: AtomicBool = AtomicBool::new(false);
     let high = Builder::new()
         .name("high")
         .priority(100)
         .spawn(|| {
-            // Until every busy thread has run (main spawns them one by one), then once more.
-            while AT.iter().any(|a| a.load(Ordering::Relaxed) == NONE) {
-                thread::sleep(Duration::from_millis(1));
-            }
+            await_busy();
             let deadline = Instant::now() + Duration::from_millis(5);
             thread::sleep_until(deadline);
             let late = deadline.elapsed();
             let me = cpu::current();
-            LATE_NS.store(late.as_nanos() as u64, Ordering::Relaxed);
             let at: Vec<usize> = AT.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+            STOP.store(true, Ordering::Relaxed);
+            LATE_NS.store(late.as_nanos() as u64, Ordering::Relaxed);
             // The priority-20 thread ran here; every other busy thread on another core.
             VICTIM_OK.store(
                 at[0] == me && at[1..].iter().all(|&c| c != me && c != NONE),
@@ -102,15 +130,7 @@ fn wake_preempts_lowest() {
             }
         })
         .expect("high");
-    let mut handles = Vec::new();
-    for i in 0..CORES {
-        handles.push(
-            Builder::new()
-                .priority(20 + i as u8)
-                .spawn(move || busy(30, &AT[i]))
-                .expect("busy"),
-        );
-    }
+    let handles = spawn_busy();
     high.join().expect("high");
     for h in handles {
         h.join().expect("busy");
@@ -133,7 +153,7 @@ fn raise_runs_at_once() {
         .name("raiser")
         .priority(100)
         .spawn(move || {
-            thread::sleep(Duration::from_millis(10));
+            await_busy();
             // main is ready (below every busy thread), not running: raise it above them.
             check!(!MAIN.load(Ordering::Relaxed));
             RAISED_AT.store(Instant::now().ticks(), Ordering::Relaxed);
@@ -141,18 +161,11 @@ fn raise_runs_at_once() {
             // Stay busy here: main must get another core, not wait for this one.
             let until = Instant::now() + Duration::from_millis(5);
             while Instant::now() < until && !MAIN.load(Ordering::Relaxed) {}
+            STOP.store(true, Ordering::Relaxed);
         })
         .expect("raiser");
-    let mut handles = Vec::new();
-    for i in 0..CORES {
-        handles.push(
-            Builder::new()
-                .priority(20 + i as u8)
-                .spawn(move || busy(30, &AT[i]))
-                .expect("busy"),
-        );
-    }
-    // Here only once raised (or once the busy threads end).
+    let handles = spawn_busy();
+    // Here only once raised (or once the raiser gave up and stopped the busy threads).
     let resumed = Instant::now().ticks();
     MAIN.store(true, Ordering::Relaxed);
     let raised = RAISED_AT.load(Ordering::Relaxed);
