@@ -177,7 +177,7 @@ fn kick_now(kicks: u32) {
     // returned without a preemption check): an interrupt to itself makes the check as soon
     // as IRQs are back on.
     if kicks & (1 << core) != 0 {
-        super::ipi::send(core);
+        super::ipi::send_once(core);
     }
     super::ipi::kick(kicks);
 }
