@@ -99,9 +99,7 @@ extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
             // A reschedule request that came with the tick (a kick from another core, a
             // handler's wake-up) is still to be checked: a tick that skipped the scheduler
             // (tickless, `quiet_until`) compared nothing.
-            Next::Keep
-                if work & percpu::WORK_RESCHED != 0 || lock.sched().must_check(core) =>
-            {
+            Next::Keep if work & percpu::WORK_RESCHED != 0 || lock.sched().must_check(core) => {
                 lock.sched().preempt_check(core)
             }
             next => next,
@@ -289,7 +287,10 @@ pub(crate) fn idle_loop() -> ! {
                     return (next, None);
                 }
             }
-            (Next::Keep, (s.ready_count() == 0).then(|| s.next_deadline()))
+            (
+                Next::Keep,
+                (s.ready_count() == 0).then(|| s.next_deadline()),
+            )
         });
         if let Some(deadline) = deadline {
             let this = percpu::this();

@@ -478,7 +478,10 @@ pub(crate) fn spawn(
         match placed {
             Some(Ok(id)) => return Ok(id),
             Some(Err(())) => {
-                return Err((thread.take().expect("control block"), SpawnFail::NoAllowedCpu))
+                return Err((
+                    thread.take().expect("control block"),
+                    SpawnFail::NoAllowedCpu,
+                ))
             }
             None => {}
         }
