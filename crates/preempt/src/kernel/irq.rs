@@ -133,11 +133,14 @@ fn tick_decision(s: &mut super::Sched, this: &percpu::PerCpu, core: CpuId) -> Ne
 
 /// Run by the IRQ vector when a thread that an interrupt switched away from is switched back
 /// in (on its own stack, IRQs masked): the second half of the switch, releasing the scheduler
-/// lock handed over. Deferred work (freeing exited threads) waits for thread context, as it
-/// would with IRQs masked anywhere.
+/// lock handed over, after sending the kicks of the hold that ends here. Deferred work
+/// (freeing exited threads) waits for thread context, as it would with IRQs masked anywhere.
 #[no_mangle]
 extern "C" fn preempt_irq_resume() {
-    let _deferred = finish_switch_on(percpu::this_in_irq());
+    // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
+    // before `finish_switch_on` releases the lock.
+    let sched = super::made(unsafe { super::SCHED.get_unchecked() });
+    let _deferred = finish_switch_on(percpu::this_in_irq(), sched);
 }
 
 /// Calls the handler registered for `line`.

@@ -323,14 +323,22 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 ///
 /// Returns whether this core has deferred work (the caller, once IRQs are back on, does what
 /// [`leave_kernel`] does, without reading the per-CPU block again).
+///
+/// Every hold of the lock that switched ends here (and so does every `SchedLock::release`),
+/// so this is where the kicks the hold asked for are sent (`sched_lock::send_kicks`): the
+/// switching thread sent none.
 #[inline]
 fn finish_switch() -> bool {
-    finish_switch_on(percpu::this())
+    // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
+    // before the lock is released.
+    let sched = made(unsafe { SCHED.get_unchecked() });
+    finish_switch_on(percpu::this(), sched)
 }
 
-/// [`finish_switch`] with this core's per-CPU block at hand.
+/// [`finish_switch`] with this core's per-CPU block and the scheduler at hand.
 #[inline(always)]
-fn finish_switch_on(this: &percpu::PerCpu) -> bool {
+fn finish_switch_on(this: &percpu::PerCpu, sched: &mut Sched) -> bool {
+    sched_lock::send_kicks(sched);
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { this.dead.take() };
     SCHED.raw().unlock();
