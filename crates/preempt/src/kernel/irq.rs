@@ -139,7 +139,7 @@ fn tick_decision(s: &mut super::Sched, this: &percpu::PerCpu, core: CpuId) -> Ne
 extern "C" fn preempt_irq_resume() {
     // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
     // before `finish_switch_on` releases the lock.
-    let sched = super::made(unsafe { super::SCHED.get_unchecked() });
+    let sched = unsafe { super::sched_held() };
     let _deferred = finish_switch_on(percpu::this_in_irq(), sched);
 }
 

@@ -161,6 +161,35 @@ pub(crate) type Sched = Scheduler<Box<KThread>, Masked>;
 /// empty, so its first tables are allocated then.
 static SCHED: SpinLock<Option<Sched>> = SpinLock::new(None);
 
+/// [`SCHED`], as a value the compiler cannot see through. The scheduler is kilobytes long, so
+/// its fields, reached from the symbol, fall in several pages, each access forming its page's
+/// address anew; through this reference every field is one register plus an offset, and the
+/// lock and the data share that register. No instruction of its own beyond forming the
+/// address once (the compiler merges repeated calls).
+#[inline(always)]
+// The asm reads no memory through the pointer: it only passes its value through.
+#[allow(clippy::pointers_in_nomem_asm_block)]
+fn sched_static() -> &'static SpinLock<Option<Sched>> {
+    let mut p: *const SpinLock<Option<Sched>> = &SCHED;
+    // SAFETY: an empty template: `p` comes back unchanged, nothing else is touched.
+    unsafe {
+        core::arch::asm!("/* {0} */", inout(reg) p, options(pure, nomem, nostack, preserves_flags))
+    };
+    // SAFETY: `p` is `&SCHED`, unchanged: a `static`, live for the kernel's life.
+    unsafe { &*p }
+}
+
+/// The scheduler, while this core holds the raw lock with IRQs masked.
+///
+/// # Safety
+/// The caller holds [`SCHED`]'s raw lock (taken, or handed over by a switch) with IRQs masked
+/// for as long as the reference is used, and makes no second reference meanwhile.
+#[inline(always)]
+unsafe fn sched_held() -> &'static mut Sched {
+    // SAFETY: as the caller promises.
+    made(unsafe { sched_static().get_unchecked() })
+}
+
 /// Makes the scheduler (its first, small tables). Boot core, once the heap is up, before
 /// anything else takes the scheduler lock.
 pub(crate) fn init_sched() {
@@ -200,21 +229,21 @@ fn sched_touched() {
 /// possibly in another thread) and moves the epoch on. IRQs must be masked.
 #[inline(always)]
 fn lock_sched_raw() {
-    SCHED.raw().lock();
+    sched_static().raw().lock();
     sched_touched();
 }
 
 /// [`lock_sched_raw`] for a caller that has this core's number (`cpu::core_id()`) at hand.
 #[inline(always)]
 fn lock_sched_raw_on(core: CpuId) {
-    SCHED.raw().lock_on(core);
+    sched_static().raw().lock_on(core);
     sched_touched();
 }
 
 /// Releases the raw scheduler lock taken by [`lock_sched_raw`] when no switch happened.
 #[inline(always)]
 fn unlock_sched_raw() {
-    SCHED.raw().unlock();
+    sched_static().raw().unlock();
 }
 
 /// The current scheduler epoch (see [`SCHED_EPOCH`]).
@@ -331,7 +360,7 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 fn finish_switch() -> bool {
     // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
     // before the lock is released.
-    let sched = made(unsafe { SCHED.get_unchecked() });
+    let sched = unsafe { sched_held() };
     finish_switch_on(percpu::this(), sched)
 }
 
@@ -341,7 +370,7 @@ fn finish_switch_on(this: &percpu::PerCpu, sched: &mut Sched) -> bool {
     sched_lock::send_kicks(sched);
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { this.dead.take() };
-    SCHED.raw().unlock();
+    unlock_sched_raw();
     if let Some(dead) = dead {
         bury(this, dead);
     }

@@ -29,7 +29,7 @@ use sched_core::{CpuId, Next, ThreadId};
 
 use super::{
     deferred_work, fault, finish_switch_on, lock_sched_raw, lock_sched_raw_on, percpu,
-    unlock_sched_raw, KThread, Sched, SCHED,
+    unlock_sched_raw, KThread, Sched,
 };
 
 /// The scheduler lock, held by this core with IRQs masked, possibly across switches.
@@ -49,7 +49,7 @@ impl SchedLock {
         let irq = cpu::irq_save();
         lock_sched_raw();
         // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
-        let sched = NonNull::from(super::made(unsafe { SCHED.get_unchecked() }));
+        let sched = NonNull::from(unsafe { super::sched_held() });
         Self {
             irq,
             sched,
@@ -65,7 +65,7 @@ impl SchedLock {
         debug_assert!(cpu::irqs_masked());
         lock_sched_raw_on(core);
         // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
-        let sched = NonNull::from(super::made(unsafe { SCHED.get_unchecked() }));
+        let sched = NonNull::from(unsafe { super::sched_held() });
         Self {
             irq: cpu::IrqState::IN_IRQ,
             sched,
