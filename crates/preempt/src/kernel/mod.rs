@@ -301,6 +301,15 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     r
 }
 
+/// [`with_sched`] for an interrupt handler that asks for a reschedule check on its way out
+/// (`percpu::WORK_RESCHED`): sends no kicks, as that check's hold of the lock, which ends
+/// before the interrupt does, sends them. Deferred work waits for thread context anyway.
+pub(crate) fn with_sched_unkicked<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
+    let mut guard = SCHED.lock();
+    sched_touched();
+    f(made(&mut guard), cpu::core_id())
+}
+
 /// The work a kernel call leaves for thread context, done once the scheduler lock is released
 /// and IRQs are back on (it frees and allocates): free the control blocks and stacks of
 /// threads that exited on this core, top up the object reserve. One load of this core's
