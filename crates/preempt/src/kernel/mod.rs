@@ -366,10 +366,7 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 /// so this is where the kicks the hold asked for are sent (`sched_lock::send_kicks`): the
 /// switching thread sent none.
 #[inline]
-fn finish_switch() -> bool {
-    // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
-    // before the lock is released.
-    let sched = unsafe { sched_held() };
+fn finish_switch(sched: &mut Sched) -> bool {
     finish_switch_on(percpu::this(), sched)
 }
 
@@ -440,14 +437,19 @@ pub(crate) fn stack_peak(info: &ThreadInfo) -> usize {
 }
 
 /// First code of every new thread (see `Context::new_thread`).
+///
+/// The switch that started it handed over the scheduler lock: `main` is looked up under that
+/// hold, before [`finish_switch`] ends it, rather than under a second one.
 extern "C" fn thread_entry(_arg: usize) -> ! {
-    let _ = finish_switch(); // deferred work: `leave_kernel` below, once IRQs are on
-    let main = with_sched(|s, cpu| {
-        let id = s.current(cpu);
-        s.data_mut(id)
-            .and_then(|t| t.main.as_deref_mut())
-            .map(|m| m as *mut dyn ThreadMain)
-    });
+    // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
+    // before `finish_switch` releases the lock.
+    let sched = unsafe { sched_held() };
+    let id = sched.current(cpu::core_id());
+    let main = sched
+        .data_mut(id)
+        .and_then(|t| t.main.as_deref_mut())
+        .map(|m| m as *mut dyn ThreadMain);
+    let _ = finish_switch(sched); // deferred work: `leave_kernel` below, once IRQs are on
     cpu::irq_enable();
     leave_kernel();
     if let Some(main) = main {
