@@ -162,8 +162,9 @@ impl SchedLock {
 /// here. Once per hold: a hold that switched ends in the thread switched to, whose
 /// [`finish_switch_on`](super::finish_switch_on) sends them; a hold that did not ends in
 /// [`SchedLock::release`] (which goes through the same function),
-/// [`SchedLock::release_in_irq`] or a `SpinLockGuard`'s scope (`with_sched`, a core's join).
-/// One load and a branch in the one-core mode, where `kicks` is always 0.
+/// [`SchedLock::release_in_irq`] or a `SpinLockGuard`'s scope (`with_sched`, a core's join;
+/// an interrupt handler's wake-up, `with_sched_unkicked`, leaves them to the reschedule check
+/// it asks for on the way out). One load and a branch in the one-core mode, where `kicks` is always 0.
 #[inline(always)]
 pub(super) fn send_kicks(sched: &mut Sched) {
     let kicks = sched.kicks();
