@@ -44,7 +44,12 @@ fn pinned_one_per_core() {
         h.join().expect("pinned thread");
     }
     for (core, seen) in SEEN.iter().enumerate() {
-        check!(seen.load(Ordering::Relaxed) == 1 << core, "pinned to core {} but seen on {:#b}", core, seen.load(Ordering::Relaxed));
+        check!(
+            seen.load(Ordering::Relaxed) == 1 << core,
+            "pinned to core {} but seen on {:#b}",
+            core,
+            seen.load(Ordering::Relaxed)
+        );
     }
 }
 
@@ -82,7 +87,11 @@ fn unpinned_spread() {
     let seen = SEEN.load(Ordering::Relaxed);
     if seen != 0b1111 {
         for core in 0..CORES {
-            println!("core {}: ipis {:?}", core, preempt::testing::ipi::counts(core));
+            println!(
+                "core {}: ipis {:?}",
+                core,
+                preempt::testing::ipi::counts(core)
+            );
         }
         println!("online {:#b}", preempt::testing::ipi::online());
         preempt::testing::dump_sched();
@@ -139,7 +148,12 @@ fn migrate() {
         })
         .expect("spawn migrant");
     for (want, got, wrong) in h.join().expect("migrant") {
-        check!(got == want, "on core {} after set_affinity({:#b})", got, 1u32 << want);
+        check!(
+            got == want,
+            "on core {} after set_affinity({:#b})",
+            got,
+            1u32 << want
+        );
         check!(wrong.is_none(), "left core {} for {:?}", want, wrong);
     }
 }

@@ -68,8 +68,14 @@ fn lowest_never_runs() {
         h.join().expect("busy");
     }
     low.join().expect("low");
-    check!(VIOLATIONS.load(Ordering::Relaxed) == 0, "low ran while 4 busy threads above it were ready");
-    check!(LOW_SAMPLES.load(Ordering::Relaxed) > 0, "low never ran at all");
+    check!(
+        VIOLATIONS.load(Ordering::Relaxed) == 0,
+        "low ran while 4 busy threads above it were ready"
+    );
+    check!(
+        LOW_SAMPLES.load(Ordering::Relaxed) > 0,
+        "low never ran at all"
+    );
 }
 
 static AT: [AtomicUsize; CORES] = [const { AtomicUsize::new(NONE) }; CORES];
@@ -135,7 +141,10 @@ fn wake_preempts_lowest() {
     for h in handles {
         h.join().expect("busy");
     }
-    check!(VICTIM_OK.load(Ordering::Relaxed), "the wrong core was preempted");
+    check!(
+        VICTIM_OK.load(Ordering::Relaxed),
+        "the wrong core was preempted"
+    );
     // Woken by some core's timer, it reaches its core by an IPI. Under `-icount` QEMU runs the
     // cores one after another, each until the next timer deadline, so the IPI waits for the
     // victim's turn: the bound is loose (the benchmarks measure latency, single-core).
@@ -173,7 +182,11 @@ fn raise_runs_at_once() {
     let took_ns = (resumed.saturating_sub(raised)) * 1_000_000_000 / Instant::frequency();
     let took = Duration::from_nanos(took_ns);
     // Loose, as above: main's core is interrupted when QEMU gets round to it.
-    check!(took < Duration::from_millis(5), "main ran {:?} after it was raised", took);
+    check!(
+        took < Duration::from_millis(5),
+        "main ran {:?} after it was raised",
+        took
+    );
     raiser.join().expect("raiser");
     for h in handles {
         h.join().expect("busy");

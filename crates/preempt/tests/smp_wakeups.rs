@@ -51,7 +51,10 @@ fn semaphore() {
         for i in 1..=N {
             ITEMS.acquire();
             on_core(2);
-            check!(SLOT.load(Ordering::Relaxed) == i, "semaphore handoff lost or repeated");
+            check!(
+                SLOT.load(Ordering::Relaxed) == i,
+                "semaphore handoff lost or repeated"
+            );
             SPACE.release();
         }
     });

@@ -47,6 +47,10 @@ pub enum State {
 }
 
 /// One slab entry.
+///
+/// Aligned to 16 bytes so that its slot (the entry and two words) fills 128 bytes exactly: a
+/// slot's address is then a shift of its index rather than a multiply (see the `size` test).
+#[repr(align(16))]
 pub(crate) struct Thread<T> {
     /// The kernel's data; `None` only in a vacant slot.
     pub(crate) data: Option<T>,
@@ -64,8 +68,9 @@ pub(crate) struct Thread<T> {
     pub(crate) joiner: Option<ThreadId>,
     /// Nobody will join: free the slot as soon as the thread exits.
     pub(crate) detached: bool,
-    /// `Some(cpu)` for the idle thread of `cpu`.
-    pub(crate) idle_of: Option<CpuId>,
+    /// `Some(cpu)` for the idle thread of `cpu` (a byte, not a [`CpuId`]: the slot then fits
+    /// in 128 bytes).
+    pub(crate) idle_of: Option<u8>,
     /// The CPUs it may run on (bit `n`: CPU `n`), within [`ALL_CPUS`](crate::ALL_CPUS).
     pub(crate) affinity: u32,
     pub(crate) link: Link,
@@ -142,7 +147,10 @@ impl<T> Thread<T> {
             saved_slice: 0,
             joiner: None,
             detached: false,
-            idle_of,
+            idle_of: idle_of.map(|cpu| {
+                debug_assert!(cpu < crate::MAX_CPUS);
+                cpu as u8
+            }),
             affinity: match idle_of {
                 Some(cpu) => 1 << cpu,
                 None => crate::ALL_CPUS,
@@ -212,5 +220,16 @@ impl<T, B: SlotStore<Elem = Slot<Thread<T>>>> WaitStore for Slab<Thread<T>, Thre
     #[inline]
     fn rank(&self, index: u32) -> Priority {
         self.slot(index).entry().priority
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// A thread's slot, with the kernel's data (a pointer), is 128 bytes: its address is then
+    /// a shift of the index, not a multiply (every switch computes a few).
+    #[test]
+    fn a_thread_slot_is_128_bytes() {
+        type Entry = super::Thread<alloc::boxed::Box<u64>>;
+        assert_eq!(core::mem::size_of::<crate::slab::Slot<Entry>>(), 128);
     }
 }

@@ -99,9 +99,7 @@ extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
             // A reschedule request that came with the tick (a kick from another core, a
             // handler's wake-up) is still to be checked: a tick that skipped the scheduler
             // (tickless, `quiet_until`) compared nothing.
-            Next::Keep
-                if work & percpu::WORK_RESCHED != 0 || lock.sched().must_check(core) =>
-            {
+            Next::Keep if work & percpu::WORK_RESCHED != 0 || lock.sched().must_check(core) => {
                 lock.sched().preempt_check(core)
             }
             next => next,
@@ -135,11 +133,14 @@ fn tick_decision(s: &mut super::Sched, this: &percpu::PerCpu, core: CpuId) -> Ne
 
 /// Run by the IRQ vector when a thread that an interrupt switched away from is switched back
 /// in (on its own stack, IRQs masked): the second half of the switch, releasing the scheduler
-/// lock handed over. Deferred work (freeing exited threads) waits for thread context, as it
-/// would with IRQs masked anywhere.
+/// lock handed over, after sending the kicks of the hold that ends here. Deferred work
+/// (freeing exited threads) waits for thread context, as it would with IRQs masked anywhere.
 #[no_mangle]
 extern "C" fn preempt_irq_resume() {
-    let _deferred = finish_switch_on(percpu::this_in_irq());
+    // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
+    // before `finish_switch_on` releases the lock.
+    let sched = unsafe { super::sched_held() };
+    let _deferred = finish_switch_on(percpu::this_in_irq(), sched);
 }
 
 /// Calls the handler registered for `line`.
@@ -289,7 +290,10 @@ pub(crate) fn idle_loop() -> ! {
                     return (next, None);
                 }
             }
-            (Next::Keep, (s.ready_count() == 0).then(|| s.next_deadline()))
+            (
+                Next::Keep,
+                (s.ready_count() == 0).then(|| s.next_deadline()),
+            )
         });
         if let Some(deadline) = deadline {
             let this = percpu::this();

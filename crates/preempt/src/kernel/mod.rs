@@ -161,6 +161,35 @@ pub(crate) type Sched = Scheduler<Box<KThread>, Masked>;
 /// empty, so its first tables are allocated then.
 static SCHED: SpinLock<Option<Sched>> = SpinLock::new(None);
 
+/// [`SCHED`], as a value the compiler cannot see through. The scheduler is kilobytes long, so
+/// its fields, reached from the symbol, fall in several pages, each access forming its page's
+/// address anew; through this reference every field is one register plus an offset, and the
+/// lock and the data share that register. No instruction of its own beyond forming the
+/// address once (the compiler merges repeated calls).
+#[inline(always)]
+// The asm reads no memory through the pointer: it only passes its value through.
+#[allow(clippy::pointers_in_nomem_asm_block)]
+fn sched_static() -> &'static SpinLock<Option<Sched>> {
+    let mut p: *const SpinLock<Option<Sched>> = &SCHED;
+    // SAFETY: an empty template: `p` comes back unchanged, nothing else is touched.
+    unsafe {
+        core::arch::asm!("/* {0} */", inout(reg) p, options(pure, nomem, nostack, preserves_flags))
+    };
+    // SAFETY: `p` is `&SCHED`, unchanged: a `static`, live for the kernel's life.
+    unsafe { &*p }
+}
+
+/// The scheduler, while this core holds the raw lock with IRQs masked.
+///
+/// # Safety
+/// The caller holds [`SCHED`]'s raw lock (taken, or handed over by a switch) with IRQs masked
+/// for as long as the reference is used, and makes no second reference meanwhile.
+#[inline(always)]
+unsafe fn sched_held() -> &'static mut Sched {
+    // SAFETY: as the caller promises.
+    made(unsafe { sched_static().get_unchecked() })
+}
+
 /// Makes the scheduler (its first, small tables). Boot core, once the heap is up, before
 /// anything else takes the scheduler lock.
 pub(crate) fn init_sched() {
@@ -200,21 +229,21 @@ fn sched_touched() {
 /// possibly in another thread) and moves the epoch on. IRQs must be masked.
 #[inline(always)]
 fn lock_sched_raw() {
-    SCHED.raw().lock();
+    sched_static().raw().lock();
     sched_touched();
 }
 
 /// [`lock_sched_raw`] for a caller that has this core's number (`cpu::core_id()`) at hand.
 #[inline(always)]
 fn lock_sched_raw_on(core: CpuId) {
-    SCHED.raw().lock_on(core);
+    sched_static().raw().lock_on(core);
     sched_touched();
 }
 
 /// Releases the raw scheduler lock taken by [`lock_sched_raw`] when no switch happened.
 #[inline(always)]
 fn unlock_sched_raw() {
-    SCHED.raw().unlock();
+    sched_static().raw().unlock();
 }
 
 /// The current scheduler epoch (see [`SCHED_EPOCH`]).
@@ -272,6 +301,15 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     r
 }
 
+/// [`with_sched`] for an interrupt handler that asks for a reschedule check on its way out
+/// (`percpu::WORK_RESCHED`): sends no kicks, as that check's hold of the lock, which ends
+/// before the interrupt does, sends them. Deferred work waits for thread context anyway.
+pub(crate) fn with_sched_unkicked<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
+    let mut guard = SCHED.lock();
+    sched_touched();
+    f(made(&mut guard), cpu::core_id())
+}
+
 /// The work a kernel call leaves for thread context, done once the scheduler lock is released
 /// and IRQs are back on (it frees and allocates): free the control blocks and stacks of
 /// threads that exited on this core, top up the object reserve. One load of this core's
@@ -323,17 +361,22 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 ///
 /// Returns whether this core has deferred work (the caller, once IRQs are back on, does what
 /// [`leave_kernel`] does, without reading the per-CPU block again).
+///
+/// Every hold of the lock that switched ends here (and so does every `SchedLock::release`),
+/// so this is where the kicks the hold asked for are sent (`sched_lock::send_kicks`): the
+/// switching thread sent none.
 #[inline]
-fn finish_switch() -> bool {
-    finish_switch_on(percpu::this())
+fn finish_switch(sched: &mut Sched) -> bool {
+    finish_switch_on(percpu::this(), sched)
 }
 
-/// [`finish_switch`] with this core's per-CPU block at hand.
+/// [`finish_switch`] with this core's per-CPU block and the scheduler at hand.
 #[inline(always)]
-fn finish_switch_on(this: &percpu::PerCpu) -> bool {
+fn finish_switch_on(this: &percpu::PerCpu, sched: &mut Sched) -> bool {
+    sched_lock::send_kicks(sched);
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { this.dead.take() };
-    SCHED.raw().unlock();
+    unlock_sched_raw();
     if let Some(dead) = dead {
         bury(this, dead);
     }
@@ -394,14 +437,19 @@ pub(crate) fn stack_peak(info: &ThreadInfo) -> usize {
 }
 
 /// First code of every new thread (see `Context::new_thread`).
+///
+/// The switch that started it handed over the scheduler lock: `main` is looked up under that
+/// hold, before [`finish_switch`] ends it, rather than under a second one.
 extern "C" fn thread_entry(_arg: usize) -> ! {
-    let _ = finish_switch(); // deferred work: `leave_kernel` below, once IRQs are on
-    let main = with_sched(|s, cpu| {
-        let id = s.current(cpu);
-        s.data_mut(id)
-            .and_then(|t| t.main.as_deref_mut())
-            .map(|m| m as *mut dyn ThreadMain)
-    });
+    // SAFETY: the lock is held (handed over by the switch), IRQs masked; the reference ends
+    // before `finish_switch` releases the lock.
+    let sched = unsafe { sched_held() };
+    let id = sched.current(cpu::core_id());
+    let main = sched
+        .data_mut(id)
+        .and_then(|t| t.main.as_deref_mut())
+        .map(|m| m as *mut dyn ThreadMain);
+    let _ = finish_switch(sched); // deferred work: `leave_kernel` below, once IRQs are on
     cpu::irq_enable();
     leave_kernel();
     if let Some(main) = main {
@@ -478,7 +526,10 @@ pub(crate) fn spawn(
         match placed {
             Some(Ok(id)) => return Ok(id),
             Some(Err(())) => {
-                return Err((thread.take().expect("control block"), SpawnFail::NoAllowedCpu))
+                return Err((
+                    thread.take().expect("control block"),
+                    SpawnFail::NoAllowedCpu,
+                ))
             }
             None => {}
         }

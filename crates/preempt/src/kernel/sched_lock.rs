@@ -28,8 +28,8 @@ use preempt_arch::{context::Context, cpu, irq_entry::IrqSwitch, switch_context};
 use sched_core::{CpuId, Next, ThreadId};
 
 use super::{
-    deferred_work, fault, finish_switch, lock_sched_raw, lock_sched_raw_on, percpu,
-    unlock_sched_raw, KThread, Sched, SCHED,
+    deferred_work, fault, finish_switch_on, lock_sched_raw, lock_sched_raw_on, percpu,
+    unlock_sched_raw, KThread, Sched,
 };
 
 /// The scheduler lock, held by this core with IRQs masked, possibly across switches.
@@ -49,7 +49,7 @@ impl SchedLock {
         let irq = cpu::irq_save();
         lock_sched_raw();
         // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
-        let sched = NonNull::from(super::made(unsafe { SCHED.get_unchecked() }));
+        let sched = NonNull::from(unsafe { super::sched_held() });
         Self {
             irq,
             sched,
@@ -65,7 +65,7 @@ impl SchedLock {
         debug_assert!(cpu::irqs_masked());
         lock_sched_raw_on(core);
         // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
-        let sched = NonNull::from(super::made(unsafe { SCHED.get_unchecked() }));
+        let sched = NonNull::from(unsafe { super::sched_held() });
         Self {
             irq: cpu::IrqState::IN_IRQ,
             sched,
@@ -95,7 +95,6 @@ impl SchedLock {
         from: ThreadId,
         to: ThreadId,
     ) -> IrqSwitch {
-        send_kicks(self.sched());
         let (prev, next) = contexts(self.sched(), cpu, from, to, None);
         // `self` ends here without a release (`SchedLock` has no `Drop`): the lock stays held.
         IrqSwitch::switch(prev, next)
@@ -112,11 +111,13 @@ impl SchedLock {
     }
 
     /// Carries out `next`: for a switch, returns when this thread runs again, with the lock
-    /// handed back to it by the thread that switched to it.
+    /// handed back to it by the thread that switched to it. Sends no kicks: the hold goes on
+    /// in the thread switched to, which sends them when it lets go of the lock
+    /// ([`finish_switch_on`](super::finish_switch_on), the one place a hold ends after a
+    /// switch), and so sees this call's changes and its own.
     #[inline(always)]
     pub(crate) fn perform(&mut self, next: Next) {
         if let Next::Switch { from, to } = next {
-            send_kicks(self.sched());
             self.switch(from, to, None);
         }
     }
@@ -124,19 +125,18 @@ impl SchedLock {
     /// Carries out the decision that ends the calling thread (`dead`: its control block, if
     /// its exit frees it). Never returns.
     pub(crate) fn exit(mut self, next: Next, dead: Option<Box<KThread>>) -> ! {
-        send_kicks(self.sched());
         if let Next::Switch { from, to } = next {
             self.switch(from, to, dead);
         }
         unreachable!("an exited thread was resumed");
     }
 
-    /// Releases the lock (running deferred work once IRQs are back on). Only the thread that
-    /// took the lock, or was handed it, can: it consumes the value.
+    /// Releases the lock (running deferred work once IRQs are back on), sending the kicks the
+    /// hold asked for. Only the thread that took the lock, or was handed it, can: it consumes
+    /// the value.
     #[inline(always)]
     pub(crate) fn release(mut self) {
-        send_kicks(self.sched());
-        let deferred = finish_switch();
+        let deferred = finish_switch_on(percpu::this(), self.sched());
         cpu::irq_restore(self.irq);
         if deferred {
             deferred_work(percpu::this());
@@ -157,9 +157,14 @@ impl SchedLock {
 }
 
 /// Sends the reschedule interrupts the scheduler's state asks for (`Scheduler::kicks`: the
-/// cores whose running thread a ready one allowed there outranks) before the lock is released
-/// or handed on: the receiving core takes the lock for its check and so sees every change
-/// made here. One load and a branch in the one-core mode, where `kicks` is always 0.
+/// cores whose running thread a ready one allowed there outranks) just before the lock is
+/// released: the receiving core takes the lock for its check and so sees every change made
+/// here. Once per hold: a hold that switched ends in the thread switched to, whose
+/// [`finish_switch_on`](super::finish_switch_on) sends them; a hold that did not ends in
+/// [`SchedLock::release`] (which goes through the same function),
+/// [`SchedLock::release_in_irq`] or a `SpinLockGuard`'s scope (`with_sched`, a core's join;
+/// an interrupt handler's wake-up, `with_sched_unkicked`, leaves them to the reschedule check
+/// it asks for on the way out). One load and a branch in the one-core mode, where `kicks` is always 0.
 #[inline(always)]
 pub(super) fn send_kicks(sched: &mut Sched) {
     let kicks = sched.kicks();

@@ -58,7 +58,9 @@ pub(crate) fn wait<R>(
 pub(crate) fn notify<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
     let this = percpu::this();
     if this.in_irq() {
-        let r = super::with_sched(|s, _| f(s));
+        // No kicks sent here: the check this asks for on the handler's way out takes the
+        // lock again, and that hold sends them (see `sched_lock::send_kicks`).
+        let r = super::with_sched_unkicked(|s, _| f(s));
         this.add_irq_work(percpu::WORK_RESCHED);
         r
     } else {

@@ -70,6 +70,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 _ => {}
             }
             if let Some(cpu) = t.idle_of {
+                let cpu = usize::from(cpu);
                 idle += 1;
                 if self.idle[cpu] != Some(id) {
                     return Err("idle thread not registered for its cpu");

@@ -269,14 +269,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// If nothing is ready and `cpu` has no idle thread.
     #[inline(never)]
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
-        let id = if self.restricted != 0 {
+        if self.restricted != 0 {
             let id = self.take_allowed(cpu);
             self.run_on(cpu, id);
             id
         } else {
             self.dispatch_inline(cpu)
-        };
-        id
+        }
     }
 
     /// [`dispatch`](Self::dispatch) inlined into its caller (see

@@ -207,12 +207,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     }
 
     /// A thread has become ready, or a running one was lowered: with one CPU, its next check
-    /// must look. With several, [`kicks`](Self::kicks) finds the CPUs concerned.
+    /// must look. With several, [`kicks`](Self::kicks) finds the CPUs concerned; the mark is
+    /// set all the same (a store, cheaper than testing `simple`), and read only in the
+    /// one-CPU mode, which marks every CPU due when it is entered anyway.
     #[inline]
     pub(super) fn note_ready(&mut self) {
-        if self.simple {
-            self.check_due = u32::MAX;
-        }
+        self.check_due = u32::MAX;
     }
 
     /// The highest priority among ready threads allowed on `cpu`.

@@ -80,11 +80,7 @@ fn two_threads_made_ready_at_once_go_to_two_cpus() {
     let (mut s, _) = smp(3, &[50]);
     let a = s.spawn(20, 8);
     let b = s.spawn(20, 9);
-    assert_eq!(
-        s.kicks(),
-        0b110,
-        "the second goes to the next idle cpu"
-    );
+    assert_eq!(s.kicks(), 0b110, "the second goes to the next idle cpu");
     let _ = s.preempt_check(1);
     let _ = s.preempt_check(2);
     assert_eq!(s.kicks(), 0);
@@ -188,11 +184,7 @@ fn set_affinity_migrates_the_running_thread() {
     assert!(s.is_idle(s.current(0)));
     assert_eq!(s.kicks(), 0b10, "cpu1 runs the lower thread");
     assert_eq!(switched_to(s.preempt_check(1)), hi);
-    assert_eq!(
-        s.kicks(),
-        0b01,
-        "the displaced thread goes to the idle cpu"
-    );
+    assert_eq!(s.kicks(), 0b01, "the displaced thread goes to the idle cpu");
     assert_eq!(switched_to(s.preempt_check(0)), lo);
     assert_eq!(s.affinity(hi), Some(0b10));
     s.check_invariants().unwrap();
@@ -259,8 +251,16 @@ fn a_better_thread_preempts_only_the_lowest_cpu() {
     let (mut s, ids) = smp(4, &[50, 10, 30, 40]);
     let t = s.spawn(45, 9);
     assert_eq!(s.kicks(), 0b1000);
-    assert_eq!(s.preempt_check(1), Next::Keep, "cpu1 (40) is not the lowest");
-    assert_eq!(s.tick(2, 1), Next::Keep, "nor is cpu2 (30), even on its tick");
+    assert_eq!(
+        s.preempt_check(1),
+        Next::Keep,
+        "cpu1 (40) is not the lowest"
+    );
+    assert_eq!(
+        s.tick(2, 1),
+        Next::Keep,
+        "nor is cpu2 (30), even on its tick"
+    );
     assert_eq!(switched_to(s.preempt_check(3)), t);
     assert_eq!(s.kicks(), 0, "the displaced 10 outranks nobody");
     // Two at once: the 42 goes to the lowest (cpu2, 30); the 35 outranks no other cpu.
@@ -283,7 +283,11 @@ fn a_kick_nobody_acted_on_is_named_again() {
     assert_eq!(s.kicks(), 0b010, "nothing consumed by asking");
     let _ = s.tick(0, 1);
     assert_eq!(s.kicks(), 0b010, "nor by another cpu's tick");
-    assert_eq!(s.preempt_check(2), Next::Keep, "not due on the other idle cpu");
+    assert_eq!(
+        s.preempt_check(2),
+        Next::Keep,
+        "not due on the other idle cpu"
+    );
     assert_eq!(s.tick(2, 2), Next::Keep, "not even on its tick");
     assert!(s.preempt_check(1).is_switch());
     assert_eq!(s.kicks(), 0);
@@ -320,7 +324,11 @@ fn spawns_while_kicks_are_in_flight_fill_every_cpu() {
     }
     deliver(&mut s);
     for cpu in 0..4 {
-        assert!(spawned.contains(&s.current(cpu)), "cpu {cpu} runs {:?}", s.current(cpu));
+        assert!(
+            spawned.contains(&s.current(cpu)),
+            "cpu {cpu} runs {:?}",
+            s.current(cpu)
+        );
     }
 }
 
