@@ -63,23 +63,8 @@ pub(crate) fn kick(mask: u32) {
     while targets != 0 {
         let core = targets.trailing_zeros() as usize;
         targets &= targets - 1;
-        send_once(core);
+        send(core);
     }
-}
-
-/// Per core: a reschedule interrupt was sent and its handler has not run yet.
-static IN_FLIGHT: [core::sync::atomic::AtomicBool; MAX_CPUS] =
-    [const { core::sync::atomic::AtomicBool::new(false) }; MAX_CPUS];
-
-/// [`send`] unless one is already on its way to `core`: its handler, which clears the mark
-/// before the check it causes, will see this change too.
-pub(crate) fn send_once(core: usize) {
-    if let Some(f) = IN_FLIGHT.get(core) {
-        if f.swap(true, Ordering::AcqRel) {
-            return;
-        }
-    }
-    send(core);
 }
 
 /// Sends the reschedule interrupt to `core`, which may be the caller's own (a self-IPI: the
@@ -95,9 +80,6 @@ pub(crate) fn send(core: usize) {
 /// count it and leave a preemption check for the interrupt's way out.
 fn receive(_line: u32) {
     let this = percpu::this_in_irq();
-    if let Some(f) = IN_FLIGHT.get(cpu::core_id()) {
-        f.store(false, Ordering::Release);
-    }
     if let Some(received) = RECEIVED.get(cpu::core_id()) {
         // Own core, IRQs masked: nothing else writes this counter.
         received.store(received.load(Ordering::Relaxed) + 1, Ordering::Relaxed);

@@ -156,8 +156,8 @@ impl SchedLock {
     }
 }
 
-/// Sends the reschedule interrupts the scheduler's state asks for (`Scheduler::kicks`: the
-/// cores whose running thread a ready one allowed there outranks) just before the lock is
+/// Sends the reschedule interrupts the scheduler's state asks for (`Scheduler::take_new_kicks`:
+/// the cores a ready thread became due on since the last hold) just before the lock is
 /// released: the receiving core takes the lock for its check and so sees every change made
 /// here. Once per hold: a hold that switched ends in the thread switched to, whose
 /// [`finish_switch_on`](super::finish_switch_on) sends them; a hold that did not ends in
@@ -167,7 +167,7 @@ impl SchedLock {
 /// it asks for on the way out). One load and a branch in the one-core mode, where `kicks` is always 0.
 #[inline(always)]
 pub(super) fn send_kicks(sched: &mut Sched) {
-    let kicks = sched.kicks();
+    let kicks = sched.take_new_kicks();
     if kicks != 0 {
         kick_now(kicks);
     }
@@ -182,7 +182,7 @@ fn kick_now(kicks: u32) {
     // returned without a preemption check): an interrupt to itself makes the check as soon
     // as IRQs are back on.
     if kicks & (1 << core) != 0 {
-        super::ipi::send_once(core);
+        super::ipi::send(core);
     }
     super::ipi::kick(kicks);
 }

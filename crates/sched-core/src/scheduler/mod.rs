@@ -86,6 +86,9 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     /// returns `Keep` at once — the common case after a kernel call that woke nobody. Unused
     /// with several CPUs, where a check always compares (see `smp`).
     check_due: u32,
+    /// The CPUs [`take_new_kicks`](Self::take_new_kicks) found designated at its last call
+    /// (several CPUs only).
+    told: u32,
     /// Bit `cpu` set once `cpu` has been [`start`](Self::start)ed.
     started: u32,
     /// One started CPU (or none) and `restricted == 0`: the one-CPU scheduler. A thread made

@@ -115,6 +115,7 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             handoff: None,
             handoff_level: 0,
             check_due: 0,
+            told: 0,
             started: 0,
             simple: true,
             restricted: 0,

@@ -136,6 +136,29 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.designated()
     }
 
+    /// The CPUs to interrupt now: those [`kicks`](Self::kicks) names that it did not name at
+    /// the previous call. A CPU stays designated until its check takes a thread, and one
+    /// interrupt makes that check, so it is told once: the caller sends after the change that
+    /// designated it, under the lock, and the check takes the lock after. (Sending to every
+    /// designated CPU at every release made a storm of interrupts at a CPU slow to look.)
+    /// Always 0 in the one-CPU mode.
+    #[inline]
+    pub fn take_new_kicks(&mut self) -> u32 {
+        if self.simple {
+            return 0;
+        }
+        self.new_kicks_smp()
+    }
+
+    /// [`take_new_kicks`](Self::take_new_kicks) with several CPUs or restricted threads.
+    #[inline(never)]
+    fn new_kicks_smp(&mut self) -> u32 {
+        let now = self.designated();
+        let new = now & !self.told;
+        self.told = now;
+        new
+    }
+
     /// Whether `cpu` must take a ready thread now: always with one CPU when one outranks its
     /// running thread; with several, only if `cpu` is the one that thread is due on.
     #[inline]
@@ -196,6 +219,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let simple = self.started & self.started.wrapping_sub(1) == 0 && self.restricted == 0;
         if simple && !self.simple {
             self.check_due = u32::MAX;
+            self.told = 0;
         }
         self.simple = simple;
     }

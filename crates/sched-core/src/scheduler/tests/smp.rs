@@ -351,3 +351,22 @@ fn a_cpu_whose_thread_blocked_before_its_check_is_kicked_again() {
     deliver(&mut s);
     s.check_invariants().unwrap();
 }
+
+#[test]
+fn a_designated_cpu_is_told_once() {
+    // cpu0 50, cpu1 idle: a 20 is due on cpu1; it is told at the first release only.
+    let (mut s, _) = smp(2, &[50]);
+    let _ = s.take_new_kicks();
+    let t = s.spawn(20, 9);
+    assert_eq!(s.take_new_kicks(), 0b10);
+    assert_eq!(s.take_new_kicks(), 0, "still designated, already told");
+    let _ = s.tick(0, 1);
+    assert_eq!(s.take_new_kicks(), 0, "nor after another cpu's tick");
+    assert_eq!(switched_to(s.preempt_check(1)), t);
+    assert_eq!(s.take_new_kicks(), 0);
+    // Designated again later: told again.
+    let _ = s.sleep_until(1, 1_000);
+    let _ = s.take_new_kicks();
+    s.wake(t).unwrap();
+    assert_eq!(s.take_new_kicks(), 0b10);
+}
