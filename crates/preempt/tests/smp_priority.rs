@@ -145,11 +145,13 @@ fn wake_preempts_lowest() {
         VICTIM_OK.load(Ordering::Relaxed),
         "the wrong core was preempted"
     );
-    // Woken by some core's timer, it reaches its core by an IPI. Under `-icount` QEMU runs the
-    // cores one after another, each until the next timer deadline, so the IPI waits for the
-    // victim's turn: the bound is loose (the benchmarks measure latency, single-core).
+    // Woken by some core's tick (sleeps end on a tick: up to one period late), it reaches its
+    // core by an IPI. Under `-icount` QEMU runs the cores one after another, so the IPI waits
+    // for the victim's turn (measured: 1.0 ms in all; 9-94 ms while the cores' ticks fell
+    // together, see `irq::next_on_grid`).
     let late = LATE_NS.load(Ordering::Relaxed);
-    check!(late < 5_000_000, "the woken thread ran {} ns late", late);
+    println!("woken {} ns late", late);
+    check!(late < 3_000_000, "the woken thread ran {} ns late", late);
 }
 
 /// Raising a ready thread above a running one on another core runs it there, without waiting
@@ -181,9 +183,10 @@ fn raise_runs_at_once() {
     check!(raised != 0, "main ran before it was raised");
     let took_ns = (resumed.saturating_sub(raised)) * 1_000_000_000 / Instant::frequency();
     let took = Duration::from_nanos(took_ns);
-    // Loose, as above: main's core is interrupted when QEMU gets round to it.
+    println!("raised thread ran after {} ns", took_ns);
+    // Main's core is interrupted when QEMU gets round to it (measured: 0.5 ms).
     check!(
-        took < Duration::from_millis(5),
+        took < Duration::from_millis(3),
         "main ran {:?} after it was raised",
         took
     );

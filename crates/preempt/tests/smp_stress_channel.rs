@@ -5,6 +5,7 @@
 //! per producer, in order.
 //! xtask: smp=4
 //! xtask: icount=off
+//! xtask: gic=2
 //! xtask: timeout=240
 #![no_std]
 #![no_main]

@@ -13,7 +13,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use preempt_arch::{cpu, irq_entry::IrqSwitch, timer, ExceptionKind, Frame};
+use preempt_arch::{cpu, irq_entry::IrqSwitch, layout::MAX_CPUS, timer, ExceptionKind, Frame};
 use sched_core::{CpuId, Next};
 
 use super::sched_lock::SchedLock;
@@ -240,14 +240,32 @@ pub(crate) fn remove_handler(line: u32) -> bool {
     }
 }
 
-/// Starts the periodic tick one period from now (after a tickless stretch); returns now.
+/// Starts the periodic tick at this core's next tick time (after a tickless stretch); returns
+/// now.
 #[cold]
 fn rearm_periodic() -> u64 {
     let now = timer::counter();
-    let next = now + config::tick_period_counts();
+    let next = next_on_grid(now, cpu::core_id());
     percpu::this().next_tick.store(next, Ordering::Relaxed);
     timer::set_deadline(next);
     now
+}
+
+/// The first of `core`'s tick times after `now`. Each core ticks on its own grid of periods,
+/// shifted by `core / MAX_CPUS` of a period from core 0's (as Linux's `skew_tick`), rather
+/// than one period from whenever its tick was last started: the cores' ticks never pile up
+/// on the same instant, where each would wait for the others' turns at the scheduler lock.
+/// Under QEMU's round robin (`-icount`) ticks that fall together also starve a core: the one
+/// whose new compare value is the machine's earliest timer deadline is sent to the back of the
+/// queue by QEMU when it programs it, and comes back only after that deadline has passed — a
+/// fresh tick is pending and the core never gets past its interrupt handler.
+fn next_on_grid(now: u64, core: usize) -> u64 {
+    let period = config::tick_period_counts();
+    let offset = period * core as u64 / MAX_CPUS as u64;
+    if now < offset {
+        return offset;
+    }
+    offset + ((now - offset) / period + 1) * period
 }
 
 /// Starts this core's periodic tick and enables its interrupt line.

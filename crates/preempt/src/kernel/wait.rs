@@ -42,7 +42,9 @@ pub(crate) fn wait<R>(
         }
         Wait::Block(next) => {
             lock.perform(next);
-            // Resumed: the thread that switched to us handed over the lock.
+            // Resumed: the thread that switched to us handed over the lock — on whichever
+            // core woke us, not necessarily the one we blocked on.
+            let cpu = cpu::core_id();
             let sched = lock.sched();
             let res = sched.take_wait_result(cpu);
             after(sched, cpu, res)
