@@ -50,7 +50,13 @@ fn main() {
         for (p, seq) in rx.iter() {
             let p = usize::from(p);
             check!(p < 2, "message from producer {}", p);
-            check!(seq == next[p], "producer {}: got {} expecting {}", p, seq, next[p]);
+            check!(
+                seq == next[p],
+                "producer {}: got {} expecting {}",
+                p,
+                seq,
+                next[p]
+            );
             next[p] += 1;
             count += 1;
             if count % BATCH == 0 {
