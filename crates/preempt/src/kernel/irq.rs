@@ -11,7 +11,7 @@
 //! before once threads run again. While two or more equal-priority threads are runnable the
 //! tick always runs, because they need it to share the CPU.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use preempt_arch::{cpu, irq_entry::IrqSwitch, layout::MAX_CPUS, timer, ExceptionKind, Frame};
 use sched_core::{CpuId, Next};
@@ -240,38 +240,57 @@ pub(crate) fn remove_handler(line: u32) -> bool {
     }
 }
 
-/// Starts the periodic tick at this core's next tick time (after a tickless stretch); returns
-/// now.
+/// Starts the periodic tick after a tickless stretch; returns now. On one core one period
+/// from now; with several, at this core's first tick time at least half a period away.
 #[cold]
 fn rearm_periodic() -> u64 {
     let now = timer::counter();
-    let next = next_on_grid(now, cpu::core_id());
-    percpu::this().next_tick.store(next, Ordering::Relaxed);
-    timer::set_deadline(next);
+    let mut next = now + config::tick_period_counts();
+    if super::cpus_started() > 1 {
+        next = next_on_grid(now + config::tick_period_counts() / 2, cpu::core_id());
+    }
+    arm_tick_at(next);
     now
 }
 
-/// The first of `core`'s tick times after `now`. Each core ticks on its own grid of periods,
-/// shifted by `core / MAX_CPUS` of a period from core 0's (as Linux's `skew_tick`), rather
-/// than one period from whenever its tick was last started: the cores' ticks never pile up
-/// on the same instant, where each would wait for the others' turns at the scheduler lock.
-/// Under QEMU's round robin (`-icount`) ticks that fall together also starve a core: the one
-/// whose new compare value is the machine's earliest timer deadline is sent to the back of the
-/// queue by QEMU when it programs it, and comes back only after that deadline has passed — a
-/// fresh tick is pending and the core never gets past its interrupt handler.
-fn next_on_grid(now: u64, core: usize) -> u64 {
+#[inline(always)]
+fn arm_tick_at(next: u64) {
+    percpu::this().next_tick.store(next, Ordering::Relaxed);
+    timer::set_deadline(next);
+}
+
+/// Core 0's grid: the first tick time of the first core that started its tick (see
+/// [`next_on_grid`]).
+static TICK_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The first of `core`'s tick times after `t`. With several cores each ticks on its own grid
+/// of periods, shifted by `core / MAX_CPUS` of a period from core 0's (as Linux's
+/// `skew_tick`), rather than one period from whenever its tick was last started: the cores'
+/// ticks never pile up on the same instant, where each would wait for the others' turns at
+/// the scheduler lock. Under QEMU's round robin (`-icount`) ticks that fall together also
+/// starve a core: the one whose new compare value is the machine's earliest timer deadline is
+/// sent to the back of the queue by QEMU when it programs it, and comes back only after that
+/// deadline has passed — a fresh tick is pending and the core never gets past its interrupt
+/// handler (docs/design.md, "Tickless idle").
+#[inline(never)]
+fn next_on_grid(t: u64, core: usize) -> u64 {
     let period = config::tick_period_counts();
-    let offset = period * core as u64 / MAX_CPUS as u64;
-    if now < offset {
-        return offset;
+    let base = TICK_EPOCH.load(Ordering::Relaxed) + period * core as u64 / MAX_CPUS as u64;
+    if t < base {
+        return base;
     }
-    offset + ((now - offset) / period + 1) * period
+    base + ((t - base) / period + 1) * period
 }
 
 /// Starts this core's periodic tick and enables its interrupt line.
+/// The first core to get here fixes the grids ([`TICK_EPOCH`]) one period from now, so that
+/// a single core ticks exactly as without grids.
 pub(crate) fn start_tick() {
     config::cache_tick_period();
-    rearm_periodic();
+    let now = timer::counter();
+    let period = config::tick_period_counts();
+    let _ = TICK_EPOCH.compare_exchange(0, now + period, Ordering::Relaxed, Ordering::Relaxed);
+    arm_tick_at(next_on_grid(now + period / 2, cpu::core_id()));
     board::irq_enable_line(board::timer_line());
 }
 

@@ -102,7 +102,7 @@ impl<T: ?Sized> Mutex<T> {
         {
             return self.guard(me);
         }
-        if self.spin_for(me) {
+        if kernel::cpus_started() > 1 && self.spin_for(me) {
             return self.guard(me);
         }
         match self.lock_slow(me, None) {
@@ -279,16 +279,13 @@ impl<T: ?Sized> Mutex<T> {
     /// to let go (critical sections are mostly short), so retry the atomic take a bounded
     /// number of times before blocking, which costs a trip through the scheduler lock for the
     /// blocker and for the holder's unlock, an IPI and two switches. Gives up at once when
-    /// the holder is the caller itself (the slow path reports the deadlock), when a thread
-    /// already waits (the mutex is handed to it, not to whoever comes by), and on one core
-    /// (the holder cannot run while this thread spins). The spin delays priority inheritance
-    /// by at most [`SPINS`] attempts.
+    /// the holder is the caller itself (the slow path reports the deadlock) and when a thread
+    /// already waits (the mutex is handed to it, not to whoever comes by); not called on one
+    /// core (the holder cannot run while this thread spins). The spin delays priority
+    /// inheritance by at most [`SPINS`] attempts.
     #[cold]
     #[inline(never)]
     fn spin_for(&self, me: u64) -> bool {
-        if crate::cpu::count() < 2 {
-            return false;
-        }
         for _ in 0..SPINS {
             let w = self.word.load(Ordering::Relaxed);
             if w == me || w & LOCK_WAITERS != 0 {
