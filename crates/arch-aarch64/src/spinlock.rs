@@ -26,8 +26,47 @@ pub use ticket::TicketLock;
 
 /// The atomics [`ticket`] is written against (loom's in the host-side models).
 mod atomics {
-    pub(super) use core::hint::spin_loop;
     pub(super) use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+    /// Waits until `word` holds `want`, then returns with that value read with `Acquire`
+    /// ordering. Between looks the core sleeps in `wfe`, armed by the exclusive load: the
+    /// store that changes the word (another core's unlock) clears this core's exclusive
+    /// monitor, which is a wake-up event, and one that lands between the load and the `wfe`
+    /// leaves the event latched, so `wfe` returns at once. No `sev` is needed on the unlock
+    /// side. Sleeping rather than spinning also matters in an emulator that runs the cores
+    /// one after another: QEMU's `wfe` hands the host thread to the next core, where the
+    /// holder is, instead of burning the waiter's whole time slice.
+    #[cfg(target_arch = "aarch64")]
+    #[inline(always)]
+    pub(super) fn wait_until(word: &AtomicU32, want: u32) {
+        loop {
+            let seen: u32;
+            // SAFETY: a load-acquire exclusive of a valid, aligned `u32` (the atomic's own
+            // storage); it only arms this core's exclusive monitor, which the `wfe` below
+            // waits on and no store-exclusive relies on.
+            unsafe {
+                core::arch::asm!(
+                    "ldaxr {seen:w}, [{word}]",
+                    word = in(reg) word.as_ptr(),
+                    seen = out(reg) seen,
+                    options(nostack, preserves_flags),
+                );
+            }
+            if seen == want {
+                return;
+            }
+            // SAFETY: `wfe` only waits for an event (see above); it touches no memory.
+            unsafe { core::arch::asm!("wfe", options(nomem, nostack, preserves_flags)) };
+        }
+    }
+
+    /// [`wait_until`] where there is no `wfe` (host builds): spin.
+    #[cfg(not(target_arch = "aarch64"))]
+    pub(super) fn wait_until(word: &AtomicU32, want: u32) {
+        while word.load(Ordering::Acquire) != want {
+            core::hint::spin_loop();
+        }
+    }
 }
 
 /// A bare ticket lock (fair: cores enter in the order they asked) that records which core

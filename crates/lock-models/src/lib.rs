@@ -18,8 +18,15 @@
 
 /// The atomics `ticket.rs` is written against: loom's.
 mod atomics {
-    pub(crate) use loom::hint::spin_loop;
     pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+    /// The kernel's `wait_until` (an exclusive load and `wfe`): for loom, a spin whose
+    /// every look is a yield point.
+    pub(crate) fn wait_until(word: &AtomicU32, want: u32) {
+        while word.load(Ordering::Acquire) != want {
+            loom::hint::spin_loop();
+        }
+    }
 }
 
 #[path = "../../arch-aarch64/src/spinlock/ticket.rs"]

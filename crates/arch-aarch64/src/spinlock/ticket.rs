@@ -32,7 +32,7 @@
 //!   holds the lock (a stale record would need `serving` to wrap all the way round to its
 //!   ticket, 2^32 entries, each of which overwrites the record first).
 
-use super::atomics::{spin_loop, AtomicU32, AtomicU64, Ordering};
+use super::atomics::{wait_until, AtomicU32, AtomicU64, Ordering};
 
 /// [`TicketLock`]'s owner record before anyone took it: a core number no core has, so that it
 /// never names a holder whatever `serving` says.
@@ -95,9 +95,7 @@ impl TicketLock {
     #[cold]
     #[inline(never)]
     fn wait_for(&self, ticket: u32) {
-        while self.serving.load(Ordering::Acquire) != ticket {
-            spin_loop();
-        }
+        wait_until(&self.serving, ticket);
     }
 
     /// Takes the lock if it is free (no ticket is taken otherwise); records `me` as the holder.
