@@ -35,7 +35,8 @@ mod atomics {
     /// leaves the event latched, so `wfe` returns at once. No `sev` is needed on the unlock
     /// side. Sleeping rather than spinning also matters in an emulator that runs the cores
     /// one after another: QEMU's `wfe` hands the host thread to the next core, where the
-    /// holder is, instead of burning the waiter's whole time slice.
+    /// holder is, instead of burning the waiter's whole time slice (with the cores in
+    /// parallel, MTTCG, QEMU's `wfe` does nothing and this is a plain spin, still correct).
     #[cfg(target_arch = "aarch64")]
     #[inline(always)]
     pub(super) fn wait_until(word: &AtomicU32, want: u32) {

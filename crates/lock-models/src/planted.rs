@@ -35,9 +35,7 @@ impl<const BUG: u8> ModelLock for PlantedTicket<BUG> {
         } else {
             self.next.fetch_add(1, Ordering::Relaxed)
         };
-        while self.serving.load(Ordering::Acquire) != ticket {
-            loom::hint::spin_loop();
-        }
+        crate::atomics::wait_until(&self.serving, ticket);
         self.owner.store(me, Ordering::Relaxed);
         ticket
     }
