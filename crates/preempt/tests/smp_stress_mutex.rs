@@ -1,8 +1,8 @@
 //! Real parallelism (QEMU MTTCG, no `-icount`: the four cores run at once on the host's
 //! threads): four threads, one per core, each make [`PER_THREAD`] increments of a counter
-//! behind a `Mutex`, and the total is exact. Each thread counts, as it ends, how many were
-//! incrementing at that moment: at least two at once, or the exact total could be a side
-//! effect of the threads taking turns rather than the lock's doing.
+//! behind a `Mutex`, starting together, and the total is exact. Each thread counts, as it
+//! ends, how many were incrementing at that moment: at least two at once, or the exact total
+//! could be a side effect of the threads taking turns rather than the lock's doing.
 //! xtask: smp=4
 //! xtask: icount=off
 //! xtask: gic=2
@@ -15,7 +15,8 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use preempt::sync::{Arc, Mutex};
-use preempt::thread::Builder;
+use preempt::thread::{self, Builder};
+use preempt::time::Duration;
 use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
@@ -46,7 +47,12 @@ fn main() {
                 .priority(20)
                 .affinity(1 << core)
                 .spawn(move || {
+                    // All four start together (sleeping, not spinning: `main` may need this
+                    // core to spawn the others).
                     STARTED.fetch_add(1, Ordering::SeqCst);
+                    while STARTED.load(Ordering::SeqCst) < THREADS as u64 {
+                        thread::sleep(Duration::from_millis(1));
+                    }
                     for _ in 0..PER_THREAD {
                         *counter.lock().unwrap() += 1;
                     }
