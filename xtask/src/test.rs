@@ -204,32 +204,45 @@ fn plan(
         } else {
             artifact.name.clone()
         };
-        for gic in board.configs() {
+        for (i, gic) in board.configs().into_iter().enumerate() {
             // `gic=N` limits a test to that GIC version (so boards without a GIC skip it).
             if expect.gic.is_some() && expect.gic != gic {
                 continue;
             }
-            // A test's `smp=N` wins over `--smp`, which wins over the default.
-            let smp = expect.smp.or(opts.smp).unwrap_or(qemu::DEFAULT_SMP);
-            let mut config = match smp {
-                1 => board.label(gic),
-                n => format!("{} smp{n}", board.label(gic)),
-            };
-            if !expect.icount {
-                config.push_str(" mttcg");
+            for smp in core_counts(&expect, opts.smp, board, i) {
+                let mut config = match smp {
+                    1 => board.label(gic),
+                    n => format!("{} smp{n}", board.label(gic)),
+                };
+                if !expect.icount {
+                    config.push_str(" mttcg");
+                }
+                runs.push(Run {
+                    label: format!("{:<5} {} [{config}]", artifact.kind.name(), artifact.name),
+                    board,
+                    gic,
+                    smp,
+                    image: image.clone(),
+                    expect: expect.clone(),
+                    log: log_dir.join(format!("{stem}-{}.log", config.replace(' ', "-"))),
+                });
             }
-            runs.push(Run {
-                label: format!("{:<5} {} [{config}]", artifact.kind.name(), artifact.name),
-                board,
-                gic,
-                smp,
-                image: image.clone(),
-                expect: expect.clone(),
-                log: log_dir.join(format!("{stem}-{}.log", config.replace(' ', "-"))),
-            });
         }
     }
     Ok(runs)
+}
+
+/// The core counts a binary runs with in the `index`-th configuration of `board`: a test's
+/// `smp=N` wins over `--smp`; without either, [`qemu::DEFAULT_SMP`] cores everywhere and, on
+/// virt's first configuration, one core as well, so that the single-core system stays tested.
+fn core_counts(expect: &Expectations, smp: Option<u8>, board: &Board, index: usize) -> Vec<u8> {
+    match expect.smp.or(smp) {
+        Some(n) => vec![n],
+        None if board.name == "virt" && index == 0 && qemu::DEFAULT_SMP != 1 => {
+            vec![qemu::DEFAULT_SMP, 1]
+        }
+        None => vec![qemu::DEFAULT_SMP],
+    }
 }
 
 /// Runs everything on `jobs` threads, printing each result as it arrives.
@@ -361,5 +374,24 @@ mod tests {
         assert_eq!(progress(3, 87), "[ 3/87]");
         assert_eq!(progress(87, 87), "[87/87]");
         assert_eq!(progress(12, 120), "[ 12/120]");
+    }
+
+    #[test]
+    fn a_directive_wins_over_smp_which_wins_over_the_default() {
+        let virt = crate::board::find("virt").unwrap();
+        let pi = crate::board::find("rpi-zero2w").unwrap();
+        let said = Expectations {
+            smp: Some(2),
+            ..Expectations::default()
+        };
+        let silent = Expectations::default();
+        assert_eq!(core_counts(&said, Some(3), virt, 0), [2]);
+        assert_eq!(core_counts(&silent, Some(3), virt, 0), [3]);
+        assert_eq!(core_counts(&silent, None, virt, 1), [qemu::DEFAULT_SMP]);
+        assert_eq!(core_counts(&silent, None, pi, 0), [qemu::DEFAULT_SMP]);
+        // One core as well, once, on virt, when the default is several.
+        let first = core_counts(&silent, None, virt, 0);
+        assert_eq!(first.len(), if qemu::DEFAULT_SMP == 1 { 1 } else { 2 });
+        assert_eq!(first[0], qemu::DEFAULT_SMP);
     }
 }

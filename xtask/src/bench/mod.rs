@@ -74,7 +74,8 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
         quick: false,
         save_baseline: false,
         jobs: crate::test::default_jobs(),
-        smp: qemu::DEFAULT_SMP,
+        // One core: the baseline is the single-core system's (`--smp N` for others).
+        smp: 1,
     };
     while let Some((flag, inline)) = args.next_flag() {
         match flag.as_str() {
