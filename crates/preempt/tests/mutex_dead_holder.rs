@@ -8,7 +8,7 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
-use preempt::sync::{Arc, Mutex, TryLockError};
+use preempt::sync::{Arc, Mutex, Semaphore, TryLockError};
 use preempt::thread::{self, Builder};
 use preempt::time::Duration;
 use preempt::{check, check_eq, println};
@@ -55,16 +55,21 @@ fn main() {
     );
 
     // Contended: a waiter timed out (the scheduler records the owner), then the owner died.
+    // The holder says when it holds the lock (with several cores it starts on another one
+    // while `main` goes on, so `spawn` returning does not mean it has locked).
+    static LOCKED: Semaphore = Semaphore::new(0);
     let c = Arc::new(Mutex::new(3u32));
     let c2 = c.clone();
     let holder = Builder::new()
         .priority(200)
         .spawn(move || {
             let _g = c2.lock();
+            LOCKED.release();
             thread::park();
             panic!("dying with a contended lock held");
         })
         .expect("spawn");
+    LOCKED.acquire();
     check!(matches!(
         c.lock_timeout(Duration::from_millis(1)),
         Err(TryLockError::WouldBlock)

@@ -1,23 +1,29 @@
 //! Strict priority: a ready thread never runs while a higher-priority one is ready, and a
 //! sleeping high-priority thread preempts a busy low one as soon as its timer expires.
+//!
+//! Both are per-core policy: `main` and every thread it spawns share one core on purpose (with
+//! several cores the low threads would run beside the high ones on other cores).
 #![no_std]
 #![no_main]
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
-use preempt::{check, println};
+use preempt::{check, cpu, println};
 
 preempt::entry!(main);
 
 static LOW_COUNT: AtomicU64 = AtomicU64::new(0);
 
 fn main() {
+    let one = 1 << cpu::current();
+    check!(thread::set_affinity(one).is_ok(), "pinning main");
     // A low thread spins counting; a high thread spins for 5 ms checking that the count does
     // not move while it runs.
     let low = Builder::new()
         .name("low")
         .priority(10)
+        .affinity(one)
         .spawn(|| {
             let start = Instant::now();
             while start.elapsed() < Duration::from_millis(30) {
@@ -33,6 +39,7 @@ fn main() {
     let high = Builder::new()
         .name("high")
         .priority(200)
+        .affinity(one)
         .spawn(|| {
             let before = LOW_COUNT.load(Ordering::Relaxed);
             let start = Instant::now();
@@ -52,6 +59,7 @@ fn main() {
     let low2 = Builder::new()
         .name("low2")
         .priority(10)
+        .affinity(one)
         .spawn(|| {
             let start = Instant::now();
             while start.elapsed() < Duration::from_millis(20) {}
@@ -60,6 +68,7 @@ fn main() {
     let sleeper = Builder::new()
         .name("sleeper")
         .priority(220)
+        .affinity(one)
         .spawn(|| {
             let due = Instant::now() + Duration::from_millis(5);
             thread::sleep_until(due);

@@ -2,7 +2,12 @@
 //! before the call returns (lowering yourself below a ready thread, raising a ready thread
 //! above yourself, from a thread or an interrupt handler), changes the base and keeps an
 //! inherited boost, re-boosts a mutex holder when one of its waiters is raised, re-sorts wait
-//! lists, and leaves an ended thread alone; `cpu::current()` is 0 and `cpu::count()` is 1.
+//! lists, and leaves an ended thread alone; `cpu::current()` names the caller's core, in a
+//! thread and in a handler, below `cpu::count()`.
+//!
+//! All of it is per-core policy: `main` and every thread it spawns share one core on purpose
+//! (with several cores a thread made ready would start on an idle core at once, whatever the
+//! priorities).
 //! xtask: timeout=60
 #![no_std]
 #![no_main]
@@ -16,6 +21,12 @@ use preempt::{check, check_eq, cpu, irq, println};
 preempt::entry!(main);
 
 static RAN: AtomicU32 = AtomicU32::new(0);
+/// The affinity mask of the one core `main` and its threads share.
+static ONE: AtomicU32 = AtomicU32::new(0);
+
+fn one() -> u32 {
+    ONE.load(Ordering::Relaxed)
+}
 
 /// 1: the caller lowers itself below a ready thread, which runs before `set_priority`
 /// returns; raising itself back switches nothing.
@@ -23,6 +34,7 @@ fn lower_self() {
     RAN.store(0, Ordering::Relaxed);
     let other = Builder::new()
         .priority(100)
+        .affinity(one())
         .spawn(|| RAN.store(1, Ordering::Relaxed))
         .expect("spawn");
     check_eq!(RAN.load(Ordering::Relaxed), 0); // ready, below main
@@ -42,6 +54,7 @@ fn raise_other() {
     RAN.store(0, Ordering::Relaxed);
     let other = Builder::new()
         .priority(100)
+        .affinity(one())
         .spawn(|| RAN.store(2, Ordering::Relaxed))
         .expect("spawn");
     check_eq!(RAN.load(Ordering::Relaxed), 0);
@@ -65,6 +78,7 @@ fn lower_boosted_holder() {
     let low = Builder::new()
         .name("low")
         .priority(10)
+        .affinity(one())
         .spawn(|| {
             let g = M3.lock().expect("M3");
             READY3.release();
@@ -81,6 +95,7 @@ fn lower_boosted_holder() {
     let high = Builder::new()
         .name("high")
         .priority(200)
+        .affinity(one())
         .spawn(|| drop(M3.lock().expect("M3")))
         .expect("high"); // runs at once and waits for M3: low inherits 200
     check_eq!(l.priority(), 200);
@@ -107,6 +122,7 @@ static GO4: Semaphore = Semaphore::new(0);
 fn raise_waiter() {
     let low = Builder::new()
         .priority(10)
+        .affinity(one())
         .spawn(|| {
             let _g = M4.lock().expect("M4");
             READY4.release();
@@ -116,6 +132,7 @@ fn raise_waiter() {
     READY4.acquire();
     let waiter = Builder::new()
         .priority(50)
+        .affinity(one())
         .spawn(|| drop(M4.lock().expect("M4")))
         .expect("waiter");
     thread::sleep(Duration::from_millis(1)); // the waiter queues on M4
@@ -142,6 +159,7 @@ fn resort_waiters() {
     let waiter = |tag: u32, prio: u8| {
         Builder::new()
             .priority(prio)
+            .affinity(one())
             .spawn(move || {
                 SEM5.acquire();
                 let _ = FIRST.compare_exchange(0, tag, Ordering::Relaxed, Ordering::Relaxed);
@@ -163,6 +181,7 @@ fn resort_waiters() {
     let locker = |tag: u32, prio: u8| {
         Builder::new()
             .priority(prio)
+            .affinity(one())
             .spawn(move || {
                 let _g = M5.lock().expect("M5");
                 let _ = FIRST.compare_exchange(0, tag, Ordering::Relaxed, Ordering::Relaxed);
@@ -183,7 +202,11 @@ fn resort_waiters() {
 
 /// 6: an ended thread — zombie or reaped — is left alone.
 fn ended_thread() {
-    let z = Builder::new().priority(200).spawn(|| ()).expect("spawn"); // runs and ends
+    let z = Builder::new()
+        .priority(200)
+        .affinity(one())
+        .spawn(|| ())
+        .expect("spawn"); // runs and ends
     let t = z.thread().clone();
     check!(z.is_finished());
     t.set_priority(7); // a zombie awaiting its join
@@ -209,17 +232,20 @@ fn handler(_line: u32) {
 /// 7 and 8: `cpu::current()`/`count()` from a thread and a handler; a handler raising a
 /// ready thread above the interrupted one switches to it on the way out.
 fn cpus_and_irq() {
-    check_eq!(cpu::current(), 0);
-    check_eq!(cpu::count(), 1);
+    let here = cpu::current();
+    check_eq!(1 << here, one());
+    check!((1..=4).contains(&cpu::count()), "{} cores", cpu::count());
+    check!(here < cpu::count());
     let sgi = 5;
     let line = irq::sgi_line(sgi);
     irq::register(line, handler).expect("register");
     irq::trigger_software(sgi).expect("sgi");
-    check_eq!(IRQ_CPU.load(Ordering::Relaxed), 0);
+    check_eq!(IRQ_CPU.load(Ordering::Relaxed), here);
 
     RAN.store(0, Ordering::Relaxed);
     let other = Builder::new()
         .priority(100)
+        .affinity(one())
         .spawn(|| RAN.store(8, Ordering::Relaxed))
         .expect("spawn");
     let _ = TARGET.set(other.thread().clone());
@@ -233,6 +259,8 @@ fn cpus_and_irq() {
 }
 
 fn main() {
+    ONE.store(1 << cpu::current(), Ordering::Relaxed);
+    check!(thread::set_affinity(one()).is_ok(), "pinning main");
     check_eq!(thread::current().base_priority(), DEFAULT_PRIORITY);
     lower_self();
     raise_other();

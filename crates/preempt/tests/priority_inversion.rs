@@ -1,6 +1,9 @@
 //! Priority inheritance: the classic inversion (low holds a mutex, medium hogs the CPU, high
 //! waits) resolves with high getting the lock long before medium finishes; the boost is
 //! transitive through a chain of owners and is removed on unlock.
+//!
+//! Inversion is per-core policy: `main` and every thread it spawns share one core on purpose
+//! (with several cores medium would hog one core while low and high run on others).
 #![no_std]
 #![no_main]
 
@@ -8,7 +11,7 @@ use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use preempt::sync::{Arc, Condvar, Mutex};
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
-use preempt::{check, check_eq, println};
+use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
 
@@ -24,12 +27,15 @@ fn spin(d: Duration) {
 }
 
 fn main() {
+    let one = 1 << cpu::current();
+    check!(thread::set_affinity(one).is_ok(), "pinning main");
     let start = Instant::now();
     let us = move || start.elapsed().as_micros() as u64;
     // main (priority 128) orchestrates; it blocks in join while the scenario plays out.
     let low = Builder::new()
         .name("low")
         .priority(10)
+        .affinity(one)
         .spawn(move || {
             let _g = A.lock().expect("A");
             thread::sleep(Duration::from_millis(2)); // let the others line up
@@ -42,6 +48,7 @@ fn main() {
     let medium = Builder::new()
         .name("medium")
         .priority(100)
+        .affinity(one)
         .spawn(move || {
             spin(Duration::from_millis(30));
             MEDIUM_DONE_US.store(us(), Ordering::Relaxed);
@@ -50,6 +57,7 @@ fn main() {
     let high = Builder::new()
         .name("high")
         .priority(200)
+        .affinity(one)
         .spawn(move || {
             let _g = A.lock().expect("A");
             HIGH_GOT_LOCK_US.store(us(), Ordering::Relaxed);
@@ -75,6 +83,7 @@ fn main() {
     let seen1 = seen.clone();
     let t1 = Builder::new()
         .priority(10)
+        .affinity(one)
         .spawn(move || {
             let _a = A.lock().expect("A");
             thread::sleep(Duration::from_millis(3));
@@ -84,6 +93,7 @@ fn main() {
     thread::sleep(Duration::from_millis(1));
     let t2 = Builder::new()
         .priority(20)
+        .affinity(one)
         .spawn(|| {
             let _b = B.lock().expect("B");
             let _a = A.lock().expect("A");
@@ -92,6 +102,7 @@ fn main() {
     thread::sleep(Duration::from_millis(1));
     let t3 = Builder::new()
         .priority(220)
+        .affinity(one)
         .spawn(|| {
             let _b = B.lock().expect("B");
         })
@@ -112,6 +123,7 @@ fn main() {
     let low = Builder::new()
         .name("cv-low")
         .priority(10)
+        .affinity(one)
         .spawn(move || {
             let (m, cv) = &*s1;
             let mut g = m.lock().expect("C");
@@ -127,6 +139,7 @@ fn main() {
     let high = Builder::new()
         .name("cv-high")
         .priority(210)
+        .affinity(one)
         .spawn(move || {
             let (m, cv) = &*s2;
             let mut g = m.lock().expect("C");

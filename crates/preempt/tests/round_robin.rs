@@ -1,5 +1,8 @@
 //! Round robin: N busy threads of equal priority that never yield get equal CPU shares
 //! (within ±5%), and each gets many separate time slices.
+//!
+//! Time slicing is per-core policy: `main` and the workers share one core on purpose (with
+//! several cores each worker would have a core of its own, or share one with a neighbour).
 #![no_std]
 #![no_main]
 
@@ -9,7 +12,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use preempt::thread::{self, Builder};
 use preempt::time::Duration;
-use preempt::{check, check_eq, println};
+use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
 
@@ -20,6 +23,8 @@ static SWITCHES: [AtomicU64; N] = [const { AtomicU64::new(0) }; N];
 static LAST: AtomicU64 = AtomicU64::new(u64::MAX);
 
 fn main() {
+    let one = 1 << cpu::current();
+    check!(thread::set_affinity(one).is_ok(), "pinning main");
     preempt::config::set_tick_hz(10_000).expect("tick rate");
     check!(preempt::config::set_tick_hz(0).is_err());
     check!(preempt::config::set_time_slice_ticks(0).is_err());
@@ -28,6 +33,7 @@ fn main() {
             Builder::new()
                 .name(alloc::format!("w{i}"))
                 .priority(50)
+                .affinity(one)
                 .spawn(move || {
                     while !STOP.load(Ordering::Relaxed) {
                         COUNTS[i].fetch_add(1, Ordering::Relaxed);

@@ -89,11 +89,14 @@ fn main() {
     check!(l.try_write().is_ok());
 
     // A reader reads again while a writer waits: allowed (the writer waits for both holds).
+    // The writer starts only once the reader reads (with several cores both run at once).
     let rw = Arc::new(RwLock::new(1u32));
     let writer_waiting = Arc::new(AtomicBool::new(false));
-    let (rw2, ww) = (rw.clone(), writer_waiting.clone());
+    let reading = Arc::new(AtomicBool::new(false));
+    let (rw2, ww, rd) = (rw.clone(), writer_waiting.clone(), reading.clone());
     let reader = spawn("reader", move || {
         let a = rw2.read().expect("first read");
+        rd.store(true, Ordering::Relaxed);
         while !ww.load(Ordering::Relaxed) {
             thread::sleep(Duration::from_millis(1));
         }
@@ -102,8 +105,11 @@ fn main() {
         let c = rw2.try_read().expect("third read");
         *a + *b + *c
     });
-    let (rw3, ww) = (rw.clone(), writer_waiting.clone());
+    let (rw3, ww, rd) = (rw.clone(), writer_waiting.clone(), reading.clone());
     let writer = spawn("writer", move || {
+        while !rd.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(1));
+        }
         ww.store(true, Ordering::Relaxed);
         *rw3.write().expect("write") += 1;
     });

@@ -1,12 +1,16 @@
 //! `sleep` blocks (other threads run meanwhile), never returns early, and returns at most
 //! about one tick late; `Instant` arithmetic agrees with the counter.
+//!
+//! `main` and the low-priority counter share one core on purpose: only then does the counter
+//! moving during a sleep show that `main` gave its core up (on another core it would count
+//! anyway).
 #![no_std]
 #![no_main]
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
-use preempt::{check, println};
+use preempt::{check, cpu, println};
 
 preempt::entry!(main);
 
@@ -14,11 +18,14 @@ static SPINS: AtomicU64 = AtomicU64::new(0);
 static STOP: AtomicBool = AtomicBool::new(false);
 
 fn main() {
+    let one = 1 << cpu::current();
+    check!(thread::set_affinity(one).is_ok(), "pinning main");
     let tick = Duration::from_micros(1_000_000 / preempt::config::tick_hz() as u64);
     // A low-priority thread counts while main sleeps: proof that sleep blocks rather than spins.
     let counter = Builder::new()
         .name("counter")
         .priority(1)
+        .affinity(one)
         .spawn(|| {
             while !STOP.load(Ordering::Relaxed) {
                 SPINS.fetch_add(1, Ordering::Relaxed);

@@ -27,7 +27,9 @@ const STACK: usize = 16 * 1024;
 /// Half of a neighbour's stack, filled with a pattern.
 const ARRAY: usize = 8 * 1024;
 const BUFFER: usize = 4 * 1024;
-/// Below `main` (128): spawning does not run them; `main` lets them run by blocking.
+/// Below `main` (128): on one core spawning does not run them and `main` lets them run by
+/// blocking; with several they start at once on other cores. The semaphores order the steps
+/// either way.
 const PRIORITY: u8 = 120;
 
 /// A neighbour has filled its memory and is about to block.

@@ -12,8 +12,8 @@
 #![no_main]
 
 use core::hint::black_box;
-use preempt::thread::{self, Builder};
-use preempt::time::Duration;
+use preempt::thread::{self, Builder, JoinHandle};
+use preempt::time::{Duration, Instant};
 use preempt::{check, check_eq, println};
 
 preempt::entry!(main);
@@ -21,8 +21,22 @@ preempt::entry!(main);
 const KIB: usize = 1024;
 /// The stack `main` runs on (the kernel's `MAIN_STACK_SIZE`).
 const MAIN_STACK: usize = 128 * KIB;
-/// Above `main`: a thread spawned at this priority has finished when `spawn` returns.
+/// Above `main`: on one core a thread spawned at this priority has finished when `spawn`
+/// returns; with several it may start on another core while `main` goes on.
 const HIGH: u8 = 200;
+
+/// Waits (bounded) until the thread of `h` has finished.
+fn wait_finished<T>(h: &JoinHandle<T>) {
+    let t0 = Instant::now();
+    while !h.is_finished() {
+        check!(
+            t0.elapsed() < Duration::from_millis(500),
+            "{:?} did not finish",
+            h.thread().name()
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+}
 
 /// Recursion through `levels` frames of 1 KiB (plus the call's own 16 bytes), each written
 /// whole; `usize::MAX` levels overflow any stack.
@@ -46,7 +60,7 @@ fn main() {
         .stack_size(64 * KIB)
         .spawn(|| black_box(use_stack(20)))
         .expect("spawn");
-    check!(deep.is_finished());
+    wait_finished(&deep);
     let peak = deep.stack_peak();
     check!(
         (20 * KIB..=24 * KIB).contains(&peak),
@@ -65,6 +79,7 @@ fn main() {
         .priority(HIGH)
         .spawn(|| black_box(40) + 2)
         .expect("spawn");
+    wait_finished(&small);
     let small_peak = small.stack_peak();
     check!(
         small_peak > 0 && small_peak < 4 * KIB,
@@ -86,7 +101,7 @@ fn main() {
         .stack_size(16 * KIB)
         .spawn(|| black_box(use_stack(usize::MAX)))
         .expect("spawn");
-    check!(overflow.is_finished());
+    wait_finished(&overflow);
     check_eq!(overflow.stack_peak(), 16 * KIB);
     let t = overflow.thread().clone();
     check!(overflow.join().is_err_and(|e| e.is_fault()));

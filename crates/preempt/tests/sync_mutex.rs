@@ -7,7 +7,7 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use preempt::sync::{Arc, Mutex, TryLockError};
+use preempt::sync::{Arc, Mutex, Semaphore, TryLockError};
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
 use preempt::{check, check_eq, println};
@@ -41,16 +41,20 @@ fn main() {
     }
     check_eq!(*COUNTER.lock().expect("lock"), 8000);
 
-    // try_lock and lock_timeout while another thread holds the lock.
+    // try_lock and lock_timeout while another thread holds the lock. The holder says when it
+    // holds it (with several cores it starts on another one while `main` goes on).
+    static LOCKED: Semaphore = Semaphore::new(0);
     let m = Arc::new(Mutex::new(5u32));
     let m2 = m.clone();
     let holder = Builder::new()
         .priority(200)
         .spawn(move || {
             let _g = m2.lock().expect("lock");
+            LOCKED.release();
             thread::sleep(Duration::from_millis(20));
         })
         .expect("spawn");
+    LOCKED.acquire();
     check!(matches!(m.try_lock(), Err(TryLockError::WouldBlock)));
     let tick = Duration::from_micros(50);
     for ms in [1u64, 3, 5] {

@@ -1,5 +1,8 @@
 //! Tickless idle: while every thread sleeps, the timer fires only for the next deadline (no
 //! periodic ticks); while equal-priority threads compete, the slice tick runs as usual.
+//!
+//! The two competing threads share one core on purpose (with several cores each would have
+//! a core of its own and nothing would compete); the sleepers may wake on any core.
 #![no_std]
 #![no_main]
 
@@ -7,7 +10,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use preempt::config::ticks_taken;
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
-use preempt::{check, println};
+use preempt::{check, cpu, println};
 
 preempt::entry!(main);
 
@@ -57,9 +60,11 @@ fn main() {
 
     // Two equal-priority busy threads: the slice tick must run (about 10 ticks in 10 ms).
     let before = ticks_taken();
+    let one = 1 << cpu::current();
     let busy: [_; 2] = core::array::from_fn(|_| {
         Builder::new()
             .priority(100)
+            .affinity(one)
             .spawn(|| {
                 while !STOP.load(Ordering::Relaxed) {
                     core::hint::spin_loop();
