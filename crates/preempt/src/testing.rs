@@ -75,12 +75,16 @@ pub mod ipi {
 
     /// Unparks `thread` under the scheduler lock *without* a preemption check on this core:
     /// the state a wake-up made on another core leaves this one in (a ready thread that
-    /// outranks the running one, and nobody has told this core yet).
+    /// outranks the running one, and nobody has told this core yet). With several cores the
+    /// scheduler's kick for this core is taken as sent without sending it (the state while
+    /// another core's IPI is still on its way); kicks for other cores go out as usual.
     pub fn unpark_without_check(thread: &crate::thread::Thread) {
         let id = thread.id();
-        kernel::with_sched(|s, _| {
+        let others = kernel::with_sched(|s, cpu| {
             let _ = s.unpark(id);
+            s.take_new_kicks() & !(1 << cpu)
         });
+        kernel::ipi::kick(others);
     }
 }
 

@@ -1,18 +1,24 @@
 //! `try_send` on a rendezvous channel (`sync_channel(0)`) succeeds only when a receiver is
 //! blocked in `recv` and takes the message at once; otherwise it is `Full` and the message
 //! comes back.
+//!
+//! Main and the receivers share one core on purpose: "the receiver is blocked in `recv` now"
+//! rests on per-core policy (a higher-priority receiver runs at spawn and blocks before spawn
+//! returns; a lower one runs while main sleeps), which another core would not give.
 #![no_std]
 #![no_main]
 
 use preempt::sync::mpsc::{self, RecvTimeoutError, TryRecvError, TrySendError};
 use preempt::thread::{self, Builder};
 use preempt::time::Duration;
-use preempt::{check, check_eq, println};
+use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
 
 fn main() {
     preempt::config::set_tick_hz(20_000).expect("tick");
+    let core = 1 << cpu::current();
+    thread::set_affinity(core).expect("pin main");
     let (tx, rx) = mpsc::sync_channel::<u32>(0);
 
     // Nobody receiving: Full, with the message back, and nothing is left queued.
@@ -27,6 +33,7 @@ fn main() {
     let rx = {
         let r = Builder::new()
             .priority(200)
+            .affinity(core)
             .spawn(move || {
                 let v = rx.recv();
                 (v, rx)
@@ -46,6 +53,7 @@ fn main() {
     let rx = {
         let r = Builder::new()
             .priority(10)
+            .affinity(core)
             .spawn(move || {
                 let v = rx.recv_timeout(Duration::from_millis(200));
                 (v, rx)

@@ -12,6 +12,11 @@
 //! and a release without FP use (a switch with the FP state not yet saved). The woken thread
 //! uses FP with its own FPCR before it waits again. The round-robin ticks between the two
 //! checkers switch on the interrupt's way out too.
+//!
+//! Main, the checkers and the woken thread share one core on purpose: the switches on the
+//! interrupt's way out (to the woken thread, and between the checkers) are that core's; on
+//! other cores the woken thread would run beside the checkers and those paths would not be
+//! taken.
 //! xtask: timeout=240
 #![no_std]
 #![no_main]
@@ -23,7 +28,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use preempt::irq;
 use preempt::sync::Semaphore;
 use preempt::thread::Builder;
-use preempt::{check, check_eq, println};
+use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
 
@@ -100,10 +105,13 @@ fn handler(_line: u32) {
 
 fn main() {
     preempt::config::set_tick_hz(50_000).expect("tick rate");
+    let core = 1 << cpu::current();
+    preempt::thread::set_affinity(core).expect("pin main");
     irq::register(irq::sgi_line(SGI), handler).expect("register");
     let waker = Builder::new()
         .name("woken")
         .priority(150)
+        .affinity(core)
         .spawn(|| {
             let mut x = 1.0f64;
             while !STOP.load(Relaxed) {
@@ -123,6 +131,7 @@ fn main() {
             Builder::new()
                 .name(alloc::format!("fp{t}"))
                 .priority(100)
+                .affinity(core)
                 .spawn(move || {
                     // SAFETY: an AAPCS64 function defined below.
                     unsafe { fpcheck(0x1234_5678_9abc_0000 ^ (t << 32), ROUNDS, 200) }

@@ -3,6 +3,10 @@
 //! `RwLock::try_read`/`try_write`. Unlocking there
 //! through the scheduler (a dead holder had left the lock word in its contended form) must not
 //! switch threads inside the handler: a thread the handler woke runs after it returns.
+//!
+//! Main and the threads it spawns share one core on purpose: the dying holder must hold the
+//! lock before main's `lock_timeout` (it outranks main, so it runs at spawn), and the woken
+//! thread must be one the handler's core would switch to.
 #![no_std]
 #![no_main]
 
@@ -10,7 +14,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use preempt::sync::{Mutex, RwLock, Semaphore, TryLockError};
 use preempt::thread::{self, Builder};
 use preempt::time::Duration;
-use preempt::{check, check_eq, irq, println};
+use preempt::{check, check_eq, cpu, irq, println};
 
 preempt::entry!(main);
 
@@ -58,6 +62,8 @@ fn handler(_line: u32) {
 }
 
 fn main() {
+    let core = 1 << cpu::current();
+    thread::set_affinity(core).expect("pin main");
     let sgi = 7;
     irq::register(irq::sgi_line(sgi), handler).expect("register");
 
@@ -83,6 +89,7 @@ fn main() {
     // then died holding it.
     let holder = Builder::new()
         .priority(200)
+        .affinity(core)
         .spawn(|| {
             let _g = DEAD.lock();
             thread::park();
@@ -95,6 +102,7 @@ fn main() {
 
     let woken = Builder::new()
         .priority(200)
+        .affinity(core)
         .spawn(|| {
             SEM.acquire();
             // Blocking here proves this runs as a thread again, not inside the handler.

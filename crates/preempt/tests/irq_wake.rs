@@ -1,6 +1,10 @@
 //! Interrupt handlers wake threads: a software-generated interrupt's handler releases a
 //! semaphore, unparks a thread, sets event flags and `try_send`s on a channel; each woken
 //! thread outranks main and must run before `trigger_software` returns to main.
+//!
+//! Main and the woken threads share one core on purpose: the point is the switch on the
+//! interrupt's way out to a thread that outranks the interrupted one (on another core the
+//! woken thread would run beside main, and the check would measure a race).
 #![no_std]
 #![no_main]
 
@@ -9,7 +13,7 @@ use preempt::irq;
 use preempt::sync::mpsc::{self, SyncSender};
 use preempt::sync::{EventFlags, OnceLock, Semaphore, WaitMode};
 use preempt::thread::{self, Builder, Thread};
-use preempt::{check, check_eq, println};
+use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
 
@@ -36,6 +40,8 @@ fn handler(_line: u32) {
 }
 
 fn main() {
+    let core = 1 << cpu::current();
+    thread::set_affinity(core).expect("pin main");
     let sgi = 3;
     let line = irq::sgi_line(sgi);
     irq::register(line, handler).expect("register");
@@ -44,6 +50,7 @@ fn main() {
     // 0: semaphore.
     let waiter = Builder::new()
         .priority(200)
+        .affinity(core)
         .spawn(|| {
             for _ in 0..5 {
                 SEM.acquire();
@@ -61,6 +68,7 @@ fn main() {
     MODE.store(1, Ordering::Relaxed);
     let parked = Builder::new()
         .priority(200)
+        .affinity(core)
         .spawn(|| {
             thread::park();
             WOKEN.fetch_add(1, Ordering::Relaxed);
@@ -75,6 +83,7 @@ fn main() {
     MODE.store(2, Ordering::Relaxed);
     let ev = Builder::new()
         .priority(200)
+        .affinity(core)
         .spawn(|| {
             EVENTS.wait(1, WaitMode::Any, true);
             WOKEN.fetch_add(1, Ordering::Relaxed);
@@ -90,6 +99,7 @@ fn main() {
     let _ = TX.set(tx);
     let rxt = Builder::new()
         .priority(200)
+        .affinity(core)
         .spawn(move || {
             let v = rx.recv().expect("recv");
             WOKEN.fetch_add(1, Ordering::Relaxed);

@@ -61,9 +61,20 @@ fn main() {
         .expect("spawn");
     check_eq!(low.join().expect("join"), "late value");
 
-    // Joining a thread that already finished.
+    // Joining a thread that already finished. It outranks main, so on main's core it would
+    // finish before spawn returns; on another core it runs beside main: wait (bounded) until
+    // it has finished.
     let quick = Builder::new().priority(200).spawn(|| 1u8).expect("spawn");
-    check!(quick.is_finished());
+    for _ in 0..100 {
+        if quick.is_finished() {
+            break;
+        }
+        thread::sleep(Duration::from_micros(100));
+    }
+    check!(
+        quick.is_finished(),
+        "a one-line thread not finished 10 ms on"
+    );
     check_eq!(quick.join().expect("join"), 1);
 
     // Nested spawns.
@@ -116,6 +127,9 @@ fn main() {
     static SELF_HANDLE: preempt::sync::Mutex<Option<preempt::thread::JoinHandle<()>>> =
         preempt::sync::Mutex::new(None);
     static SELF_JOIN_DONE: AtomicU64 = AtomicU64::new(0);
+    // Main holds the slot while it spawns, so the thread (on another core it starts at once)
+    // finds its handle there.
+    let mut slot = SELF_HANDLE.lock().expect("slot");
     let h = Builder::new()
         .priority(50)
         .spawn(|| {
@@ -129,7 +143,8 @@ fn main() {
             SELF_JOIN_DONE.store(2, Ordering::Relaxed);
         })
         .expect("spawn");
-    *SELF_HANDLE.lock().expect("slot") = Some(h);
+    *slot = Some(h);
+    drop(slot);
     thread::sleep(Duration::from_millis(2));
     check_eq!(SELF_JOIN_DONE.load(Ordering::Relaxed), 1);
     println!("join: ok");
