@@ -15,6 +15,9 @@
 //! stay the program's).
 
 use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use preempt_arch::{cpu, layout::MAX_CPUS};
 
 use crate::board;
 use crate::kernel::irq as kirq;
@@ -55,7 +58,8 @@ fn check(line: u32) -> Result<(), IrqError> {
     Ok(())
 }
 
-/// Registers `handler` for `line` and enables the line.
+/// Registers `handler` for `line` and enables the line on this core (a software interrupt's
+/// line also on every other core that raises it: [`trigger_software`]).
 ///
 /// A line has at most one handler: registering a second is refused with
 /// [`IrqError::AlreadyRegistered`] and the first stays. If the controller refuses to enable the
@@ -70,6 +74,7 @@ pub fn register(line: u32, handler: fn(u32)) -> Result<(), IrqError> {
     if enabled.is_err() {
         kirq::remove_handler(line);
     }
+    forget_sgi_enables();
     enabled
 }
 
@@ -78,6 +83,7 @@ pub fn unregister(line: u32) -> Result<(), IrqError> {
     check(line)?;
     disable(line)?;
     kirq::remove_handler(line);
+    forget_sgi_enables();
     Ok(())
 }
 
@@ -99,12 +105,61 @@ pub fn sgi_line(sgi: u32) -> u32 {
 }
 
 /// Raises software-generated interrupt `sgi` on the current core (for tests and benchmarks).
+///
+/// Its handler runs whichever core raises it: an SGI's line is enabled per core (banked), and
+/// [`register`] enables it only on the registering core, so the first raise on another core
+/// enables it there (IRQs masked meanwhile, so the caller cannot move between the two).
 pub fn trigger_software(sgi: u32) -> Result<(), IrqError> {
+    let irqs = cpu::irq_save();
+    let r = enable_sgi_here(sgi).and_then(|()| raise(sgi));
+    cpu::irq_restore(irqs);
+    r
+}
+
+/// Raises `sgi` on this core.
+#[inline(always)]
+fn raise(sgi: u32) -> Result<(), IrqError> {
     // Without the controller's lock where it allows (GICv3: the core's own system register).
     if let Some(r) = board::irq_send_sgi_to_self(sgi) {
         return r.map_err(IrqError::Controller);
     }
     controller(|c| c.send_sgi_to_self(sgi))
+}
+
+/// Per core, bit n: SGI n's line has been enabled on this core since the last
+/// [`register`]/[`unregister`] (which clear every core's bits).
+static SGIS_ENABLED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// Enables SGI `sgi`'s line on this core if it has a handler and this core has not enabled it
+/// yet. IRQs masked (the core cannot change).
+#[inline(always)]
+fn enable_sgi_here(sgi: u32) -> Result<(), IrqError> {
+    let Some(mine) = SGIS_ENABLED.get(cpu::core_id()) else {
+        return Ok(());
+    };
+    let bit = 1u32.checked_shl(sgi).unwrap_or(0);
+    if mine.load(Ordering::Relaxed) & bit != 0 || bit == 0 {
+        return Ok(());
+    }
+    enable_sgi_slow(sgi, mine, bit)
+}
+
+#[cold]
+#[inline(never)]
+fn enable_sgi_slow(sgi: u32, mine: &AtomicU32, bit: u32) -> Result<(), IrqError> {
+    let line = sgi_line(sgi);
+    if kirq::has_handler(line) {
+        enable(line)?;
+    }
+    mine.fetch_or(bit, Ordering::Relaxed);
+    Ok(())
+}
+
+/// After a registration changes: every core enables SGI lines again on its next raise.
+fn forget_sgi_enables() {
+    for mask in &SGIS_ENABLED {
+        mask.store(0, Ordering::Relaxed);
+    }
 }
 
 fn controller(

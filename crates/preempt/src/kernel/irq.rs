@@ -200,6 +200,11 @@ fn skip_missed(now: u64, next: u64) -> u64 {
     now + period - (now - next) % period
 }
 
+/// Whether `line` has a handler.
+pub(crate) fn has_handler(line: u32) -> bool {
+    handler(line).is_some()
+}
+
 fn handler(line: u32) -> Option<fn(u32)> {
     let raw = HANDLERS.get(line as usize)?.load(Ordering::Acquire);
     if raw == 0 {
