@@ -1,9 +1,9 @@
 //! Cross-core paths, on four cores under `-icount shift=0`:
 //! - `smp_wake`: a thread L pinned to core 1 calls `Semaphore::release`; a higher-priority
 //!   thread H pinned to core 2 waits in `acquire` (core 2 idles in `wfi`). A sample runs from
-//!   just before L's `release` to just after H's `acquire` returns on core 2: the release, the
-//!   placement of H on its core, the reschedule interrupt, core 2's way out of `wfi`, its
-//!   interrupt entry, the preemption check and the switch to H.
+//!   just before L's `release` to just after H's `acquire` returns on core 2: the release with
+//!   the placement of H on its core and the reschedule interrupt, then core 2's way out of
+//!   `wfi`, its interrupt entry, the preemption check and the switch to H.
 //! - `smp_ipi_latency`: a thread pinned to core 1 raises a software interrupt on core 2 (the
 //!   same lock-free driver path as the kernel's reschedule interrupt,
 //!   `preempt::testing::ipi::send_sgi`); core 2 idles in `wfi`. A sample runs from just before
@@ -13,16 +13,22 @@
 //! and ends on another is timed with the virtual counter, which under `-icount shift=0` counts
 //! the instructions executed by all cores together (at 62.5 MHz: every sample is a multiple
 //! of 16, like `latency`'s). What it counts follows from how QEMU runs the cores under
-//! `-icount`: one after another on one host thread, each for a slice; a core in `wfi` is
-//! skipped; raising an interrupt for another core ends the sender's slice. So the sender runs
-//! up to its interrupt, the target core (the next not idle one) then runs until it idles
-//! again, and only then does the sender continue. With cores 0 and 3 idle too, a sample is
-//! exactly the sender's instructions up to the interrupt plus the target's from waking to the
-//! end of the window: the critical path of the hand-over, without what the sender does
-//! after its interrupt (on hardware that overlaps the target's work). Each sample is
-//! checked to have been such a hand-over: the target core received exactly one reschedule
-//! interrupt (`smp_wake`) or one run of the handler (`smp_ipi_latency`), and neither core took a
-//! tick meanwhile; other samples are discarded. The figures are in ns = instructions.
+//! `-icount`: one after another on one host thread, a core in `wfi` skipped. Measured, not
+//! assumed: a core that receives an interrupt from another runs only once the sender halts —
+//! while the sender stays busy the target does not run at all (a first version, whose sender
+//! spun on a flag, never saw its target wake), and work the sender does after its call up to
+//! its halt lands in the window one for one. So the acting thread halts in `wfi` as soon as
+//! its call returns, and the target, once done, wakes it with a reschedule interrupt (outside
+//! the window). With cores 0 and 3 idle, a sample is exactly the acting core's whole call
+//! (`release`, `send_sgi`) plus the target core's instructions from leaving `wfi` to the end
+//! of the window. That is the hand-over's critical path on hardware plus the few
+//! instructions the acting core runs after its interrupt left (the end of its call), which
+//! on hardware overlap the target's work. The acting core's share alone is measured with its
+//! own PMU and printed in the `BENCH-INFO` line. Each sample is checked to be one clean
+//! hand-over — the target core received exactly one reschedule interrupt (`smp_wake`) or ran
+//! the handler once (`smp_ipi_latency`), and neither core took a tick meanwhile — and
+//! discarded otherwise. The figures are in ns = instructions. The kernel runs on four cores
+//! whatever `--smp` says (its `smp=4` line).
 //!
 //! xtask: smp=4
 //! xtask: timeout=120

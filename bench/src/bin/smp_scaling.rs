@@ -19,7 +19,7 @@
 //!
 //! xtask: smp=4
 //! xtask: icount=off
-//! xtask: timeout=120
+//! xtask: timeout=300
 #![no_std]
 #![no_main]
 
