@@ -51,6 +51,9 @@ pub enum Unit {
     Ticks,
     /// Thread-Metric operations per reporting period (higher is better).
     Score,
+    /// A wall-clock ratio in percent (`smp_scaling`; higher is better). Host-dependent: never
+    /// in the baseline, never checked.
+    Percent,
 }
 
 impl Unit {
@@ -60,6 +63,7 @@ impl Unit {
             Unit::Instructions => "instructions",
             Unit::Ticks => "ticks",
             Unit::Score => "score",
+            Unit::Percent => "percent",
         }
     }
 }

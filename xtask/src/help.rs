@@ -72,7 +72,8 @@ Logs: target/qemu-tests/<name>-<config>.log
   --save-baseline   write the results to bench/baseline.json (not with --quick)
   --jobs N          QEMU runs in parallel (default: number of CPUs)
   --smp N           run the benchmark kernels on N cores, 1 to 4 (default: 1; the baseline
-                    and `test`'s gate are single-core)
+                    and `test`'s gate are single-core); kernels whose file says `smp=N`
+                    (the SMP ones: smp, smp_scaling) always run on their N
 ",
     },
     Page {

@@ -43,6 +43,7 @@ pub fn spawn_disturber(
 
 /// The kernel's inter-processor interrupts, for tests and benchmarks (not a stable API).
 pub mod ipi {
+    use crate::irq::ControllerError;
     use crate::kernel;
 
     /// Sends the reschedule interrupt to `core` through the board's driver, even to the
@@ -50,6 +51,21 @@ pub mod ipi {
     /// receive path on one core.
     pub fn send(core: usize) {
         kernel::ipi::send(core);
+    }
+
+    /// Raises the program's software interrupt `sgi` (0..=14 on a GIC, 0..=15 on the Pi) on
+    /// core `core`, through the same lock-free driver path as the kernel's reschedule
+    /// interrupt. Its handler (`irq::register` for `irq::sgi_line(sgi)`) runs there if that
+    /// core enabled the line (`irq::register` and `irq::enable` act on the calling core).
+    /// The kernel's own SGI (15 on a GIC) is refused as [`IrqError::Reserved`].
+    ///
+    /// [`IrqError::Reserved`]: crate::irq::IrqError::Reserved
+    pub fn send_sgi(core: usize, sgi: u32) -> Result<(), crate::irq::IrqError> {
+        match crate::board::send_sgi(core, sgi) {
+            Ok(()) => Ok(()),
+            Err(ControllerError::Unsupported) => Err(crate::irq::IrqError::Reserved(sgi)),
+            Err(e) => Err(crate::irq::IrqError::Controller(e)),
+        }
     }
 
     /// The kernel's `kick(mask)`: the reschedule interrupt to every core in `mask` that has

@@ -5,6 +5,11 @@
 //! maximum is over fewer samples) and more than one. Improvements beyond the tolerance are
 //! noted, as a hint to save a new baseline.
 //!
+//! Host-dependent metrics (unit `percent`: `smp_scaling_2` and `smp_scaling_4`, wall-clock
+//! speedups measured in real time) are not compared: `--save-baseline` leaves them out, and
+//! one found in a baseline anyway is skipped with a note. The table still shows them against
+//! their target, which is relative to the host's core count.
+//!
 //! It also fails when a metric of [`BOUNDS`] has a maximum more than a fixed number of
 //! instructions above another metric's maximum, whatever the baseline says: the worst
 //! interrupt-to-thread latency under load may exceed the idle one by that constant only.
@@ -71,6 +76,12 @@ pub fn check(results: &Results, baseline: &Results) -> Verdict {
         notes: Vec::new(),
     };
     for (name, base) in baseline {
+        if base.host_dependent() {
+            verdict.notes.push(format!(
+                "{name}: host-dependent (wall-clock), not compared with the baseline"
+            ));
+            continue;
+        }
         let Some((_, now)) = results.iter().find(|(n, _)| n == name) else {
             verdict
                 .failures
@@ -181,6 +192,18 @@ mod tests {
             ("sem_pair".to_string(), metric(30, 30, "instructions", 1000)),
         ];
         assert!(check(&quick, &baseline).failures.is_empty());
+    }
+
+    #[test]
+    fn host_dependent_metrics_are_not_compared() {
+        let baseline = vec![("smp_scaling_2".to_string(), metric(190, 190, "percent", 1))];
+        // Far worse, or missing: neither fails.
+        let slower = vec![("smp_scaling_2".to_string(), metric(100, 100, "percent", 1))];
+        for results in [slower, Vec::new()] {
+            let v = check(&results, &baseline);
+            assert!(v.failures.is_empty(), "{:?}", v.failures);
+            assert_eq!(v.notes.len(), 1);
+        }
     }
 
     #[test]

@@ -129,48 +129,64 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
             name: format!("bench-{}", kernel.name),
             ..kernel.clone()
         };
+        let exp = expect::read(&kernel.src_path)?;
         runs.push(KernelRun {
             name: kernel.name.clone(),
             image: build::image(&ws, opts.board, &named)?,
-            timeout: expect::read(&kernel.src_path)?.timeout,
+            timeout: exp.timeout,
             log: out_dir.join(format!("{}.log", kernel.name)),
+            smp: exp.smp,
+            icount: exp.icount,
         });
     }
 
+    // Real-time kernels (`icount=off`) measure wall-clock time: they run after the others,
+    // one at a time, so that no other QEMU competes for the host's cores.
+    let (runs, realtime): (Vec<_>, Vec<_>) = runs.into_iter().partition(|r| r.icount);
     let plural = if runs.len() == 1 { "" } else { "s" };
     println!(
-        "==> {} kernel{plural} under -icount shift=0, {} at a time",
+        "==> {} kernel{plural} under -icount shift=0, {} at a time{}",
         runs.len(),
-        opts.jobs.min(runs.len()).max(1)
+        opts.jobs.min(runs.len()).max(1),
+        match realtime.len() {
+            0 => String::new(),
+            n => format!("; then {n} in real time, alone"),
+        }
     );
-    let total = runs.len();
-    let outcomes = run_all(
+    let total = runs.len() + realtime.len();
+    let mut finished = 0;
+    let mut report_outcome = |outcome: &runner::Outcome| {
+        finished += 1;
+        let count = crate::test::progress(finished, total);
+        let secs = outcome.elapsed.as_secs_f64();
+        match &outcome.result {
+            Ok(metrics) => println!(
+                "{count} kernel {} ... ok ({} metric{}, {secs:.1} s)",
+                outcome.name,
+                metrics.len(),
+                if metrics.len() == 1 { "" } else { "s" },
+            ),
+            Err(reason) => {
+                println!(
+                    "{count} kernel {} ... FAILED ({reason}; {secs:.1} s)",
+                    outcome.name
+                );
+                crate::test::print_tail(&ws.root, &outcome.log, 20);
+            }
+        }
+    };
+    let mut outcomes = run_all(&qemu, opts.board, gic, opts.smp, runs, opts.jobs, |o, _| {
+        report_outcome(o)
+    });
+    outcomes.extend(run_all(
         &qemu,
         opts.board,
         gic,
         opts.smp,
-        runs,
-        opts.jobs,
-        |outcome, done| {
-            let count = crate::test::progress(done, total);
-            let secs = outcome.elapsed.as_secs_f64();
-            match &outcome.result {
-                Ok(metrics) => println!(
-                    "{count} kernel {} ... ok ({} metric{}, {secs:.1} s)",
-                    outcome.name,
-                    metrics.len(),
-                    if metrics.len() == 1 { "" } else { "s" },
-                ),
-                Err(reason) => {
-                    println!(
-                        "{count} kernel {} ... FAILED ({reason}; {secs:.1} s)",
-                        outcome.name
-                    );
-                    crate::test::print_tail(&ws.root, &outcome.log, 20);
-                }
-            }
-        },
-    );
+        realtime,
+        1,
+        |o, _| report_outcome(o),
+    ));
     let mut results: Results = Vec::new();
     let mut failed = Vec::new();
     for outcome in outcomes {
@@ -201,6 +217,13 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     };
     println!();
     print!("{}", table(&results, baseline.as_ref()));
+    if results.iter().any(|(_, m)| m.host_dependent()) {
+        println!(
+            "(unit `percent`: wall-clock speedup in real time on this host, {}; not in the \
+             baseline, not checked)",
+            report::host_cores_text()
+        );
+    }
 
     let json_path = out_dir.join("results.json");
     write_file(&json_path, &to_json(&results))?;
@@ -247,7 +270,13 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     }
     if opts.save_baseline {
         if failed.is_empty() {
-            write_file(&baseline_path, &to_json(&results))?;
+            // Wall-clock figures depend on the host: they are reported, never a baseline.
+            let kept: Results = results
+                .iter()
+                .filter(|(_, m)| !m.host_dependent())
+                .cloned()
+                .collect();
+            write_file(&baseline_path, &to_json(&kept))?;
             println!("baseline written: {BASELINE}");
         } else {
             println!("baseline NOT written: some kernels failed");

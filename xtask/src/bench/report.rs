@@ -22,6 +22,24 @@ enum Target {
     Above(u64),
     /// Median within this many percent of another metric's median.
     Near(&'static str, u64),
+    /// Median at most this many times another metric's median.
+    Times(&'static str, u64),
+    /// A speedup (percent) on this many cores within 10% of the most the host allows:
+    /// at least 90% of min(cores, host cores) × 100.
+    Scaling(u64),
+}
+
+/// The host's core count as the process sees it (1 if unknown).
+pub(super) fn host_cores() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+}
+
+/// "N host cores", for the notes on wall-clock figures.
+pub(super) fn host_cores_text() -> String {
+    match host_cores() {
+        1 => "1 host core".to_string(),
+        n => format!("{n} host cores"),
+    }
 }
 
 /// Every metric the harness knows, in report order; metrics whose kernels are not written
@@ -54,6 +72,10 @@ const REFERENCES: &[Reference] = &[
     r("select_10", Target::Near("select_2", 5), None, None),
     r("select_100", Target::Near("select_2", 5), None, None),
     r("select_1000", Target::Near("select_2", 5), None, None),
+    r("smp_wake", Target::Times("sem_wake_switch", 2), None, None),
+    r("smp_ipi_latency", Target::None, None, None),
+    r("smp_scaling_2", Target::Scaling(2), None, None),
+    r("smp_scaling_4", Target::Scaling(4), None, None),
     r("tm_basic", Target::Above(10_844), Some(10_844), None),
     r(
         "tm_cooperative",
@@ -158,6 +180,17 @@ pub fn table(results: &Results, baseline: Option<&Results>) -> String {
                     yes_no(m.median.abs_diff(o) * 100 <= o * pct)
                 }),
             ),
+            Some(Target::Times(other, k)) => (
+                format!("<= {k}x {other}"),
+                median_of(other).map_or(String::from("?"), |o| yes_no(m.median <= o * k)),
+            ),
+            Some(Target::Scaling(cores)) => {
+                let t = scaling_target(*cores, host_cores());
+                (
+                    format!(">= {} ({})", group(t), host_cores_text()),
+                    yes_no(m.median >= t),
+                )
+            }
             Some(Target::None) | None => (String::new(), String::new()),
         };
         let opt = |v: Option<u64>| v.map_or(String::new(), group);
@@ -207,6 +240,12 @@ pub fn table(results: &Results, baseline: Option<&Results>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The least speedup, in percent, that is within 10% of the best `cores` cores can give on
+/// a host with `host` cores.
+fn scaling_target(cores: u64, host: u64) -> u64 {
+    cores.min(host).max(1) * 90
 }
 
 fn yes_no(ok: bool) -> String {
@@ -270,6 +309,10 @@ mod tests {
         assert!(line("tm_cooperative").contains("1,204,636"));
         assert!(!t.contains("baseline"));
         assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(scaling_target(2, 2), 180);
+        assert_eq!(scaling_target(4, 2), 180);
+        assert_eq!(scaling_target(4, 8), 360);
+        assert_eq!(scaling_target(2, 1), 90);
         assert_eq!(group(12), "12");
     }
 }

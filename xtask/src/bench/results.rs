@@ -16,16 +16,22 @@ pub struct Metric {
     pub median: u64,
     /// Largest sample.
     pub max: u64,
-    /// `instructions`, `ticks` or `score`.
+    /// `instructions`, `ticks`, `score` or `percent`.
     pub unit: String,
     /// Number of samples (1 for a score).
     pub samples: u64,
 }
 
 impl Metric {
-    /// Whether a higher value is better (scores) rather than worse.
+    /// Whether a higher value is better (scores, speedups) rather than worse.
     pub fn higher_is_better(&self) -> bool {
-        self.unit == "score"
+        self.unit == "score" || self.unit == "percent"
+    }
+
+    /// Whether the figure depends on the host (a wall-clock speedup, unit `percent`, from a
+    /// kernel run in real time): never saved to the baseline nor compared with it.
+    pub fn host_dependent(&self) -> bool {
+        self.unit == "percent"
     }
 }
 

@@ -1,6 +1,10 @@
 //! Running the benchmark kernels: each in its own QEMU, a number at a time on worker threads,
 //! with the console going to the kernel's log, which is then read for its metrics. A
 //! kernel fails on a timeout, a `BENCH-ERROR` line, a non-zero exit status or no metrics.
+//!
+//! A kernel's `//! xtask:` lines may fix its core count (`smp=4`: the SMP kernels, whatever
+//! `--smp` says) and ask for real time (`icount=off`: `smp_scaling`, whose figure is a
+//! wall-clock speedup); see `expect`.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -20,6 +24,10 @@ pub(super) struct KernelRun {
     pub image: PathBuf,
     pub timeout: Duration,
     pub log: PathBuf,
+    /// The kernel's own core count (its `smp=N` line), overriding `--smp`.
+    pub smp: Option<u8>,
+    /// Whether it runs under `-icount` (its `icount=off` line says not).
+    pub icount: bool,
 }
 
 /// How one kernel's run went.
@@ -91,7 +99,8 @@ fn execute(
     let log_err = log
         .try_clone()
         .map_err(|e| format!("cannot duplicate log handle: {e}"))?;
-    let mut child = qemu::command(qemu, board, gic, smp, true, &run.image, &[])
+    let smp = run.smp.unwrap_or(smp);
+    let mut child = qemu::command(qemu, board, gic, smp, run.icount, &run.image, &[])
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)

@@ -61,6 +61,24 @@ pub const NOT_PROFILED: &[(&str, &str)] = &[
          instruction-counter reads",
     ),
     (
+        "smp_wake",
+        "it spans two cores and is timed with the virtual counter, not between two reads of \
+         one core's instruction counter",
+    ),
+    (
+        "smp_ipi_latency",
+        "it spans two cores and is timed with the virtual counter, not between two reads of \
+         one core's instruction counter",
+    ),
+    (
+        "smp_scaling_2",
+        "it is a wall-clock speedup measured in real time",
+    ),
+    (
+        "smp_scaling_4",
+        "it is a wall-clock speedup measured in real time",
+    ),
+    (
         "irq_to_thread_worst_loaded",
         "it is timed with the virtual counter from a timer deadline, not between two \
          instruction-counter reads",

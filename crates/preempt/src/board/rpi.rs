@@ -334,3 +334,17 @@ pub(crate) fn send_ipi(core: usize) {
     let sender = unsafe { MailboxSender::new(BCM2837_LOCAL_BASE) };
     sender.raise(core, bcm2837_intc::IPI_MAILBOX, 1);
 }
+
+/// Raises software-generated interrupt `sgi` (a program's, below 16) on core `core`: bit `sgi`
+/// of its mailbox 0 (see `preempt_drivers::bcm2837_intc`), for tests and benchmarks
+/// (`preempt::testing::ipi::send_sgi`).
+pub(crate) fn send_sgi(core: usize, sgi: u32) -> Result<(), IrqError> {
+    if sgi >= bcm2837_intc::SGIS {
+        return Err(IrqError::InvalidLine(sgi));
+    }
+    // SAFETY: as in `send_ipi`: the ARM-local block at its fixed address, mapped as device
+    // memory; the sender only writes mailbox-set registers.
+    let sender = unsafe { MailboxSender::new(BCM2837_LOCAL_BASE) };
+    sender.raise(core, 0, 1 << sgi);
+    Ok(())
+}

@@ -287,6 +287,28 @@ pub(crate) fn send_ipi(core: usize) {
     }
 }
 
+/// Raises software-generated interrupt `sgi` (a program's, below 16) on core `core`, without
+/// the `GIC` lock: what [`send_ipi`] does for the kernel's SGI, for tests and benchmarks
+/// (`preempt::testing::ipi::send_sgi`). Not on a hot path: [`send_ipi`] keeps its own copy.
+/// The kernel's SGI ([`IPI_SGI`]) is refused ([`IrqError::Unsupported`]).
+pub(crate) fn send_sgi(core: usize, sgi: u32) -> Result<(), IrqError> {
+    if sgi == IPI_SGI {
+        return Err(IrqError::Unsupported);
+    }
+    let sender = match CPU_INTERFACE.load(Ordering::Acquire) {
+        NO_CPU_INTERFACE => return Err(IrqError::Unsupported),
+        0 => SgiSender::V3,
+        _ => SgiSender::V2 {
+            gicd: GICV2_DISTRIBUTOR.load(Ordering::Relaxed),
+        },
+    };
+    let target = match IPI_TARGETS.get(core).map(|t| t.load(Ordering::Acquire)) {
+        Some(NO_TARGET) | None => SgiTarget::assumed(matches!(sender, SgiSender::V2 { .. }), core),
+        Some(t) => SgiTarget(t),
+    };
+    sender.send(sgi, target)
+}
+
 #[cold]
 #[inline(never)]
 fn ipi_failed(core: usize, e: IrqError) {
