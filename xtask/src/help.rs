@@ -18,7 +18,7 @@ const PAGES: &[Page] = &[
   --board BOARD     virt (default) or rpi-zero2w
   --gic 2|3         GIC version of the virt machine (default: 3)
   --icount          deterministic timing: -icount shift=0,sleep=off
-  --smp N           run on N cores, 1 to 4 (default: 1); virt: QEMU -smp N; rpi-zero2w
+  --smp N           run on N cores, 1 to 4 (default: 4); virt: QEMU -smp N; rpi-zero2w
                     (raspi3b always has 4): the kernel's cap, smp=N on the semihosting command line
   --timeout SECS    kill QEMU after SECS seconds, exit 124 (default: 60; 0: never)
   --mini-uart       rpi-zero2w: console on the mini UART (QEMU serial 1) instead of the PL011
@@ -36,7 +36,8 @@ The exit status is QEMU's, which is the program's (`preempt::exit(code)`, or 0).
   --jobs N          QEMU runs in parallel (default: number of CPUs)
   --filter SUBSTR   only run in-QEMU tests and examples whose name contains SUBSTR
                     (`template`: only the application template's checks)
-  --smp N           cores for every run whose file does not say `smp=N` (default: 1)
+  --smp N           cores for every run whose file does not say `smp=N` (default: 4 on
+                    every configuration, and 1 as well on virt's first)
 
 Each QEMU run prints one line, `[done/total] test  NAME [CONFIG] ... ok (SECS s)`; the
 last line is `N passed, M failed`. Unless --filter is given, `test` ends with

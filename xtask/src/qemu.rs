@@ -45,7 +45,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Cores a run uses when neither `--smp` nor a test's `smp=N` directive says.
-pub const DEFAULT_SMP: u8 = 1;
+pub const DEFAULT_SMP: u8 = 4;
 
 /// The most cores `--smp` accepts (the kernel's `MAX_CPUS`).
 pub const MAX_SMP: u8 = 4;

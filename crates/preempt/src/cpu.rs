@@ -4,10 +4,9 @@
 //! number of cores, needs these two answers, and they are worth asking through the kernel
 //! rather than reading `MPIDR_EL1` by hand: the kernel knows which cores it started.
 //!
-//! Today only core 0 runs threads (the others stay parked from boot on), so [`current`] is 0
-//! and [`count`] is 1 on every board. Both already answer from the real sources — the core
-//! number from `MPIDR_EL1`, the count from the cores the kernel has started — so they stay
-//! right once more cores run threads. With several cores, [`current`] is only a snapshot: a
+//! Both answer from the real sources: the core number from `MPIDR_EL1`, the count from the
+//! cores the kernel has started (up to 4, capped by `cargo xtask … --smp N` under QEMU; all
+//! four on a Raspberry Pi Zero 2 W). With several cores, [`current`] is only a snapshot: a
 //! thread may be moved to another core at any moment after it asked (unless it runs with
 //! interrupts masked), so the answer must not be used to index per-core data without
 //! guarding against that.
@@ -19,7 +18,7 @@ pub fn current() -> usize {
     preempt_arch::cpu::core_id()
 }
 
-/// The number of cores the kernel has started and that run threads (1 today). Callable from
+/// The number of cores the kernel has started and that run threads. Callable from
 /// threads and interrupt handlers.
 pub fn count() -> usize {
     crate::kernel::cpus_started()
