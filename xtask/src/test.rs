@@ -234,7 +234,7 @@ fn plan(
 
 /// The core counts a binary runs with in the `index`-th configuration of `board`: a test's
 /// `smp=N` wins over `--smp`; without either, [`qemu::DEFAULT_SMP`] cores everywhere and, on
-/// virt's first configuration, one core as well, so that the single-core system stays tested.
+/// virt's first configuration (GICv2), one core as well, so that the single-core system stays tested.
 fn core_counts(expect: &Expectations, smp: Option<u8>, board: &Board, index: usize) -> Vec<u8> {
     match expect.smp.or(smp) {
         Some(n) => vec![n],

@@ -110,8 +110,19 @@ pub fn sgi_line(sgi: u32) -> u32 {
 /// [`register`] enables it only on the registering core, so the first raise on another core
 /// enables it there (IRQs masked meanwhile, so the caller cannot move between the two).
 pub fn trigger_software(sgi: u32) -> Result<(), IrqError> {
+    let bit = 1u32.checked_shl(sgi).unwrap_or(0);
+    if SGIS_EVERYWHERE.load(Ordering::Relaxed) & bit != 0 {
+        return raise(sgi);
+    }
+    trigger_enabling(sgi, bit)
+}
+
+/// [`trigger_software`] until every started core has enabled `sgi`'s line.
+#[cold]
+#[inline(never)]
+fn trigger_enabling(sgi: u32, bit: u32) -> Result<(), IrqError> {
     let irqs = cpu::irq_save();
-    let r = enable_sgi_here(sgi).and_then(|()| raise(sgi));
+    let r = enable_sgi_here(sgi, bit).and_then(|()| raise(sgi));
     cpu::irq_restore(irqs);
     r
 }
@@ -130,33 +141,37 @@ fn raise(sgi: u32) -> Result<(), IrqError> {
 /// [`register`]/[`unregister`] (which clear every core's bits).
 static SGIS_ENABLED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 
-/// Enables SGI `sgi`'s line on this core if it has a handler and this core has not enabled it
-/// yet. IRQs masked (the core cannot change).
-#[inline(always)]
-fn enable_sgi_here(sgi: u32) -> Result<(), IrqError> {
-    let Some(mine) = SGIS_ENABLED.get(cpu::core_id()) else {
+/// Bit n: every started core has SGI n's line enabled (the raise needs no check).
+static SGIS_EVERYWHERE: AtomicU32 = AtomicU32::new(0);
+
+/// Enables SGI `sgi`'s line (`bit` its bit) on this core if it has a handler and this core
+/// has not enabled it yet. IRQs masked (the core cannot change).
+fn enable_sgi_here(sgi: u32, bit: u32) -> Result<(), IrqError> {
+    let core = cpu::core_id();
+    let Some(mine) = SGIS_ENABLED.get(core) else {
         return Ok(());
     };
-    let bit = 1u32.checked_shl(sgi).unwrap_or(0);
-    if mine.load(Ordering::Relaxed) & bit != 0 || bit == 0 {
+    if bit == 0 || mine.load(Ordering::Relaxed) & bit != 0 {
         return Ok(());
     }
-    enable_sgi_slow(sgi, mine, bit)
-}
-
-#[cold]
-#[inline(never)]
-fn enable_sgi_slow(sgi: u32, mine: &AtomicU32, bit: u32) -> Result<(), IrqError> {
     let line = sgi_line(sgi);
-    if kirq::has_handler(line) {
-        enable(line)?;
+    if !kirq::has_handler(line) {
+        return Ok(());
     }
+    enable(line)?;
     mine.fetch_or(bit, Ordering::Relaxed);
+    let everywhere = (0..MAX_CPUS)
+        .filter(|c| crate::kernel::cpus_mask() & (1 << c) != 0)
+        .all(|c| SGIS_ENABLED[c].load(Ordering::Relaxed) & bit != 0);
+    if everywhere {
+        SGIS_EVERYWHERE.fetch_or(bit, Ordering::Relaxed);
+    }
     Ok(())
 }
 
 /// After a registration changes: every core enables SGI lines again on its next raise.
 fn forget_sgi_enables() {
+    SGIS_EVERYWHERE.store(0, Ordering::Relaxed);
     for mask in &SGIS_ENABLED {
         mask.store(0, Ordering::Relaxed);
     }
