@@ -21,6 +21,17 @@ fn handler(_line: u32) {
     HITS[cpu::current()].fetch_add(1, Ordering::Relaxed);
 }
 
+/// Raises the SGI from a thread pinned to `core`, then gives it 2 ms to arrive.
+fn raise_on(core: usize) {
+    Builder::new()
+        .affinity(1 << core)
+        .spawn(|| irq::trigger_software(SGI).expect("trigger"))
+        .expect("spawn")
+        .join()
+        .expect("raiser");
+    thread::sleep(Duration::from_millis(2));
+}
+
 fn main() {
     irq::register(irq::sgi_line(SGI), handler).expect("register");
     for core in 0..cpu::count() {
@@ -49,21 +60,9 @@ fn main() {
     // it on that core; registering again makes every core enable it again on its next raise.
     let last = cpu::count() - 1;
     irq::unregister(irq::sgi_line(SGI)).expect("unregister");
-    Builder::new()
-        .affinity(1 << last)
-        .spawn(|| irq::trigger_software(SGI).expect("trigger"))
-        .expect("spawn")
-        .join()
-        .expect("raiser");
-    thread::sleep(Duration::from_millis(2));
+    raise_on(last);
     irq::register(irq::sgi_line(SGI), handler).expect("register again");
-    Builder::new()
-        .affinity(1 << last)
-        .spawn(|| irq::trigger_software(SGI).expect("trigger"))
-        .expect("spawn")
-        .join()
-        .expect("raiser");
-    thread::sleep(Duration::from_millis(2));
+    raise_on(last);
     check_eq!(HITS[last].load(Ordering::Relaxed), 2);
     println!("irq_sgi_any_core: {} cores ok", cpu::count());
 }

@@ -271,32 +271,20 @@ pub(crate) fn ipi_init_this_core(core: usize) {
 /// `virt` numbers them.
 #[inline]
 pub(crate) fn send_ipi(core: usize) {
-    let sender = match CPU_INTERFACE.load(Ordering::Acquire) {
-        NO_CPU_INTERFACE => return,
-        0 => SgiSender::V3,
-        _ => SgiSender::V2 {
-            gicd: GICV2_DISTRIBUTOR.load(Ordering::Relaxed),
-        },
-    };
-    let target = match IPI_TARGETS.get(core).map(|t| t.load(Ordering::Acquire)) {
-        Some(NO_TARGET) | None => SgiTarget::assumed(matches!(sender, SgiSender::V2 { .. }), core),
-        Some(t) => SgiTarget(t),
+    let Some((sender, target)) = sgi_route(core) else {
+        return;
     };
     if let Err(e) = sender.send(IPI_SGI, target) {
         ipi_failed(core, e);
     }
 }
 
-/// Raises software-generated interrupt `sgi` (a program's, below 16) on core `core`, without
-/// the `GIC` lock: what [`send_ipi`] does for the kernel's SGI, for tests and benchmarks
-/// (`preempt::testing::ipi::send_sgi`). Not on a hot path: [`send_ipi`] keeps its own copy.
-/// The kernel's SGI ([`IPI_SGI`]) is refused ([`IrqError::Unsupported`]).
-pub(crate) fn send_sgi(core: usize, sgi: u32) -> Result<(), IrqError> {
-    if sgi == IPI_SGI {
-        return Err(IrqError::Unsupported);
-    }
+/// How an SGI reaches `core`: the sender for this GIC and the core's target (`None` before the
+/// interrupt controller is set up).
+#[inline(always)]
+fn sgi_route(core: usize) -> Option<(SgiSender, SgiTarget)> {
     let sender = match CPU_INTERFACE.load(Ordering::Acquire) {
-        NO_CPU_INTERFACE => return Err(IrqError::Unsupported),
+        NO_CPU_INTERFACE => return None,
         0 => SgiSender::V3,
         _ => SgiSender::V2 {
             gicd: GICV2_DISTRIBUTOR.load(Ordering::Relaxed),
@@ -306,6 +294,18 @@ pub(crate) fn send_sgi(core: usize, sgi: u32) -> Result<(), IrqError> {
         Some(NO_TARGET) | None => SgiTarget::assumed(matches!(sender, SgiSender::V2 { .. }), core),
         Some(t) => SgiTarget(t),
     };
+    Some((sender, target))
+}
+
+/// Raises software-generated interrupt `sgi` (a program's, below 16) on core `core`, without
+/// the `GIC` lock: what [`send_ipi`] does for the kernel's SGI, for tests and benchmarks
+/// (`preempt::testing::ipi::send_sgi`).
+/// The kernel's SGI ([`IPI_SGI`]) is refused ([`IrqError::Unsupported`]).
+pub(crate) fn send_sgi(core: usize, sgi: u32) -> Result<(), IrqError> {
+    if sgi == IPI_SGI {
+        return Err(IrqError::Unsupported);
+    }
+    let (sender, target) = sgi_route(core).ok_or(IrqError::Unsupported)?;
     sender.send(sgi, target)
 }
 
