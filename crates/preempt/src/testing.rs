@@ -41,6 +41,19 @@ pub fn spawn_disturber(
         .expect("spawn disturber")
 }
 
+/// Spawns `f` at priority 20, pinned to `core` (panics if the spawn fails): the worker of the
+/// cross-core tests.
+pub fn spawn_on<T: Send + 'static>(
+    core: usize,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> crate::thread::JoinHandle<T> {
+    crate::thread::Builder::new()
+        .priority(20)
+        .affinity(1 << core)
+        .spawn(f)
+        .expect("spawn")
+}
+
 /// The kernel's inter-processor interrupts, for tests and benchmarks (not a stable API).
 pub mod ipi {
     use crate::irq::ControllerError;

@@ -13,7 +13,7 @@
 extern crate alloc;
 
 use preempt::sync::mpsc;
-use preempt::thread::{Builder, JoinHandle};
+use preempt::thread::JoinHandle;
 use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
@@ -25,13 +25,7 @@ const PER_PRODUCER: u64 = 100_000;
 /// An acknowledgement goes to core 3 after this many messages.
 const BATCH: u64 = 1_000;
 
-fn on<T: Send + 'static>(core: usize, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    Builder::new()
-        .priority(20)
-        .affinity(1 << core)
-        .spawn(f)
-        .expect("spawn")
-}
+use preempt::testing::spawn_on as on;
 
 fn main() {
     check_eq!(cpu::count(), 4);

@@ -11,7 +11,7 @@ extern crate alloc;
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use preempt::sync::{mpsc, Arc, Condvar, Mutex, Semaphore};
-use preempt::thread::{self, Builder, JoinHandle};
+use preempt::thread;
 use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
@@ -21,14 +21,7 @@ const N: u32 = 20_000;
 /// Joins (each a spawn on one core and a join from another).
 const JOINS: u32 = 2_000;
 
-/// Spawns `f` pinned to `core`, at priority 20.
-fn on<T: Send + 'static>(core: usize, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    Builder::new()
-        .priority(20)
-        .affinity(1 << core)
-        .spawn(f)
-        .expect("spawn")
-}
+use preempt::testing::spawn_on as on;
 
 /// Checks that the calling thread is on `core`.
 fn on_core(core: usize) {
