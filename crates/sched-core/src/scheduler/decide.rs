@@ -59,7 +59,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     #[inline(never)]
     fn preempt_check_smp(&mut self, cpu: CpuId) -> Next {
         let cur = self.running(cpu);
-        if self.designated() & (1 << cpu) == 0 {
+        if self.only_ready_elsewhere(cpu) || self.designated() & (1 << cpu) == 0 {
             return Next::Keep;
         }
         self.requeue_current(cpu, cur, Requeue::Head);

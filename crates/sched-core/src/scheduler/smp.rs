@@ -172,13 +172,19 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// running thread.
     #[inline(never)]
     pub(super) fn designated(&self) -> u32 {
-        let mut rank = [u16::MAX; MAX_CPUS];
-        let mut rest = self.started;
-        while rest != 0 {
-            let c = rest.trailing_zeros() as usize % MAX_CPUS;
-            rest &= rest - 1;
-            rank[c] = self.cpu_rank(c);
+        // Nothing ready: nothing is due anywhere (the common case after a thread was taken).
+        if self.handoff.is_none() && self.ready.highest().is_none() {
+            return 0;
         }
+        // Each CPU's rank, read when first needed (a thread pinned to one CPU needs none to
+        // pick its CPU and one to compare).
+        let mut rank = [UNKNOWN_RANK; MAX_CPUS];
+        let mut rank_of = |c: CpuId| -> u16 {
+            if rank[c] == UNKNOWN_RANK {
+                rank[c] = self.cpu_rank(c);
+            }
+            rank[c]
+        };
         let mut free = self.started;
         let mut out = 0u32;
         let unrestricted = self.restricted == 0;
@@ -188,8 +194,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             if cands == 0 {
                 return free == 0;
             }
-            let cpu = lowest_ranked(cands, &rank);
-            if u16::from(level) + 1 > rank[cpu] {
+            let cpu = lowest_ranked(cands, &mut rank_of);
+            if u16::from(level) + 1 > rank_of(cpu) {
                 out |= 1 << cpu;
                 free &= !(1 << cpu);
                 free == 0
@@ -224,12 +230,6 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.simple = simple;
     }
 
-    /// The [rank](Thread::rank) of the thread `cpu` runs (0 before it started).
-    #[inline]
-    fn cpu_rank(&self, cpu: CpuId) -> u16 {
-        self.current[cpu].map_or(0, |id| self.entry(id).rank())
-    }
-
     /// A thread has become ready, or a running one was lowered: with one CPU, its next check
     /// must look. With several, [`kicks`](Self::kicks) finds the CPUs concerned; the mark is
     /// set all the same (a store, cheaper than testing `simple`), and read only in the
@@ -237,6 +237,16 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     #[inline]
     pub(super) fn note_ready(&mut self) {
         self.check_due = u32::MAX;
+    }
+
+    /// Whether the one ready thread waits in the hand-off slot and may not run on `cpu`: a
+    /// wake-up for a thread pinned elsewhere, seen by the waker's CPU. That CPU cannot be
+    /// designated, and this test costs a few loads where the designation walks the CPUs.
+    #[inline]
+    pub(super) fn only_ready_elsewhere(&self, cpu: CpuId) -> bool {
+        self.handoff
+            .is_some_and(|h| self.entry(h).affinity & (1 << cpu) == 0)
+            && self.ready.highest().is_none()
     }
 
     /// The highest priority among ready threads allowed on `cpu`.
@@ -270,8 +280,15 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// thread): the dispatch when some threads are restricted.
     #[inline(never)]
     pub(super) fn take_allowed(&mut self, cpu: CpuId) -> ThreadId {
-        self.flush_handoff();
         let bit = 1 << cpu;
+        // The hand-off thread outranks every queued one: first choice where it is allowed,
+        // and where it is not it may stay in its slot.
+        if let Some(h) = self.handoff {
+            if self.entry(h).affinity & bit != 0 {
+                self.handoff = None;
+                return h;
+            }
+        }
         let threads = &self.threads;
         let found = self.ready.first_where(threads.slots(), |i| {
             threads.slot(i).entry().affinity & bit != 0
@@ -293,6 +310,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.restricted -= 1;
             self.update_simple();
         }
+    }
+
+    /// The [rank](Thread::rank) of the thread `cpu` runs (0 before it started).
+    #[inline]
+    fn cpu_rank(&self, cpu: CpuId) -> u16 {
+        self.current[cpu].map_or(0, |id| self.entry(id).rank())
     }
 
     /// Checks the SMP bookkeeping: started CPUs, ranks, the restricted count.
@@ -330,16 +353,26 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     }
 }
 
-/// The CPU of `cands` (not empty) with the lowest `rank`, the lowest index among equals.
-fn lowest_ranked(cands: u32, rank: &[u16; MAX_CPUS]) -> CpuId {
+/// A rank no thread has (ranks are at most 256): "not read yet".
+const UNKNOWN_RANK: u16 = u16::MAX;
+
+/// The CPU of `cands` (not empty) with the lowest `rank`, the lowest index among equals; a
+/// single candidate is chosen without reading its rank.
+fn lowest_ranked(cands: u32, rank: &mut impl FnMut(CpuId) -> u16) -> CpuId {
     let mut rest = cands;
     let mut best = rest.trailing_zeros() as usize % MAX_CPUS;
     rest &= rest - 1;
+    if rest == 0 {
+        return best;
+    }
+    let mut best_rank = rank(best);
     while rest != 0 {
         let c = rest.trailing_zeros() as usize % MAX_CPUS;
         rest &= rest - 1;
-        if rank[c] < rank[best] {
+        let r = rank(c);
+        if r < best_rank {
             best = c;
+            best_rank = r;
         }
     }
     best
