@@ -16,6 +16,10 @@
 //!   tick's cost is measured on its own (`tick_cost`), and a tick landing in a window would
 //!   make `max` depend on the tick phase instead of on the code measured.
 //! - The median is the lower middle value; `max` is the largest kept sample.
+//! - With several cores (`--smp N`), [`init`] pins `main` to its core and kernels spawn their
+//!   threads with [`builder`], pinned there too: every window opens and closes on one core's
+//!   PMU, and the figures are the single-core paths on a system whose other cores idle. (The
+//!   `smp` kernels place their threads themselves.)
 //! - Sample counts come from [`SAMPLES`]: 10,000 per metric, or 1,000 with the `quick`
 //!   feature. Thread-Metric scores are the same in both modes.
 #![no_std]
@@ -76,6 +80,9 @@ pub fn init(kernel: &str) {
         preempt::exit(1);
     }
     pmu::enable();
+    if preempt::cpu::count() > 1 {
+        preempt::thread::set_affinity(1 << preempt::cpu::current()).expect("pin main");
+    }
     let a = read();
     let mut x = 0u64;
     for i in 0..100 {
@@ -94,6 +101,17 @@ pub fn init(kernel: &str) {
         overhead(),
         SAMPLES
     );
+}
+
+/// A builder for a benchmark thread: pinned to the calling core when several cores run
+/// threads (see the crate docs), as [`preempt::thread::Builder::new`] otherwise.
+pub fn builder() -> preempt::thread::Builder {
+    let b = preempt::thread::Builder::new();
+    if preempt::cpu::count() > 1 {
+        b.affinity(1 << preempt::cpu::current())
+    } else {
+        b
+    }
 }
 
 /// The instruction counter (event counter 0), ordered with the code around it.

@@ -24,7 +24,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-use preempt::thread::{self, Builder};
+use preempt::thread;
 
 use crate::{read, since, ticks};
 
@@ -50,7 +50,7 @@ pub fn run(n: usize, samples: usize, stack: usize) -> Vec<u64> {
     KEPT.store(0, Relaxed);
     let handles: Vec<_> = (0..n)
         .map(|me| {
-            Builder::new()
+            crate::builder()
                 .priority(RING_PRIORITY)
                 .stack_size(stack)
                 .spawn(move || member(me, n, samples))

@@ -20,7 +20,6 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 
 use preempt::irq;
 use preempt::sync::Semaphore;
-use preempt::thread::Builder;
 use preempt_arch::cpu;
 use preempt_bench::{init, report, Unit, Window, SAMPLES};
 
@@ -73,7 +72,7 @@ fn main() {
     WAKE_THREAD.store(true, Relaxed);
     static DONE: AtomicBool = AtomicBool::new(false);
     // Above main: it waits in `acquire` whenever main runs.
-    let waiter = Builder::new()
+    let waiter = preempt_bench::builder()
         .priority(200)
         .spawn(|| {
             let mut kept = Vec::with_capacity(SAMPLES);

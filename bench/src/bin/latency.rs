@@ -30,7 +30,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use preempt::irq;
 use preempt::sync::Semaphore;
-use preempt::thread::{self, Builder, JoinHandle};
+use preempt::thread::{self, JoinHandle};
 use preempt_bench::load::{self, Block, Rng};
 use preempt_bench::{init, report, Unit};
 
@@ -104,7 +104,7 @@ fn on_timer(_line: u32) {
 
 /// Takes `SAMPLES` latencies (ns) in a thread of priority [`HIGH`].
 fn sample(seed: u64) -> Vec<u64> {
-    Builder::new()
+    preempt_bench::builder()
         .name("measure")
         .priority(HIGH)
         .spawn(move || {
@@ -129,7 +129,7 @@ fn sample(seed: u64) -> Vec<u64> {
 }
 
 fn spawn_load(name: &str, body: fn()) -> JoinHandle<()> {
-    Builder::new()
+    preempt_bench::builder()
         .name(name)
         .priority(LOW)
         .spawn(body)
@@ -165,7 +165,7 @@ fn spawn_join() {
     let mut big = false;
     while !STOP.load(Relaxed) {
         big = !big;
-        Builder::new()
+        preempt_bench::builder()
             .priority(LOW)
             .stack_size(if big { 64 * 1024 } else { 16 * 1024 })
             .spawn(|| core::hint::black_box(1u32))
@@ -184,7 +184,7 @@ fn detached() {
         }
         DETACHED.fetch_add(1, Relaxed);
         drop(
-            Builder::new()
+            preempt_bench::builder()
                 .priority(LOW)
                 .stack_size(16 * 1024)
                 .spawn(|| {

@@ -13,7 +13,6 @@
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use preempt::thread::Builder;
 use preempt_bench::tm;
 
 preempt::entry!(main);
@@ -23,7 +22,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn main() {
     tm::setup("tm_basic");
-    let _worker = Builder::new()
+    let _worker = preempt_bench::builder()
         .name("basic")
         .priority(tm::priority(10))
         .spawn(worker)

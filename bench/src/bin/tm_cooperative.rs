@@ -11,7 +11,7 @@ extern crate alloc;
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use preempt::thread::{self, Builder};
+use preempt::thread;
 use preempt_bench::tm;
 
 preempt::entry!(main);
@@ -22,7 +22,7 @@ static COUNTERS: [AtomicU64; THREADS] = [const { AtomicU64::new(0) }; THREADS];
 fn main() {
     tm::setup("tm_cooperative");
     for i in 0..THREADS {
-        Builder::new()
+        preempt_bench::builder()
             .name(alloc::format!("coop{i}"))
             .priority(tm::priority(3))
             .spawn(move || worker(i))

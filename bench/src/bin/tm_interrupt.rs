@@ -13,7 +13,6 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use preempt::irq;
 use preempt::sync::Semaphore;
-use preempt::thread::Builder;
 use preempt_bench::tm;
 
 preempt::entry!(main);
@@ -31,7 +30,7 @@ fn handler(_line: u32) {
 fn main() {
     tm::setup("tm_interrupt");
     irq::register(irq::sgi_line(SGI), handler).expect("register the SGI handler");
-    let _worker = Builder::new()
+    let _worker = preempt_bench::builder()
         .name("interrupt")
         .priority(tm::priority(10))
         .spawn(|| loop {

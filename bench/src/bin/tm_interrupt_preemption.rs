@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use preempt::irq;
 use preempt::sync::OnceLock;
-use preempt::thread::{self, Builder, Thread};
+use preempt::thread::{self, Thread};
 use preempt_bench::tm;
 
 preempt::entry!(main);
@@ -36,7 +36,7 @@ fn handler(_line: u32) {
 
 fn main() {
     tm::setup("tm_interrupt_preemption");
-    let high = Builder::new()
+    let high = preempt_bench::builder()
         .name("preempting")
         .priority(tm::priority(5))
         .spawn(|| loop {
@@ -46,7 +46,7 @@ fn main() {
         .expect("spawn");
     let _ = HIGH.set(high.thread().clone());
     irq::register(irq::sgi_line(SGI), handler).expect("register the SGI handler");
-    let _low = Builder::new()
+    let _low = preempt_bench::builder()
         .name("interrupted")
         .priority(tm::priority(10))
         .spawn(|| loop {

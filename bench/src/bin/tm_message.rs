@@ -11,7 +11,6 @@ extern crate alloc;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use preempt::sync::mpsc;
-use preempt::thread::Builder;
 use preempt_bench::tm;
 
 preempt::entry!(main);
@@ -20,7 +19,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn main() {
     tm::setup("tm_message");
-    let _worker = Builder::new()
+    let _worker = preempt_bench::builder()
         .name("message")
         .priority(tm::priority(10))
         .spawn(|| {

@@ -17,7 +17,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use preempt::thread::{self, Builder, Thread};
+use preempt::thread::{self, Thread};
 use preempt_bench::tm;
 
 preempt::entry!(main);
@@ -33,7 +33,7 @@ fn main() {
     let mut handles = Vec::new();
     for i in (0..THREADS).rev() {
         let next = above.take();
-        let h = Builder::new()
+        let h = preempt_bench::builder()
             .name(alloc::format!("pre{i}"))
             .priority(tm::priority(10 - i as u8))
             .spawn(move || worker(i, next))

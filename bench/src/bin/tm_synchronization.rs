@@ -8,7 +8,6 @@
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use preempt::sync::Semaphore;
-use preempt::thread::Builder;
 use preempt_bench::tm;
 
 preempt::entry!(main);
@@ -18,7 +17,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn main() {
     tm::setup("tm_synchronization");
-    let _worker = Builder::new()
+    let _worker = preempt_bench::builder()
         .name("sync")
         .priority(tm::priority(10))
         .spawn(|| loop {

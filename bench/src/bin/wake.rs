@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use preempt::sync::{mpsc, Mutex, Semaphore};
-use preempt::thread::{self, Builder, JoinHandle};
+use preempt::thread::{self, JoinHandle};
 use preempt_bench::{init, report, Unit, Window, SAMPLES};
 
 preempt::entry!(main);
@@ -45,7 +45,10 @@ fn main() {
 }
 
 fn spawn<T: Send + 'static>(priority: u8, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    Builder::new().priority(priority).spawn(f).expect("spawn")
+    preempt_bench::builder()
+        .priority(priority)
+        .spawn(f)
+        .expect("spawn")
 }
 
 /// H's loop: `wake` blocks until L acts and closes the window as soon as the blocking call

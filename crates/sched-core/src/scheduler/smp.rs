@@ -200,9 +200,11 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 free &= !(1 << cpu);
                 free == 0
             } else {
-                // It outranks no CPU it may use; with every thread allowed everywhere, no
-                // thread after it does either.
-                unrestricted
+                // It outranks no CPU it may use, and no thread after it (of its priority or
+                // lower) outranks any of these CPUs either: they are out of the walk. With
+                // every thread allowed everywhere, that is every free CPU.
+                free &= !cands;
+                unrestricted || free == 0
             }
         };
         let stop = self
