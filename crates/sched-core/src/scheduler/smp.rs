@@ -176,48 +176,23 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if self.handoff.is_none() && self.ready.highest().is_none() {
             return 0;
         }
-        // Each CPU's rank, read when first needed (a thread pinned to one CPU needs none to
-        // pick its CPU and one to compare).
-        let mut rank = [UNKNOWN_RANK; MAX_CPUS];
-        let mut rank_of = |c: CpuId| -> u16 {
-            if rank[c] == UNKNOWN_RANK {
-                rank[c] = self.cpu_rank(c);
-            }
-            rank[c]
+        let mut d = Designation {
+            free: self.started,
+            out: 0,
+            rank: [UNKNOWN_RANK; MAX_CPUS],
         };
-        let mut free = self.started;
-        let mut out = 0u32;
-        let unrestricted = self.restricted == 0;
-        // Assigns one thread; `true` to stop the walk.
-        let mut assign = |affinity: u32, level: Priority| -> bool {
-            let cands = free & affinity;
-            if cands == 0 {
-                return free == 0;
-            }
-            let cpu = lowest_ranked(cands, &mut rank_of);
-            if u16::from(level) + 1 > rank_of(cpu) {
-                out |= 1 << cpu;
-                free &= !(1 << cpu);
-                free == 0
-            } else {
-                // It outranks no CPU it may use, and no thread after it (of its priority or
-                // lower) outranks any of these CPUs either: they are out of the walk. With
-                // every thread allowed everywhere, that is every free CPU.
-                free &= !cands;
-                unrestricted || free == 0
-            }
-        };
-        let stop = self
-            .handoff
-            .is_some_and(|h| assign(self.entry(h).affinity, self.handoff_level));
-        if !stop {
+        if let Some(h) = self.handoff {
+            d.assign(self, self.entry(h).affinity, self.handoff_level);
+        }
+        if d.free != 0 {
             let threads = &self.threads;
             let _ = self.ready.first_where(threads.slots(), |i| {
                 let t = threads.slot(i).entry();
-                assign(t.affinity, t.priority)
+                d.assign(self, t.affinity, t.priority);
+                d.free == 0
             });
         }
-        out
+        d.out
     }
 
     /// Recomputes `simple` after a CPU started or `restricted` changed. Entering the one-CPU
@@ -358,24 +333,61 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 /// A rank no thread has (ranks are at most 256): "not read yet".
 const UNKNOWN_RANK: u16 = u16::MAX;
 
-/// The CPU of `cands` (not empty) with the lowest `rank`, the lowest index among equals; a
-/// single candidate is chosen without reading its rank.
-fn lowest_ranked(cands: u32, rank: &mut impl FnMut(CpuId) -> u16) -> CpuId {
-    let mut rest = cands;
-    let mut best = rest.trailing_zeros() as usize % MAX_CPUS;
-    rest &= rest - 1;
-    if rest == 0 {
-        return best;
+/// A designation in progress (see [`Scheduler::designated`]).
+struct Designation {
+    /// Started CPUs not yet assigned and still possibly outranked.
+    free: u32,
+    /// The CPUs designated so far.
+    out: u32,
+    /// Each CPU's rank, read when first needed: a thread pinned to one CPU needs none to
+    /// pick its CPU and one to compare.
+    rank: [u16; MAX_CPUS],
+}
+
+impl Designation {
+    /// The rank of `cpu`'s running thread.
+    #[inline(always)]
+    fn rank_of<T, S: crate::StoreKind>(&mut self, s: &Scheduler<T, S>, cpu: CpuId) -> u16 {
+        if self.rank[cpu] == UNKNOWN_RANK {
+            self.rank[cpu] = s.cpu_rank(cpu);
+        }
+        self.rank[cpu]
     }
-    let mut best_rank = rank(best);
-    while rest != 0 {
-        let c = rest.trailing_zeros() as usize % MAX_CPUS;
+
+    /// Assigns the next ready thread, best first, of `affinity` at `level`: the free CPU of
+    /// its affinity with the lowest rank (the lowest index among equals) is designated if the
+    /// thread outranks it. If it does not, no thread after it (of its priority or lower)
+    /// outranks any CPU of its affinity either: those leave the walk. (With every thread
+    /// allowed everywhere, that is every free CPU, and the walk ends.)
+    #[inline(always)]
+    fn assign<T, S: crate::StoreKind>(
+        &mut self,
+        s: &Scheduler<T, S>,
+        affinity: u32,
+        level: Priority,
+    ) {
+        let cands = self.free & affinity;
+        if cands == 0 {
+            return;
+        }
+        let mut rest = cands;
+        let mut cpu = rest.trailing_zeros() as usize % MAX_CPUS;
         rest &= rest - 1;
-        let r = rank(c);
-        if r < best_rank {
-            best = c;
-            best_rank = r;
+        let mut lowest = self.rank_of(s, cpu);
+        while rest != 0 {
+            let c = rest.trailing_zeros() as usize % MAX_CPUS;
+            rest &= rest - 1;
+            let r = self.rank_of(s, c);
+            if r < lowest {
+                cpu = c;
+                lowest = r;
+            }
+        }
+        if u16::from(level) + 1 > lowest {
+            self.out |= 1 << cpu;
+            self.free &= !(1 << cpu);
+        } else {
+            self.free &= !cands;
         }
     }
-    best
 }
