@@ -10,15 +10,18 @@
 //! (`Mutex::lock`, `RwLock::read`, `Condvar` waits, …) stop the system with a message even when
 //! they would not have to wait.
 
+pub(crate) mod atomics;
 mod barrier;
 mod condvar;
 mod event_flags;
 pub mod mpsc;
 mod mutex;
+mod mutex_word;
 mod once;
 mod poison;
 mod rwlock;
 mod semaphore;
+mod sem_word;
 
 pub use alloc::sync::{Arc, Weak};
 pub use barrier::{Barrier, BarrierWaitResult};

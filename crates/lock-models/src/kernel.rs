@@ -1,0 +1,128 @@
+//! Public doors to the kernel files this crate includes (their items are `pub(crate)` or
+//! `pub(super)` there): each function here only calls the kernel's.
+
+/// `crates/preempt/src/sync/mutex_word.rs`.
+pub mod mutex_word {
+    use crate::atomics::AtomicU64;
+    use crate::mutex_word as k;
+
+    pub use sched_core::LOCK_WAITERS;
+
+    /// `take`: the fast lock's compare-and-swap.
+    pub fn take(word: &AtomicU64, me: u64) -> Result<u64, u64> {
+        k::take(word, me)
+    }
+    /// `spin_take`: `Mutex::spin_for`'s retries.
+    pub fn spin_take(word: &AtomicU64, me: u64, spins: u32) -> bool {
+        k::spin_take(word, me, spins)
+    }
+    /// `release`: the fast unlock.
+    pub fn release(word: &AtomicU64, owner: u64) -> bool {
+        k::release(word, owner)
+    }
+    /// `take_or_mark`: the slow lock's step under the scheduler lock.
+    pub fn take_or_mark(word: &AtomicU64, me: u64) -> Option<u64> {
+        k::take_or_mark(word, me)
+    }
+    /// `publish`: the scheduler's word stored back.
+    pub fn publish(word: &AtomicU64, w: u64) {
+        k::publish(word, w)
+    }
+}
+
+/// `crates/preempt/src/sync/sem_word.rs`.
+pub mod sem_word {
+    use crate::atomics::AtomicU64;
+    use crate::sem_word as k;
+
+    /// `WAITERS`: the word is in slow mode.
+    pub const WAITERS: u64 = k::WAITERS;
+
+    /// `try_take`: the fast acquire.
+    pub fn try_take(word: &AtomicU64) -> bool {
+        k::try_take(word)
+    }
+    /// `give`: the fast release.
+    pub fn give(word: &AtomicU64) -> bool {
+        k::give(word)
+    }
+    /// `take_or_wait`: the slow acquire's step under the scheduler lock.
+    pub fn take_or_wait(word: &AtomicU64) -> bool {
+        k::take_or_wait(word)
+    }
+    /// `give_locked`: the slow release's step under the scheduler lock.
+    pub fn give_locked(word: &AtomicU64) -> Option<bool> {
+        k::give_locked(word)
+    }
+    /// `is_slow`: whether the scheduler holds the count.
+    pub fn is_slow(word: &AtomicU64) -> bool {
+        k::is_slow(word)
+    }
+    /// `refill`: back to fast mode with the scheduler's count.
+    pub fn refill(word: &AtomicU64, permits: u32) {
+        k::refill(word, permits)
+    }
+}
+
+/// `crates/preempt/src/pool/free_list.rs`.
+pub mod free_list {
+    use crate::atomics::{AtomicU32, AtomicU64};
+    use crate::free_list as k;
+
+    /// `NONE`: the empty list's index.
+    pub const NONE: u32 = k::NONE;
+    /// `WAITERS`: threads wait for a block.
+    pub const WAITERS: u64 = k::WAITERS;
+
+    /// `pop`, with the links in `links`.
+    pub fn pop(head: &AtomicU64, links: &[AtomicU32], fast: bool) -> Option<u32> {
+        k::pop(head, |i| &links[i as usize], fast)
+    }
+    /// `push`, with the links in `links`.
+    pub fn push(head: &AtomicU64, links: &[AtomicU32], i: u32, fast: bool) -> bool {
+        k::push(head, |i| &links[i as usize], i, fast)
+    }
+}
+
+/// `crates/preempt/src/sync/mpsc/ring.rs`.
+pub mod ring {
+    /// What `push` found (the kernel's `Push`).
+    pub enum Push<T> {
+        /// Queued.
+        Sent,
+        /// No free slot now; the message comes back.
+        Full(T),
+        /// The ring is closed; the message comes back.
+        Closed(T),
+    }
+
+    /// The kernel's `Ring`.
+    pub struct Ring<T>(crate::ring::Ring<T>);
+
+    impl<T> Ring<T> {
+        /// `Ring::new(cap)`.
+        pub fn new(cap: usize) -> Self {
+            Self(crate::ring::Ring::new(cap))
+        }
+        /// `Ring::push`.
+        pub fn push(&self, t: T) -> Push<T> {
+            match self.0.push(t) {
+                crate::ring::Push::Sent => Push::Sent,
+                crate::ring::Push::Full(t) => Push::Full(t),
+                crate::ring::Push::Closed(t) => Push::Closed(t),
+            }
+        }
+        /// `Ring::pop`.
+        ///
+        /// # Safety
+        /// As the kernel's: only the receiver calls this, one thread at a time.
+        pub unsafe fn pop(&self) -> Option<T> {
+            // SAFETY: the caller's contract.
+            unsafe { self.0.pop() }
+        }
+        /// `Ring::close`.
+        pub fn close(&self) {
+            self.0.close()
+        }
+    }
+}
