@@ -41,7 +41,10 @@ extern crate alloc;
 pub mod atomics {
     use core::mem::MaybeUninit;
 
-    pub(crate) use loom::hint::spin_loop;
+    /// `Mutex::spin_for`'s pause between bounded retries: no loom yield point (a yield tells
+    /// loom to run the others first, which would hide every interleaving in which the spinner
+    /// goes on while the holder still holds).
+    pub(crate) use core::hint::spin_loop;
     pub use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
     /// The kernel's `cpu::irq_save`/`irq_restore`, for the ring: nothing to mask here.
