@@ -84,7 +84,9 @@ pub mod free_list {
     }
 }
 
-/// `crates/preempt/src/sync/mpsc/ring.rs`.
+/// `crates/preempt/src/sync/mpsc/ring.rs`: [`Ring`](ring::Ring) is the kernel's ring,
+/// [`RelaxedRing`](ring::RelaxedRing) the same source against atomics whose `Release` stores
+/// are `Relaxed` (a planted bug).
 pub mod ring {
     /// What `push` found (the kernel's `Push`).
     pub enum Push<T> {
@@ -96,33 +98,52 @@ pub mod ring {
         Closed(T),
     }
 
-    /// The kernel's `Ring`.
-    pub struct Ring<T>(crate::ring::Ring<T>);
-
-    impl<T> Ring<T> {
+    /// The ring's operations, for models that run against either ring.
+    pub trait ModelRing<T>: Send + Sync {
         /// `Ring::new(cap)`.
-        pub fn new(cap: usize) -> Self {
-            Self(crate::ring::Ring::new(cap))
-        }
+        fn new(cap: usize) -> Self;
         /// `Ring::push`.
-        pub fn push(&self, t: T) -> Push<T> {
-            match self.0.push(t) {
-                crate::ring::Push::Sent => Push::Sent,
-                crate::ring::Push::Full(t) => Push::Full(t),
-                crate::ring::Push::Closed(t) => Push::Closed(t),
-            }
-        }
+        fn push(&self, t: T) -> Push<T>;
         /// `Ring::pop`.
         ///
         /// # Safety
         /// As the kernel's: only the receiver calls this, one thread at a time.
-        pub unsafe fn pop(&self) -> Option<T> {
-            // SAFETY: the caller's contract.
-            unsafe { self.0.pop() }
-        }
+        unsafe fn pop(&self) -> Option<T>;
         /// `Ring::close`.
-        pub fn close(&self) {
-            self.0.close()
-        }
+        fn close(&self);
     }
+
+    /// Implements [`ModelRing`] for a door `$name(ring)` to a ring of type `$ring`.
+    macro_rules! door {
+        ($name:ident, $ring:path, $push:path) => {
+            impl<T: Send> $crate::kernel::ring::ModelRing<T> for $name<T> {
+                fn new(cap: usize) -> Self {
+                    Self(<$ring>::new(cap))
+                }
+                fn push(&self, t: T) -> $crate::kernel::ring::Push<T> {
+                    use $crate::kernel::ring::Push;
+                    use $push as P;
+                    match self.0.push(t) {
+                        P::Sent => Push::Sent,
+                        P::Full(t) => Push::Full(t),
+                        P::Closed(t) => Push::Closed(t),
+                    }
+                }
+                unsafe fn pop(&self) -> Option<T> {
+                    // SAFETY: the caller's contract.
+                    unsafe { self.0.pop() }
+                }
+                fn close(&self) {
+                    self.0.close()
+                }
+            }
+        };
+    }
+    pub(crate) use door;
+
+    /// The kernel's `Ring`.
+    pub struct Ring<T>(crate::ring::Ring<T>);
+    door!(Ring, crate::ring::Ring<T>, crate::ring::Push);
+
+    pub use crate::relaxed::RelaxedRing;
 }

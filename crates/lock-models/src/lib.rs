@@ -121,6 +121,10 @@ mod free_list;
 pub mod kernel;
 pub mod planted;
 
+/// The kernel's ring again, against atomics whose `Release` stores are `Relaxed`: the planted
+/// bug of `tests/ring.rs`.
+pub mod relaxed;
+
 /// What the models need of a lock, so that they can run against planted-bug variants too.
 pub trait ModelLock: Sync + Send + 'static {
     /// A new, unlocked lock.
