@@ -64,24 +64,73 @@ pub mod sem_word {
     }
 }
 
-/// `crates/preempt/src/pool/free_list.rs`.
+/// `crates/preempt/src/pool/free_list.rs`: [`FreeList`](free_list::FreeList) is the
+/// kernel's, [`TaglessFreeList`](free_list::TaglessFreeList) the same source against a head
+/// word whose exchange ignores the ABA tag (a planted bug).
 pub mod free_list {
-    use crate::atomics::{AtomicU32, AtomicU64};
-    use crate::free_list as k;
+    pub use crate::tagless::TaglessFreeList;
 
     /// `NONE`: the empty list's index.
-    pub const NONE: u32 = k::NONE;
-    /// `WAITERS`: threads wait for a block.
-    pub const WAITERS: u64 = k::WAITERS;
+    pub const NONE: u32 = crate::free_list::NONE;
 
-    /// `pop`, with the links in `links`.
-    pub fn pop(head: &AtomicU64, links: &[AtomicU32], fast: bool) -> Option<u32> {
-        k::pop(head, |i| &links[i as usize], fast)
+    /// A pool's free list of `blocks` blocks, as `BlockPool::new` makes it.
+    pub trait ModelFreeList: Send + Sync {
+        /// Every block free, in index order.
+        fn new(blocks: u32) -> Self;
+        /// `pop(fast = true)`: a block, if one is free and nobody waits.
+        fn pop(&self) -> Option<u32>;
+        /// `push(i, fast = true)`: returns block `i` (false if threads wait).
+        fn push(&self, i: u32) -> bool;
+        /// The free blocks in list order, following at most `limit` links (for a model's end,
+        /// once no other thread runs).
+        fn walk(&self, limit: usize) -> Vec<u32>;
     }
-    /// `push`, with the links in `links`.
-    pub fn push(head: &AtomicU64, links: &[AtomicU32], i: u32, fast: bool) -> bool {
-        k::push(head, |i| &links[i as usize], i, fast)
+
+    /// Implements [`ModelFreeList`] for `$name { head, links }` with the free list module
+    /// that `$atomics` is the `atomics` of (its sibling `free_list`).
+    macro_rules! door {
+        ($name:ident, $atomics:ident) => {
+            impl $crate::kernel::free_list::ModelFreeList for $name {
+                fn new(blocks: u32) -> Self {
+                    Self {
+                        head: $atomics::AtomicU64::new(0),
+                        links: (0..blocks)
+                            .map(|i| {
+                                let next = if i + 1 == blocks { free_list::NONE } else { i + 1 };
+                                $atomics::AtomicU32::new(next)
+                            })
+                            .collect(),
+                    }
+                }
+                fn pop(&self) -> Option<u32> {
+                    free_list::pop(&self.head, |i| &self.links[i as usize], true)
+                }
+                fn push(&self, i: u32) -> bool {
+                    free_list::push(&self.head, |i| &self.links[i as usize], i, true)
+                }
+                fn walk(&self, limit: usize) -> Vec<u32> {
+                    use $atomics::Ordering::Acquire;
+                    let mut free = Vec::new();
+                    let mut i = self.head.load(Acquire) as u32;
+                    while i != free_list::NONE && free.len() < limit {
+                        free.push(i);
+                        i = self.links[i as usize].load(Acquire);
+                    }
+                    free
+                }
+            }
+        };
     }
+    pub(crate) use door;
+
+    /// The kernel's free list.
+    pub struct FreeList {
+        head: crate::atomics::AtomicU64,
+        links: Vec<crate::atomics::AtomicU32>,
+    }
+
+    use crate::{atomics, free_list};
+    door!(FreeList, atomics);
 }
 
 /// `crates/preempt/src/sync/mpsc/ring.rs`: [`Ring`](ring::Ring) is the kernel's ring,

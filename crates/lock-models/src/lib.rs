@@ -125,6 +125,10 @@ pub mod planted;
 /// bug of `tests/ring.rs`.
 pub mod relaxed;
 
+/// The kernel's free list again, with an exchange of the head word that ignores the ABA tag:
+/// the planted bug of `tests/pool.rs`.
+pub mod tagless;
+
 /// What the models need of a lock, so that they can run against planted-bug variants too.
 pub trait ModelLock: Sync + Send + 'static {
     /// A new, unlocked lock.
