@@ -96,7 +96,11 @@ pub mod free_list {
                         head: $atomics::AtomicU64::new(0),
                         links: (0..blocks)
                             .map(|i| {
-                                let next = if i + 1 == blocks { free_list::NONE } else { i + 1 };
+                                let next = if i + 1 == blocks {
+                                    free_list::NONE
+                                } else {
+                                    i + 1
+                                };
                                 $atomics::AtomicU32::new(next)
                             })
                             .collect(),

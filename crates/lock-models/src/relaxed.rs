@@ -40,6 +40,8 @@ pub(crate) mod atomics {
 }
 
 #[allow(dead_code)]
+// Included twice on purpose: once as it is, once here with the planted bug.
+#[allow(clippy::duplicate_mod)]
 #[path = "../../preempt/src/sync/mpsc/ring.rs"]
 pub(crate) mod ring;
 

@@ -35,6 +35,8 @@ pub(crate) mod atomics {
 }
 
 #[allow(dead_code)]
+// Included twice on purpose: once as it is, once here with the planted bug.
+#[allow(clippy::duplicate_mod)]
 #[path = "../../preempt/src/pool/free_list.rs"]
 mod free_list;
 

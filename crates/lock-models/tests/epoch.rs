@@ -85,7 +85,9 @@ fn quiet_tick(bump_before_lock: bool) {
         if !ready {
             // Quiet until the next timer deadline: none here.
             shared.quiet_until.store(u64::MAX, Relaxed);
-            shared.quiet_epoch.store(shared.epoch.load(Relaxed), Relaxed);
+            shared
+                .quiet_epoch
+                .store(shared.epoch.load(Relaxed), Relaxed);
         }
         shared.lock.unlock();
 

@@ -21,6 +21,11 @@
 //! waiters bit with a load and a store instead of a compare-and-swap (the owner's fast unlock
 //! between the two is overwritten: the owner is gone, nobody will hand the mutex over).
 
+
+// The shared state holds loom cells, which are not `Sync`: loom runs every thread on one OS
+// thread and checks each access to them itself.
+#![allow(clippy::arc_with_non_send_sync)]
+
 use std::collections::VecDeque;
 
 use lock_models::kernel::mutex_word::{self as word, LOCK_WAITERS};
@@ -30,8 +35,8 @@ use loom::sync::atomic::{AtomicU64, Ordering};
 use loom::sync::{Condvar, Mutex};
 // Not loom's `Arc`: its drop is a loom operation, which panics again while a thread unwinds
 // from loom's deadlock report (the planted bugs' failure), and the process aborts.
-use std::sync::Arc;
 use loom::thread;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Variant {
@@ -164,9 +169,16 @@ fn mutex(v: Variant) {
 
         // SAFETY: every other thread has been joined.
         assert_eq!(shared.data.with(|d| unsafe { *d }), THREADS as u32);
-        assert_eq!(shared.word.load(Ordering::Relaxed), 0, "the mutex is left held");
+        assert_eq!(
+            shared.word.load(Ordering::Relaxed),
+            0,
+            "the mutex is left held"
+        );
         let s = shared.sched.lock().unwrap();
-        assert!(s.owner.is_none() && s.waiters.is_empty(), "the record is left held");
+        assert!(
+            s.owner.is_none() && s.waiters.is_empty(),
+            "the record is left held"
+        );
     });
 }
 

@@ -15,6 +15,11 @@
 //! the list holds each block once). Planted bug: the same free list against a head word whose
 //! exchange ignores the ABA tag.
 
+
+// The shared state holds loom cells, which are not `Sync`: loom runs every thread on one OS
+// thread and checks each access to them itself.
+#![allow(clippy::arc_with_non_send_sync)]
+
 use lock_models::kernel::free_list::{FreeList, ModelFreeList, TaglessFreeList};
 use lock_models::model;
 use loom::cell::UnsafeCell;
@@ -73,7 +78,11 @@ fn no_block_twice<L: ModelFreeList + 'static>() {
 
         let mut free = pool.list.walk(2 * BLOCKS as usize);
         free.sort_unstable();
-        assert_eq!(free, [0, 1], "free list corrupted (a block lost or listed twice)");
+        assert_eq!(
+            free,
+            [0, 1],
+            "free list corrupted (a block lost or listed twice)"
+        );
     });
 }
 

@@ -86,7 +86,10 @@ fn exactly_once_in_order<R: ModelRing<Msg> + 'static>(cap: usize, senders: &'sta
         for &(id, count) in senders {
             let from: Vec<u8> = got.iter().filter(|m| m.0 == id).map(|m| m.1).collect();
             let sent: Vec<u8> = (0..count).collect();
-            assert_eq!(from, sent, "sender {id}'s messages lost, doubled or reordered");
+            assert_eq!(
+                from, sent,
+                "sender {id}'s messages lost, doubled or reordered"
+            );
         }
     });
 }

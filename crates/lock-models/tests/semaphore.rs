@@ -20,6 +20,11 @@
 //! mode with the permit in it lost to the fast paths: the end check fails), and a fast release
 //! that ignores the waiters bit (adds to the word while a thread is queued: nobody wakes it).
 
+
+// The shared state holds loom cells, which are not `Sync`: loom runs every thread on one OS
+// thread and checks each access to them itself.
+#![allow(clippy::arc_with_non_send_sync)]
+
 use std::collections::VecDeque;
 
 use lock_models::kernel::sem_word::{self as word, WAITERS};
@@ -98,7 +103,9 @@ impl Shared {
             Some(t) => {
                 s.handed.push(t);
                 self.wake.notify_all();
-                s.waiters.is_empty().then(|| core::mem::take(&mut s.permits))
+                s.waiters
+                    .is_empty()
+                    .then(|| core::mem::take(&mut s.permits))
             }
         };
         if let Some(permits) = drained {

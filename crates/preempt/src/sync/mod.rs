@@ -20,8 +20,8 @@ mod mutex_word;
 mod once;
 mod poison;
 mod rwlock;
-mod semaphore;
 mod sem_word;
+mod semaphore;
 
 pub use alloc::sync::{Arc, Weak};
 pub use barrier::{Barrier, BarrierWaitResult};
