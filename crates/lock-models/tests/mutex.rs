@@ -21,7 +21,6 @@
 //! waiters bit with a load and a store instead of a compare-and-swap (the owner's fast unlock
 //! between the two is overwritten: the owner is gone, nobody will hand the mutex over).
 
-
 // The shared state holds loom cells, which are not `Sync`: loom runs every thread on one OS
 // thread and checks each access to them itself.
 #![allow(clippy::arc_with_non_send_sync)]

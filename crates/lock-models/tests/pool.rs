@@ -15,7 +15,6 @@
 //! the list holds each block once). Planted bug: the same free list against a head word whose
 //! exchange ignores the ABA tag.
 
-
 // The shared state holds loom cells, which are not `Sync`: loom runs every thread on one OS
 // thread and checks each access to them itself.
 #![allow(clippy::arc_with_non_send_sync)]

@@ -20,7 +20,6 @@
 //! mode with the permit in it lost to the fast paths: the end check fails), and a fast release
 //! that ignores the waiters bit (adds to the word while a thread is queued: nobody wakes it).
 
-
 // The shared state holds loom cells, which are not `Sync`: loom runs every thread on one OS
 // thread and checks each access to them itself.
 #![allow(clippy::arc_with_non_send_sync)]
