@@ -1,24 +1,94 @@
 //! `loom` models of the atomic protocols preempt's SMP kernel relies on, run on the host by
 //! `cargo test` (and so by `cargo xtask test`).
 //!
-//! The lock is not a copy: [`ticket`] *is* `crates/arch-aarch64/src/spinlock/ticket.rs`,
-//! compiled here against loom's atomics (the build script sets `cfg(loom)`, which only makes
-//! its constructor non-`const`). loom runs every model under every interleaving its bounds
-//! allow and under the C++11 memory model's weak orderings, so a missing `Acquire`/`Release`
-//! shows up as a data race on a [`loom::cell::UnsafeCell`] or a stale read.
+//! The protocols are not copies where the kernel's code allows: [`ticket`] *is*
+//! `crates/arch-aarch64/src/spinlock/ticket.rs`, and the mutex and semaphore words, the
+//! channel ring and the block pool's free list are the kernel's own files
+//! (`crates/preempt/src/sync/{mutex_word,sem_word}.rs`, `sync/mpsc/ring.rs`,
+//! `pool/free_list.rs`), compiled here against loom's atomics (the build script sets
+//! `cfg(loom)`, which only makes the ticket lock's constructor non-`const`; the kernel files
+//! take their atomics, message cell and IRQ mask from a module named `atomics`, which here is
+//! [`atomics`]). What surrounds them in the kernel (the scheduler's records and queues) is
+//! modelled in each test, which says which kernel lines it mirrors. loom runs every model
+//! under every interleaving its bounds allow and under the C++11 memory model's weak
+//! orderings, so a missing `Acquire`/`Release` shows up as a data race on a
+//! [`loom::cell::UnsafeCell`] or a stale read; a lost wake-up as loom's "deadlock" (every
+//! thread left blocked).
 //!
 //! The models (`tests/`):
 //! - `ticket`: mutual exclusion and first-come-first-served entry of the ticket lock;
 //! - `handover`: the scheduler lock taken by one thread and released by the thread switched
 //!   to, while another core waits for it;
-//! - `ipi`: a reschedule interrupt sent while the target core decides to idle is never lost.
+//! - `ipi`: a reschedule interrupt sent while the target core decides to idle is never lost;
+//! - `mutex`: the `Mutex` word's fast paths against its slow paths under the scheduler lock:
+//!   mutual exclusion, no lost wake-up, the mutex handed to the waiter;
+//! - `semaphore`: the `Semaphore` word's fast paths, slow mode and the count drained back
+//!   to the word: no permit lost or duplicated, no lost wake-up;
+//! - `ring`: the `sync_channel(n)` ring: every message received once, in each sender's
+//!   order, never read half-written;
+//! - `pool`: the `BlockPool` free list: no block handed out twice or lost, the ABA case;
+//! - `epoch`: the quiet-tick epoch a tick reads without the scheduler lock: a change made on
+//!   another core ends the quiet stretch.
 //!
 //! Each model also runs against a lock or a protocol with one planted bug and must fail there
 //! (`#[should_panic]` tests): proof that it can see what it checks.
 
-/// The atomics `ticket.rs` is written against: loom's.
-mod atomics {
-    pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+extern crate alloc;
+
+/// What the kernel files included here are written against (the kernel's
+/// `crates/preempt/src/sync/atomics.rs` and the spinlock module's `atomics`): loom's atomics
+/// and cell, and an IRQ mask that does nothing (a model's threads are cores).
+pub mod atomics {
+    use core::mem::MaybeUninit;
+
+    /// `Mutex::spin_for`'s pause between bounded retries: no loom yield point (a yield tells
+    /// loom to run the others first, which would hide every interleaving in which the spinner
+    /// goes on while the holder still holds).
+    pub(crate) use core::hint::spin_loop;
+    pub use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+    /// The kernel's `cpu::irq_save`/`irq_restore`, for the ring: nothing to mask here.
+    pub(crate) mod cpu {
+        /// What [`irq_save`] saved: nothing.
+        pub(crate) struct Masked;
+        /// Masks nothing.
+        pub(crate) fn irq_save() -> Masked {
+            Masked
+        }
+        /// Restores nothing.
+        pub(crate) fn irq_restore(_: Masked) {}
+    }
+
+    /// The kernel's `SlotCell` (a message slot) over loom's cell, which reports any access
+    /// that overlaps a write as a data race.
+    pub(crate) struct SlotCell<T>(loom::cell::UnsafeCell<MaybeUninit<T>>);
+
+    impl<T> SlotCell<T> {
+        pub(crate) fn new() -> Self {
+            Self(loom::cell::UnsafeCell::new(MaybeUninit::uninit()))
+        }
+
+        /// # Safety
+        /// As the kernel's: nobody else reads or writes the slot meanwhile.
+        pub(crate) unsafe fn write(&self, t: T) {
+            // SAFETY: exclusive (the caller's contract; loom checks it).
+            self.0.with_mut(|p| unsafe { (*p).write(t) });
+        }
+
+        /// # Safety
+        /// As the kernel's: the slot holds a value, nobody else accesses it meanwhile.
+        pub(crate) unsafe fn read(&self) -> T {
+            // SAFETY: initialised and exclusive (the caller's contract; loom checks it).
+            self.0.with_mut(|p| unsafe { (*p).assume_init_read() })
+        }
+
+        /// # Safety
+        /// As the kernel's: the slot holds a value.
+        pub(crate) unsafe fn drop_value(&mut self) {
+            // SAFETY: initialised (the caller's contract).
+            self.0.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
 
     /// The kernel's `wait_until` (an exclusive load and `wfe`): for loom, a spin whose
     /// every look is a yield point.
@@ -32,7 +102,32 @@ mod atomics {
 #[path = "../../arch-aarch64/src/spinlock/ticket.rs"]
 pub mod ticket;
 
+#[allow(dead_code)]
+#[path = "../../preempt/src/sync/mutex_word.rs"]
+mod mutex_word;
+
+#[allow(dead_code)]
+#[path = "../../preempt/src/sync/sem_word.rs"]
+mod sem_word;
+
+#[allow(dead_code)]
+#[path = "../../preempt/src/sync/mpsc/ring.rs"]
+mod ring;
+
+#[allow(dead_code)]
+#[path = "../../preempt/src/pool/free_list.rs"]
+mod free_list;
+
+pub mod kernel;
 pub mod planted;
+
+/// The kernel's ring again, against atomics whose `Release` stores are `Relaxed`: the planted
+/// bug of `tests/ring.rs`.
+pub mod relaxed;
+
+/// The kernel's free list again, with an exchange of the head word that ignores the ABA tag:
+/// the planted bug of `tests/pool.rs`.
+pub mod tagless;
 
 /// What the models need of a lock, so that they can run against planted-bug variants too.
 pub trait ModelLock: Sync + Send + 'static {

@@ -10,14 +10,17 @@
 //! (`Mutex::lock`, `RwLock::read`, `Condvar` waits, …) stop the system with a message even when
 //! they would not have to wait.
 
+pub(crate) mod atomics;
 mod barrier;
 mod condvar;
 mod event_flags;
 pub mod mpsc;
 mod mutex;
+mod mutex_word;
 mod once;
 mod poison;
 mod rwlock;
+mod sem_word;
 mod semaphore;
 
 pub use alloc::sync::{Arc, Weak};

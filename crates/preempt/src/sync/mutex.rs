@@ -26,6 +26,7 @@ use core::time::Duration;
 
 use sched_core::{LockPoll, MutexId, Next, SchedError, ThreadId, WaitResult, LOCK_WAITERS};
 
+use super::mutex_word as word;
 use super::poison::{self, LockResult, TryLockError, TryLockResult};
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
@@ -95,11 +96,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         wait::assert_may_block("Mutex::lock");
         let me = wait::current_id_word();
-        if self
-            .word
-            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
+        if word::take(&self.word, me).is_ok() {
             return self.guard(me);
         }
         if kernel::cpus_started() > 1 && self.spin_for(me) {
@@ -116,10 +113,7 @@ impl<T: ?Sized> Mutex<T> {
     /// handlers. A lock whose holder died is free: it is taken, poisoned.
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
         let me = wait::current_id_word();
-        match self
-            .word
-            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-        {
+        match word::take(&self.word, me) {
             Ok(_) => return Ok(self.guard(me)?),
             Err(w) if w & LOCK_WAITERS == 0 && wait::thread_alive(w) => {
                 return Err(TryLockError::WouldBlock)
@@ -181,11 +175,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<MutexGuard<'_, T>> {
         wait::assert_may_block("Mutex::lock_timeout");
         let me = wait::current_id_word();
-        if self
-            .word
-            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
+        if word::take(&self.word, me).is_ok() {
             return Ok(self.guard(me)?);
         }
         match self.lock_slow(me, Some(wait::deadline_after(timeout))) {
@@ -286,22 +276,7 @@ impl<T: ?Sized> Mutex<T> {
     #[cold]
     #[inline(never)]
     fn spin_for(&self, me: u64) -> bool {
-        for _ in 0..SPINS {
-            let w = self.word.load(Ordering::Relaxed);
-            if w == me || w & LOCK_WAITERS != 0 {
-                return false;
-            }
-            if w == 0
-                && self
-                    .word
-                    .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-            {
-                return true;
-            }
-            core::hint::spin_loop();
-        }
-        false
+        word::spin_take(&self.word, me, SPINS)
     }
 
     fn id(&self, s: &mut Sched) -> MutexId {
@@ -310,8 +285,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn store_word(&self, s: &mut Sched, m: MutexId) {
-        let w = s.mutex_lock_word(m).unwrap_or(0);
-        self.word.store(w, Ordering::Release);
+        word::publish(&self.word, s.mutex_lock_word(m).unwrap_or(0));
         if s.mutex_is_poisoned(m) == Some(true) {
             self.poisoned.store(true, Ordering::Relaxed);
         }
@@ -321,44 +295,21 @@ impl<T: ?Sized> Mutex<T> {
         wait::wait(
             |s, cpu| {
                 let m = self.id(s);
-                loop {
-                    let w = self.word.load(Ordering::Relaxed);
-                    if w == 0 {
-                        if self
-                            .word
-                            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-                            .is_ok()
-                        {
-                            return Wait::Done(Outcome::Acquired);
-                        }
-                        continue;
+                let Some(w) = word::take_or_mark(&self.word, me) else {
+                    return Wait::Done(Outcome::Acquired);
+                };
+                // The scheduler's record, if any, wins over the hint in the word.
+                let poll = match ThreadId::from_u64(w & !LOCK_WAITERS) {
+                    Some(owner) => s.mutex_lock_contended(cpu, m, owner, deadline),
+                    None => s.mutex_lock(cpu, m, deadline),
+                };
+                match poll {
+                    Ok(LockPoll::Acquired) => {
+                        self.store_word(s, m);
+                        Wait::Done(Outcome::Acquired)
                     }
-                    if w & LOCK_WAITERS == 0
-                        && self
-                            .word
-                            .compare_exchange(
-                                w,
-                                w | LOCK_WAITERS,
-                                Ordering::Relaxed,
-                                Ordering::Relaxed,
-                            )
-                            .is_err()
-                    {
-                        continue;
-                    }
-                    // The scheduler's record, if any, wins over the hint in the word.
-                    let poll = match ThreadId::from_u64(w & !LOCK_WAITERS) {
-                        Some(owner) => s.mutex_lock_contended(cpu, m, owner, deadline),
-                        None => s.mutex_lock(cpu, m, deadline),
-                    };
-                    return match poll {
-                        Ok(LockPoll::Acquired) => {
-                            self.store_word(s, m);
-                            Wait::Done(Outcome::Acquired)
-                        }
-                        Ok(LockPoll::Blocked(next)) => Wait::Block(next),
-                        Err(e) => Wait::Done(Outcome::Misuse(e)),
-                    };
+                    Ok(LockPoll::Blocked(next)) => Wait::Block(next),
+                    Err(e) => Wait::Done(Outcome::Misuse(e)),
                 }
             },
             |s, _, res| match res {
@@ -374,11 +325,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self, owner: u64) {
-        if self
-            .word
-            .compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed)
-            .is_ok()
-        {
+        if word::release(&self.word, owner) {
             return;
         }
         // The scheduler records the owner: hand over there. From a thread a woken heir that
@@ -406,11 +353,7 @@ impl<T: ?Sized> Mutex<T> {
         q: sched_core::QueueId,
         deadline: Option<u64>,
     ) -> Result<Next, SchedError> {
-        if self
-            .word
-            .compare_exchange(owner, 0, Ordering::Release, Ordering::Relaxed)
-            .is_ok()
-        {
+        if word::release(&self.word, owner) {
             return s.wait_on(cpu, q, deadline);
         }
         let m = self.id(s);

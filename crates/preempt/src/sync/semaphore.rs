@@ -14,13 +14,12 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
+use super::sem_word::{self as word, WAITERS};
+
 use sched_core::{AcquirePoll, SchedError, SemId, WaitResult};
 
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
-
-/// Set in the word while the scheduler holds the count (threads are waiting).
-const WAITERS: u64 = 1 << 63;
 
 /// A counting semaphore.
 #[derive(Debug)]
@@ -46,25 +45,14 @@ impl Semaphore {
     /// Takes a permit from the word if one is there and nobody waits.
     #[inline]
     fn try_fast(&self) -> bool {
-        let mut w = self.word.load(Ordering::Relaxed);
-        while w != 0 && w & WAITERS == 0 {
-            match self
-                .word
-                .compare_exchange_weak(w, w - 1, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) => return true,
-                Err(now) => w = now,
-            }
-        }
-        false
+        word::try_take(&self.word)
     }
 
     /// Returns to fast mode once nobody waits: the scheduler's count goes back into the word.
     /// Under the scheduler lock.
     fn leave_slow_mode(&self, s: &mut Sched, id: SemId) {
-        if self.word.load(Ordering::Relaxed) & WAITERS != 0 && s.waiter_count(id) == Some(0) {
-            let permits = s.sem_drain(id).unwrap_or(0);
-            self.word.store(u64::from(permits), Ordering::Release);
+        if word::is_slow(&self.word) && s.waiter_count(id) == Some(0) {
+            word::refill(&self.word, s.sem_drain(id).unwrap_or(0));
         }
     }
 
@@ -95,36 +83,16 @@ impl Semaphore {
         let r = wait::wait(
             |s, cpu| {
                 let id = self.id(s);
-                loop {
-                    let w = self.word.load(Ordering::Relaxed);
-                    if w & WAITERS == 0 {
-                        if w != 0 {
-                            if self
-                                .word
-                                .compare_exchange(w, w - 1, Ordering::Acquire, Ordering::Relaxed)
-                                .is_ok()
-                            {
-                                return Wait::Done(Ok(true));
-                            }
-                            continue;
-                        }
-                        // Empty: hand the (zero) count to the scheduler and wait there.
-                        if self
-                            .word
-                            .compare_exchange(0, WAITERS, Ordering::Relaxed, Ordering::Relaxed)
-                            .is_err()
-                        {
-                            continue;
-                        }
+                if word::take_or_wait(&self.word) {
+                    return Wait::Done(Ok(true));
+                }
+                match s.sem_acquire(cpu, id, deadline) {
+                    Ok(AcquirePoll::Acquired) => Wait::Done(Ok(true)),
+                    Ok(AcquirePoll::Blocked(next)) => Wait::Block(next),
+                    Err(e) => {
+                        self.leave_slow_mode(s, id);
+                        Wait::Done(Err(e))
                     }
-                    return match s.sem_acquire(cpu, id, deadline) {
-                        Ok(AcquirePoll::Acquired) => Wait::Done(Ok(true)),
-                        Ok(AcquirePoll::Blocked(next)) => Wait::Block(next),
-                        Err(e) => {
-                            self.leave_slow_mode(s, id);
-                            Wait::Done(Err(e))
-                        }
-                    };
                 }
             },
             |s, _, res| {
@@ -149,44 +117,30 @@ impl Semaphore {
     /// If the count would overflow `u32`.
     #[inline]
     pub fn release(&self) {
-        let mut w = self.word.load(Ordering::Relaxed);
-        while w & WAITERS == 0 && w < u64::from(u32::MAX) {
-            match self
-                .word
-                .compare_exchange_weak(w, w + 1, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(now) => w = now,
-            }
+        if !word::give(&self.word) {
+            self.release_slow();
         }
-        self.release_slow();
     }
 
     #[cold]
     #[inline(never)]
     fn release_slow(&self) {
-        if self.word.load(Ordering::Relaxed) == u64::from(u32::MAX) {
+        if self.word.load(Ordering::Relaxed) == word::MAX {
             panic!("semaphore permit count overflowed");
         }
         let r = wait::notify(|s| {
             let id = self.id(s);
-            let w = self.word.load(Ordering::Relaxed);
-            if w & WAITERS == 0 {
-                // The last waiter left meanwhile: back to the word (nobody else changes it
-                // while the count is below the maximum and we hold the lock... except fast
-                // paths, hence the atomic add).
-                if w >= u64::from(u32::MAX) {
-                    return Err(SchedError::Overflow);
-                }
-                self.word.fetch_add(1, Ordering::Release);
-                return Ok(());
+            // The last waiter may have left meanwhile: then back to the word.
+            match word::give_locked(&self.word) {
+                Some(true) => return Ok(()),
+                Some(false) => {}
+                None => return Err(SchedError::Overflow),
             }
             // The permit goes to the best waiter; once nobody waits, the count returns to the
             // word (the scheduler's count is zero while someone waits, so that is `0` after a
             // hand-off).
-            let drained = s.sem_release_drain(id)?;
-            if let Some(permits) = drained {
-                self.word.store(u64::from(permits), Ordering::Release);
+            if let Some(permits) = s.sem_release_drain(id)? {
+                word::refill(&self.word, permits);
             }
             Ok(())
         });

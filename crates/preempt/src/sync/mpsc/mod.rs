@@ -22,6 +22,8 @@
 //! Nothing allocates, frees or drops a message under the scheduler lock or with IRQs masked.
 //! Dropping the `Receiver` drops the messages still queued, as `std` does.
 
+use super::atomics;
+
 mod bounded;
 mod errors;
 mod locked;

@@ -32,21 +32,22 @@
 //!
 //! Positions wrap around `usize` consistently (a lap is a power of two): no limit on the
 //! number of messages.
+//!
+//! This file names nothing of the kernel but [`atomics`](super::atomics) (the atomics, the
+//! message cell, the IRQ mask): the host-side `loom` model (`crates/lock-models/tests/ring.rs`)
+//! compiles it against loom's instead and checks it under the weak memory model.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
-use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
-use preempt_arch::cpu;
+use super::atomics::{cpu, AtomicUsize, Ordering, SlotCell};
 
 /// A slot; the stamp first, so that its address is the slot's (one instruction less for each
 /// `ldar`/`stlr`, which take no offset).
 #[repr(C)]
 struct Slot<T> {
     stamp: AtomicUsize,
-    msg: UnsafeCell<MaybeUninit<T>>,
+    msg: SlotCell<T>,
 }
 
 /// Keeps `head` and `tail` on separate cache lines (the receiver and senders on different
@@ -99,7 +100,7 @@ impl<T> Ring<T> {
         let slots: Vec<Slot<T>> = (0..cap)
             .map(|i| Slot {
                 stamp: AtomicUsize::new(i),
-                msg: UnsafeCell::new(MaybeUninit::uninit()),
+                msg: SlotCell::new(),
             })
             .collect();
         Self {
@@ -234,7 +235,7 @@ impl<T> Ring<T> {
     #[inline(always)]
     unsafe fn publish(slot: &Slot<T>, tail: usize, t: T) {
         // SAFETY: the slot is ours to write (above); nothing reads it until the stamp says so.
-        unsafe { (*slot.msg.get()).write(t) };
+        unsafe { slot.msg.write(t) };
         // Release: the message is written before the stamp says so.
         slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
     }
@@ -254,7 +255,7 @@ impl<T> Ring<T> {
         }
         // SAFETY: the stamp says the message of `head` is written; only this receiver takes
         // it, and no sender rewrites the slot before the stamp below frees it.
-        let t = unsafe { (*slot.msg.get()).assume_init_read() };
+        let t = unsafe { slot.msg.read() };
         // Release: the message is moved out before a sender may rewrite the slot.
         slot.stamp
             .store(head.wrapping_add(self.one_lap()), Ordering::Release);
@@ -287,14 +288,15 @@ impl<T> Drop for Ring<T> {
     /// Drops the messages still queued. Nobody else holds the ring now, so every claimed
     /// position is published.
     fn drop(&mut self) {
-        let tail = *self.tail.0.get_mut() & !self.closed();
-        let mut pos = *self.head.0.get_mut();
+        // Plain loads (`&mut self`), written as atomic ones for loom's atomics.
+        let tail = self.tail.0.load(Ordering::Relaxed) & !self.closed();
+        let mut pos = self.head.0.load(Ordering::Relaxed);
         while pos != tail {
             let index = self.index(pos);
             let slot = &mut self.slots[index];
-            if *slot.stamp.get_mut() == pos.wrapping_add(1) {
+            if slot.stamp.load(Ordering::Relaxed) == pos.wrapping_add(1) {
                 // SAFETY: the stamp says the slot holds the message of `pos`, not moved out.
-                unsafe { slot.msg.get_mut().assume_init_drop() };
+                unsafe { slot.msg.drop_value() };
             }
             pos = self.next(pos, index);
         }

@@ -56,6 +56,10 @@ use sched_core::{AcquirePoll, SemId, Ticks, WaitResult};
 
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, percpu, Sched};
+use crate::sync::atomics;
+use free_list::{NONE, WAITERS};
+
+mod free_list;
 
 /// Why a pool could not be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,17 +80,6 @@ impl fmt::Display for PoolError {
         }
     }
 }
-
-/// The low 32 bits of [`Inner::head`]: the first free block's index, [`NONE`] when empty.
-const INDEX: u64 = 0xffff_ffff;
-/// Marks an empty free list.
-const NONE: u32 = u32::MAX;
-/// Set in [`Inner::head`] while threads wait for a block (only under the scheduler lock, and
-/// only on an empty list): allocations then fail fast and frees take the slow path to wake one.
-const WAITERS: u64 = 1 << 32;
-/// One step of the ABA tag in the top 31 bits of [`Inner::head`] (bumped by every pop; it
-/// wraps out of the word without touching [`WAITERS`]).
-const TAG: u64 = 1 << 33;
 
 /// The shared part of a pool: its memory, free list and reference count.
 struct Inner {
@@ -124,47 +117,13 @@ impl Inner {
     /// Pops a block index, unless the list is empty or (with `fast`) threads wait.
     #[inline]
     fn pop(&self, fast: bool) -> Option<u32> {
-        // Acquire: the link and the block's contents written before the push that put the
-        // head there.
-        let mut w = self.head.load(Ordering::Acquire);
-        loop {
-            let i = w as u32;
-            if i == NONE || (fast && w & WAITERS != 0) {
-                return None;
-            }
-            // Possibly stale if another pop takes `i` meanwhile; then the tag has moved and
-            // the exchange fails.
-            let next = self.link(i).load(Ordering::Relaxed);
-            let new = ((w & !INDEX).wrapping_add(TAG)) | u64::from(next);
-            match self
-                .head
-                .compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Acquire)
-            {
-                Ok(_) => return Some(i),
-                Err(now) => w = now,
-            }
-        }
+        free_list::pop(&self.head, |i| self.link(i), fast)
     }
 
     /// Pushes block `i`; false (nothing done) if threads wait and `fast` is set.
     #[inline]
     fn push(&self, i: u32, fast: bool) -> bool {
-        let mut w = self.head.load(Ordering::Relaxed);
-        loop {
-            if fast && w & WAITERS != 0 {
-                return false;
-            }
-            self.link(i).store(w as u32, Ordering::Relaxed);
-            let new = (w & !INDEX) | u64::from(i);
-            // Release: the link and the block's contents go with the block.
-            match self
-                .head
-                .compare_exchange_weak(w, new, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => return true,
-                Err(now) => w = now,
-            }
-        }
+        free_list::push(&self.head, |i| self.link(i), i, fast)
     }
 
     #[inline]
