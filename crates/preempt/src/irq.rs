@@ -17,7 +17,7 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use preempt_arch::{cpu, layout::MAX_CPUS};
+use preempt_arch::{cpu, layout::MAX_CPUS, SpinLock};
 
 use crate::board;
 use crate::kernel::irq as kirq;
@@ -159,6 +159,11 @@ fn enable_sgi_here(sgi: u32, bit: u32) -> Result<(), IrqError> {
         return Ok(());
     }
     enable(line)?;
+    // Under the lock, so that a registration's `forget_sgi_enables` on another core cannot
+    // fall between reading the cores' records and setting the flag (it would set the flag
+    // from records the registration had cleared, and a core whose line was disabled since
+    // would skip enabling it).
+    let _records = SGI_RECORDS.lock();
     mine.fetch_or(bit, Ordering::Relaxed);
     let everywhere = (0..MAX_CPUS)
         .filter(|c| crate::kernel::cpus_mask() & (1 << c) != 0)
@@ -169,8 +174,13 @@ fn enable_sgi_here(sgi: u32, bit: u32) -> Result<(), IrqError> {
     Ok(())
 }
 
+/// Serializes the updates of [`SGIS_ENABLED`] and [`SGIS_EVERYWHERE`] (slow paths only: a
+/// raise reads the flag without it).
+static SGI_RECORDS: SpinLock<()> = SpinLock::new(());
+
 /// After a registration changes: every core enables SGI lines again on its next raise.
 fn forget_sgi_enables() {
+    let _records = SGI_RECORDS.lock();
     SGIS_EVERYWHERE.store(0, Ordering::Relaxed);
     for mask in &SGIS_ENABLED {
         mask.store(0, Ordering::Relaxed);
