@@ -109,6 +109,12 @@ impl RawSpinLock {
         self.ticket.try_lock_on(cpu::core_id())
     }
 
+    /// How many times the lock has been taken (or waited for) since it was made, wrapping at
+    /// 2^32: statistics for tests.
+    pub fn times_taken(&self) -> u32 {
+        self.ticket.tickets()
+    }
+
     /// Releases the lock.
     ///
     /// The caller must hold it — on this core, though possibly taken by another thread that

@@ -98,6 +98,12 @@ impl TicketLock {
         wait_until(&self.serving, ticket);
     }
 
+    /// How many times the lock has been taken or waited for since it was made (tickets handed
+    /// out, wrapping at 2^32): statistics for tests.
+    pub fn tickets(&self) -> u32 {
+        self.next.load(Ordering::Relaxed)
+    }
+
     /// Takes the lock if it is free (no ticket is taken otherwise); records `me` as the holder.
     #[inline]
     pub fn try_lock_on(&self, me: usize) -> bool {

@@ -148,6 +148,12 @@ pub(crate) fn irq_serve(f: impl FnMut(u32)) {
     }
 }
 
+/// Times the interrupt controller's lock was taken since boot (wrapping): statistics for
+/// tests (`preempt::testing::irqchip_lock_takes`).
+pub(crate) fn irqchip_lock_takes() -> u32 {
+    GIC.raw().times_taken()
+}
+
 /// Raises software-generated interrupt `sgi` on this core without the `GIC` lock where the
 /// interrupt controller allows it (a GICv3); `None`: use [`with_irqchip`].
 pub(crate) fn irq_send_sgi_to_self(sgi: u32) -> Option<Result<(), IrqError>> {

@@ -93,6 +93,8 @@ fn after_tickless(cpu: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
 #[inline(never)]
 extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
     let core = cpu::core_id();
+    // The lock without the epoch step: a tick that changes nothing for the other cores
+    // leaves their quiet stretches alone (`tick_decision`); everything else steps it.
     let mut lock = SchedLock::take_in_irq(core);
     let next = if work & percpu::WORK_TICK != 0 {
         match tick_decision(lock.sched(), this, core) {
@@ -100,11 +102,13 @@ extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
             // handler's wake-up) is still to be checked: a tick that skipped the scheduler
             // (tickless, `quiet_until`) compared nothing.
             Next::Keep if work & percpu::WORK_RESCHED != 0 || lock.sched().must_check(core) => {
+                super::sched_touched();
                 lock.sched().preempt_check(core)
             }
             next => next,
         }
     } else {
+        super::sched_touched();
         lock.sched().preempt_check(core)
     };
     match next {
@@ -116,12 +120,24 @@ extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
     }
 }
 
-/// A tick's decision (out of line: its registers are not the preemption check's).
+/// A tick's decision (out of line: its registers are not the preemption check's), under the
+/// scheduler lock taken without the epoch step. It steps the epoch only if it changed what
+/// another core's tick would decide: a switch (the queues changed) or a timer that fell due
+/// (a thread became ready). Otherwise it changed only this core's slice, which no other
+/// core's `quiet_until` depends on — and stepping the epoch for it would, with several
+/// cores, end every other core's quiet stretch at each tick, so that every tick of every
+/// core took this lock (measured: all of them did, four cores computing alone).
 #[inline(never)]
 fn tick_decision(s: &mut super::Sched, this: &percpu::PerCpu, core: CpuId) -> Next {
+    // A tick's only timer work is popping the due ones, all of them: the earliest deadline
+    // changes exactly when it woke somebody.
+    let due = s.next_deadline();
     let next = s.tick(core, timer::counter());
+    if next != Next::Keep || s.next_deadline() != due {
+        super::sched_touched();
+    }
     if next == Next::Keep {
-        // Under the lock, after this call's own epoch step: any later change to the
+        // Under the lock, after this call's own epoch step (if any): any later change to the
         // scheduler moves the epoch on and ends the quiet stretch.
         this.quiet_until
             .store(s.quiet_until(core), Ordering::Relaxed);

@@ -215,7 +215,8 @@ fn not_made() -> ! {
 }
 
 /// Counts the times the scheduler lock was taken (each may have changed what the scheduler
-/// would decide). A tick may skip the scheduler only while this is unchanged since it learnt
+/// would decide), except for the ticks' decisions that changed nothing but their own core's
+/// slice (see [`lock_sched_raw_on`]). A tick may skip the scheduler only while this is unchanged since it learnt
 /// how long the CPU would stay quiet (see `irq::preempt_irq`).
 static SCHED_EPOCH: AtomicU64 = AtomicU64::new(0);
 
@@ -233,17 +234,26 @@ fn lock_sched_raw() {
     sched_touched();
 }
 
-/// [`lock_sched_raw`] for a caller that has this core's number (`cpu::core_id()`) at hand.
+/// Takes the raw scheduler lock for the interrupt's decision, given this core's number
+/// (`cpu::core_id()`), *without* moving the epoch on: the decision does that itself when it
+/// changes anything another core's quiet ticks depend on (`irq::decide`). A tick that only
+/// charges its own slice must not: with several cores every tick would end every other
+/// core's quiet stretch, and no tick would ever be quiet.
 #[inline(always)]
 fn lock_sched_raw_on(core: CpuId) {
     sched_static().raw().lock_on(core);
-    sched_touched();
 }
 
 /// Releases the raw scheduler lock taken by [`lock_sched_raw`] when no switch happened.
 #[inline(always)]
 fn unlock_sched_raw() {
     sched_static().raw().unlock();
+}
+
+/// Times the scheduler lock was taken since boot (wrapping): statistics for tests
+/// (`preempt::testing::sched_lock_takes`).
+pub(crate) fn sched_lock_takes() -> u32 {
+    sched_static().raw().times_taken()
 }
 
 /// The current scheduler epoch (see [`SCHED_EPOCH`]).

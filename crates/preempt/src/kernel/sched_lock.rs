@@ -59,7 +59,9 @@ impl SchedLock {
 
     /// [`take`](Self::take) for the interrupt handler, where IRQs have been masked since the
     /// exception was taken and the IRQ vector has probed the thread's stack already.
-    /// `core` is this core's number (`cpu::core_id()`).
+    /// `core` is this core's number (`cpu::core_id()`). Unlike `take` it leaves the
+    /// scheduler's epoch alone: the caller moves it on (`kernel::sched_touched`) unless its
+    /// decision changed nothing another core's quiet ticks depend on.
     #[inline(always)]
     pub(crate) fn take_in_irq(core: CpuId) -> Self {
         debug_assert!(cpu::irqs_masked());
