@@ -26,8 +26,11 @@ use super::shared::Shared;
 use super::{fault, irq, made, percpu, sched_touched, KThread, ThreadInfo, SCHED};
 use crate::board;
 
-/// How long core 0 waits for the cores it started to count themselves in.
-const BRINGUP_TIMEOUT_MS: u64 = 100;
+/// How long core 0 waits for the cores it started to count themselves in. A core takes
+/// microseconds on hardware; an emulator running in real time on a loaded host may schedule
+/// a new core's thread only after tens of milliseconds (100 ms lost a core now and then), so
+/// the bound is generous: it only matters when a core never comes.
+const BRINGUP_TIMEOUT_MS: u64 = 1000;
 
 /// The idle control block core 0 made for each secondary core, taken by that core as it
 /// joins (null: none, or taken).
