@@ -1,24 +1,34 @@
-//! The default demo: three equal-priority workers that never yield share the CPU in 1 ms time
-//! slices, while a high-priority thread wakes every 10 ms and preempts whichever is running.
+//! The default demo: two more equal-priority workers than there are cores, none of which ever
+//! yields, share the cores in 1 ms time slices, while a high-priority thread wakes every 10 ms
+//! and preempts whichever worker runs on the core it takes.
 //!
-//! Read the output: worker lines interleave although no worker ever gives up the CPU (that is
-//! preemption), and each `high` line appears on time in the middle of them (that is priority).
+//! Read the output: every worker makes progress although no worker ever gives up a core and
+//! there are more of them than cores (that is preemption: round robin among equals), and each
+//! `high` line appears on time in the middle of them (that is priority).
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
 use alloc::vec::Vec;
-use preempt::println;
 use preempt::thread::{self, Builder};
 use preempt::time::{Duration, Instant};
+use preempt::{cpu, println};
 
 preempt::entry!(main);
 
 const RUN: Duration = Duration::from_millis(60);
+/// The workers' names: as many as the cores plus two (four cores at most, so six).
+const WORKERS: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
 
 fn main() {
-    println!("preempt demo: 3 busy workers at priority 100, one sleeper at priority 200");
+    // More workers than cores, so that every core is busy and equal workers must take turns.
+    let names = &WORKERS[..(cpu::count() + 2).min(WORKERS.len())];
+    println!(
+        "preempt demo on {} core(s): {} busy workers at priority 100, one sleeper at priority 200",
+        cpu::count(),
+        names.len()
+    );
     let start = Instant::now();
 
     let high = Builder::new()
@@ -41,9 +51,9 @@ fn main() {
         })
         .expect("spawn high");
 
-    let workers: Vec<_> = ["A", "B", "C"]
-        .into_iter()
-        .map(|name| {
+    let workers: Vec<_> = names
+        .iter()
+        .map(|&name| {
             Builder::new()
                 .name(name)
                 .priority(100)
@@ -61,7 +71,7 @@ fn main() {
     for c in &counts {
         total += c;
     }
-    for (name, c) in ["A", "B", "C"].iter().zip(&counts) {
+    for (name, c) in names.iter().zip(&counts) {
         println!(
             "worker {name}: {c} iterations ({}% of the work)",
             c * 100 / total.max(1)
