@@ -86,15 +86,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 if self.handoff.is_some() {
                     self.flush_handoff(); // the rotation works on the queue alone
                 }
-                let t = self.entry_mut(cur);
-                t.state = State::Ready;
-                t.saved_slice = 0;
-                let index = self
-                    .ready
-                    .rotate(self.threads.slots_mut(), cur.index(), prio);
-                let to = self.id_of_slot(index.expect("the ready level had a head"));
-                self.run_on(cpu, to);
-                Next::Switch { from: cur, to }
+                self.rotate_to_head(cpu, cur, prio)
             }
             Some(top) if idle || top >= prio => {
                 self.requeue_current(cpu, cur, Requeue::Tail);
@@ -111,6 +103,18 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// current thread goes to the back of its level if a thread allowed here is as good.
     #[inline(never)]
     fn yield_restricted(&mut self, cpu: CpuId, cur: ThreadId, idle: bool, prio: Priority) -> Next {
+        // The common case again, when the peer at the head of the level may run here: then
+        // it is the best ready thread allowed here, and one rotation does it.
+        if !idle && self.ready_top() == Some(prio) {
+            if self.handoff.is_some() {
+                self.flush_handoff();
+            }
+            if let Some(head) = self.ready.head(prio) {
+                if self.threads.slot(head).entry().affinity & (1 << cpu) != 0 {
+                    return self.rotate_to_head(cpu, cur, prio);
+                }
+            }
+        }
         match self.top_for(cpu) {
             Some(top) if idle || top >= prio => {
                 self.requeue_current(cpu, cur, Requeue::Tail);
@@ -121,6 +125,21 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 Next::Keep
             }
         }
+    }
+
+    /// One round-robin step of level `prio` (the best ready level, queued only, its head
+    /// allowed on `cpu`): the running `cur` to the back, the head onto `cpu`.
+    #[inline(always)]
+    fn rotate_to_head(&mut self, cpu: CpuId, cur: ThreadId, prio: Priority) -> Next {
+        let t = self.entry_mut(cur);
+        t.state = State::Ready;
+        t.saved_slice = 0;
+        let index = self
+            .ready
+            .rotate(self.threads.slots_mut(), cur.index(), prio);
+        let to = self.id_of_slot(index.expect("the ready level had a head"));
+        self.run_on(cpu, to);
+        Next::Switch { from: cur, to }
     }
 
     /// The timer interrupt of `cpu` at time `now`.
