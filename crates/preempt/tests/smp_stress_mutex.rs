@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use preempt::sync::{Arc, Mutex};
 use preempt::thread::{self, Builder};
-use preempt::time::Duration;
+use preempt::time::{Duration, Instant};
 use preempt::{check, check_eq, cpu, println};
 
 preempt::entry!(main);
@@ -28,7 +28,7 @@ const THREADS: usize = 4;
 /// a million per thread does not finish in minutes (100,000 in all did not finish in two
 /// minutes beside another MTTCG test). This size finishes within a minute even in the convoy;
 /// without it (the spinning fast path, `Mutex::spin_for`), 80,000 took 0.2 s.
-const PER_THREAD: u64 = 5_000;
+const PER_THREAD: u64 = 50_000;
 
 /// Threads that have started and finished incrementing.
 static STARTED: AtomicU64 = AtomicU64::new(0);
@@ -39,6 +39,7 @@ static MOST_AT_ONCE: AtomicU64 = AtomicU64::new(0);
 fn main() {
     check_eq!(cpu::count(), THREADS);
     let counter = Arc::new(Mutex::new(0u64));
+    let t0 = Instant::now();
     let workers: Vec<_> = (0..THREADS)
         .map(|core| {
             let counter = counter.clone();
@@ -68,8 +69,12 @@ fn main() {
         check_eq!(w.join().expect("incrementer"), core);
     }
     let total = *counter.lock().unwrap();
+    let ms = t0.elapsed().as_millis().max(1) as u64;
     let at_once = MOST_AT_ONCE.load(Ordering::SeqCst);
-    println!("total {total}; at most {at_once} threads incrementing at once");
+    println!(
+        "total {total} in {ms} ms ({} passes/s); at most {at_once} threads incrementing at once",
+        total * 1000 / ms
+    );
     check_eq!(total, THREADS as u64 * PER_THREAD);
     check!(
         at_once >= 2,

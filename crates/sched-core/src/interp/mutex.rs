@@ -39,6 +39,15 @@ impl<S: StoreKind> Interp<S> {
             return Ok(());
         };
         let m = self.objs[i].mutex();
+        if let Op::Lock(c, ..) | Op::TryLock(c, _) | Op::Unlock(c, _) = *op {
+            // The kernel claims a mutex handed to a thread before that thread does anything
+            // else; a scenario that has the heir use the mutex first gives up the claim (the
+            // mutex stays pending, in the model as in the scheduler).
+            let cur = self.s.current(Self::cpu(c));
+            if self.claims.get(&cur).is_some_and(|&(j, _)| j == i) {
+                self.claims.remove(&cur);
+            }
+        }
         match *op {
             Op::Lock(c, _, timeout) => self.lock(Self::cpu(c), i, m, timeout),
             Op::TryLock(c, _) => self.try_lock(Self::cpu(c), i, m),

@@ -64,12 +64,12 @@
 //!    `LOCK_WAITERS` alone after a hand-off (no owner runs: a locker goes to the
 //!    scheduler, which lets it take the mutex over if its priority allows),
 //!    `0` if it became free.
-//! 4a. **Woken heir**, under the scheduler lock: [`mutex_claim`](Scheduler::mutex_claim);
+//! 5. **Woken heir**, under the scheduler lock: [`mutex_claim`](Scheduler::mutex_claim);
 //!    `true`: store the word (`me | LOCK_WAITERS`), the mutex is its own; `false`: it
 //!    was taken over, so lock again as in step 2 but with
 //!    [`mutex_lock_retry`](Scheduler::mutex_lock_retry) (`hint` `None` when the word
 //!    names no owner).
-//! 5. **Try-lock:** `CAS(0 -> me)`; if the word has `LOCK_WAITERS`, take the
+//! 6. **Try-lock:** `CAS(0 -> me)`; if the word has `LOCK_WAITERS`, take the
 //!    scheduler lock and call [`mutex_try_lock`](Scheduler::mutex_try_lock)
 //!    (then store the word if it succeeded). A plain owner word means "busy".
 //!
