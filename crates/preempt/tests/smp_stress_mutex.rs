@@ -22,12 +22,16 @@ use preempt::{check, check_eq, cpu, println};
 preempt::entry!(main);
 
 const THREADS: usize = 4;
-/// Increments per thread. The figure is 1,000,000: on a 2-core host running 4 vCPUs,
-/// a preempted vCPU makes a waiter block, and from then on every unlock hands the mutex to a
-/// blocked waiter (a convoy: one pass per cross-core wake-up, about 2,000 a second here), so
-/// a million per thread does not finish in minutes (100,000 in all did not finish in two
-/// minutes beside another MTTCG test). This size finishes within a minute even in the convoy;
-/// without it (the spinning fast path, `Mutex::spin_for`), 80,000 took 0.2 s.
+/// Increments per thread (200,000 in all). The figure is 1,000,000 per thread, which
+/// does not fit in a minute here. Before the take-over of a pending mutex (see
+/// `sched_core::scheduler::mutex`), a host-preempted vCPU made a waiter block and from then on
+/// every unlock handed the mutex to a blocked thread (a convoy: about 2,000 passes a second
+/// on a 2-core host running 4 vCPUs; 4 x 50,000 timed out at 120 s). Since, on the same host
+/// with a load of 8-15 (other QEMUs beside it): 8,000-40,000 passes a second for 4 threads on
+/// 4 cores, so 4,000,000 would take 100-500 s; 200,000 takes 5-25 s. What is left is the
+/// emulation, not the convoy: 4 threads on 4 separate mutexes made 0.5-7 million passes a
+/// second in the same runs, and a slow path (about 1 in 1,000 passes) waits tens of
+/// milliseconds for the scheduler's ticket lock when a vCPU is descheduled by the host.
 const PER_THREAD: u64 = 50_000;
 
 /// Threads that have started and finished incrementing.

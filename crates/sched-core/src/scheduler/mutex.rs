@@ -47,7 +47,8 @@
 //! 2. **Lock, slow** (the CAS failed), under the scheduler lock: load `w`. If
 //!    `w == 0`, retry the CAS. If `LOCK_WAITERS` is clear, `CAS(w -> w |
 //!    LOCK_WAITERS)` (reload and repeat on failure). Once it is set, call
-//!    [`mutex_lock_contended(cpu, m, owner_of(w), deadline)`](Scheduler::mutex_lock_contended).
+//!    [`mutex_lock_contended(cpu, m, owner_of(w), deadline)`](Scheduler::mutex_lock_contended)
+//!    ([`mutex_lock`](Scheduler::mutex_lock) if the word is `LOCK_WAITERS` alone: pending).
 //!    If sched-core has no owner recorded it records the hinted owner first (so
 //!    the boost lands on the right thread), then blocks the caller. Setting the
 //!    bit before calling is what makes this safe: from then on the owner's
