@@ -22,8 +22,8 @@ preempt::entry!(main);
 /// Messages per producer (two producers: 200,000 in all). The figure is a million,
 /// which does not fit in a minute here: on a 2-core host running 4 vCPUs beside other QEMUs,
 /// 8,800 messages a second before a full `send` and an empty `recv` looked again before
-/// waiting, 23,700 after (one run), and 2,100 while a 4-vCPU mutex convoy ran beside it —
-/// a million would take 40 s to 8 minutes. 200,000 takes 8-25 s in ordinary runs.
+/// waiting, 23,700-42,200 after, and 2,100 while a 4-vCPU mutex convoy ran beside it —
+/// a million would take 40 s to 8 minutes. 200,000 takes 5-25 s in ordinary runs.
 const PER_PRODUCER: u64 = 100_000;
 /// An acknowledgement goes to core 3 after this many messages.
 const BATCH: u64 = 1_000;
