@@ -28,6 +28,9 @@ pub(crate) struct MutexState {
     pub(crate) owner: Option<ThreadId>,
     /// Its last owner exited while holding it.
     pub(crate) poisoned: bool,
+    /// The owner was handed the mutex while it waited and has not run since: a running
+    /// thread of at least its priority may take the mutex from it (see `scheduler::mutex`).
+    pub(crate) pending: bool,
     /// Links in the owner's list of owned mutexes (object slot indices).
     pub(crate) owned_prev: u32,
     pub(crate) owned_next: u32,
@@ -65,6 +68,7 @@ impl Object {
             KindTag::Mutex => Kind::Mutex(MutexState {
                 owner: None,
                 poisoned: false,
+                pending: false,
                 owned_prev: NIL,
                 owned_next: NIL,
             }),

@@ -103,6 +103,28 @@ impl WaitList {
         } else {
             store.wlink(before).next
         };
+        self.link(store, index, before, after);
+    }
+
+    /// Puts `index` ahead of every waiter of equal or lower rank, behind only better ones:
+    /// for a thread that waited already and must not lose its turn among its peers.
+    pub(crate) fn insert_first<S: WaitStore + ?Sized>(&mut self, store: &mut S, index: u32) {
+        debug_assert!(!store.wlink(index).queued, "thread waits twice");
+        let rank = store.rank(index);
+        let mut after = self.head;
+        while after != NIL && store.rank(after) > rank {
+            after = store.wlink(after).next;
+        }
+        let before = if after == NIL {
+            self.tail
+        } else {
+            store.wlink(after).prev
+        };
+        self.link(store, index, before, after);
+    }
+
+    /// Links `index` between `before` and `after` (neighbours, or `NIL` at an end).
+    fn link<S: WaitStore + ?Sized>(&mut self, store: &mut S, index: u32, before: u32, after: u32) {
         *store.wlink_mut(index) = WaitLink {
             prev: before,
             next: after,
@@ -254,6 +276,25 @@ mod tests {
         l.remove(&mut s, 2);
         assert!(l.is_empty());
         assert_eq!(l.head(), None);
+    }
+
+    #[test]
+    fn insert_first_goes_ahead_of_its_peers_only() {
+        let mut s = store(&[5, 9, 5, 1, 5, 5]);
+        let mut l = WaitList::new();
+        for i in 0..4 {
+            l.insert(&mut s, i);
+        }
+        l.insert_first(&mut s, 4);
+        assert_eq!(contents(&l, &s), [1, 4, 0, 2, 3]);
+        let mut e = WaitList::new();
+        e.insert_first(&mut s, 5);
+        assert_eq!(contents(&e, &s), [5]);
+        l.remove(&mut s, 3);
+        l.remove(&mut s, 0);
+        l.remove(&mut s, 2);
+        l.insert_first(&mut s, 3);
+        assert_eq!(contents(&l, &s), [1, 4, 3], "last when all outrank it");
     }
 
     #[test]

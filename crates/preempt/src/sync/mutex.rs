@@ -3,9 +3,13 @@
 //! Uncontended lock and unlock are one compare-and-swap each on the lock word, with no kernel
 //! entry. Only contention takes the scheduler lock, where `sched-core`'s mutex state machine
 //! queues waiters by priority, boosts the owner (transitively through chains of owners) and
-//! hands the mutex directly to the best waiter on unlock. The word protocol is documented in
+//! on unlock hands the mutex to the best waiter, *pending* until that thread runs: meanwhile
+//! a running thread of at least its priority takes the mutex over instead of queueing behind
+//! a thread that is not running (a lock convoy), and the heir, woken, finds it lost and waits
+//! again first among its priority. The word protocol is documented in
 //! `sched_core::scheduler::mutex`: `0` free, `owner id` owned and uncontended, `| LOCK_WAITERS`
-//! once the scheduler's record is authoritative.
+//! once the scheduler's record is authoritative (`LOCK_WAITERS` alone: pending, no owner
+//! runs).
 //!
 //! A thread that dies holding the mutex poisons it at once, as a panic does in std: from then
 //! on `is_poisoned`, `get_mut`, `into_inner` and every locker report it (the next owner gets
@@ -62,6 +66,8 @@ unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 enum Outcome {
     Acquired,
     TimedOut,
+    /// Woken as the heir, but a running thread took the mutex over first: lock again.
+    Lost,
     /// Misuse detected under the scheduler lock; reported (panicking) after it is released,
     /// so the panic ends the calling thread rather than the kernel.
     Misuse(SchedError),
@@ -104,7 +110,7 @@ impl<T: ?Sized> Mutex<T> {
         }
         match self.lock_slow(me, None) {
             Outcome::Acquired => self.guard(me),
-            Outcome::TimedOut => unreachable!("an untimed lock timed out"),
+            Outcome::TimedOut | Outcome::Lost => unreachable!("an untimed lock timed out"),
             Outcome::Misuse(e) => misuse(e),
         }
     }
@@ -180,7 +186,7 @@ impl<T: ?Sized> Mutex<T> {
         }
         match self.lock_slow(me, Some(wait::deadline_after(timeout))) {
             Outcome::Acquired => Ok(self.guard(me)?),
-            Outcome::TimedOut => Err(TryLockError::WouldBlock),
+            Outcome::TimedOut | Outcome::Lost => Err(TryLockError::WouldBlock),
             Outcome::Misuse(e) => misuse(e),
         }
     }
@@ -269,10 +275,12 @@ impl<T: ?Sized> Mutex<T> {
     /// to let go (critical sections are mostly short), so retry the atomic take a bounded
     /// number of times before blocking, which costs a trip through the scheduler lock for the
     /// blocker and for the holder's unlock, an IPI and two switches. Gives up at once when
-    /// the holder is the caller itself (the slow path reports the deadlock) and when a thread
-    /// already waits (the mutex is handed to it, not to whoever comes by); not called on one
-    /// core (the holder cannot run while this thread spins). The spin delays priority
-    /// inheritance by at most [`SPINS`] attempts.
+    /// the holder is the caller itself (the slow path reports the deadlock) and when the
+    /// mutex was handed to a waiter that has not run yet (the word is `LOCK_WAITERS` alone:
+    /// the slow path takes it over if the caller's priority allows); while threads wait, a
+    /// free word is never seen (an unlock hands over), so the spin ends with the slow path.
+    /// Not called on one core (the holder cannot run while this thread spins). The spin
+    /// delays priority inheritance by at most [`SPINS`] attempts.
     #[cold]
     #[inline(never)]
     fn spin_for(&self, me: u64) -> bool {
@@ -291,17 +299,31 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
+    /// Blocks until the mutex is the caller's (or `deadline`): a woken heir that finds the
+    /// mutex taken over waits again, first among its priority, with the same deadline.
     fn lock_slow(&self, me: u64, deadline: Option<u64>) -> Outcome {
+        let mut retry = false;
+        loop {
+            match self.lock_once(me, deadline, retry) {
+                Outcome::Lost => retry = true,
+                out => return out,
+            }
+        }
+    }
+
+    fn lock_once(&self, me: u64, deadline: Option<u64>, retry: bool) -> Outcome {
         wait::wait(
             |s, cpu| {
                 let m = self.id(s);
                 let Some(w) = word::take_or_mark(&self.word, me) else {
                     return Wait::Done(Outcome::Acquired);
                 };
-                // The scheduler's record, if any, wins over the hint in the word.
-                let poll = match ThreadId::from_u64(w & !LOCK_WAITERS) {
-                    Some(owner) => s.mutex_lock_contended(cpu, m, owner, deadline),
-                    None => s.mutex_lock(cpu, m, deadline),
+                // The scheduler's record, if any, wins over the hint in the word (which names
+                // nobody while the mutex is pending for a woken heir).
+                let poll = match (retry, ThreadId::from_u64(w & !LOCK_WAITERS)) {
+                    (true, hint) => s.mutex_lock_retry(cpu, m, hint, deadline),
+                    (false, Some(owner)) => s.mutex_lock_contended(cpu, m, owner, deadline),
+                    (false, None) => s.mutex_lock(cpu, m, deadline),
                 };
                 match poll {
                     Ok(LockPoll::Acquired) => {
@@ -312,11 +334,17 @@ impl<T: ?Sized> Mutex<T> {
                     Err(e) => Wait::Done(Outcome::Misuse(e)),
                 }
             },
-            |s, _, res| match res {
+            |s, cpu, res| match res {
                 WaitResult::Acquired => {
                     let m = self.id(s);
-                    self.store_word(s, m);
-                    Outcome::Acquired
+                    match s.mutex_claim(cpu, m) {
+                        Ok(true) => {
+                            self.store_word(s, m);
+                            Outcome::Acquired
+                        }
+                        Ok(false) => Outcome::Lost,
+                        Err(e) => Outcome::Misuse(e),
+                    }
                 }
                 WaitResult::TimedOut => Outcome::TimedOut,
                 _ => Outcome::Misuse(SchedError::NotBlocked),

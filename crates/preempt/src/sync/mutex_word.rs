@@ -21,13 +21,15 @@ pub(crate) fn take(word: &AtomicU64, me: u64) -> Result<u64, u64> {
     word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
 }
 
-/// Retries [`take`] up to `spins` times while the holder is someone else and nobody waits;
-/// whether it took the word.
+/// Retries [`take`] up to `spins` times while the holder is someone else; whether it took
+/// the word. Gives up at once when the caller holds it, and when the word is
+/// [`LOCK_WAITERS`] alone: the mutex was handed to a woken heir that has not run yet, which
+/// only the slow path may take over.
 #[inline(always)]
 pub(crate) fn spin_take(word: &AtomicU64, me: u64, spins: u32) -> bool {
     for _ in 0..spins {
         let w = word.load(Ordering::Relaxed);
-        if w == me || w & LOCK_WAITERS != 0 {
+        if w & !LOCK_WAITERS == me || w == LOCK_WAITERS {
             return false;
         }
         if w == 0 && take(word, me).is_ok() {

@@ -109,9 +109,17 @@ pub struct Interp<S: StoreKind = Checked> {
     objs: Vec<ObjRec>,
     now: Ticks,
     next_data: u32,
-    /// Arrival counter for wait-order checks.
+    /// Arrival counter for wait-order checks (counts up from [`FIRST_STAMP`]).
     stamp: u64,
+    /// Stamps of retried mutex locks, which go ahead of every arrival (count down from it).
+    front_stamp: u64,
+    /// Threads handed a mutex (object index) while they waited, with the deadline of that
+    /// wait, until they claim it at `TakeResult`, as the kernel's woken locker does.
+    claims: BTreeMap<ThreadId, (usize, Option<Ticks>)>,
 }
+
+/// Where arrival stamps start: room below for the stamps of retried locks.
+const FIRST_STAMP: u64 = 1 << 62;
 
 impl Interp {
     /// A scheduler with `CPUS` started CPUs and the given threads spawned, its
@@ -147,7 +155,9 @@ impl<S: StoreKind> Interp<S> {
             objs: Vec::new(),
             now: 0,
             next_data: 1000,
-            stamp: 0,
+            stamp: FIRST_STAMP,
+            front_stamp: FIRST_STAMP,
+            claims: BTreeMap::new(),
         };
         for cpu in 0..CPUS {
             let id = it.s.add_idle(cpu, cpu as u32);
@@ -245,5 +255,10 @@ impl<S: StoreKind> Interp<S> {
     fn next_stamp(&mut self) -> u64 {
         self.stamp += 1;
         self.stamp
+    }
+
+    fn next_front_stamp(&mut self) -> u64 {
+        self.front_stamp -= 1;
+        self.front_stamp
     }
 }

@@ -44,6 +44,8 @@ pub(super) struct ObjRec {
     /// included); may be a dead thread that exited holding a fast-path lock.
     pub(super) holder: Option<ThreadId>,
     pub(super) poisoned: bool,
+    /// The holder was handed the mutex while it waited and has not claimed it yet.
+    pub(super) pending: bool,
     /// Driven through the lock-word protocol.
     pub(super) fast: bool,
     /// The kernel's lock word of a fast mutex.
@@ -59,6 +61,7 @@ impl ObjRec {
             bits: 0,
             holder: None,
             poisoned: false,
+            pending: false,
             fast,
             word: 0,
         }
@@ -158,8 +161,22 @@ impl<S: StoreKind> Interp<S> {
         event: Option<(u32, EventMode, bool)>,
     ) {
         let stamp = self.next_stamp();
+        self.begin_wait_stamped(t, obj, deadline, event, stamp);
+    }
+
+    /// [`begin_wait`](Self::begin_wait) with a given arrival stamp (a retried mutex lock
+    /// goes ahead of its peers: a stamp below every other).
+    pub(super) fn begin_wait_stamped(
+        &mut self,
+        t: ThreadId,
+        obj: Option<usize>,
+        deadline: Option<Ticks>,
+        event: Option<(u32, EventMode, bool)>,
+        stamp: u64,
+    ) {
         let prio = self.s.priority(t).unwrap_or(0);
         self.results.remove(&t);
+        self.claims.remove(&t);
         self.waits.insert(
             t,
             WaitRec {

@@ -39,6 +39,15 @@ impl<S: StoreKind> Interp<S> {
             return Ok(());
         };
         let m = self.objs[i].mutex();
+        if let Op::Lock(c, ..) | Op::TryLock(c, _) | Op::Unlock(c, _) = *op {
+            // The kernel claims a mutex handed to a thread before that thread does anything
+            // else; a scenario that has the heir use the mutex first gives up the claim (the
+            // mutex stays pending, in the model as in the scheduler).
+            let cur = self.s.current(Self::cpu(c));
+            if self.claims.get(&cur).is_some_and(|&(j, _)| j == i) {
+                self.claims.remove(&cur);
+            }
+        }
         match *op {
             Op::Lock(c, _, timeout) => self.lock(Self::cpu(c), i, m, timeout),
             Op::TryLock(c, _) => self.try_lock(Self::cpu(c), i, m),
@@ -60,14 +69,41 @@ impl<S: StoreKind> Interp<S> {
         matches!(self.s.state(t), None | Some(State::Zombie(_)))
     }
 
+    /// Whether `cur` may take mutex `i` over from its holder: the holder is pending and
+    /// `cur`'s effective priority is at least the holder's. Checks on the way the property
+    /// the rule exists for: such a taker outranks or equals every waiter.
+    fn takes_over(&self, i: usize, cur: ThreadId) -> Result<bool, String> {
+        let o = &self.objs[i];
+        let Some(h) = o.holder.filter(|&h| o.pending && h != cur) else {
+            return Ok(false);
+        };
+        let mine = self.s.priority(cur).unwrap_or(0);
+        if mine < self.s.priority(h).unwrap_or(0) {
+            return Ok(false);
+        }
+        for w in self.model_waiters(i) {
+            ensure!(
+                self.s.priority(w).unwrap_or(0) <= mine,
+                "{cur:?} (priority {mine}) would take a mutex before the better waiter {w:?}"
+            );
+        }
+        Ok(true)
+    }
+
     /// The model's verdict on `cur` locking mutex `i` whose holder is `holder`.
-    fn expect_lock(&self, cur: ThreadId, holder: Option<ThreadId>) -> Expect {
-        match holder {
+    fn expect_lock(
+        &self,
+        i: usize,
+        cur: ThreadId,
+        holder: Option<ThreadId>,
+    ) -> Result<Expect, String> {
+        Ok(match holder {
             None => Expect::Acquire,
             Some(h) if h == cur => Expect::Fail(SchedError::Relock),
+            Some(_) if self.takes_over(i, cur)? => Expect::Acquire,
             Some(h) if self.holder_chain_reaches(h, cur) => Expect::Fail(SchedError::Deadlock),
             Some(_) => Expect::Block,
-        }
+        })
     }
 
     fn lock(
@@ -77,14 +113,32 @@ impl<S: StoreKind> Interp<S> {
         m: MutexId,
         timeout: Option<Ticks>,
     ) -> Result<(), String> {
-        let cur = self.s.current(cpu);
         let deadline = self.deadline(timeout);
+        self.lock_at(cpu, i, m, deadline, false)
+    }
+
+    /// A lock; `retry`: the one a woken heir makes after losing the mutex
+    /// (`mutex_lock_retry`, which queues it ahead of its peers).
+    fn lock_at(
+        &mut self,
+        cpu: usize,
+        i: usize,
+        m: MutexId,
+        deadline: Option<Ticks>,
+        retry: bool,
+    ) -> Result<(), String> {
+        let cur = self.s.current(cpu);
         let (alive, fast, holder, w) = {
             let o = &self.objs[i];
             (o.alive, o.fast, o.holder, o.word)
         };
+        let call = |s: &mut crate::Scheduler<u32, S>, hint: Option<ThreadId>| match (retry, hint) {
+            (true, hint) => s.mutex_lock_retry(cpu, m, hint, deadline),
+            (false, Some(h)) => s.mutex_lock_contended(cpu, m, h, deadline),
+            (false, None) => s.mutex_lock(cpu, m, deadline),
+        };
         let (expect, result) = if !alive {
-            let r = self.s.mutex_lock(cpu, m, deadline);
+            let r = call(&mut self.s, None);
             (Expect::Fail(SchedError::NoSuchObject), r)
         } else if self.s.is_idle(cur) {
             if fast {
@@ -92,11 +146,11 @@ impl<S: StoreKind> Interp<S> {
             }
             (
                 Expect::Fail(SchedError::IdleThread),
-                self.s.mutex_lock(cpu, m, deadline),
+                call(&mut self.s, None),
             )
         } else if !fast {
-            let expect = self.expect_lock(cur, holder);
-            (expect, self.s.mutex_lock(cpu, m, deadline))
+            let expect = self.expect_lock(i, cur, holder)?;
+            (expect, call(&mut self.s, None))
         } else {
             if w == 0 {
                 // Fast path: CAS(0 -> me); the scheduler is not involved.
@@ -110,23 +164,34 @@ impl<S: StoreKind> Interp<S> {
             // Slow path: set the waiters bit, then let the scheduler decide.
             let recorded = w & LOCK_WAITERS != 0 && holder.is_some();
             self.objs[i].word = w | LOCK_WAITERS;
-            let hint = ThreadId::from_u64(w & !LOCK_WAITERS)
-                .ok_or_else(|| alloc::format!("lock word {w:#x} names no thread"))?;
+            let hint = ThreadId::from_u64(w & !LOCK_WAITERS);
+            // `LOCK_WAITERS` alone: handed over to a pending owner (or left by one that died
+            // pending); the scheduler's record is all there is.
+            ensure!(
+                hint.is_some() || w == LOCK_WAITERS,
+                "lock word {w:#x} names no thread"
+            );
             // Unrecorded means the word names the holder; by the protocol a
             // word with the bit set but nobody recorded names a dead thread.
-            let dead_hint = !recorded && (holder.is_none() || self.is_dead(hint));
+            let dead_hint =
+                hint.is_some_and(|h| !recorded && (holder.is_none() || self.is_dead(h)));
             let expect = if dead_hint {
                 self.objs[i].poisoned = true;
                 Expect::Acquire
             } else {
-                self.expect_lock(cur, holder)
+                self.expect_lock(i, cur, holder)?
             };
-            (expect, self.s.mutex_lock_contended(cpu, m, hint, deadline))
+            (expect, call(&mut self.s, hint))
         };
         match (expect, result) {
             (Expect::Acquire, Ok(LockPoll::Acquired)) => self.acquired(i, m, cur),
             (Expect::Block, Ok(LockPoll::Blocked(next))) => {
-                self.blocked(cpu, cur, next, Some(i), deadline, None)
+                self.blocked(cpu, cur, next, Some(i), deadline, None)?;
+                if retry {
+                    let stamp = self.next_front_stamp();
+                    self.begin_wait_stamped(cur, Some(i), deadline, None, stamp);
+                }
+                Ok(())
             }
             (Expect::Fail(e), Err(got)) if e == got => {
                 ensure_eq!(self.s.current(cpu), cur, "refused lock switched");
@@ -136,9 +201,15 @@ impl<S: StoreKind> Interp<S> {
         }
     }
 
-    /// `cur` now holds mutex `i`; a fast mutex's word is refreshed.
+    /// `cur` now holds mutex `i` (and runs: not pending); a fast mutex's word is refreshed.
     fn acquired(&mut self, i: usize, m: MutexId, cur: ThreadId) -> Result<(), String> {
         self.objs[i].holder = Some(cur);
+        self.objs[i].pending = false;
+        ensure_eq!(
+            self.s.mutex_is_pending(m),
+            Some(false),
+            "pending after a take"
+        );
         ensure_eq!(
             self.s.mutex_owner(m),
             Some(cur),
@@ -185,6 +256,7 @@ impl<S: StoreKind> Interp<S> {
         let expected = match o.holder {
             None => Ok(true),
             Some(h) if h == cur => Err(SchedError::Relock),
+            Some(_) if self.takes_over(i, cur)? => Ok(true),
             Some(_) => Ok(false),
         };
         ensure_eq!(self.s.mutex_try_lock(cpu, m), expected, "try_lock");
@@ -224,16 +296,53 @@ impl<S: StoreKind> Interp<S> {
             return Ok(());
         }
         let next = result.map_err(|e| alloc::format!("owner's unlock failed: {e}"))?;
-        self.objs[i].holder = heir;
+        self.hand_over(i, heir);
         ensure_eq!(self.s.mutex_owner(m), heir, "handoff to the best waiter");
-        if let Some(h) = heir {
-            self.end_wait(h, WaitResult::Acquired);
-        }
+        ensure_eq!(
+            self.s.mutex_is_pending(m),
+            Some(heir.is_some()),
+            "heir pending"
+        );
         if self.objs[i].fast {
             self.objs[i].word = self.s.mutex_lock_word(m).unwrap_or(0);
-            let expected = heir.map_or(0, |h| h.as_u64() | LOCK_WAITERS);
+            let expected = heir.map_or(0, |_| LOCK_WAITERS);
             ensure_eq!(self.objs[i].word, expected, "lock word after unlock");
         }
         self.check_decision(cpu, cur, next)
+    }
+
+    /// Mutex `i` goes to `heir` (its best waiter, woken with `Acquired`), pending until it
+    /// claims it, or becomes free.
+    pub(super) fn hand_over(&mut self, i: usize, heir: Option<ThreadId>) {
+        self.objs[i].holder = heir;
+        self.objs[i].pending = heir.is_some();
+        if let Some(h) = heir {
+            let deadline = self.waits.get(&h).and_then(|w| w.deadline);
+            self.end_wait(h, WaitResult::Acquired);
+            self.claims.insert(h, (i, deadline));
+        }
+    }
+
+    /// The current thread of `cpu`, handed mutex `i` while it waited (with `deadline`),
+    /// claims it as the kernel's woken locker does, and locks again if it was taken over.
+    pub(super) fn claim(
+        &mut self,
+        cpu: usize,
+        i: usize,
+        deadline: Option<Ticks>,
+    ) -> Result<(), String> {
+        let cur = self.s.current(cpu);
+        let m = self.objs[i].mutex();
+        let expected = if self.objs[i].alive {
+            Ok(self.objs[i].holder == Some(cur))
+        } else {
+            Err(SchedError::NoSuchObject)
+        };
+        ensure_eq!(self.s.mutex_claim(cpu, m), expected, "claim by {cur:?}");
+        match expected {
+            Ok(true) => self.acquired(i, m, cur),
+            Ok(false) => self.lock_at(cpu, i, m, deadline, true),
+            Err(_) => Ok(()),
+        }
     }
 }

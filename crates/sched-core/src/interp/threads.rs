@@ -75,6 +75,9 @@ impl<S: StoreKind> Interp<S> {
                     expected,
                     "wait result of {cur:?}"
                 );
+                if let Some((i, deadline)) = self.claims.remove(&cur) {
+                    self.claim(cpu, i, deadline)?;
+                }
             }
             _ => unreachable!("not a thread operation"),
         }
@@ -242,12 +245,10 @@ impl<S: StoreKind> Interp<S> {
                 "joiner not woken by exit"
             );
         }
+        self.claims.remove(&cur);
         for (i, heir) in handoffs {
-            self.objs[i].holder = heir;
             self.objs[i].poisoned = true;
-            if let Some(h) = heir {
-                self.end_wait(h, WaitResult::Acquired);
-            }
+            self.hand_over(i, heir);
         }
         self.tokens.remove(&cur);
         Ok(())

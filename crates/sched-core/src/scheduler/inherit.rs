@@ -153,6 +153,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     pub(super) fn disown(&mut self, m: ObjId) -> Option<ThreadId> {
         let state = mutex_at_mut(&mut self.objects, m.index());
         let owner = state.owner.take()?;
+        state.pending = false;
         let (prev, next) = (state.owned_prev, state.owned_next);
         state.owned_prev = NIL;
         state.owned_next = NIL;

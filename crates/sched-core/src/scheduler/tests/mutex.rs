@@ -153,6 +153,12 @@ fn contended_slow_path_records_the_fast_path_owner_first() {
     resume(&mut s, a);
     let _ = s.mutex_unlock(0, m).unwrap();
     assert_eq!(s.current(0), b);
+    assert_eq!(
+        s.mutex_lock_word(m),
+        Some(LOCK_WAITERS),
+        "pending: the word names no running owner"
+    );
+    assert_eq!(s.mutex_claim(0, m), Ok(true));
     assert_eq!(s.mutex_lock_word(m), Some(b.as_u64() | LOCK_WAITERS));
     let _ = s.mutex_unlock(0, m).unwrap();
     assert_eq!(s.mutex_lock_word(m), Some(0));
@@ -273,5 +279,121 @@ fn deferred_unlock_hands_over_but_leaves_the_switch_to_a_later_check() {
     assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
     assert_eq!(s.mutex_unlock_deferred(0, m), Ok(()));
     assert_eq!(s.mutex_unlock_deferred(0, m), Err(SchedError::NotOwner));
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn a_running_peer_takes_over_from_a_pending_heir_which_then_waits_first_in_line() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let o = spawn_running(&mut s, 10);
+    assert_eq!(s.mutex_lock(0, m, None), Ok(LockPoll::Acquired));
+    park_far(&mut s);
+    let mut w = Vec::new();
+    for _ in 0..3 {
+        w.push(spawn_running(&mut s, 10));
+        assert!(matches!(s.mutex_lock(0, m, None), Ok(LockPoll::Blocked(_))));
+    }
+    resume(&mut s, o);
+    // The convoy's pass: the heir is made owner while it does not run...
+    assert_eq!(s.mutex_unlock(0, m), Ok(Next::Keep));
+    assert_eq!(s.mutex_owner(m), Some(w[0]));
+    assert_eq!(s.mutex_is_pending(m), Some(true));
+    assert_eq!(s.mutex_lock_word(m), Some(LOCK_WAITERS));
+    // ...and a running thread of its priority takes it over instead of queueing.
+    assert_eq!(s.mutex_lock(0, m, None), Ok(LockPoll::Acquired));
+    assert_eq!(s.mutex_owner(m), Some(o));
+    assert_eq!(s.mutex_is_pending(m), Some(false));
+    assert_eq!(s.mutex_lock_word(m), Some(o.as_u64() | LOCK_WAITERS));
+    assert_eq!(s.state(w[0]), Some(State::Ready));
+    s.check_invariants().unwrap();
+    let _ = s.mutex_unlock(0, m).unwrap();
+    assert_eq!(s.mutex_owner(m), Some(w[1]));
+    assert_eq!(s.mutex_try_lock(0, m), Ok(true), "try_lock takes over too");
+    assert_eq!(s.waiters(m).collect::<Vec<_>>(), [w[2]]);
+    // The heirs run, find the mutex taken, and queue again ahead of their peers.
+    park_far(&mut s);
+    assert_eq!(s.current(0), w[0]);
+    assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
+    assert_eq!(s.mutex_claim(0, m), Ok(false));
+    let r = s.mutex_lock_retry(0, m, None, None).unwrap();
+    assert_eq!(switched_to_of(r), w[1]);
+    assert_eq!(s.waiters(m).collect::<Vec<_>>(), [w[0], w[2]]);
+    assert_eq!(s.mutex_claim(0, m), Ok(false));
+    let r = s.mutex_lock_retry(0, m, Some(o), None).unwrap();
+    assert!(matches!(r, LockPoll::Blocked(_)));
+    assert_eq!(s.waiters(m).collect::<Vec<_>>(), [w[1], w[0], w[2]]);
+    s.check_invariants().unwrap();
+    // A claim that nobody contested keeps the mutex.
+    resume(&mut s, o);
+    let _ = s.mutex_unlock(0, m).unwrap();
+    park_far(&mut s);
+    assert_eq!(s.current(0), w[1]);
+    assert_eq!(s.mutex_claim(0, m), Ok(true));
+    assert_eq!(s.mutex_is_pending(m), Some(false));
+    assert_eq!(s.mutex_lock_word(m), Some(w[1].as_u64() | LOCK_WAITERS));
+    s.check_invariants().unwrap();
+}
+
+fn switched_to_of(r: LockPoll) -> crate::ThreadId {
+    match r {
+        LockPoll::Blocked(next) => super::switched_to(next),
+        LockPoll::Acquired => panic!("expected to block"),
+    }
+}
+
+#[test]
+fn a_lower_priority_thread_never_takes_over_from_a_better_pending_heir() {
+    let (mut s, _, _) = setup(5, &[]);
+    let m = s.create_mutex();
+    let o = spawn_running(&mut s, 5);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    let h = spawn_running(&mut s, 30);
+    assert!(matches!(s.mutex_lock(0, m, None), Ok(LockPoll::Blocked(_))));
+    assert_eq!(s.priority(o), Some(30));
+    resume(&mut s, o);
+    // An unlock from an interrupt handler: no decision yet, so the lower thread still runs
+    // while its better heir is pending.
+    s.mutex_unlock_deferred(0, m).unwrap();
+    assert_eq!((s.current(0), s.priority(o)), (o, Some(5)));
+    assert_eq!(s.mutex_owner(m), Some(h));
+    assert_eq!(s.mutex_is_pending(m), Some(true));
+    assert_eq!(s.mutex_try_lock(0, m), Ok(false));
+    assert_eq!(s.mutex_owner(m), Some(h));
+    let r = s.mutex_lock(0, m, None).unwrap();
+    assert_eq!(switched_to_of(r), h, "the lower thread queued instead");
+    assert_eq!(s.mutex_owner(m), Some(h));
+    assert_eq!(s.mutex_claim(0, m), Ok(true));
+    assert_eq!(s.waiters(m).collect::<Vec<_>>(), [o]);
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn the_take_over_rule_uses_the_heirs_inherited_priority() {
+    let (mut s, _, _) = setup(5, &[]);
+    let (m, m2) = (s.create_mutex(), s.create_mutex());
+    let o = spawn_running(&mut s, 20);
+    let _ = s.mutex_lock(0, m, None).unwrap();
+    park_far(&mut s);
+    // `h` (base 10) holds `m2`, which a thread of 40 waits for, then waits for `m`.
+    let h = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, m2, None).unwrap();
+    park_far(&mut s);
+    spawn_running(&mut s, 40);
+    assert!(matches!(
+        s.mutex_lock(0, m2, None),
+        Ok(LockPoll::Blocked(_))
+    ));
+    resume(&mut s, h);
+    assert_eq!(s.priority(h), Some(40));
+    assert!(matches!(s.mutex_lock(0, m, None), Ok(LockPoll::Blocked(_))));
+    resume(&mut s, o);
+    assert_eq!(s.priority(o), Some(40));
+    s.mutex_unlock_deferred(0, m).unwrap();
+    assert_eq!(s.priority(o), Some(20));
+    assert_eq!(s.mutex_is_pending(m), Some(true));
+    // 20 is above the heir's base but below the waiter it stands for.
+    assert_eq!(s.mutex_try_lock(0, m), Ok(false));
     s.check_invariants().unwrap();
 }
