@@ -7,6 +7,7 @@
 //! across the switch and released by whichever thread runs next (`finish_switch`), so no other
 //! core can pick up a thread whose registers are still being saved.
 
+pub(crate) mod epoch;
 pub(crate) mod fault;
 pub(crate) mod ipi;
 pub(crate) mod irq;
@@ -26,6 +27,7 @@ use preempt_arch::{context::Context, cpu, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
 use thread_store::Masked;
 
+pub(crate) use epoch::{sched_epoch, sched_touched};
 use sched_lock::SchedLock;
 use shared::{try_box, Shared};
 pub(crate) use smp::start_secondary;
@@ -214,18 +216,6 @@ fn not_made() -> ! {
     fault::kernel_halt(format_args!("the scheduler was used before boot made it"))
 }
 
-/// Counts the times the scheduler lock was taken (each may have changed what the scheduler
-/// would decide), except for the ticks' decisions that changed nothing but their own core's
-/// slice (see [`lock_sched_raw_on`]). A tick may skip the scheduler only while this is unchanged since it learnt
-/// how long the CPU would stay quiet (see `irq::preempt_irq`).
-static SCHED_EPOCH: AtomicU64 = AtomicU64::new(0);
-
-/// Call right after taking the scheduler lock: a plain load and store, the lock orders it.
-#[inline(always)]
-fn sched_touched() {
-    SCHED_EPOCH.store(SCHED_EPOCH.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-}
-
 /// Takes the raw scheduler lock for a call that may switch (released by `finish_switch`,
 /// possibly in another thread) and moves the epoch on. IRQs must be masked.
 #[inline(always)]
@@ -256,11 +246,6 @@ pub(crate) fn sched_lock_takes() -> u32 {
     sched_static().raw().times_taken()
 }
 
-/// The current scheduler epoch (see [`SCHED_EPOCH`]).
-#[inline(always)]
-pub(crate) fn sched_epoch() -> u64 {
-    SCHED_EPOCH.load(Ordering::Relaxed)
-}
 static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// How many cores run threads: counted on each core (`smp::join`) right after `sched-core`

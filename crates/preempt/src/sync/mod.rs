@@ -14,6 +14,7 @@ pub(crate) mod atomics;
 mod barrier;
 mod condvar;
 mod event_flags;
+pub(crate) mod look_again;
 pub mod mpsc;
 mod mutex;
 mod mutex_word;

@@ -35,9 +35,7 @@ use super::poison::{self, LockResult, TryLockError, TryLockResult};
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
 
-/// How many times a contended [`Mutex::lock`] on a multi-core system retries the atomic take
-/// before it blocks (about a microsecond on a Cortex-A53).
-const SPINS: u32 = 100;
+use super::look_again::SPINS;
 
 /// A mutual-exclusion lock protecting a `T`.
 pub struct Mutex<T: ?Sized> {

@@ -19,9 +19,8 @@
 //! what it wanted on its re-check) costs one slow call that clears it.
 //!
 //! On more than one core, a `send` that finds the ring full and a `recv` that finds it empty
-//! first look again up to [`SPINS`] times (about a microsecond) before they wait: the other
-//! side is probably running on another core and about to make room or publish, and blocking
-//! costs both sides the scheduler lock, an IPI and two switches. Without it, a producer and a
+//! first look again a bounded number of times before they wait (`sync::look_again`). Without
+//! it, a producer and a
 //! consumer on two cores blocked and woke each other at every turn of the ring (under QEMU
 //! MTTCG with 4 vCPUs on 2 busy host cores: 9,000 messages a second in `smp_stress_channel`).
 //!
@@ -44,6 +43,7 @@ use super::errors::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySen
 use super::ring::{Push, Ring};
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
+use crate::sync::look_again::look_again;
 
 /// A receiver waits (or is about to) in `rx_q`.
 const RX_WAITING: usize = 1;
@@ -51,9 +51,6 @@ const RX_WAITING: usize = 1;
 const TX_WAITING: usize = 2;
 /// Every sender is gone.
 const TX_GONE: usize = 4;
-/// How many times a full `send` or an empty `recv` looks again before it waits, on more than
-/// one core (module docs).
-const SPINS: u32 = 100;
 
 pub(super) struct Chan<T> {
     ring: Ring<T>,
@@ -134,16 +131,19 @@ impl<T> Chan<T> {
     #[cold]
     #[inline(never)]
     fn send_slow(&self, mut t: T) -> Result<(), SendError<T>> {
-        if kernel::cpus_started() > 1 {
-            for _ in 0..SPINS {
-                core::hint::spin_loop();
-                match self.try_send(t) {
-                    Ok(()) => return Ok(()),
-                    Err(TrySendError::Disconnected(t)) => return Err(SendError(t)),
-                    Err(TrySendError::Full(back)) => t = back,
-                }
+        let mut held = Some(t);
+        let early = look_again(|| match self.try_send(held.take()?) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Disconnected(back)) => Some(Err(SendError(back))),
+            Err(TrySendError::Full(back)) => {
+                held = Some(back);
+                None
             }
+        });
+        if let Some(sent) = early {
+            return sent;
         }
+        t = held.expect("a message not sent is kept");
         loop {
             self.wait_for_room();
             match self.try_send(t) {
@@ -238,17 +238,16 @@ impl<T> Chan<T> {
     #[inline(never)]
     pub unsafe fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {
         wait::assert_may_block("Receiver::recv");
-        if kernel::cpus_started() > 1 {
-            for _ in 0..SPINS {
-                core::hint::spin_loop();
-                // SAFETY: the caller is the one receiver (above).
-                if let Some(t) = unsafe { self.try_recv() } {
-                    return Ok(t);
-                }
-                if self.senders_gone() {
-                    break;
-                }
+        // `Some(None)`: every sender is gone, the loop below reports it.
+        let early = look_again(|| {
+            // SAFETY: the caller is the one receiver (above).
+            match unsafe { self.try_recv() } {
+                Some(t) => Some(Some(t)),
+                None => self.senders_gone().then_some(None),
             }
+        });
+        if let Some(Some(t)) = early {
+            return Ok(t);
         }
         loop {
             // SAFETY: the caller is the one receiver (above).
