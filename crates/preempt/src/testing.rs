@@ -185,3 +185,9 @@ pub fn sched_lock_takes() -> u32 {
 pub fn irqchip_lock_takes() -> u32 {
     crate::board::irqchip_lock_takes()
 }
+
+/// Timer interrupts taken since boot by every core together. With nothing due (every thread
+/// asleep for long, no time slice to end) it stays still.
+pub fn timer_interrupts() -> u64 {
+    crate::kernel::percpu::timer_interrupts_all()
+}

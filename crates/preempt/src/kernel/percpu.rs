@@ -105,6 +105,11 @@ pub(crate) const WORK_TICKLESS: u8 = 4;
 
 static PERCPU: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
 
+/// Timer interrupts taken by all cores since boot (statistics and tests).
+pub(crate) fn timer_interrupts_all() -> u64 {
+    PERCPU.iter().map(|c| c.ticks.load(Ordering::Relaxed)).sum()
+}
+
 /// Points this core's `TPIDR_EL1` at its block. Called once per core at boot.
 pub(crate) fn init_this_core() {
     let id = cpu::core_id();
