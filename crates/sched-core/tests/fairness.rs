@@ -25,7 +25,7 @@ struct Run {
 fn run(
     n: usize,
     prio: Priority,
-    slice: u32,
+    slice: u64,
     total: Ticks,
     interrupter: Option<(Priority, Ticks)>,
 ) -> Run {
@@ -84,13 +84,13 @@ proptest! {
     #[test]
     fn equal_priority_threads_get_equal_slices(
         n in 2usize..7,
-        slice in 1u32..6,
+        slice in 1u64..6,
         k in 1u64..7,
         prio in any::<Priority>(),
     ) {
-        let total = k * n as u64 * u64::from(slice);
+        let total = k * n as u64 * slice;
         let r = run(n, prio, slice, total, None);
-        let per_thread = k * u64::from(slice);
+        let per_thread = k * slice;
         prop_assert!(ticks_of(&r).iter().all(|&t| t == per_thread), "ticks {:?}", ticks_of(&r));
         let counts: Vec<u64> = r.ids.iter().map(|id| r.slices.get(id).copied().unwrap_or(0)).collect();
         let (lo, hi) = (*counts.iter().min().unwrap(), *counts.iter().max().unwrap());
@@ -101,13 +101,13 @@ proptest! {
     #[test]
     fn preemption_by_a_higher_thread_costs_no_turn(
         n in 2usize..6,
-        slice in 1u32..6,
+        slice in 1u64..6,
         period in 1u64..9,
         rounds in 2u64..8,
     ) {
         // Every tick goes to a low thread either way, so the interrupted
         // schedule must be tick for tick the uninterrupted one.
-        let total = rounds * n as u64 * u64::from(slice);
+        let total = rounds * n as u64 * slice;
         let calm = run(n, 10, slice, total, None);
         let busy = run(n, 10, slice, total, Some((20, period)));
         let position = |r: &Run| -> Vec<usize> {
@@ -115,6 +115,6 @@ proptest! {
         };
         prop_assert_eq!(position(&calm), position(&busy));
         let ticks = ticks_of(&busy);
-        prop_assert!(ticks.iter().all(|&t| t == rounds * u64::from(slice)), "ticks {:?}", ticks);
+        prop_assert!(ticks.iter().all(|&t| t == rounds * slice), "ticks {:?}", ticks);
     }
 }

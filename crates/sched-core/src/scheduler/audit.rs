@@ -105,8 +105,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     Some(t) if t.state == State::Running(cpu) => {}
                     _ => return Err("cpu's current is not running on it"),
                 }
-                if self.slice_left[cpu] == 0 && !self.entry(id).is_idle() {
-                    return Err("running thread has an empty slice");
+                if self.slice_end[cpu] != super::slice::UNTIMED && self.entry(id).is_idle() {
+                    return Err("an idle thread has a time slice");
                 }
             }
             if let Some(id) = self.idle[cpu] {

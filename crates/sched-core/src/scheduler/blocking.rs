@@ -34,6 +34,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         t.wait.timed = deadline.is_some();
         if let Some(deadline) = deadline {
             self.timers.insert(cur.index(), deadline);
+            self.deadline_added(cpu, deadline);
         }
         self.switch_from(cpu, cur)
     }

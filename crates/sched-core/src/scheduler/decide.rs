@@ -5,7 +5,7 @@
 //! strictly higher ready priority always wins, the idle thread yields to anyone,
 //! and equal priorities only take turns at slice expiry or on a voluntary yield.
 
-use super::{Requeue, Scheduler};
+use super::{slice, Requeue, Scheduler};
 use crate::{CpuId, Next, Priority, State, ThreadId, Ticks, MAX_CPUS};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
@@ -49,6 +49,11 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             let to = self.dispatch_inline(cpu);
             Next::Switch { from: cur, to }
         } else {
+            if top == t.priority && self.slice_end[cpu] == slice::UNTIMED {
+                // A peer arrived for a thread running untimed: its turn ends a slice
+                // from now.
+                self.begin_slice(cpu, self.slice_len);
+            }
             Next::Keep
         }
     }
@@ -92,8 +97,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 self.requeue_current(cpu, cur, Requeue::Tail);
                 self.switch_from(cpu, cur)
             }
+            // Nobody to take turns with: the thread runs on untimed.
             _ => {
-                self.slice_left[cpu] = self.slice_ticks;
+                self.go_untimed(cpu);
                 Next::Keep
             }
         }
@@ -120,8 +126,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 self.requeue_current(cpu, cur, Requeue::Tail);
                 self.switch_from(cpu, cur)
             }
+            // Nobody to take turns with: the thread runs on untimed.
             _ => {
-                self.slice_left[cpu] = self.slice_ticks;
+                self.go_untimed(cpu);
                 Next::Keep
             }
         }
@@ -138,27 +145,31 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             .ready
             .rotate(self.threads.slots_mut(), cur.index(), prio);
         let to = self.id_of_slot(index.expect("the ready level had a head"));
-        self.run_on(cpu, to);
+        // `cur` waits in the level: the two take turns.
+        self.run_on(cpu, to, true);
         Next::Switch { from: cur, to }
     }
 
-    /// The timer interrupt of `cpu` at time `now`.
+    /// The timer interrupt of `cpu` at time `now` (which also becomes the time of the
+    /// decisions: [`set_now`](Self::set_now), never backwards here).
     ///
     /// Every sleeper and timed waiter whose deadline is at or before `now`
     /// becomes ready (at the back of its level, earliest deadline first); a
-    /// waiter leaves its object and reads [`WaitResult::TimedOut`](crate::WaitResult::TimedOut). Then the current thread is
-    /// charged one tick: a strictly higher ready thread preempts it (with several CPUs, only
-    /// if it is due on `cpu`: see [`kicks`](Self::kicks)); otherwise,
-    /// once its slice is used up and a peer of equal priority is ready, the two
-    /// take turns. An idle current yields to anything ready.
+    /// waiter leaves its object and reads [`WaitResult::TimedOut`](crate::WaitResult::TimedOut).
+    /// Then a strictly higher ready thread preempts the current one (with several CPUs, only
+    /// if it is due on `cpu`: see [`kicks`](Self::kicks)); otherwise, once the current
+    /// thread's slice has ended and a peer of equal priority is ready, the two take turns.
+    /// A slice that ended with no peer leaves the thread running untimed (see `slice`). An
+    /// idle current yields to anything ready.
     ///
     /// A preempted thread with slice left goes to the front of its level; one
-    /// whose slice ran out in this very tick goes to the back, as its turn is
-    /// over either way. `now` going backwards is treated as no time passing.
+    /// whose slice has ended goes to the back, as its turn is over either way.
+    /// The timer may fire early (a slice that changed since it was programmed, a deadline
+    /// that went away): then nothing is due and the decision is `Keep`.
     pub fn tick(&mut self, cpu: CpuId, now: Ticks) -> Next {
         let cur = self.running(cpu);
-        self.last_now = self.last_now.max(now);
-        self.wake_due(self.last_now);
+        self.now = self.now.max(now);
+        self.wake_due(self.now);
 
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
@@ -170,7 +181,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.requeue_current(cpu, cur, Requeue::Tail);
             return self.switch_from(cpu, cur);
         }
-        let expired = self.charge(cpu);
+        let end = self.slice_end[cpu];
+        let expired = end <= self.now;
         if let Some(top) = top {
             // A better thread preempts here only if it is due here (with several CPUs, the
             // one running the lowest priority takes it); an equal one takes turns.
@@ -183,38 +195,16 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 self.requeue_current(cpu, cur, place);
                 return self.switch_from(cpu, cur);
             }
+            if top == prio && end == slice::UNTIMED {
+                self.begin_slice(cpu, self.slice_len);
+                return Next::Keep;
+            }
         }
         if expired {
-            // Nobody to hand over to: start another slice.
-            self.slice_left[cpu] = self.slice_ticks;
+            // Nobody to hand over to: run on untimed until somebody comes.
+            self.go_untimed(cpu);
         }
         Next::Keep
-    }
-
-    /// Until when (exclusive) `cpu`'s ticks would change nothing but slice bookkeeping that
-    /// does not matter: no timer is due before then, and no ready thread could take the CPU
-    /// (none allowed on `cpu` outranks or equals the running thread, or, for an idle CPU,
-    /// none at all). `0`
-    /// when the next tick may matter. The kernel may then skip [`tick`](Self::tick) for ticks
-    /// before that time, as long as nothing else has changed the scheduler meanwhile: the
-    /// running thread's slice is simply not charged while nobody could share its CPU.
-    #[must_use]
-    pub fn quiet_until(&self, cpu: CpuId) -> Ticks {
-        let rank = self.entry(self.running(cpu)).rank();
-        let calm = self
-            .top_for(cpu)
-            .is_none_or(|top| u16::from(top) + 1 < rank);
-        if !calm {
-            return 0;
-        }
-        self.next_deadline().unwrap_or(Ticks::MAX)
-    }
-
-    /// Uses up one tick of `cpu`'s slice; `true` when the slice is now over.
-    fn charge(&mut self, cpu: CpuId) -> bool {
-        let left = self.slice_left[cpu].saturating_sub(1);
-        self.slice_left[cpu] = left;
-        left == 0
     }
 
     /// Moves every sleeper and timed waiter due at `now` to the ready queue.

@@ -28,6 +28,7 @@ mod query;
 mod queue;
 mod room;
 mod semaphore;
+mod slice;
 mod smp;
 mod wait;
 
@@ -60,16 +61,23 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     timers: TimerHeap,
     /// The thread each started CPU is running.
     current: [Option<ThreadId>; MAX_CPUS],
-    /// Ticks left in the running thread's slice, per CPU.
-    slice_left: [u32; MAX_CPUS],
+    /// When the running thread's slice ends, per CPU (`slice::UNTIMED`: no slice to end —
+    /// an idle thread, or nobody of its priority to share with; see `slice`).
+    slice_end: [Ticks; MAX_CPUS],
+    /// When the kernel last programmed each CPU's timer for (`Ticks::MAX`: off).
+    timer_at: [Ticks; MAX_CPUS],
+    /// The CPU whose timer follows the earliest deadline (see `slice`).
+    watcher: CpuId,
+    /// CPUs whose timer must be programmed anew because a deadline became the earliest.
+    rearm: u32,
     /// The idle thread of each CPU.
     idle: [Option<ThreadId>; MAX_CPUS],
     /// Number of idle threads registered (they are not counted as threads).
     idle_count: usize,
-    /// Length of a fresh round-robin slice.
-    slice_ticks: u32,
-    /// Latest `now` passed to `tick`.
-    last_now: Ticks,
+    /// Length of a fresh round-robin slice, in counter units.
+    slice_len: Ticks,
+    /// The time of the decisions being taken ([`set_now`](Self::set_now), `tick`).
+    now: Ticks,
     /// A thread made ready that outranks every queued one, kept out of the ready queue: the
     /// next decision that wants the best ready thread takes it from here without pushing it
     /// onto its level and unlinking it again (a wake-up that preempts the waker, the common
@@ -114,12 +122,6 @@ enum Requeue {
 }
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
-    /// Changes the length of future slices (at least 1 tick). Slices already
-    /// under way run out as they were.
-    pub fn set_time_slice(&mut self, ticks: u32) {
-        self.slice_ticks = ticks.max(1);
-    }
-
     /// The entry of a thread the scheduler itself refers to (current, queued,
     /// timed, or an id checked on the way in): its absence is a bug here, not a
     /// user error. Release builds trust the id (a bounds check and an address);
@@ -243,7 +245,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// (inlined everywhere, it makes `yield_now` itself slower: register pressure).
     #[inline(always)]
     fn requeue_current_inline(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
-        let left = self.slice_left[cpu];
+        let left = self.slice_left_now(cpu);
         let t = self.entry_mut(id);
         t.state = State::Ready;
         if t.is_idle() {
@@ -274,7 +276,11 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     fn dispatch(&mut self, cpu: CpuId) -> ThreadId {
         if self.restricted != 0 {
             let id = self.take_allowed(cpu);
-            self.run_on(cpu, id);
+            // A thread of its level may be ready here (perhaps one not allowed here: then
+            // the slice's end finds nobody and it runs on untimed).
+            let t = self.entry(id);
+            let timed = !t.is_idle() && self.ready.head(t.priority).is_some();
+            self.run_on(cpu, id, timed);
             id
         } else {
             self.dispatch_inline(cpu)
@@ -287,32 +293,48 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     #[inline(always)]
     fn dispatch_inline(&mut self, cpu: CpuId) -> ThreadId {
         debug_assert_eq!(self.restricted, 0);
+        // The hand-off thread outranks every queued one: nobody shares its level.
         if let Some(id) = self.handoff.take() {
-            self.run_on(cpu, id);
+            self.run_on(cpu, id, false);
             return id;
         }
-        let id = match self.ready.pop_highest(self.threads.slots_mut()) {
-            Some(index) => self.id_of_slot(index),
-            None => self.idle[cpu]
-                .unwrap_or_else(|| panic!("cpu {cpu} has nothing to run and no idle thread")),
-        };
-        self.run_on(cpu, id);
+        match self.ready.pop_highest(self.threads.slots_mut()) {
+            Some(index) => {
+                let id = self.id_of_slot(index);
+                let level = self.entry(id).priority;
+                let peer = self.ready.head(level).is_some();
+                self.run_on(cpu, id, peer);
+                id
+            }
+            None => self.run_idle(cpu),
+        }
+    }
+
+    /// Puts `cpu`'s idle thread on it (nothing is ready for it) and returns it.
+    fn run_idle(&mut self, cpu: CpuId) -> ThreadId {
+        let id = self.idle[cpu]
+            .unwrap_or_else(|| panic!("cpu {cpu} has nothing to run and no idle thread"));
+        self.run_on(cpu, id, false);
         id
     }
 
-    /// Makes `id`, just taken off the ready queue (or an idle thread), `cpu`'s running thread,
-    /// with the rest of its slice if it was preempted, else a fresh one.
-    fn run_on(&mut self, cpu: CpuId, id: ThreadId) {
-        let fresh = self.slice_ticks;
+    /// Makes `id`, just taken off the ready queue (or an idle thread), `cpu`'s running thread.
+    /// `timed`: a thread of its priority may be ready for `cpu` (the caller knows it or
+    /// cannot rule it out), so its slice matters: the rest of the one a preemption
+    /// interrupted, else a fresh one, from now. Otherwise it runs untimed (see `slice`).
+    #[inline(always)]
+    fn run_on(&mut self, cpu: CpuId, id: ThreadId, timed: bool) {
+        let fresh = self.slice_len;
         let t = self.entry_mut(id);
         t.state = State::Running(cpu);
-        let slice = if t.saved_slice > 0 {
-            t.saved_slice
-        } else {
-            fresh
-        };
+        let saved = t.saved_slice;
         t.saved_slice = 0;
-        self.slice_left[cpu] = slice;
+        if timed {
+            let len = if saved > 0 { Ticks::from(saved) } else { fresh };
+            self.begin_slice(cpu, len);
+        } else {
+            self.slice_end[cpu] = slice::UNTIMED;
+        }
         self.current[cpu] = Some(id);
     }
 

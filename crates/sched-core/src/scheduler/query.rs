@@ -5,7 +5,7 @@
 
 use super::Scheduler;
 use crate::thread::State;
-use crate::{CpuId, Priority, ThreadId, Ticks, MAX_CPUS};
+use crate::{CpuId, Priority, ThreadId, Ticks};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The thread running on `cpu`.
@@ -134,25 +134,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.timers.deadline_of(id.index())
     }
 
-    /// The length of a fresh slice, in ticks.
-    #[must_use]
-    pub fn time_slice(&self) -> u32 {
-        self.slice_ticks
-    }
-
-    /// Ticks left in the slice of `cpu`'s running thread (0 before start).
-    #[must_use]
-    pub fn slice_remaining(&self, cpu: CpuId) -> u32 {
-        if cpu < MAX_CPUS && self.current[cpu].is_some() {
-            self.slice_left[cpu]
-        } else {
-            0
-        }
-    }
-
-    /// The latest time passed to [`tick`](Self::tick).
+    /// The time of the latest decision ([`set_now`](Self::set_now), [`tick`](Self::tick)).
     #[must_use]
     pub fn now(&self) -> Ticks {
-        self.last_now
+        self.now
     }
 }

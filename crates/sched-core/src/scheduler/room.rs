@@ -26,7 +26,7 @@ use crate::slab::{Slab, SlabStorage, Slot};
 use crate::store::{Checked, StoreKind};
 use crate::thread::Thread;
 use crate::timers::{TimerHeap, TimerStorage};
-use crate::MAX_CPUS;
+use crate::{Ticks, MAX_CPUS};
 
 /// How much the tables must grow; made under the lock, carried out outside it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -76,22 +76,23 @@ const FIRST_OBJECTS: usize = 16;
 
 impl<T> Scheduler<T> {
     /// An empty scheduler with bounds-checked tables and a round-robin slice of
-    /// `slice_ticks` ticks (at least 1). It allocates nothing.
+    /// `slice_len` counter units (at least 1, at most `u32::MAX`). It allocates nothing.
     #[must_use]
-    pub const fn new(slice_ticks: u32) -> Self {
-        Self::with_tables(slice_ticks, Slab::new(), Slab::new())
+    pub const fn new(slice_len: Ticks) -> Self {
+        Self::with_tables(slice_len, Slab::new(), Slab::new())
     }
 }
 
 impl<T, S: StoreKind> Scheduler<T, S> {
     /// A scheduler with tables of kind `S` (room for a few threads and objects) and a
-    /// round-robin slice of `slice_ticks` ticks (at least 1). Allocates.
+    /// round-robin slice of `slice_len` counter units (at least 1, at most `u32::MAX`).
+    /// Allocates.
     ///
     /// # Errors
     /// When the heap cannot hold the first tables.
-    pub fn try_new(slice_ticks: u32) -> Result<Self, TryReserveError> {
+    pub fn try_new(slice_len: Ticks) -> Result<Self, TryReserveError> {
         let mut s = Self::with_tables(
-            slice_ticks,
+            slice_len,
             Slab::try_with_room(FIRST_THREADS)?,
             Slab::try_with_room(FIRST_OBJECTS)?,
         );
@@ -100,18 +101,27 @@ impl<T, S: StoreKind> Scheduler<T, S> {
         Ok(s)
     }
 
-    const fn with_tables(slice_ticks: u32, threads: Threads<T, S>, objects: Objects<S>) -> Self {
+    const fn with_tables(slice_len: Ticks, threads: Threads<T, S>, objects: Objects<S>) -> Self {
         Self {
             threads,
             objects,
             ready: ReadyQueue::new(),
             timers: TimerHeap::new(),
             current: [None; MAX_CPUS],
-            slice_left: [0; MAX_CPUS],
+            slice_end: [super::slice::UNTIMED; MAX_CPUS],
+            timer_at: [Ticks::MAX; MAX_CPUS],
+            watcher: 0,
+            rearm: 0,
             idle: [None; MAX_CPUS],
             idle_count: 0,
-            slice_ticks: if slice_ticks == 0 { 1 } else { slice_ticks },
-            last_now: 0,
+            slice_len: if slice_len == 0 {
+                1
+            } else if slice_len > u32::MAX as Ticks {
+                u32::MAX as Ticks
+            } else {
+                slice_len
+            },
+            now: 0,
             handoff: None,
             handoff_level: 0,
             check_due: 0,

@@ -137,8 +137,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     }
 
     /// The CPUs to interrupt now: those [`kicks`](Self::kicks) names that it did not name at
-    /// the previous call. A CPU stays designated until its check takes a thread, and one
-    /// interrupt makes that check, so it is told once: the caller sends after the change that
+    /// the previous call, and those whose running thread, untimed, has just got a peer (its
+    /// slice starts now and the CPU's timer must be programmed: see `slice`). A CPU stays
+    /// designated until its check takes a thread, and one interrupt makes that check, so it is told once: the caller sends after the change that
     /// designated it, under the lock, and the check takes the lock after. (Sending to every
     /// designated CPU at every release made a storm of interrupts at a CPU slow to look.)
     /// Always 0 in the one-CPU mode.
@@ -153,10 +154,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// [`take_new_kicks`](Self::take_new_kicks) with several CPUs or restricted threads.
     #[inline(never)]
     fn new_kicks_smp(&mut self) -> u32 {
+        if self.handoff.is_none() && self.ready.highest().is_none() {
+            // Nothing ready: nothing is due anywhere, and nobody has a new peer.
+            self.told = 0;
+            return 0;
+        }
         let now = self.designated();
         let new = now & !self.told;
         self.told = now;
-        new
+        // A CPU running a thread untimed whose peer just became ready must program its timer
+        // for the slice that starts now.
+        new | self.peers_arrived()
     }
 
     /// Whether `cpu` must take a ready thread now: always with one CPU when one outranks its

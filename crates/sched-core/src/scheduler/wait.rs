@@ -16,8 +16,10 @@ use crate::thread::{State, WaitOn};
 use crate::{CpuId, Next, SchedError, ThreadId, Ticks, WaitResult};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
-    /// The current thread of `cpu` sleeps until the first tick at or after
-    /// `deadline`; another thread (or the idle one) runs. Always a switch.
+    /// The current thread of `cpu` sleeps until the first timer event at or after
+    /// `deadline`; another thread (or the idle one) runs. Always a switch. If the deadline
+    /// is now the earliest, `cpu` watches the deadlines and [`retime`](Self::retime) asks
+    /// for its timer.
     ///
     /// # Panics
     /// If `cpu`'s current thread is its idle thread.
@@ -28,6 +30,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         t.wait.result = WaitResult::Nothing;
         t.wait.timed = true;
         self.timers.insert(cur.index(), deadline);
+        self.deadline_added(cpu, deadline);
         self.switch_from(cpu, cur)
     }
 

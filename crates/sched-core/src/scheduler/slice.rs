@@ -1,0 +1,188 @@
+//! Time: round-robin slices measured on the counter, and when each CPU's timer must fire.
+//!
+//! There is no periodic tick. Each CPU's timer is programmed for the one moment its
+//! scheduler has something to do — its [`alarm`](Scheduler::alarm): the end of the running
+//! thread's slice while an equal-priority thread waits for its turn, and, on the CPU that
+//! watches the deadlines, the earliest sleep or timeout. With nothing due the timer stays
+//! off, busy or idle.
+//!
+//! **Slices.** A thread put on a CPU gets a slice of [`time_slice`](Scheduler::time_slice)
+//! counter units from then (or the rest of the one a preemption interrupted): its *slice
+//! end*. A thread whose slice ends while no equal-priority thread is ready for its CPU, or
+//! that was put on the CPU with none ready, runs *untimed* (slice end `Ticks::MAX`: no timer
+//! for it) until one becomes ready; the newcomer then waits at most one slice. With one CPU the preemption check that follows
+//! every wake-up notices the newcomer; with several, the release of the scheduler lock does
+//! ([`take_new_kicks`](Scheduler::take_new_kicks) names the CPU, whose interrupt programs
+//! its timer).
+//!
+//! **Deadlines.** One heap holds every CPU's deadlines. One CPU at a time, the *watcher*,
+//! keeps its timer at or before the earliest: the CPU that last made a deadline the earliest
+//! one (its thread went to sleep), since that CPU is running the scheduler right then and
+//! can program its own timer. A timer event on the watcher wakes everything due and
+//! programs the next earliest. A CPU that stops being the watcher may take one early
+//! interrupt that finds nothing due.
+//!
+//! **How the kernel is told.** The kernel records when it programmed each CPU's timer
+//! ([`retime`](Scheduler::retime) returns the new value); a slice that starts before that
+//! moment, or a deadline that became the earliest, makes `retime` answer. The check is two
+//! loads and a compare on every release of the scheduler lock, where a thread switch or a
+//! wake-up may have moved the alarm earlier. A later alarm is never programmed eagerly: the
+//! timer fires early, finds nothing, and programs the right time.
+//!
+//! Rejected: one timer heap per CPU (each CPU arms for its own threads' deadlines). A
+//! thread may wake on any CPU, so the heaps would follow every migration, and the
+//! reservation at spawn would be per CPU. Also rejected: keeping a periodic tick while a
+//! thread runs (ThreadX, FreeRTOS): a thread running alone would take an interrupt every
+//! slice for nothing, and sleeps would end on the tick grid, up to a tick late.
+
+use super::Scheduler;
+use crate::{CpuId, Ticks, MAX_CPUS};
+
+/// The slice end of a CPU that needs no timer for its slice: its idle thread, or a thread
+/// with nobody of its priority to share with.
+pub(crate) const UNTIMED: Ticks = Ticks::MAX;
+
+impl<T, S: crate::StoreKind> Scheduler<T, S> {
+    /// Changes the length of future slices, in counter units (at least 1, at most
+    /// `u32::MAX`). Slices already under way end as they were.
+    pub fn set_time_slice(&mut self, len: Ticks) {
+        self.slice_len = len.clamp(1, Ticks::from(u32::MAX));
+    }
+
+    /// The time of the decisions now being taken: the kernel calls this with the counter's
+    /// value whenever it takes the scheduler lock, before asking for a decision. Slices
+    /// start and end by it. Not checked for going backwards (the counter does not).
+    #[inline(always)]
+    pub fn set_now(&mut self, now: Ticks) {
+        self.now = now;
+    }
+
+    /// Starts a slice of `len` from now on `cpu`.
+    #[inline(always)]
+    pub(super) fn begin_slice(&mut self, cpu: CpuId, len: Ticks) {
+        self.slice_end[cpu] = self.now.saturating_add(len);
+    }
+
+    /// What is left of `cpu`'s slice now, to keep for a preempted thread: 0 (a fresh one
+    /// later) if it was untimed, at least 1 if it is over but not yet taken away.
+    #[inline(always)]
+    pub(super) fn slice_left_now(&self, cpu: CpuId) -> u32 {
+        let end = self.slice_end[cpu];
+        if end == UNTIMED {
+            return 0;
+        }
+        // At most `slice_len`, which fits (see `set_time_slice`).
+        end.saturating_sub(self.now).clamp(1, Ticks::from(u32::MAX)) as u32
+    }
+
+    /// `cpu`'s slice ended with nobody to share with: it runs on untimed.
+    #[inline(always)]
+    pub(super) fn go_untimed(&mut self, cpu: CpuId) {
+        self.slice_end[cpu] = UNTIMED;
+    }
+
+    /// Whether a ready thread allowed on `cpu` ranks with its running thread or above: its
+    /// slice matters.
+    pub(super) fn has_peer(&self, cpu: CpuId) -> bool {
+        let t = self.entry(self.running(cpu));
+        !t.is_idle() && self.top_for(cpu).is_some_and(|top| top >= t.priority)
+    }
+
+    /// With several CPUs, while threads are ready: the CPUs running a thread untimed that
+    /// now has someone to share with start a slice. Returns them: their timers must be
+    /// programmed, so the kernel interrupts them as it does for a kick. (With one CPU the
+    /// preemption check after a wake-up does this for its own CPU.)
+    #[inline(never)]
+    pub(super) fn peers_arrived(&mut self) -> u32 {
+        let mut found = 0;
+        let mut left = self.started;
+        while left != 0 {
+            let cpu = left.trailing_zeros() as CpuId;
+            left &= left - 1;
+            if self.slice_end[cpu] == UNTIMED && self.has_peer(cpu) {
+                self.begin_slice(cpu, self.slice_len);
+                found |= 1 << cpu;
+            }
+        }
+        found
+    }
+
+    /// Call when a deadline was added for a thread of `cpu`: if it is now the earliest,
+    /// `cpu` becomes the watcher and its timer must be programmed for it.
+    #[inline]
+    pub(super) fn deadline_added(&mut self, cpu: CpuId, deadline: Ticks) {
+        if self.next_deadline() == Some(deadline) {
+            self.watcher = cpu;
+            self.rearm |= 1 << cpu;
+        }
+    }
+
+    /// When `cpu`'s timer must fire next: the end of its slice if a thread of the running
+    /// one's priority is ready for it, and the earliest deadline if `cpu` watches them.
+    /// `Ticks::MAX`: never (stop the timer). A slice end found to have no peer makes the
+    /// CPU untimed, which saves an interrupt that would find nothing to do.
+    pub fn alarm(&mut self, cpu: CpuId) -> Ticks {
+        assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
+        let mut at = self.slice_end[cpu];
+        if at != UNTIMED && self.current[cpu].is_some() && !self.has_peer(cpu) {
+            self.go_untimed(cpu);
+            at = UNTIMED;
+        }
+        if self.watcher == cpu {
+            if let Some(d) = self.next_deadline() {
+                at = at.min(d);
+            }
+        }
+        at
+    }
+
+    /// Whether `cpu`'s timer, last programmed for `timer_at(cpu)`, fires too late for what
+    /// the scheduler now knows: if so, the new [`alarm`](Self::alarm) (`Ticks::MAX`: stop
+    /// it), recorded as programmed. Call before every release of the scheduler lock (and
+    /// from the timer interrupt, after its decision).
+    #[inline(always)]
+    pub fn retime(&mut self, cpu: CpuId) -> Option<Ticks> {
+        if self.slice_end[cpu] >= self.timer_at[cpu] && self.rearm & (1 << cpu) == 0 {
+            return None;
+        }
+        Some(self.retime_now(cpu))
+    }
+
+    /// The timer interrupt's [`retime`](Self::retime): always computes the alarm (the one
+    /// programmed has just fired).
+    pub fn retime_now(&mut self, cpu: CpuId) -> Ticks {
+        self.rearm &= !(1 << cpu);
+        let at = self.alarm(cpu);
+        self.timer_at[cpu] = at;
+        at
+    }
+
+    /// When the kernel last programmed `cpu`'s timer for (`Ticks::MAX`: off).
+    #[must_use]
+    pub fn timer_at(&self, cpu: CpuId) -> Ticks {
+        self.timer_at[cpu]
+    }
+
+    /// The length of a fresh slice, in counter units.
+    #[must_use]
+    pub fn time_slice(&self) -> Ticks {
+        self.slice_len
+    }
+
+    /// When the slice of `cpu`'s running thread ends (`Ticks::MAX`: untimed, or an idle
+    /// thread, or `cpu` not started).
+    #[must_use]
+    pub fn slice_end(&self, cpu: CpuId) -> Ticks {
+        if cpu < MAX_CPUS && self.current[cpu].is_some() {
+            self.slice_end[cpu]
+        } else {
+            UNTIMED
+        }
+    }
+
+    /// The CPU that keeps its timer at or before the earliest deadline.
+    #[must_use]
+    pub fn deadline_watcher(&self) -> CpuId {
+        self.watcher
+    }
+}
