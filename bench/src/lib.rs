@@ -145,7 +145,7 @@ pub fn overhead() -> u64 {
     best
 }
 
-/// Periodic ticks taken so far (to discard samples a tick landed in).
+/// Timer interrupts taken so far on this core (to discard samples one landed in).
 #[inline(always)]
 pub fn ticks() -> u64 {
     preempt::config::ticks_taken()

@@ -39,7 +39,7 @@ pub const fn priority(tm: u8) -> u8 {
 /// The Thread-Metric configuration: call first in every Thread-Metric kernel.
 pub fn setup(name: &str) {
     crate::init(name);
-    preempt::config::set_time_slice_ticks(u32::MAX).expect("time slice");
+    preempt::config::set_time_slice(preempt::config::MAX_TIME_SLICE).expect("time slice");
 }
 
 /// Runs the reporting periods and prints the score of the last one as metric `name`.

@@ -52,12 +52,22 @@ pub const MAX_SMP: u8 = 4;
 
 /// The semihosting arguments: on, with the command line `preempt smp=N`, where a kernel that
 /// cannot be told its core count by the machine (QEMU `raspi3b` always has four) reads its cap.
-pub fn semihosting_args(smp: u8) -> [String; 2] {
-    [
-        "-semihosting-config".to_string(),
-        format!("enable=on,target=native,arg=preempt,arg=smp={smp}"),
-    ]
+/// Under `-icount` with several cores also `icount-tick-us=N` ([`ICOUNT_TICK_US`]).
+pub fn semihosting_args(smp: u8, icount: bool) -> [String; 2] {
+    let mut line = format!("enable=on,target=native,arg=preempt,arg=smp={smp}");
+    if icount && smp > 1 {
+        line.push_str(&format!(",arg=icount-tick-us={ICOUNT_TICK_US}"));
+    }
+    ["-semihosting-config".to_string(), line]
 }
+
+/// Under `-icount` QEMU runs the cores one after another on one host thread, each for a turn
+/// as long as the time to the machine's next timer deadline divided by the cores; with no
+/// deadline near (the kernel has no periodic tick), a core that spins keeps the host for up
+/// to 25 ms of virtual time while the others wait. So the kernel is told to keep one timer
+/// deadline on core 0 at most this many microseconds ahead, which bounds every turn (see
+/// docs/design.md, "Time"). Runs without `-icount` (MTTCG) and real hardware get none.
+pub const ICOUNT_TICK_US: u32 = 1000;
 
 /// The QEMU command running `image` on `board` with `smp` cores: console on stdio,
 /// semihosting on (the kernel exits QEMU with its status through it, and reads the core cap
@@ -75,7 +85,7 @@ pub fn command(
     cmd.args(board.machine(gic))
         .args(board.smp_args(smp))
         .arg("-nographic")
-        .args(semihosting_args(smp));
+        .args(semihosting_args(smp, icount));
     if icount {
         cmd.args(ICOUNT);
     }

@@ -1,14 +1,17 @@
-//! `tick_cost`: instructions a running thread loses to one periodic tick that has nothing to
-//! switch (the whole interrupt: vector, frame save, acknowledge, tick bookkeeping, the
-//! scheduler's "keep" decision, end of interrupt, frame restore, `eret`).
-//! `idle_ticks_per_s`: ticks taken per second while every thread sleeps.
+//! `timer_irq_cost`: instructions a running thread loses to one timer interrupt that has
+//! nothing to do but program the timer again (the whole interrupt: vector, frame save,
+//! acknowledge, silencing the timer, the scheduler lock, the timer decision — nothing due,
+//! "keep" —, programming the compare, end of interrupt, frame restore, `eret`). The kernel
+//! takes no periodic tick: such an interrupt happens when a timer fires early (a deadline that
+//! went away, a slice that changed since it was programmed); this is its cost, the successor
+//! of the periodic tick's `tick_cost`.
 //!
-//! Method for `tick_cost`: `main`, the only runnable thread, spins in a loop whose every
-//! iteration reads the instruction counter and stores the difference to the previous read;
-//! the loop body is branch-free, so an undisturbed iteration always costs the same (`base`,
-//! the minimum). An iteration a tick lands in costs `base` plus the tick; its excess is one
-//! sample. The tick rate is raised to 100 kHz so that samples come quickly (the per-tick work
-//! does not depend on the rate), and set back to 1 kHz afterwards.
+//! Method: `main`, the only runnable thread (untimed: no slice to end), spins in a loop whose
+//! every iteration reads the instruction counter and stores the difference to the previous
+//! read; the loop body is branch-free, so an undisturbed iteration always costs the same
+//! (`base`, the minimum). `preempt::testing::set_extra_timer_period` makes the timer fire
+//! every 10 µs with nothing due; an iteration such an interrupt lands in costs `base` plus the
+//! interrupt, and its excess is one sample.
 //!
 //! xtask: timeout=60
 #![no_std]
@@ -19,10 +22,9 @@ extern crate alloc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use preempt::config;
 use preempt::println;
 use preempt::time::Duration;
-use preempt_bench::{init, read, report, ticks, Unit, QUICK, SAMPLES};
+use preempt_bench::{init, read, report, ticks, Unit, SAMPLES};
 
 preempt::entry!(main);
 
@@ -31,12 +33,11 @@ const MARGIN: u64 = 16;
 
 fn main() {
     init("tick");
-    tick_cost();
-    idle_ticks();
+    timer_irq_cost();
 }
 
-fn tick_cost() {
-    config::set_tick_hz(100_000).expect("tick rate");
+fn timer_irq_cost() {
+    preempt::testing::set_extra_timer_period(Some(Duration::from_micros(10)));
     // Calibration with the same loop: threshold 0 keeps every iteration.
     let mut cal = vec![0u32; 256];
     spin(&mut cal, 0);
@@ -48,7 +49,7 @@ fn tick_cost() {
         .all(|&d| u64::from(d) == base);
     if !steady {
         println!(
-            "BENCH-ERROR tick_cost: the loop's undisturbed iterations differ in cost: {:?}",
+            "BENCH-ERROR timer_irq_cost: the loop's undisturbed iterations differ in cost: {:?}",
             &cal[..16]
         );
         preempt::exit(1);
@@ -58,14 +59,19 @@ fn tick_cost() {
     let before = ticks();
     spin(&mut buf, base + MARGIN);
     let taken = ticks() - before;
-    config::set_tick_hz(config::DEFAULT_TICK_HZ).expect("tick rate");
-    println!("tick_cost: loop iteration {base} instructions; {count} disturbed iterations, {taken} ticks");
+    preempt::testing::set_extra_timer_period(None);
+    println!(
+        "timer_irq_cost: loop iteration {base} instructions; {count} disturbed iterations, \
+         {taken} timer interrupts"
+    );
     if taken.abs_diff(count as u64) > 1 {
-        println!("BENCH-ERROR tick_cost: {count} disturbed iterations but {taken} ticks");
+        println!(
+            "BENCH-ERROR timer_irq_cost: {count} disturbed iterations but {taken} timer interrupts"
+        );
         preempt::exit(1);
     }
     let mut samples: Vec<u64> = buf.iter().map(|&d| u64::from(d) - base).collect();
-    report("tick_cost", Unit::Instructions, &mut samples);
+    report("timer_irq_cost", Unit::Instructions, &mut samples);
 }
 
 /// Spins until `buf` is full of iteration costs above `threshold`. Branch-free body: the
@@ -81,15 +87,4 @@ fn spin(buf: &mut [u32], threshold: u64) {
         n += usize::from(d > threshold);
         prev = now;
     }
-}
-
-fn idle_ticks() {
-    let seconds = if QUICK { 1 } else { 3 };
-    let mut samples = Vec::new();
-    for _ in 0..seconds {
-        let before = ticks();
-        preempt::thread::sleep(Duration::from_secs(1));
-        samples.push(ticks() - before);
-    }
-    report("idle_ticks_per_s", Unit::Ticks, &mut samples);
 }

@@ -26,9 +26,7 @@
 //!   to the word: no permit lost or duplicated, no lost wake-up;
 //! - `ring`: the `sync_channel(n)` ring: every message received once, in each sender's
 //!   order, never read half-written;
-//! - `pool`: the `BlockPool` free list: no block handed out twice or lost, the ABA case;
-//! - `epoch`: the quiet-tick epoch a tick reads without the scheduler lock: a change made on
-//!   another core ends the quiet stretch.
+//! - `pool`: the `BlockPool` free list: no block handed out twice or lost, the ABA case.
 //!
 //! Each model also runs against a lock or a protocol with one planted bug and must fail there
 //! (`#[should_panic]` tests): proof that it can see what it checks.

@@ -1,22 +1,38 @@
-//! Run-time kernel settings: the tick rate and the round-robin time slice.
+//! Run-time kernel settings: the round-robin time slice.
 //!
-//! Both are plain atomics read on every tick, so a program can change them from `main` (a test
-//! that wants many preemptions in little virtual time raises the tick rate) without a rebuild.
+//! There is no periodic tick: each core's timer is programmed for the next thing due on it
+//! (docs/design.md, "Time"). The one setting left is how long equal-priority threads run
+//! before taking turns, set as a [`Duration`] ([`set_time_slice`]) or, as older programs do,
+//! in *ticks* of `1 / tick_hz()` seconds ([`set_time_slice_ticks`], [`set_tick_hz`]): the
+//! tick rate is only that unit now. Plain atomics, so a program can change them from `main`
+//! without a rebuild; a change reaches the scheduler at once.
 
 use core::fmt;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::time::Duration;
 
 use preempt_arch::timer;
 
-/// The tick rate a system starts with.
+/// The tick rate a system starts with: the unit of [`set_time_slice_ticks`].
 pub const DEFAULT_TICK_HZ: u32 = 1000;
 /// Slowest accepted tick rate.
 pub const MIN_TICK_HZ: u32 = 10;
-/// Fastest accepted tick rate (a 10 µs tick; faster leaves threads little time to run).
+/// Fastest accepted tick rate (a 10 µs tick).
 pub const MAX_TICK_HZ: u32 = 100_000;
+/// The time slice a system starts with: one tick at [`DEFAULT_TICK_HZ`].
+pub const DEFAULT_TIME_SLICE: Duration = Duration::from_millis(1);
+/// Shortest accepted time slice: shorter would leave threads little time to run between
+/// the timer interrupts that end the slices.
+pub const MIN_TIME_SLICE: Duration = Duration::from_micros(10);
+/// Longest accepted time slice (the scheduler keeps what is left of a preempted thread's
+/// slice in 32 bits of counter units, which holds a minute at up to 71 MHz).
+pub const MAX_TIME_SLICE: Duration = Duration::from_secs(60);
 
 static TICK_HZ: AtomicU32 = AtomicU32::new(DEFAULT_TICK_HZ);
+/// The slice in ticks, or 0 when it was last set as a `Duration` ([`SLICE_NS`]).
 static SLICE_TICKS: AtomicU32 = AtomicU32::new(1);
+/// The slice in nanoseconds when it was last set as a `Duration`.
+static SLICE_NS: AtomicU64 = AtomicU64::new(0);
 
 /// A rejected setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +41,8 @@ pub enum ConfigError {
     TickRateOutOfRange(u32),
     /// A time slice must be at least one tick.
     ZeroTimeSlice,
+    /// The time slice is outside `MIN_TIME_SLICE..=MAX_TIME_SLICE`.
+    TimeSliceOutOfRange(Duration),
 }
 
 impl fmt::Display for ConfigError {
@@ -37,69 +55,106 @@ impl fmt::Display for ConfigError {
                 )
             }
             Self::ZeroTimeSlice => write!(f, "a time slice must be at least one tick"),
+            Self::TimeSliceOutOfRange(d) => write!(
+                f,
+                "time slice {d:?} is outside {MIN_TIME_SLICE:?}..={MAX_TIME_SLICE:?}"
+            ),
         }
     }
 }
 
-/// Sets the periodic tick rate; a faster rate takes effect at once on this core.
+/// Sets how long a thread runs before an equal-priority thread that is ready gets its turn
+/// (round robin). Takes effect from the next slice that starts. A thread with nobody of its
+/// priority to take turns with is never interrupted for its slice.
+pub fn set_time_slice(slice: Duration) -> Result<(), ConfigError> {
+    if !(MIN_TIME_SLICE..=MAX_TIME_SLICE).contains(&slice) {
+        return Err(ConfigError::TimeSliceOutOfRange(slice));
+    }
+    // At most a minute: the nanoseconds fit.
+    SLICE_NS.store(slice.as_nanos() as u64, Ordering::Relaxed);
+    SLICE_TICKS.store(0, Ordering::Relaxed);
+    apply();
+    Ok(())
+}
+
+/// The round-robin time slice.
+pub fn time_slice() -> Duration {
+    match SLICE_TICKS.load(Ordering::Relaxed) {
+        0 => Duration::from_nanos(SLICE_NS.load(Ordering::Relaxed)),
+        ticks => Duration::from_nanos(u64::from(ticks) * 1_000_000_000 / u64::from(tick_hz())),
+    }
+}
+
+/// Sets the rate of the *tick*, the unit of [`set_time_slice_ticks`] (one tick is
+/// `1 / hz` seconds). There is no periodic tick: the rate changes nothing else. A slice set
+/// in ticks follows the new rate at once.
 pub fn set_tick_hz(hz: u32) -> Result<(), ConfigError> {
     if !(MIN_TICK_HZ..=MAX_TICK_HZ).contains(&hz) {
         return Err(ConfigError::TickRateOutOfRange(hz));
     }
-    TICK_HZ.store(hz, Ordering::Relaxed);
-    cache_tick_period();
-    if crate::kernel::started() {
-        crate::kernel::irq::retune_tick();
+    let ticks = SLICE_TICKS.load(Ordering::Relaxed);
+    if ticks != 0 {
+        check_slice(ticks, hz)?;
     }
+    TICK_HZ.store(hz, Ordering::Relaxed);
+    apply();
     Ok(())
 }
 
-/// The periodic tick rate.
+/// The tick rate: the unit of [`set_time_slice_ticks`].
 pub fn tick_hz() -> u32 {
     TICK_HZ.load(Ordering::Relaxed)
 }
 
-/// Sets the round-robin time slice, in ticks; takes effect from the next decision.
+/// Sets the round-robin time slice in ticks of `1 / tick_hz()` seconds (see
+/// [`set_time_slice`]).
 pub fn set_time_slice_ticks(ticks: u32) -> Result<(), ConfigError> {
     if ticks == 0 {
         return Err(ConfigError::ZeroTimeSlice);
     }
+    check_slice(ticks, tick_hz())?;
     SLICE_TICKS.store(ticks, Ordering::Relaxed);
-    if crate::kernel::started() {
-        crate::kernel::with_sched(|s, _| s.set_time_slice(ticks));
-    }
+    apply();
     Ok(())
 }
 
-/// The round-robin time slice, in ticks.
+/// The round-robin time slice in ticks, rounded to the nearest (at least 1).
 pub fn time_slice_ticks() -> u32 {
-    SLICE_TICKS.load(Ordering::Relaxed)
+    match SLICE_TICKS.load(Ordering::Relaxed) {
+        0 => {
+            let ns = SLICE_NS.load(Ordering::Relaxed);
+            let tick_ns = 1_000_000_000 / u64::from(tick_hz());
+            ((ns + tick_ns / 2) / tick_ns).clamp(1, u64::from(u32::MAX)) as u32
+        }
+        ticks => ticks,
+    }
 }
 
-/// Ticks taken by this core since boot.
+/// Timer interrupts taken by this core since boot (with nothing due, none are taken).
 pub fn ticks_taken() -> u64 {
-    crate::kernel::irq::ticks()
+    crate::kernel::irq::timer_interrupts()
 }
 
-/// One tick period in counter units, as last computed by [`cache_tick_period`] (the tick
-/// path reads it on every tick; a division there would cost more than the load). Only valid
-/// once the tick has started (`kernel::irq::start_tick` caches it first).
-#[inline]
-pub(crate) fn tick_period_counts() -> u64 {
-    let p = TICK_PERIOD.load(Ordering::Relaxed);
-    debug_assert!(p != 0, "tick period used before the tick started");
-    p
+/// Checks that `ticks` ticks at `hz` is a slice within the accepted range.
+fn check_slice(ticks: u32, hz: u32) -> Result<(), ConfigError> {
+    let slice = Duration::from_nanos(u64::from(ticks) * 1_000_000_000 / u64::from(hz));
+    if (MIN_TIME_SLICE..=MAX_TIME_SLICE).contains(&slice) {
+        Ok(())
+    } else {
+        Err(ConfigError::TimeSliceOutOfRange(slice))
+    }
 }
 
-/// [`tick_period_counts`] from the current rate; 0 until the first [`cache_tick_period`].
-static TICK_PERIOD: AtomicU64 = AtomicU64::new(0);
-
-fn compute_tick_period() -> u64 {
-    (timer::frequency() / tick_hz() as u64).max(1)
+/// The slice in counter units, from the settings and the counter's frequency.
+pub(crate) fn time_slice_counts() -> u64 {
+    let ns = time_slice().as_nanos() as u64;
+    timer::ns_to_ticks(ns, timer::frequency()).max(1)
 }
 
-/// Recomputes the tick period from the rate and the counter frequency (at boot and after
-/// every rate change).
-pub(crate) fn cache_tick_period() {
-    TICK_PERIOD.store(compute_tick_period(), Ordering::Relaxed);
+/// Hands a changed slice to the scheduler, once it runs.
+fn apply() {
+    if crate::kernel::started() {
+        let len = time_slice_counts();
+        crate::kernel::with_sched(|s, _| s.set_time_slice(len));
+    }
 }

@@ -186,6 +186,17 @@ pub fn irqchip_lock_takes() -> u32 {
     crate::board::irqchip_lock_takes()
 }
 
+/// Benchmarks: makes the calling core's timer fire at least every `period` (`None`: only when
+/// something is due, the default) — timer interrupts that find nothing to do, whose cost
+/// `cargo xtask bench` measures (`timer_irq_cost`).
+pub fn set_extra_timer_period(period: Option<core::time::Duration>) {
+    let counts = period.map_or(0, |p| {
+        let ns = u64::try_from(p.as_nanos()).unwrap_or(u64::MAX);
+        preempt_arch::timer::ns_to_ticks(ns, preempt_arch::timer::frequency()).max(1)
+    });
+    crate::kernel::irq::set_extra_period(counts);
+}
+
 /// Timer interrupts taken since boot by every core together. With nothing due (every thread
 /// asleep for long, no time slice to end) it stays still.
 pub fn timer_interrupts() -> u64 {

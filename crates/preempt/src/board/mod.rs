@@ -22,3 +22,11 @@ pub(crate) use virt::*;
 mod rpi;
 #[cfg(feature = "board-rpi")]
 pub(crate) use rpi::*;
+
+/// The number `N` of the first word `key=N` of a command line.
+#[allow(dead_code)] // the Pi's use is behind `qemu-exit`
+fn number_in(line: &str, key: &str) -> Option<u64> {
+    line.split_ascii_whitespace()
+        .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|n| n.parse().ok())
+}

@@ -315,6 +315,21 @@ pub(crate) fn cpu_cap() -> Option<usize> {
     None
 }
 
+/// The value of `key=N` on the semihosting command line, under QEMU (`qemu-exit`); on
+/// hardware, none.
+pub(crate) fn command_line_number(key: &str) -> Option<u64> {
+    #[cfg(feature = "qemu-exit")]
+    {
+        let mut buf = [0u8; 256];
+        super::number_in(preempt_drivers::semihosting::command_line(&mut buf)?, key)
+    }
+    #[cfg(not(feature = "qemu-exit"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
 /// Starts core `core`, parked by [`before_mmu`] in the arch layer's park loop: writes its
 /// release word (cleaned to memory: the parked core's caches are off) and wakes it from its
 /// `wfi` with an interrupt (a mailbox of the ARM-local controller), because a `wfi` with

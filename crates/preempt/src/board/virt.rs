@@ -206,6 +206,13 @@ pub(crate) fn cpu_cap() -> Option<usize> {
     None
 }
 
+/// The value of `key=N` on the semihosting command line (`virt` runs under QEMU only, where
+/// a semihosting host always listens).
+pub(crate) fn command_line_number(key: &str) -> Option<u64> {
+    let mut buf = [0u8; 256];
+    super::number_in(semihosting::command_line(&mut buf)?, key)
+}
+
 /// Starts core `core` at the arch layer's secondary entry, through PSCI `CPU_ON` (the conduit
 /// the device tree names), with the core's `MPIDR_EL1` affinity from the tree.
 pub(crate) fn start_core(core: usize) -> Result<(), &'static str> {

@@ -2,13 +2,13 @@
 //!
 //! When a decision on one core (a wake-up, a priority change, a spawn) makes a ready thread
 //! outrank the thread running on *another* core, that core must check for preemption at once,
-//! not at its next tick — which may never come if it idles tickless. [`kick`] sends it the
+//! not when its timer next fires — which may never happen if nothing is due there. [`kick`] sends it the
 //! reschedule interrupt: an SGI on a GIC (SGI 15), the core's mailbox 1 on the Raspberry Pi
 //! (`board::send_ipi`). The receiving core's handler ([`receive`]) only marks
 //! [`percpu::WORK_RESCHED`]; the interrupt's way out (`irq::preempt_irq`) then runs
 //! `preempt_check` for that core under the scheduler lock, exactly as after a handler that
-//! woke a thread locally. A core idling tickless has `WORK_TICKLESS` set as well, so the same
-//! way out re-arms its periodic tick first.
+//! woke a thread locally, and the release of the lock there programs the core's timer if the
+//! change asks for it (a slice that starts: `sched-core`'s `slice`).
 //!
 //! Nothing is lost between "the sender made a thread ready" and "the target decided to
 //! sleep": the sender changes the scheduler under its lock *before* it sends, and the target

@@ -7,7 +7,6 @@
 //! across the switch and released by whichever thread runs next (`finish_switch`), so no other
 //! core can pick up a thread whose registers are still being saved.
 
-pub(crate) mod epoch;
 pub(crate) mod fault;
 pub(crate) mod ipi;
 pub(crate) mod irq;
@@ -27,7 +26,6 @@ use preempt_arch::{context::Context, cpu, SpinLock};
 use sched_core::{CpuId, ExitStatus, Next, Priority, Scheduler, ThreadId};
 use thread_store::Masked;
 
-pub(crate) use epoch::{sched_epoch, sched_touched};
 use sched_lock::SchedLock;
 use shared::{try_box, Shared};
 pub(crate) use smp::start_secondary;
@@ -217,21 +215,25 @@ fn not_made() -> ! {
 }
 
 /// Takes the raw scheduler lock for a call that may switch (released by `finish_switch`,
-/// possibly in another thread) and moves the epoch on. IRQs must be masked.
+/// possibly in another thread). IRQs must be masked.
 #[inline(always)]
 fn lock_sched_raw() {
     sched_static().raw().lock();
-    sched_touched();
 }
 
-/// Takes the raw scheduler lock for the interrupt's decision, given this core's number
-/// (`cpu::core_id()`), *without* moving the epoch on: the decision does that itself when it
-/// changes anything another core's quiet ticks depend on (`irq::decide`). A tick that only
-/// charges its own slice must not: with several cores every tick would end every other
-/// core's quiet stretch, and no tick would ever be quiet.
+/// Takes the raw scheduler lock given this core's number (`cpu::core_id()`), for the
+/// interrupt's decision.
 #[inline(always)]
 fn lock_sched_raw_on(core: CpuId) {
     sched_static().raw().lock_on(core);
+}
+
+/// Tells the scheduler the time of the decisions about to be taken (`Scheduler::set_now`):
+/// right after the lock is taken, so that times only grow from one hold to the next. The
+/// counter is read without an `isb`: a slice may start a few instructions early.
+#[inline(always)]
+fn stamp(sched: &mut Sched) {
+    sched.set_now(preempt_arch::timer::counter_unordered());
 }
 
 /// Releases the raw scheduler lock taken by [`lock_sched_raw`] when no switch happened.
@@ -286,10 +288,10 @@ pub(crate) fn started() -> bool {
 pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     let r = {
         let mut guard = SCHED.lock();
-        sched_touched();
         let sched = made(&mut guard);
+        stamp(sched);
         let r = f(sched, cpu::core_id());
-        sched_lock::send_kicks(sched);
+        sched_lock::end_hold(sched);
         r
     };
     leave_kernel(); // `f` may have created an object (lazily) that dipped into the reserve
@@ -297,12 +299,13 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
 }
 
 /// [`with_sched`] for an interrupt handler that asks for a reschedule check on its way out
-/// (`percpu::WORK_RESCHED`): sends no kicks, as that check's hold of the lock, which ends
-/// before the interrupt does, sends them. Deferred work waits for thread context anyway.
+/// (`percpu::WORK_RESCHED`): sends no kicks and programs no timer, as that check's hold of
+/// the lock, which ends before the interrupt does, does both. Deferred work waits for thread context anyway.
 pub(crate) fn with_sched_unkicked<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
     let mut guard = SCHED.lock();
-    sched_touched();
-    f(made(&mut guard), cpu::core_id())
+    let sched = made(&mut guard);
+    stamp(sched);
+    f(sched, cpu::core_id())
 }
 
 /// The work a kernel call leaves for thread context, done once the scheduler lock is released
@@ -358,8 +361,9 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
 /// [`leave_kernel`] does, without reading the per-CPU block again).
 ///
 /// Every hold of the lock that switched ends here (and so does every `SchedLock::release`),
-/// so this is where the kicks the hold asked for are sent (`sched_lock::send_kicks`): the
-/// switching thread sent none.
+/// so this is where the kicks the hold asked for are sent and the core's timer programmed if
+/// the hold brought its next moment forward (`sched_lock::end_hold`): the switching thread
+/// did neither.
 #[inline]
 fn finish_switch(sched: &mut Sched) -> bool {
     finish_switch_on(percpu::this(), sched)
@@ -368,7 +372,7 @@ fn finish_switch(sched: &mut Sched) -> bool {
 /// [`finish_switch`] with this core's per-CPU block and the scheduler at hand.
 #[inline(always)]
 fn finish_switch_on(this: &percpu::PerCpu, sched: &mut Sched) -> bool {
-    sched_lock::send_kicks(sched);
+    sched_lock::end_hold(sched);
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { this.dead.take() };
     unlock_sched_raw();
@@ -531,7 +535,7 @@ pub(crate) fn spawn(
     }
 }
 
-/// Boot's last step on core 0: the boot flow becomes the idle thread, the tick starts, the
+/// Boot's last step on core 0: the boot flow becomes the idle thread, the timer starts, the
 /// other cores are started (`smp`), `main` is spawned, and this function idles forever.
 pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     let cpu = cpu::core_id();
@@ -539,14 +543,14 @@ pub(crate) fn start(main: Box<KThread>, main_priority: Priority) -> ! {
     {
         let mut guard = SCHED.lock();
         let sched = made(&mut guard);
-        sched.set_time_slice(crate::config::time_slice_ticks());
+        sched.set_time_slice(crate::config::time_slice_counts());
         smp::join(sched, cpu, idle);
     }
     STARTED.store(true, Ordering::Release);
     if room::reserve(8, room::OBJECT_SPARE).is_err() {
         fault::kernel_halt(format_args!("out of memory at boot"));
     }
-    irq::start_tick();
+    irq::start_timer();
     ipi::init_this_core();
     smp::start_secondaries();
     if spawn(main_priority, u32::MAX, main).is_err() {

@@ -1,7 +1,7 @@
 //! Per-CPU data, found through `TPIDR_EL1`.
 //!
 //! Everything a core needs without taking a lock lives here: the work an interrupt leaves for
-//! its way out, the next tick deadline, and the control block of a thread that exited on this core and can only
+//! its way out, its timer statistics, and the control block of a thread that exited on this core and can only
 //! be freed once the core has switched off its stack. Fields are atomics, except the
 //! exited-thread slot, which the scheduler lock already guards wherever it is used.
 
@@ -16,15 +16,15 @@ use super::KThread;
 
 /// The per-CPU block.
 pub(crate) struct PerCpu {
-    /// Counter value at which this core's next periodic tick is due.
-    pub next_tick: AtomicU64,
-    /// Ticks taken by this core (statistics and tests).
-    pub ticks: AtomicU64,
-    /// Scheduling work the interrupt being handled leaves for its way out: [`WORK_TICK`] (a
-    /// tick needs a decision) and [`WORK_RESCHED`] (a handler made a thread ready: check for
-    /// preemption). Kept here rather than in registers so that nothing but this block's
-    /// address stays live across a handler call. Also [`WORK_TICKLESS`], the tickless-idle
-    /// flag, so that one load tells an interrupt with nothing more to do.
+    /// Timer interrupts taken by this core (statistics and tests).
+    pub timer_irqs: AtomicU64,
+    /// Counter units within which this core's timer always fires, whatever is due (0: no
+    /// such bound; `irq::set_extra_period`).
+    pub extra_period: AtomicU64,
+    /// Scheduling work the interrupt being handled leaves for its way out: [`WORK_TIMER`]
+    /// (the timer fired: a decision, and the timer programmed again) and [`WORK_RESCHED`] (a
+    /// handler made a thread ready: check for preemption). Kept here rather than in
+    /// registers so that nothing but this block's address stays live across a handler call.
     pub irq_work: AtomicU8,
     /// `ThreadId::as_u64()` of the thread running on this core (for mutex fast paths).
     pub current: AtomicU64,
@@ -39,18 +39,13 @@ pub(crate) struct PerCpu {
     pub graveyard: Graveyard,
     /// `kernel::leave_kernel` has work to do on this core (graveyard, object reserve).
     pub deferred: AtomicBool,
-    /// Ticks before this counter value need no scheduling decision (`Scheduler::quiet_until`),
-    /// as long as the scheduler's epoch is still [`quiet_epoch`](Self::quiet_epoch).
-    pub quiet_until: AtomicU64,
-    /// `kernel::sched_epoch()` when `quiet_until` was computed.
-    pub quiet_epoch: AtomicU64,
 }
 
 impl PerCpu {
     const fn new() -> Self {
         Self {
-            next_tick: AtomicU64::new(0),
-            ticks: AtomicU64::new(0),
+            timer_irqs: AtomicU64::new(0),
+            extra_period: AtomicU64::new(0),
             irq_work: AtomicU8::new(0),
             current: AtomicU64::new(0),
             current_ctx: AtomicPtr::new(core::ptr::null_mut()),
@@ -59,22 +54,7 @@ impl PerCpu {
                 list: UnsafeCell::new(None),
             },
             deferred: AtomicBool::new(false),
-            quiet_until: AtomicU64::new(0),
-            quiet_epoch: AtomicU64::new(0),
         }
-    }
-
-    /// Clears the bit `work` of [`irq_work`](Self::irq_work); returns whether it was set.
-    /// A plain load and store: the byte is only changed by its own core with IRQs masked, so
-    /// no other writer can come in between, and a read-modify-write atomic (an
-    /// exclusive-access loop on the Cortex-A53) buys nothing.
-    #[inline(always)]
-    pub fn take_irq_work(&self, work: u8) -> bool {
-        let w = self.irq_work.load(Ordering::Relaxed);
-        if w & work != 0 {
-            self.irq_work.store(w & !work, Ordering::Relaxed);
-        }
-        w & work != 0
     }
 
     /// Adds `work` to [`irq_work`](Self::irq_work) (own core, IRQs masked: a plain load and
@@ -95,19 +75,16 @@ impl PerCpu {
     }
 }
 
-/// [`PerCpu::irq_work`]: a tick needs a scheduling decision.
-pub(crate) const WORK_TICK: u8 = 1;
+/// [`PerCpu::irq_work`]: the timer fired (a decision, and the timer programmed again).
+pub(crate) const WORK_TIMER: u8 = 1;
 /// [`PerCpu::irq_work`]: a handler made a thread ready (check for preemption).
 pub(crate) const WORK_RESCHED: u8 = 2;
-/// [`PerCpu::irq_work`]: the periodic tick is stopped because this core is idle (tickless
-/// idle); the next interrupt re-arms it.
-pub(crate) const WORK_TICKLESS: u8 = 4;
 
 static PERCPU: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
 
 /// Timer interrupts taken by all cores since boot (statistics and tests).
 pub(crate) fn timer_interrupts_all() -> u64 {
-    PERCPU.iter().map(|c| c.ticks.load(Ordering::Relaxed)).sum()
+    PERCPU.iter().map(|c| c.timer_irqs.load(Ordering::Relaxed)).sum()
 }
 
 /// Points this core's `TPIDR_EL1` at its block. Called once per core at boot.

@@ -49,7 +49,9 @@ impl SchedLock {
         let irq = cpu::irq_save();
         lock_sched_raw();
         // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
-        let sched = NonNull::from(unsafe { super::sched_held() });
+        let sched = unsafe { super::sched_held() };
+        super::stamp(sched);
+        let sched = NonNull::from(sched);
         Self {
             irq,
             sched,
@@ -59,15 +61,15 @@ impl SchedLock {
 
     /// [`take`](Self::take) for the interrupt handler, where IRQs have been masked since the
     /// exception was taken and the IRQ vector has probed the thread's stack already.
-    /// `core` is this core's number (`cpu::core_id()`). Unlike `take` it leaves the
-    /// scheduler's epoch alone: the caller moves it on (`kernel::sched_touched`) unless its
-    /// decision changed nothing another core's quiet ticks depend on.
+    /// `core` is this core's number (`cpu::core_id()`).
     #[inline(always)]
     pub(crate) fn take_in_irq(core: CpuId) -> Self {
         debug_assert!(cpu::irqs_masked());
         lock_sched_raw_on(core);
         // SAFETY: this core has just taken the lock, IRQs masked; the reference ends here.
-        let sched = NonNull::from(unsafe { super::sched_held() });
+        let sched = unsafe { super::sched_held() };
+        super::stamp(sched);
+        let sched = NonNull::from(sched);
         Self {
             irq: cpu::IrqState::IN_IRQ,
             sched,
@@ -81,7 +83,7 @@ impl SchedLock {
     /// work waits for thread context anyway.
     #[inline(always)]
     pub(crate) fn release_in_irq(mut self) {
-        send_kicks(self.sched());
+        end_hold(self.sched());
         unlock_sched_raw();
     }
 
@@ -158,24 +160,35 @@ impl SchedLock {
     }
 }
 
-/// Sends the reschedule interrupts the scheduler's state asks for (`Scheduler::take_new_kicks`:
-/// the cores a ready thread became due on since the last hold) just before the lock is
-/// released: the receiving core takes the lock for its check and so sees every change made
-/// here. Once per hold: a hold that switched ends in the thread switched to, whose
-/// [`finish_switch_on`](super::finish_switch_on) sends them; a hold that did not ends in
+/// What every hold of the scheduler lock does just before the lock is released:
+///
+/// - sends the reschedule interrupts the scheduler's state asks for
+///   (`Scheduler::take_new_kicks`: the cores a ready thread became due on since the last
+///   hold, and those whose untimed thread got a peer): the receiving core takes the lock for
+///   its check and so sees every change made here;
+/// - programs this core's timer if the hold brought forward the next moment its scheduler
+///   has something to do (`Scheduler::retime`: a slice that started, a deadline that became
+///   the earliest). Two loads and a compare when it did not.
+///
+/// Once per hold: a hold that switched ends in the thread switched to, whose
+/// [`finish_switch_on`](super::finish_switch_on) calls this; a hold that did not ends in
 /// [`SchedLock::release`] (which goes through the same function),
 /// [`SchedLock::release_in_irq`] or a `SpinLockGuard`'s scope (`with_sched`, a core's join;
-/// an interrupt handler's wake-up, `with_sched_unkicked`, leaves them to the reschedule check
-/// it asks for on the way out). One load and a branch in the one-core mode, where `kicks` is always 0.
+/// an interrupt handler's wake-up, `with_sched_unkicked`, leaves it to the reschedule check
+/// it asks for on the way out). The kicks cost one load and a branch in the one-core mode,
+/// where they are always 0.
 #[inline(always)]
-pub(super) fn send_kicks(sched: &mut Sched) {
+pub(super) fn end_hold(sched: &mut Sched) {
     let kicks = sched.take_new_kicks();
     if kicks != 0 {
         kick_now(kicks);
     }
+    if let Some(at) = sched.retime(cpu::core_id()) {
+        super::irq::program(at);
+    }
 }
 
-/// [`send_kicks`]'s sending half, out of line.
+/// [`end_hold`]'s sending half, out of line.
 #[cold]
 #[inline(never)]
 fn kick_now(kicks: u32) {

@@ -23,7 +23,7 @@ use preempt_arch::{context::Context, cpu, timer};
 use sched_core::{CpuId, MAX_CPUS};
 
 use super::shared::Shared;
-use super::{fault, irq, made, percpu, sched_touched, KThread, ThreadInfo, SCHED};
+use super::{fault, irq, made, percpu, KThread, ThreadInfo, SCHED};
 use crate::board;
 
 /// How long core 0 waits for the cores it started to count themselves in. A core takes
@@ -98,7 +98,6 @@ pub(super) fn start_secondaries() {
     }
     {
         let _guard = SCHED.lock();
-        sched_touched();
         CLOSED.store(true, Ordering::Relaxed);
     }
     // Whatever is left in the slots belongs to cores that did not join: free it here, with
@@ -120,13 +119,12 @@ pub(super) fn start_secondaries() {
 }
 
 /// A secondary core's last boot step, after its MMU and its interrupt controller are set up:
-/// its boot flow becomes its idle thread, its tick starts, and it idles (running threads when
+/// its boot flow becomes its idle thread, its timer starts, and it idles (running threads when
 /// the scheduler gives it some). A core that comes too late parks for good.
 pub(crate) fn start_secondary() -> ! {
     let cpu = cpu::core_id();
     let joined = {
         let mut guard = SCHED.lock();
-        sched_touched();
         let idle = match IDLE.get(cpu) {
             Some(slot) if !CLOSED.load(Ordering::Relaxed) => {
                 slot.swap(core::ptr::null_mut(), Ordering::AcqRel)
@@ -143,7 +141,7 @@ pub(crate) fn start_secondary() -> ! {
             join(sched, cpu, idle);
             // Threads already ready that this core should run (none today: `main` is
             // spawned once every core has joined).
-            super::sched_lock::send_kicks(sched);
+            super::sched_lock::end_hold(sched);
             true
         }
     };
@@ -153,7 +151,7 @@ pub(crate) fn start_secondary() -> ! {
         }
     }
     super::ipi::init_this_core();
-    irq::start_tick();
+    irq::start_timer();
     cpu::irq_enable();
     irq::idle_loop()
 }

@@ -61,7 +61,7 @@ pub(crate) fn notify<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
     let this = percpu::this();
     if this.in_irq() {
         // No kicks sent here: the check this asks for on the handler's way out takes the
-        // lock again, and that hold sends them (see `sched_lock::send_kicks`).
+        // lock again, and that hold sends them (see `sched_lock::end_hold`).
         let r = super::with_sched_unkicked(|s, _| f(s));
         this.add_irq_work(percpu::WORK_RESCHED);
         r
