@@ -36,7 +36,7 @@
 //! slice for nothing, and sleeps would end on the tick grid, up to a tick late.
 
 use super::Scheduler;
-use crate::{CpuId, Ticks, MAX_CPUS};
+use crate::{CpuId, Priority, Ticks, MAX_CPUS};
 
 /// The slice end of a CPU that needs no timer for its slice: its idle thread, or a thread
 /// with nobody of its priority to share with.
@@ -81,11 +81,33 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.slice_end[cpu] = UNTIMED;
     }
 
-    /// Whether a ready thread allowed on `cpu` ranks with its running thread or above: its
-    /// slice matters.
+    /// Whether a ready thread allowed on `cpu` has the priority of its running thread: a peer
+    /// to take turns with, for whom its slice matters. (A better ready thread is no peer: if
+    /// it is due on `cpu`, the kick makes `cpu` take it whatever its slice; if it is due
+    /// elsewhere, `cpu`'s slice is none of its business, and counting it made every wake-up
+    /// of a thread for an idle CPU interrupt each CPU running a lower thread untimed.)
     pub(super) fn has_peer(&self, cpu: CpuId) -> bool {
         let t = self.entry(self.running(cpu));
-        !t.is_idle() && self.top_for(cpu).is_some_and(|top| top >= t.priority)
+        !t.is_idle() && self.peer_ready(cpu, t.priority)
+    }
+
+    /// Whether a thread of priority `level` allowed on `cpu` is ready.
+    #[inline]
+    fn peer_ready(&self, cpu: CpuId, level: Priority) -> bool {
+        let bit = 1 << cpu;
+        let allowed = |t: &crate::thread::Thread<T>| self.restricted == 0 || t.affinity & bit != 0;
+        if let Some(h) = self.handoff {
+            if self.handoff_level == level && allowed(self.entry(h)) {
+                return true;
+            }
+        }
+        if self.restricted == 0 {
+            return self.ready.head(level).is_some();
+        }
+        let threads = &self.threads;
+        self.ready.any_in(threads.slots(), level, |i| {
+            threads.slot(i).entry().affinity & bit != 0
+        })
     }
 
     /// With several CPUs, while threads are ready: the CPUs running a thread untimed that

@@ -10,6 +10,7 @@ mod priority;
 mod queue;
 mod semaphore;
 mod sleep;
+mod slice;
 mod smp;
 
 use crate::{Next, Priority, Scheduler, ThreadId};
