@@ -113,20 +113,65 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// With several CPUs, while threads are ready: the CPUs running a thread untimed that
     /// now has someone to share with start a slice. Returns them: their timers must be
     /// programmed, so the kernel interrupts them as it does for a kick. (With one CPU the
-    /// preemption check after a wake-up does this for its own CPU.)
+    /// preemption check after a wake-up does this for its own CPU.) `designated`: the CPUs
+    /// about to take a ready thread ([`designated`](Self::designated)), which are skipped.
+    ///
+    /// While every thread may run everywhere, the designated CPUs take the first ready
+    /// threads in queue order, one each; only the next one waits, and it is the peer of the
+    /// CPUs running its priority (no other CPU runs below it, or it would be designated).
+    /// Counting the threads an idle CPU is about to take as peers interrupted every CPU
+    /// running their priority untimed at each such wake-up, for nothing. With restricted
+    /// threads, any ready thread of the running one's priority allowed on the CPU counts.
     #[inline(never)]
-    pub(super) fn peers_arrived(&mut self) -> u32 {
+    pub(super) fn peers_arrived(&mut self, designated: u32) -> u32 {
+        let waiting = if self.restricted == 0 {
+            match self.nth_ready_level(designated.count_ones()) {
+                Some(level) => Some(level),
+                None => return 0,
+            }
+        } else {
+            None
+        };
         let mut found = 0;
-        let mut left = self.started;
+        let mut left = self.started & !designated;
         while left != 0 {
             let cpu = left.trailing_zeros() as CpuId;
             left &= left - 1;
-            if self.slice_end[cpu] == UNTIMED && self.has_peer(cpu) {
+            if self.slice_end[cpu] != UNTIMED {
+                continue;
+            }
+            let peer = match waiting {
+                Some(level) => {
+                    let t = self.entry(self.running(cpu));
+                    !t.is_idle() && t.priority == level
+                }
+                None => self.has_peer(cpu),
+            };
+            if peer {
                 self.begin_slice(cpu, self.slice_len);
                 found |= 1 << cpu;
             }
         }
         found
+    }
+
+    /// The priority of the ready thread `n` places after the first in queue order (the
+    /// hand-off thread first, then best level first, FIFO within a level), if there is one.
+    fn nth_ready_level(&self, n: u32) -> Option<Priority> {
+        let mut skip = n;
+        if self.handoff.is_some() {
+            if skip == 0 {
+                return Some(self.handoff_level);
+            }
+            skip -= 1;
+        }
+        self.ready
+            .first_where(self.threads.slots(), |_| {
+                let found = skip == 0;
+                skip = skip.saturating_sub(1);
+                found
+            })
+            .map(|(_, level)| level)
     }
 
     /// Call when a deadline was added for a thread of `cpu`: if it is now the earliest,

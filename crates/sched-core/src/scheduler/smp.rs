@@ -164,7 +164,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.told = now;
         // A CPU running a thread untimed whose peer just became ready must program its timer
         // for the slice that starts now.
-        new | self.peers_arrived()
+        new | self.peers_arrived(now)
     }
 
     /// Whether `cpu` must take a ready thread now: always with one CPU when one outranks its

@@ -264,6 +264,38 @@ fn a_better_thread_due_elsewhere_gives_no_slice_and_no_kick() {
 }
 
 #[test]
+fn a_peer_an_idle_cpu_takes_gives_no_slice_and_no_kick() {
+    // cpu 0 and cpu 1 run a 10 each, untimed; cpu 2 idles.
+    let (mut s, ids) = smp(100, 3, &[10, 10]);
+    assert!(s.is_idle(s.current(2)));
+    // cpu 0 started with a peer, which cpu 1 then took: its first retime drops the slice.
+    assert_eq!(s.retime(0), Some(UNTIMED));
+    assert_eq!(s.take_new_kicks(), 0);
+    let c = s.spawn(10, 9);
+    // The idle cpu takes it: nobody has to share, so only cpu 2 is told.
+    assert_eq!(s.take_new_kicks(), 0b100);
+    assert_eq!((s.slice_end(0), s.slice_end(1)), (UNTIMED, UNTIMED));
+    assert_eq!(switched_to(s.preempt_check(2)), c);
+    assert_eq!(s.take_new_kicks(), 0);
+    // A second one finds no idle cpu: it waits, and every cpu running its priority shares.
+    s.set_now(50);
+    let d = s.spawn(10, 10);
+    assert_eq!(s.take_new_kicks(), 0b111);
+    assert_eq!(
+        (s.slice_end(0), s.slice_end(1), s.slice_end(2)),
+        (150, 150, 150)
+    );
+    assert_eq!(
+        s.tick(1, 150),
+        Next::Switch {
+            from: ids[1],
+            to: d
+        }
+    );
+    s.check_invariants().unwrap();
+}
+
+#[test]
 fn a_deadline_equal_to_the_earliest_also_moves_the_watcher() {
     let (mut s, _) = smp(1_000, 2, &[30, 20, 10, 5]);
     let _ = s.sleep_until(0, 50);
