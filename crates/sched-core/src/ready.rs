@@ -238,6 +238,24 @@ impl ReadyQueue {
         }
     }
 
+    /// Whether an entry of `level` satisfies `wanted` (walked front to back, up to the first
+    /// that does).
+    pub(crate) fn any_in<S: LinkStore + ?Sized>(
+        &self,
+        store: &S,
+        level: Priority,
+        mut wanted: impl FnMut(u32) -> bool,
+    ) -> bool {
+        let mut cursor = self.heads[usize::from(level)];
+        while cursor != NIL {
+            if wanted(cursor) {
+                return true;
+            }
+            cursor = store.link(cursor).next;
+        }
+        false
+    }
+
     /// Calls `visit` with each entry of `level`, front to back. Stops (returning
     /// an error) if the list is longer than the whole queue, i.e. has a cycle.
     pub(crate) fn for_each_in<S: LinkStore + ?Sized>(

@@ -1,6 +1,6 @@
 //! Pending sleep deadlines, ordered so the earliest is always at hand.
 //!
-//! Every tick asks "is anyone due?", and a woken or killed sleeper must take its
+//! Every timer event asks "is anyone due?", and a woken or killed sleeper must take its
 //! timer with it, so the structure needs cheap access to the minimum *and* cheap
 //! removal of an arbitrary entry. A binary heap that remembers where each slot's
 //! entry sits gives both in O(log n), and a cancelled timer leaves nothing behind

@@ -120,14 +120,19 @@ fn interrupt_paths_and_decisions_never_allocate() {
             0 => None,
             _ => Some(now + rng.next(5)),
         };
+        // The kernel's lock take: the time of the decisions.
+        no_alloc("set_now", || s.set_now(now));
         if rng.next(2) == 0 {
             sync_step(&mut s, &mut rng, cpu, pick, deadline, (q, mutexes, sem, ev));
+            release(&mut s, cpu);
             continue;
         }
         match rng.next(11) {
             0 | 1 => {
                 now += rng.next(3);
                 let _ = no_alloc("tick", || s.tick(cpu, now));
+                let _ = no_alloc("retime_now", || s.retime_now(cpu));
+                let _ = no_alloc("alarm", || s.alarm(1 - cpu));
             }
             2 if real => {
                 let _ = no_alloc("sleep_until", || s.sleep_until(cpu, now + rng.next(6)));
@@ -173,8 +178,15 @@ fn interrupt_paths_and_decisions_never_allocate() {
             }
         }
         let _ = no_alloc("next_deadline", || s.next_deadline());
+        release(&mut s, cpu);
     }
     s.check_invariants().unwrap();
+}
+
+/// The kernel's lock release: the timer programmed anew if need be, the kicks sent.
+fn release(s: &mut Scheduler<u64>, cpu: usize) {
+    let _ = no_alloc("retime", || s.retime(cpu));
+    let _ = no_alloc("take_new_kicks", || s.take_new_kicks());
 }
 
 type Objects = (

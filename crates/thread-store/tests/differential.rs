@@ -25,9 +25,10 @@ fn snapshot<S: StoreKind>(it: &Interp<S>) -> String {
     for cpu in 0..CPUS {
         let _ = write!(
             out,
-            "cpu{cpu}: {:?} slice {} idle {:?}; ",
+            "cpu{cpu}: {:?} slice end {} timer {} idle {:?}; ",
             s.try_current(cpu),
-            s.slice_remaining(cpu),
+            s.slice_end(cpu),
+            s.timer_at(cpu),
             s.idle_thread(cpu)
         );
     }
@@ -46,12 +47,13 @@ fn snapshot<S: StoreKind>(it: &Interp<S>) -> String {
     }
     let _ = write!(
         out,
-        "threads {} live {} ready {} sleeping {} now {} room {} objects {}",
+        "threads {} live {} ready {} sleeping {} now {} watcher {} room {} objects {}",
         s.thread_count(),
         s.live_entries(),
         s.ready_count(),
         s.sleeping_count(),
         s.now(),
+        s.deadline_watcher(),
         s.has_thread_room(),
         s.object_room(),
     );

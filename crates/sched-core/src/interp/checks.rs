@@ -8,7 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::model::Handle;
-use super::{Interp, CPUS};
+use super::Interp;
 use crate::{Next, Priority, State, ThreadId, WaitingOn, LOCK_WAITERS};
 
 impl<S: StoreKind> Interp<S> {
@@ -67,7 +67,7 @@ impl<S: StoreKind> Interp<S> {
     /// The first CPU found outranked.
     pub fn check_guarantee(&self) -> Result<(), String> {
         ensure_eq!(self.s.kicks(), 0, "kicks left unhandled");
-        for cpu in 0..CPUS {
+        for cpu in 0..self.cpus {
             let cur = self.s.current(cpu);
             let Some(best) = self.best_ready_for(cpu) else {
                 continue;
@@ -92,6 +92,7 @@ impl<S: StoreKind> Interp<S> {
     pub fn check_always(&self) -> Result<(), String> {
         self.s.check_invariants().map_err(String::from)?;
         self.check_guarantee()?;
+        self.check_timers()?;
         self.check_threads()?;
         self.check_waits()?;
         for i in 0..self.objs.len() {
@@ -104,7 +105,7 @@ impl<S: StoreKind> Interp<S> {
 
     fn check_threads(&self) -> Result<(), String> {
         let mut currents = BTreeSet::new();
-        for cpu in 0..CPUS {
+        for cpu in 0..self.cpus {
             let cur = self.s.current(cpu);
             ensure_eq!(
                 self.s.state(cur),

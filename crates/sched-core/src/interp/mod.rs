@@ -12,12 +12,15 @@
 //! would (including the lock-word fast path of a mutex, see
 //! [`Scheduler::mutex_lock_contended`]) and keeps a small shadow model of what
 //! only a caller can know (who holds which mutex, deadlines, arrival order,
-//! expected wait results). After each operation it delivers the kicks the scheduler
-//! asked for (running `preempt_check` on every kicked CPU, round after round, as the
-//! kernel's inter-processor interrupts do) and then checks the scheduler's own
-//! audit, the global scheduling guarantee, the model against the public API, no
-//! lost wake-up, wake order and priority inheritance; at the end it tears
-//! everything down and checks that nothing leaked.
+//! expected wait results). It also plays the kernel's time and interrupts (see `time`):
+//! each operation ends as a release of the scheduler lock does, programming the CPU's timer
+//! if the scheduler asks and interrupting the CPUs it names, whose `preempt_check`s run
+//! until nobody is left to tell; time advances at `Tick`, and the CPUs whose timers are due
+//! take their interrupts. Then it checks the scheduler's own audit, the global scheduling
+//! guarantee, the timers (a peer never waits for an untimed thread, a deadline always has a
+//! timer at or before it), the model against the public API, no lost wake-up, wake order
+//! and priority inheritance; at the end it tears everything down and checks that nothing
+//! leaked.
 
 macro_rules! ensure {
     ($cond:expr, $($fmt:tt)+) => {
@@ -48,6 +51,7 @@ mod op;
 mod sync;
 mod teardown;
 mod threads;
+mod time;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
@@ -58,14 +62,10 @@ pub use op::{decode, encode, Cpu, Op, Pick, PRIORITIES};
 use crate::{Checked, Priority, Scheduler, StoreKind, ThreadId, Ticks, WaitResult};
 use model::{ObjRec, WaitRec};
 
-/// Number of CPUs the interpreter runs (fewer than [`MAX_CPUS`](crate::MAX_CPUS), so that
-/// affinity masks can also name a CPU that never started).
+/// Number of CPUs the interpreter runs by default, and at most (fewer than
+/// [`MAX_CPUS`](crate::MAX_CPUS), so that affinity masks can also name a CPU that never
+/// started). With one, the scheduler works in its one-CPU mode, whose decisions differ.
 pub const CPUS: usize = 3;
-
-/// How many rounds of kicks one operation may cause before the interpreter calls it a
-/// livelock: each round checks every outranked CPU, and every check that switches raises
-/// the CPU's running rank, so a few rounds per CPU are plenty.
-const MAX_KICK_ROUNDS: usize = 4 * CPUS + 4;
 
 /// Longest operation sequence [`run`] interprets (longer inputs are cut).
 pub const MAX_OPS: usize = 1024;
@@ -73,14 +73,23 @@ pub const MAX_OPS: usize = 1024;
 /// Threads beyond which `Spawn` is ignored, to keep each step cheap.
 const MAX_THREADS: usize = 48;
 
-/// Decodes `bytes` into a scenario, runs it with every check, and tears it
-/// down. `Err` describes the first violated property.
+/// Decodes `bytes` into a scenario, runs it with every check on [`CPUS`] CPUs and again on
+/// one, and tears it down each time. `Err` describes the first violated property.
 ///
 /// # Errors
 /// A description of the failed check.
 pub fn run(bytes: &[u8]) -> Result<(), String> {
+    run_on(CPUS, bytes)?;
+    run_on(1, bytes).map_err(|e| alloc::format!("one cpu: {e}"))
+}
+
+/// [`run`] on `cpus` CPUs (1 to [`CPUS`]).
+///
+/// # Errors
+/// A description of the failed check.
+pub fn run_on(cpus: usize, bytes: &[u8]) -> Result<(), String> {
     let (initial, ops) = decode(bytes, MAX_OPS);
-    let mut it = Interp::new(&initial);
+    let mut it = Interp::with_cpus(cpus, &initial);
     it.check_always()?;
     for (step, op) in ops.iter().enumerate() {
         it.apply(op)
@@ -93,6 +102,8 @@ pub fn run(bytes: &[u8]) -> Result<(), String> {
 /// The scheduler under test (its tables in stores of kind `S`) plus the shadow model.
 pub struct Interp<S: StoreKind = Checked> {
     s: Scheduler<u32, S>,
+    /// How many CPUs are started (1 to [`CPUS`]).
+    cpus: usize,
     /// Every thread id ever handed out, idle and stale ones included.
     known: Vec<ThreadId>,
     data_of: BTreeMap<ThreadId, u32>,
@@ -116,6 +127,10 @@ pub struct Interp<S: StoreKind = Checked> {
     /// Threads handed a mutex (object index) while they waited, with the deadline of that
     /// wait, until they claim it at `TakeResult`, as the kernel's woken locker does.
     claims: BTreeMap<ThreadId, (usize, Option<Ticks>)>,
+    /// What each CPU's timer is programmed for, as the kernel keeps it (`Ticks::MAX`: off).
+    timer: [Ticks; CPUS],
+    /// CPUs sent a reschedule interrupt they have not handled yet.
+    pending: u32,
 }
 
 /// Where arrival stamps start: room below for the stamps of retried locks.
@@ -126,9 +141,21 @@ impl Interp {
     /// tables starting empty.
     #[must_use]
     pub fn new(initial: &[Priority]) -> Self {
-        Self::with_scheduler(Scheduler::new(3), initial)
+        Self::with_cpus(CPUS, initial)
+    }
+
+    /// [`new`](Self::new) with `cpus` started CPUs (1 to [`CPUS`]).
+    ///
+    /// # Panics
+    /// If `cpus` is out of that range.
+    #[must_use]
+    pub fn with_cpus(cpus: usize, initial: &[Priority]) -> Self {
+        Self::with_scheduler(Scheduler::new(SLICE), cpus, initial)
     }
 }
+
+/// The round-robin slice of the interpreter's schedulers, in the time units of its `Tick`s.
+const SLICE: Ticks = 3;
 
 impl<S: StoreKind> Interp<S> {
     /// A scheduler with tables of kind `S` (made by [`Scheduler::try_new`]), `CPUS`
@@ -139,12 +166,14 @@ impl<S: StoreKind> Interp<S> {
     /// If the heap cannot hold the first tables.
     #[must_use]
     pub fn with_store(initial: &[Priority]) -> Self {
-        Self::with_scheduler(Scheduler::try_new(3).expect("host heap"), initial)
+        Self::with_scheduler(Scheduler::try_new(SLICE).expect("host heap"), CPUS, initial)
     }
 
-    fn with_scheduler(s: Scheduler<u32, S>, initial: &[Priority]) -> Self {
+    fn with_scheduler(s: Scheduler<u32, S>, cpus: usize, initial: &[Priority]) -> Self {
+        assert!((1..=CPUS).contains(&cpus), "{cpus} cpus");
         let mut it = Self {
             s,
+            cpus,
             known: Vec::new(),
             data_of: BTreeMap::new(),
             returned: BTreeSet::new(),
@@ -158,17 +187,24 @@ impl<S: StoreKind> Interp<S> {
             stamp: FIRST_STAMP,
             front_stamp: FIRST_STAMP,
             claims: BTreeMap::new(),
+            timer: [Ticks::MAX; CPUS],
+            pending: 0,
         };
-        for cpu in 0..CPUS {
+        for cpu in 0..cpus {
             let id = it.s.add_idle(cpu, cpu as u32);
             it.known.push(id);
         }
         for &p in initial {
             it.spawn(p);
         }
-        for cpu in 0..CPUS {
+        for cpu in 0..cpus {
             let _ = it.s.start(cpu);
         }
+        for cpu in 0..cpus {
+            it.release(cpu)
+                .expect("starting kicks nothing out of range");
+        }
+        it.settle(false).expect("the CPUs' first interrupts settle");
         it
     }
 
@@ -189,6 +225,7 @@ impl<S: StoreKind> Interp<S> {
     /// # Errors
     /// A description of the failed check.
     pub fn apply(&mut self, op: &Op) -> Result<(), String> {
+        self.s.set_now(self.now);
         let result = match *op {
             Op::Spawn(_)
             | Op::Yield(_)
@@ -214,38 +251,26 @@ impl<S: StoreKind> Interp<S> {
         };
         self.restamp_moved_waiters();
         result?;
-        self.deliver_kicks()
-    }
-
-    /// Runs `preempt_check` on every CPU the scheduler names in `kicks`, round after round,
-    /// until it names none.
-    pub(super) fn deliver_kicks(&mut self) -> Result<(), String> {
-        for _ in 0..MAX_KICK_ROUNDS {
-            let kicks = self.s.kicks();
-            if kicks == 0 {
-                return Ok(());
+        if let Some(cpu) = self.caller(op) {
+            if self.cpus == 1 && Self::checks_after(op) {
+                self.preempt(cpu)?;
             }
-            ensure!(
-                kicks >> CPUS == 0,
-                "kicked a cpu that never started: {kicks:#b}"
-            );
-            for cpu in 0..CPUS {
-                if kicks & (1 << cpu) != 0 {
-                    self.preempt(cpu)?;
-                }
-            }
+            self.release(cpu)?;
         }
-        Err(alloc::format!(
-            "kicks still pending after {MAX_KICK_ROUNDS} rounds"
-        ))
+        self.settle(matches!(op, Op::Tick(..)))
     }
 
     fn pick(&self, n: Pick) -> ThreadId {
         self.known[usize::from(n) % self.known.len()]
     }
 
-    fn cpu(c: Cpu) -> usize {
-        usize::from(c) % CPUS
+    fn cpu(&self, c: Cpu) -> usize {
+        usize::from(c) % self.cpus
+    }
+
+    /// The started CPUs (bit `n`: CPU `n`).
+    fn started(&self) -> u32 {
+        (1 << self.cpus) - 1
     }
 
     fn deadline(&self, timeout: Option<Ticks>) -> Option<Ticks> {

@@ -43,15 +43,15 @@ impl<S: StoreKind> Interp<S> {
             // The kernel claims a mutex handed to a thread before that thread does anything
             // else; a scenario that has the heir use the mutex first gives up the claim (the
             // mutex stays pending, in the model as in the scheduler).
-            let cur = self.s.current(Self::cpu(c));
+            let cur = self.s.current(self.cpu(c));
             if self.claims.get(&cur).is_some_and(|&(j, _)| j == i) {
                 self.claims.remove(&cur);
             }
         }
         match *op {
-            Op::Lock(c, _, timeout) => self.lock(Self::cpu(c), i, m, timeout),
-            Op::TryLock(c, _) => self.try_lock(Self::cpu(c), i, m),
-            Op::Unlock(c, _) => self.unlock(Self::cpu(c), i, m),
+            Op::Lock(c, _, timeout) => self.lock(self.cpu(c), i, m, timeout),
+            Op::TryLock(c, _) => self.try_lock(self.cpu(c), i, m),
+            Op::Unlock(c, _) => self.unlock(self.cpu(c), i, m),
             _ => {
                 let expected = if self.objs[i].alive {
                     Ok(())

@@ -35,18 +35,18 @@ impl<S: StoreKind> Interp<S> {
             }
             Op::WaitOn(c, n, timeout) => {
                 if let Some(i) = self.pick_obj(Sel::Queue, n) {
-                    self.wait_on(Self::cpu(c), i, timeout)?;
+                    self.wait_on(self.cpu(c), i, timeout)?;
                 }
             }
             Op::WakeOne(c, n) | Op::WakeAll(c, n) => {
                 if let Some(i) = self.pick_obj(Sel::Queue, n) {
                     self.wake_queue(i, matches!(op, Op::WakeAll(..)))?;
-                    self.preempt(Self::cpu(c))?;
+                    self.preempt(self.cpu(c))?;
                 }
             }
             Op::SemAcquire(c, n, timeout) => {
                 if let Some(i) = self.pick_obj(Sel::Sem, n) {
-                    self.sem_acquire(Self::cpu(c), i, timeout)?;
+                    self.sem_acquire(self.cpu(c), i, timeout)?;
                 }
             }
             Op::SemTryAcquire(n) => {
@@ -69,13 +69,13 @@ impl<S: StoreKind> Interp<S> {
             Op::SemRelease(c, n) => {
                 if let Some(i) = self.pick_obj(Sel::Sem, n) {
                     self.sem_release(i, false)?;
-                    self.preempt(Self::cpu(c))?;
+                    self.preempt(self.cpu(c))?;
                 }
             }
             Op::SemReleaseDrain(c, n) => {
                 if let Some(i) = self.pick_obj(Sel::Sem, n) {
                     self.sem_release(i, true)?;
-                    self.preempt(Self::cpu(c))?;
+                    self.preempt(self.cpu(c))?;
                 }
             }
             Op::EventWait {
@@ -89,13 +89,13 @@ impl<S: StoreKind> Interp<S> {
                 if let Some(i) = self.pick_obj(Sel::Event, pick) {
                     let mode = if any { EventMode::Any } else { EventMode::All };
                     let req = (u32::from(mask), mode, clear);
-                    self.event_wait(Self::cpu(cpu), i, req, timeout)?;
+                    self.event_wait(self.cpu(cpu), i, req, timeout)?;
                 }
             }
             Op::EventSet(c, n, bits) => {
                 if let Some(i) = self.pick_obj(Sel::Event, n) {
                     self.event_set(i, u32::from(bits))?;
-                    self.preempt(Self::cpu(c))?;
+                    self.preempt(self.cpu(c))?;
                 }
             }
             Op::EventClear(n, bits) => {
@@ -116,10 +116,10 @@ impl<S: StoreKind> Interp<S> {
                     self.objs[i].bits &= !u32::from(bits);
                 }
             }
-            Op::Park(c, timeout) => self.park(Self::cpu(c), timeout)?,
+            Op::Park(c, timeout) => self.park(self.cpu(c), timeout)?,
             Op::Unpark(c, n) => {
                 self.unpark(self.pick(n))?;
-                self.preempt(Self::cpu(c))?;
+                self.preempt(self.cpu(c))?;
             }
             _ => unreachable!("not a synchronization operation"),
         }

@@ -7,7 +7,7 @@ use crate::StoreKind;
 use alloc::collections::BTreeSet;
 use alloc::string::String;
 
-use super::{Interp, Op, CPUS};
+use super::{Interp, Op};
 use crate::State;
 
 impl<S: StoreKind> Interp<S> {
@@ -31,9 +31,13 @@ impl<S: StoreKind> Interp<S> {
                 }
             }
             self.restamp_moved_waiters();
-            self.deliver_kicks()?;
+            if self.cpus == 1 {
+                self.preempt(0)?; // no kicks: the waker's own check
+            }
+            self.release(0)?;
+            self.settle(false)?;
             self.check_always()?;
-            for cpu in 0..CPUS {
+            for cpu in 0..self.cpus {
                 self.apply(&Op::PreemptCheck(cpu as u8))?;
                 if !self.s.is_idle(self.s.current(cpu)) {
                     self.apply(&Op::TakeResult(cpu as u8))?;
@@ -43,7 +47,11 @@ impl<S: StoreKind> Interp<S> {
             }
         }
         ensure_eq!(self.s.thread_count(), 0, "threads left");
-        ensure_eq!(self.s.live_entries(), CPUS, "only the idle threads remain");
+        ensure_eq!(
+            self.s.live_entries(),
+            self.cpus,
+            "only the idle threads remain"
+        );
         ensure_eq!(self.s.ready_count(), 0, "ready left");
         ensure_eq!(self.s.sleeping_count(), 0, "timers left");
         ensure_eq!(self.s.next_deadline(), None, "deadline left");
@@ -55,7 +63,7 @@ impl<S: StoreKind> Interp<S> {
         ensure_eq!(self.s.object_count(), 0, "objects left");
         let all: BTreeSet<u32> = self.data_of.values().copied().collect();
         ensure_eq!(self.returned, all, "thread data not all handed back");
-        for cpu in 0..CPUS {
+        for cpu in 0..self.cpus {
             ensure!(
                 self.s.is_idle(self.s.current(cpu)),
                 "cpu {cpu} runs a thread"

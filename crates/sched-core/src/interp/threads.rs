@@ -5,13 +5,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::model::Handle;
-use super::{Interp, Op, CPUS, MAX_THREADS};
+use super::{Interp, Op, MAX_THREADS};
 use crate::{
     ExitStatus, JoinPoll, Priority, SchedError, State, ThreadId, WaitResult, ALL_CPUS, LOCK_WAITERS,
 };
-
-/// The CPUs the interpreter starts.
-const STARTED: u32 = (1 << CPUS) - 1;
 
 impl<S: StoreKind> Interp<S> {
     pub(super) fn apply_thread_op(&mut self, op: &Op) -> Result<(), String> {
@@ -24,15 +21,15 @@ impl<S: StoreKind> Interp<S> {
                 }
             }
             Op::Yield(c) => {
-                let cpu = Self::cpu(c);
+                let cpu = self.cpu(c);
                 let before = self.s.current(cpu);
                 let next = self.s.yield_now(cpu);
                 self.check_decision(cpu, before, next)?;
             }
-            Op::PreemptCheck(c) => self.preempt(Self::cpu(c))?,
-            Op::Tick(c, dt) => self.tick(Self::cpu(c), dt)?,
+            Op::PreemptCheck(c) => self.preempt(self.cpu(c))?,
+            Op::Tick(c, dt) => self.tick(self.cpu(c), dt)?,
             Op::Sleep(c, rel) => {
-                let cpu = Self::cpu(c);
+                let cpu = self.cpu(c);
                 let before = self.s.current(cpu);
                 if self.s.is_idle(before) {
                     return Ok(());
@@ -47,7 +44,7 @@ impl<S: StoreKind> Interp<S> {
                 self.results.remove(&before);
             }
             Op::Block(c) => {
-                let cpu = Self::cpu(c);
+                let cpu = self.cpu(c);
                 let before = self.s.current(cpu);
                 if self.s.is_idle(before) {
                     return Ok(());
@@ -59,15 +56,15 @@ impl<S: StoreKind> Interp<S> {
                 self.results.remove(&before);
             }
             Op::Wake(n) => self.wake_thread(self.pick(n))?,
-            Op::Exit(c, failed) => self.exit(Self::cpu(c), failed)?,
-            Op::Join(c, n) => self.join(Self::cpu(c), self.pick(n))?,
+            Op::Exit(c, failed) => self.exit(self.cpu(c), failed)?,
+            Op::Join(c, n) => self.join(self.cpu(c), self.pick(n))?,
             Op::Reap(n) => self.reap_thread(self.pick(n))?,
             Op::Detach(n) => self.detach(self.pick(n))?,
             Op::SetPriority(n, p) => self.set_priority(self.pick(n), p)?,
             Op::SpawnAffine(p, mask) => self.spawn_affine(p, u32::from(mask))?,
-            Op::SetAffinity(c, mask) => self.set_affinity(Self::cpu(c), u32::from(mask))?,
+            Op::SetAffinity(c, mask) => self.set_affinity(self.cpu(c), u32::from(mask))?,
             Op::TakeResult(c) => {
-                let cpu = Self::cpu(c);
+                let cpu = self.cpu(c);
                 let cur = self.s.current(cpu);
                 let expected = self.results.remove(&cur).unwrap_or(WaitResult::Nothing);
                 ensure_eq!(
@@ -102,7 +99,7 @@ impl<S: StoreKind> Interp<S> {
         match self.s.spawn_with_affinity(p, mask, data) {
             Ok(id) => {
                 ensure!(
-                    allowed & STARTED != 0,
+                    allowed & self.started() != 0,
                     "spawned with no started cpu: {mask:#b}"
                 );
                 self.next_data += 1;
@@ -114,7 +111,7 @@ impl<S: StoreKind> Interp<S> {
             Err(e) => {
                 ensure_eq!(e, SchedError::NoAllowedCpu, "spawn_with_affinity {mask:#b}");
                 ensure!(
-                    allowed & STARTED == 0,
+                    allowed & self.started() == 0,
                     "refused a mask naming a started cpu"
                 );
             }
@@ -128,7 +125,7 @@ impl<S: StoreKind> Interp<S> {
         let old = self.s.affinity(cur);
         let expected = if self.s.is_idle(cur) {
             Err(SchedError::IdleThread)
-        } else if allowed & STARTED == 0 {
+        } else if allowed & self.started() == 0 {
             Err(SchedError::NoAllowedCpu)
         } else {
             Ok(())
@@ -157,31 +154,12 @@ impl<S: StoreKind> Interp<S> {
         self.check_decision(cpu, before, next)
     }
 
+    /// Time passes; the CPUs whose timers are due then take their interrupts (see
+    /// `time`). No time passing interrupts `cpu` whatever its timer: an early interrupt.
     fn tick(&mut self, cpu: usize, dt: u64) -> Result<(), String> {
         self.now += dt;
-        let now = self.now;
-        let before = self.s.current(cpu);
-        let next = self.s.tick(cpu, now);
-        self.check_decision(cpu, before, next)?;
-        let due_sleepers: Vec<ThreadId> = self
-            .sleepers
-            .iter()
-            .filter(|(_, &d)| d <= now)
-            .map(|(&t, _)| t)
-            .collect();
-        let due_waiters: Vec<ThreadId> = self
-            .waits
-            .iter()
-            .filter(|(_, w)| w.deadline.is_some_and(|d| d <= now))
-            .map(|(&t, _)| t)
-            .collect();
-        for t in due_sleepers.into_iter().chain(due_waiters) {
-            let st = self.s.state(t);
-            ensure!(
-                !matches!(st, Some(State::Sleeping | State::Blocked)),
-                "{t:?} missed its deadline"
-            );
-            self.end_wait(t, WaitResult::TimedOut);
+        if dt == 0 {
+            self.timer_interrupt(cpu)?;
         }
         Ok(())
     }

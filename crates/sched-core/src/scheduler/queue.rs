@@ -13,7 +13,7 @@ use crate::{CpuId, Next, QueueId, SchedError, ThreadId, Ticks, WaitResult};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The current thread of `cpu` waits in `q` (best priority first, then
-    /// arrival) until woken or until the first tick at or after `deadline`.
+    /// arrival) until woken or until the first timer event at or after `deadline`.
     /// Always a switch. Afterwards [`take_wait_result`](Self::take_wait_result)
     /// reads [`WaitResult::Woken`] or [`WaitResult::TimedOut`].
     ///

@@ -36,7 +36,7 @@
 //! slice for nothing, and sleeps would end on the tick grid, up to a tick late.
 
 use super::Scheduler;
-use crate::{CpuId, Ticks, MAX_CPUS};
+use crate::{CpuId, Priority, Ticks, MAX_CPUS};
 
 /// The slice end of a CPU that needs no timer for its slice: its idle thread, or a thread
 /// with nobody of its priority to share with.
@@ -81,30 +81,97 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.slice_end[cpu] = UNTIMED;
     }
 
-    /// Whether a ready thread allowed on `cpu` ranks with its running thread or above: its
-    /// slice matters.
+    /// Whether a ready thread allowed on `cpu` has the priority of its running thread: a peer
+    /// to take turns with, for whom its slice matters. (A better ready thread is no peer: if
+    /// it is due on `cpu`, the kick makes `cpu` take it whatever its slice; if it is due
+    /// elsewhere, `cpu`'s slice is none of its business, and counting it made every wake-up
+    /// of a thread for an idle CPU interrupt each CPU running a lower thread untimed.)
     pub(super) fn has_peer(&self, cpu: CpuId) -> bool {
         let t = self.entry(self.running(cpu));
-        !t.is_idle() && self.top_for(cpu).is_some_and(|top| top >= t.priority)
+        !t.is_idle() && self.peer_ready(cpu, t.priority)
+    }
+
+    /// Whether a thread of priority `level` allowed on `cpu` is ready.
+    #[inline]
+    fn peer_ready(&self, cpu: CpuId, level: Priority) -> bool {
+        let bit = 1 << cpu;
+        let allowed = |t: &crate::thread::Thread<T>| self.restricted == 0 || t.affinity & bit != 0;
+        if let Some(h) = self.handoff {
+            if self.handoff_level == level && allowed(self.entry(h)) {
+                return true;
+            }
+        }
+        if self.restricted == 0 {
+            return self.ready.head(level).is_some();
+        }
+        let threads = &self.threads;
+        self.ready.any_in(threads.slots(), level, |i| {
+            threads.slot(i).entry().affinity & bit != 0
+        })
     }
 
     /// With several CPUs, while threads are ready: the CPUs running a thread untimed that
     /// now has someone to share with start a slice. Returns them: their timers must be
     /// programmed, so the kernel interrupts them as it does for a kick. (With one CPU the
-    /// preemption check after a wake-up does this for its own CPU.)
+    /// preemption check after a wake-up does this for its own CPU.) `designated`: the CPUs
+    /// about to take a ready thread ([`designated`](Self::designated)), which are skipped.
+    ///
+    /// While every thread may run everywhere, the designated CPUs take the first ready
+    /// threads in queue order, one each; only the next one waits, and it is the peer of the
+    /// CPUs running its priority (no other CPU runs below it, or it would be designated).
+    /// Counting the threads an idle CPU is about to take as peers interrupted every CPU
+    /// running their priority untimed at each such wake-up, for nothing. With restricted
+    /// threads, any ready thread of the running one's priority allowed on the CPU counts.
     #[inline(never)]
-    pub(super) fn peers_arrived(&mut self) -> u32 {
+    pub(super) fn peers_arrived(&mut self, designated: u32) -> u32 {
+        let waiting = if self.restricted == 0 {
+            match self.nth_ready_level(designated.count_ones()) {
+                Some(level) => Some(level),
+                None => return 0,
+            }
+        } else {
+            None
+        };
         let mut found = 0;
-        let mut left = self.started;
+        let mut left = self.started & !designated;
         while left != 0 {
             let cpu = left.trailing_zeros() as CpuId;
             left &= left - 1;
-            if self.slice_end[cpu] == UNTIMED && self.has_peer(cpu) {
+            if self.slice_end[cpu] != UNTIMED {
+                continue;
+            }
+            let peer = match waiting {
+                Some(level) => {
+                    let t = self.entry(self.running(cpu));
+                    !t.is_idle() && t.priority == level
+                }
+                None => self.has_peer(cpu),
+            };
+            if peer {
                 self.begin_slice(cpu, self.slice_len);
                 found |= 1 << cpu;
             }
         }
         found
+    }
+
+    /// The priority of the ready thread `n` places after the first in queue order (the
+    /// hand-off thread first, then best level first, FIFO within a level), if there is one.
+    fn nth_ready_level(&self, n: u32) -> Option<Priority> {
+        let mut skip = n;
+        if self.handoff.is_some() {
+            if skip == 0 {
+                return Some(self.handoff_level);
+            }
+            skip -= 1;
+        }
+        self.ready
+            .first_where(self.threads.slots(), |_| {
+                let found = skip == 0;
+                skip = skip.saturating_sub(1);
+                found
+            })
+            .map(|(_, level)| level)
     }
 
     /// Call when a deadline was added for a thread of `cpu`: if it is now the earliest,

@@ -54,7 +54,7 @@ use crate::{CpuId, Next, Priority, SchedError, ThreadId, ALL_CPUS, MAX_CPUS};
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Creates a thread allowed on the CPUs of `affinity` (bit `n`: CPU `n`; bits of CPUs
     /// beyond [`MAX_CPUS`] are ignored), Ready at the back of its level. Follow with
-    /// [`take_kicks`](Self::take_kicks) and [`preempt_check`](Self::preempt_check).
+    /// [`take_new_kicks`](Self::take_new_kicks) and [`preempt_check`](Self::preempt_check).
     ///
     /// # Errors
     /// [`SchedError::NoAllowedCpu`] if `affinity` names no started CPU (nothing is created).
@@ -137,12 +137,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     }
 
     /// The CPUs to interrupt now: those [`kicks`](Self::kicks) names that it did not name at
-    /// the previous call, and those whose running thread, untimed, has just got a peer (its
-    /// slice starts now and the CPU's timer must be programmed: see `slice`). A CPU stays
-    /// designated until its check takes a thread, and one interrupt makes that check, so it is told once: the caller sends after the change that
-    /// designated it, under the lock, and the check takes the lock after. (Sending to every
-    /// designated CPU at every release made a storm of interrupts at a CPU slow to look.)
-    /// Always 0 in the one-CPU mode.
+    /// the previous call, and those whose running thread, untimed, has just got a peer that
+    /// no designated CPU is about to take (its slice starts now and the CPU's timer must be
+    /// programmed: see `slice`). A CPU stays designated until its check takes a thread, and
+    /// one interrupt makes that check, so it is told once: the caller sends after the change
+    /// that designated it, under the lock, and the check takes the lock after. (Sending to
+    /// every designated CPU at every release made a storm of interrupts at a CPU slow to
+    /// look.) Always 0 in the one-CPU mode.
     #[inline]
     pub fn take_new_kicks(&mut self) -> u32 {
         if self.simple {
@@ -164,7 +165,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.told = now;
         // A CPU running a thread untimed whose peer just became ready must program its timer
         // for the slice that starts now.
-        new | self.peers_arrived()
+        new | self.peers_arrived(now)
     }
 
     /// Whether `cpu` must take a ready thread now: always with one CPU when one outranks its

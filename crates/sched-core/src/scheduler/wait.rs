@@ -3,9 +3,9 @@
 //! A sleeper is woken by time, a blocked thread by somebody else; either may
 //! also be woken explicitly, in which case its timer must vanish with it or it
 //! would fire later on a thread that is doing something else. Deadlines are only
-//! checked on ticks, so a thread is never woken before its deadline and never
-//! forgotten if the deadline has already passed when it goes to sleep: the next
-//! tick picks it up.
+//! checked by timer events ([`tick`](Scheduler::tick)), so a thread is never woken before
+//! its deadline and never forgotten if the deadline has already passed when it goes to
+//! sleep: the watcher's timer is programmed for it (see `slice`), and fires at once.
 //!
 //! A plain `wake` also ends a wait on a synchronization object: the thread
 //! leaves the object's wait list (see `blocking`) and reads
@@ -34,8 +34,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.switch_from(cpu, cur)
     }
 
-    /// The earliest deadline any sleeper waits for, e.g. to program a one-shot
-    /// timer instead of ticking periodically.
+    /// The earliest deadline any sleeper or timed waiter waits for (the watcher's
+    /// [`alarm`](Self::alarm) includes it).
     #[must_use]
     pub fn next_deadline(&self) -> Option<Ticks> {
         self.timers.peek().map(|(deadline, _)| deadline)

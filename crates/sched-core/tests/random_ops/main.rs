@@ -77,8 +77,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![2 => thread_op(), 3 => sync_op()]
 }
 
-fn run_ops(initial: &[u8], ops: &[Op]) -> Result<(), TestCaseError> {
-    let mut it = Interp::new(initial);
+fn run_ops(cpus: usize, initial: &[u8], ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut it = Interp::with_cpus(cpus, initial);
     it.check_always().map_err(TestCaseError::fail)?;
     for (step, op) in ops.iter().enumerate() {
         it.apply(op)
@@ -101,7 +101,17 @@ proptest! {
         initial in prop::collection::vec(prio(), 0..5),
         ops in prop::collection::vec(op(), 0..250),
     ) {
-        run_ops(&initial, &ops)?;
+        run_ops(CPUS, &initial, &ops)?;
+    }
+
+    /// The same with one CPU: the scheduler's one-CPU mode, where no kicks are sent and the
+    /// CPU's own checks notice every thread made ready.
+    #[test]
+    fn random_operations_on_one_cpu_keep_every_invariant(
+        initial in prop::collection::vec(prio(), 0..5),
+        ops in prop::collection::vec(op(), 0..250),
+    ) {
+        run_ops(1, &initial, &ops)?;
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod priority;
 mod queue;
 mod semaphore;
 mod sleep;
+mod slice;
 mod smp;
 
 use crate::{Next, Priority, Scheduler, ThreadId};
@@ -17,7 +18,7 @@ use crate::{Next, Priority, Scheduler, ThreadId};
 /// A scheduler with an idle thread on cpu 0 (data `0`), the given threads
 /// spawned in order (data `1..`), and cpu 0 started.
 pub(super) fn setup(
-    slice: u32,
+    slice: crate::Ticks,
     prios: &[Priority],
 ) -> (Scheduler<u32>, ThreadId, std::vec::Vec<ThreadId>) {
     let mut s = Scheduler::new(slice);

@@ -1,7 +1,7 @@
 //! Strict priority, round robin, preemption and the idle thread.
 
 use super::{setup, switched_to};
-use crate::{Next, Scheduler, State};
+use crate::{Next, Scheduler, State, Ticks};
 
 #[test]
 fn start_picks_highest_ready() {
@@ -50,7 +50,8 @@ fn round_robin_rotates_exactly_at_slice_expiry() {
         }
     );
     assert_eq!(s.state(ids[0]), Some(State::Ready));
-    assert_eq!(s.slice_remaining(0), 3);
+    // The new slice runs from the switch, in counter units.
+    assert_eq!(s.slice_end(0), 6);
     assert_eq!(s.tick(0, 4), Next::Keep);
     assert_eq!(s.tick(0, 5), Next::Keep);
     assert_eq!(
@@ -77,7 +78,8 @@ fn lone_thread_keeps_running_past_its_slice() {
     let (mut s, _, ids) = setup(2, &[7, 3]);
     for now in 1..10 {
         assert_eq!(s.tick(0, now), Next::Keep);
-        assert!(s.slice_remaining(0) >= 1);
+        // Nobody of its priority: no slice to end, no timer for it.
+        assert_eq!(s.slice_end(0), Ticks::MAX);
     }
     assert_eq!(s.current(0), ids[0]);
     s.check_invariants().unwrap();
@@ -112,12 +114,12 @@ fn preempted_thread_keeps_its_place_and_rest_of_slice() {
     let (mut s, _, ids) = setup(4, &[50, 50]);
     let (a, b) = (ids[0], ids[1]);
     assert_eq!(s.tick(0, 1), Next::Keep);
-    assert_eq!(s.slice_remaining(0), 3);
+    assert_eq!(s.slice_end(0), 4);
     let hi = s.spawn(90, 9);
     assert_eq!(switched_to(s.preempt_check(0)), hi);
-    // The high thread blocks; `a` must come back before `b`, with 3 ticks left.
+    // The high thread blocks; `a` must come back before `b`, with 3 units left.
     assert_eq!(s.block_current(0), Next::Switch { from: hi, to: a });
-    assert_eq!(s.slice_remaining(0), 3);
+    assert_eq!(s.slice_end(0), 4);
     assert_eq!(s.tick(0, 2), Next::Keep);
     assert_eq!(s.tick(0, 3), Next::Keep);
     assert_eq!(s.tick(0, 4), Next::Switch { from: a, to: b });
@@ -196,13 +198,18 @@ fn yield_hands_over_to_higher_ready_even_without_preempt_check() {
 }
 
 #[test]
-fn yield_refreshes_slice_when_kept() {
-    let (mut s, _, _) = setup(3, &[5, 1]);
+fn yield_without_peers_runs_on_untimed() {
+    let (mut s, _, ids) = setup(3, &[5, 5, 1]);
+    // A peer is ready: `a` runs timed.
+    assert_eq!(s.slice_end(0), 3);
+    s.set_priority(ids[1], 1).unwrap();
     let _ = s.tick(0, 1);
     let _ = s.tick(0, 2);
-    assert_eq!(s.slice_remaining(0), 1);
+    // Its yield finds nobody to take turns with: it keeps the CPU, untimed.
     assert_eq!(s.yield_now(0), Next::Keep);
-    assert_eq!(s.slice_remaining(0), 3);
+    assert_eq!(s.slice_end(0), Ticks::MAX);
+    assert_eq!(s.alarm(0), Ticks::MAX);
+    s.check_invariants().unwrap();
 }
 
 #[test]

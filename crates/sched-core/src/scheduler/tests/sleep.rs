@@ -1,7 +1,7 @@
 //! Sleeping, blocking and waking.
 
 use super::setup;
-use crate::{Next, SchedError, State};
+use crate::{Next, SchedError, State, Ticks};
 
 #[test]
 fn sleeper_is_not_woken_early_and_is_woken_on_first_tick_at_deadline() {
@@ -192,7 +192,8 @@ fn next_deadline_tracks_the_minimum() {
 
 #[test]
 fn time_going_backwards_wakes_nobody() {
-    let (mut s, _, ids) = setup(5, &[10, 10]);
+    // A slice longer than the test: no rotation at 100.
+    let (mut s, _, ids) = setup(1000, &[10, 10]);
     let _ = s.tick(0, 100);
     let _ = s.sleep_until(0, 150);
     let _ = s.tick(0, 20);
@@ -208,28 +209,37 @@ fn idle_cannot_sleep() {
 }
 
 #[test]
-fn quiet_until_is_the_next_deadline_while_nobody_could_take_the_cpu() {
-    // One thread running alone: quiet for ever, then until a sleeper's deadline.
+fn alarm_is_the_slice_end_with_a_peer_else_the_watched_deadline() {
     let (mut s, idle, ids) = setup(5, &[10, 10]);
     let (a, b) = (ids[0], ids[1]);
-    // a runs, b (equal) is ready: round robin matters, no quiet ticks.
-    assert_eq!(s.quiet_until(0), 0);
+    // a runs, b (equal) is ready: the slice's end matters.
+    assert_eq!(s.alarm(0), 5);
     assert_eq!(s.sleep_until(0, 100), Next::Switch { from: a, to: b });
-    // b runs alone; a sleeps until 100.
-    assert_eq!(s.quiet_until(0), 100);
+    // b runs alone, untimed; a sleeps until 100, which cpu 0 watches.
+    assert_eq!(s.slice_end(0), Ticks::MAX);
+    assert_eq!(s.deadline_watcher(), 0);
+    assert_eq!(s.alarm(0), 100);
     assert_eq!(s.sleep_until(0, 300), Next::Switch { from: b, to: idle });
-    // The idle thread with nothing ready: quiet until the first deadline.
-    assert_eq!(s.quiet_until(0), 100);
+    // The idle thread with nothing ready: the first deadline.
+    assert_eq!(s.alarm(0), 100);
     assert_eq!(s.tick(0, 100), Next::Switch { from: idle, to: a });
-    assert_eq!(s.quiet_until(0), 300);
+    assert_eq!(s.alarm(0), 300);
+    // b wakes for a running untimed: a's slice starts now.
+    assert_eq!(s.tick(0, 300), Next::Keep);
+    assert_eq!(s.alarm(0), 305);
+    // Their turns: b's slice ends with a ready, a's with nobody left ready.
+    assert_eq!(s.tick(0, 305), Next::Switch { from: a, to: b });
+    assert_eq!(s.block_current(0), Next::Switch { from: b, to: a });
+    assert_eq!(s.alarm(0), Ticks::MAX, "nothing due: the timer stays off");
 }
 
 #[test]
-fn lower_ready_threads_do_not_end_the_quiet() {
+fn lower_ready_threads_need_no_timer() {
     let (mut s, idle, ids) = setup(5, &[10, 20]);
     let (low, high) = (ids[0], ids[1]);
-    // high runs, low is ready but lower: quiet (no deadline).
-    assert_eq!(s.quiet_until(0), crate::Ticks::MAX);
+    // high runs, low is ready but lower: no timer (no deadline).
+    assert_eq!(s.slice_end(0), Ticks::MAX);
+    assert_eq!(s.alarm(0), Ticks::MAX);
     assert_eq!(
         s.sleep_until(0, 50),
         Next::Switch {
@@ -237,7 +247,7 @@ fn lower_ready_threads_do_not_end_the_quiet() {
             to: low
         }
     );
-    assert_eq!(s.quiet_until(0), 50);
+    assert_eq!(s.alarm(0), 50);
     assert_eq!(
         s.sleep_until(0, 60),
         Next::Switch {
@@ -245,8 +255,8 @@ fn lower_ready_threads_do_not_end_the_quiet() {
             to: idle
         }
     );
-    assert_eq!(s.quiet_until(0), 50);
+    assert_eq!(s.alarm(0), 50);
     let _ = s.tick(0, 50);
     assert_eq!(s.current(0), high);
-    let _ = idle;
+    assert_eq!(s.alarm(0), 60);
 }
