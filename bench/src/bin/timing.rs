@@ -11,8 +11,8 @@
 //! - `loop_jitter`: a thread of priority 250 runs a 1 kHz loop, `sleep_until(next)` with
 //!   `next += 1 ms`, the first deadline 1.37 ms after an `Instant` (between two ticks), under
 //!   the same two spinning threads. A sample is the lateness of one wake-up against its
-//!   deadline. The loop must not drift: the last wake-ups may not be later than the worst of
-//!   the first half (`BENCH-ERROR` otherwise).
+//!   deadline. The loop must not drift: the median lateness of its last quarter may exceed
+//!   that of its first by 500 ns at most (`BENCH-ERROR` otherwise).
 //! - `idle_irqs_per_s`: `main`, the only thread, sleeps 1 s, 3 times;
 //!   a sample is the timer interrupts taken meanwhile by all cores
 //!   (`preempt::testing::timer_interrupts`) minus the one that is due: the interrupt at the
@@ -63,9 +63,9 @@ const WARMUP: usize = 10;
 const LOOP_PHASE: Duration = Duration::from_micros(1_370);
 /// The loop's period.
 const PERIOD: Duration = Duration::from_millis(1);
-/// How much later than the worst of the loop's first half its second half may wake before
-/// that counts as drift: a few counter periods.
-const DRIFT_SLACK_NS: u64 = 100;
+/// How much later the loop's last quarter may wake than its first (their median lateness)
+/// before that counts as drift.
+const DRIFT_SLACK_NS: u64 = 500;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -159,21 +159,28 @@ fn periodic_loop(metric: &str) -> Vec<u64> {
         }
         next += PERIOD;
     }
-    let (first, second) = samples.split_at(samples.len() / 2);
-    let first_worst = first.iter().copied().max().unwrap_or(0);
-    let second_worst = second.iter().copied().max().unwrap_or(0);
-    let last = samples.last().copied().unwrap_or(0);
+    let quarter = samples.len() / 4;
+    let early = median(&samples[..quarter]);
+    let late = median(&samples[samples.len() - quarter..]);
     println!(
-        "{metric}: lateness of the first wake-up {} ns, last {last} ns; worst of the first half {first_worst} ns, of the second {second_worst} ns",
-        samples.first().copied().unwrap_or(0)
+        "{metric}: lateness of the first wake-up {} ns, the last {} ns; median of the first quarter {early} ns, of the last {late} ns",
+        samples[0],
+        samples[samples.len() - 1]
     );
-    if second_worst > first_worst + DRIFT_SLACK_NS {
+    if late > early + DRIFT_SLACK_NS {
         println!(
-            "BENCH-ERROR {metric}: the loop drifts: worst lateness {first_worst} ns in the first half, {second_worst} ns in the second"
+            "BENCH-ERROR {metric}: the loop drifts: median lateness {early} ns in the first quarter, {late} ns in the last"
         );
         preempt::exit(1);
     }
     samples
+}
+
+/// The lower middle value of `v`.
+fn median(v: &[u64]) -> u64 {
+    let mut sorted = v.to_vec();
+    sorted.sort_unstable();
+    sorted[(sorted.len() - 1) / 2]
 }
 
 /// Timer interrupts beyond the one due, per 1 s sleep of the only thread.
