@@ -58,6 +58,11 @@ pub enum Unit {
     /// A wall-clock ratio in percent (`smp_scaling`; higher is better). Host-dependent: never
     /// in the baseline, never checked.
     Percent,
+    /// Nanoseconds of the system counter (lower is better): how late a wake-up came. Under
+    /// `-icount shift=0` one nanosecond is one instruction.
+    Nanoseconds,
+    /// Interrupts per second (lower is better).
+    Interrupts,
 }
 
 impl Unit {
@@ -68,6 +73,8 @@ impl Unit {
             Unit::Ticks => "ticks",
             Unit::Score => "score",
             Unit::Percent => "percent",
+            Unit::Nanoseconds => "ns",
+            Unit::Interrupts => "interrupts",
         }
     }
 }

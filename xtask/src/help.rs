@@ -75,6 +75,8 @@ Logs: target/qemu-tests/<name>-<config>.log
   --smp N           run the benchmark kernels on N cores, 1 to 4 (default: 1; the baseline
                     and `test`'s gate are single-core); kernels whose file says `smp=N`
                     (the SMP ones: smp, smp_scaling) always run on their N
+  --filter SUBSTR   run only the kernels (bench/src/bin/NAME.rs) whose name contains SUBSTR;
+                    --check then compares only the metrics they report
 ",
     },
     Page {

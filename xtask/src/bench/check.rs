@@ -1,6 +1,10 @@
 //! `--check`: comparing results with the baseline. It fails when a baseline metric is
 //! missing from the results or is more than [`TOLERANCE_PERCENT`] worse: higher for
-//! instructions and ticks, lower for scores. The median is always compared; the maximum only
+//! instructions, ticks, nanoseconds and interrupts, lower for scores. A worsening within the
+//! unit's absolute slack (`UnitInfo::absolute_slack`: 64 ns for lateness, read from a counter
+//! with 16 ns steps; 0 for counts) passes whatever its percentage, and on a baseline of 0,
+//! where a percentage means nothing, that slack is the whole allowance: an `idle_irqs_per_s`
+//! of 0 fails at the first interrupt. The median is always compared; the maximum only
 //! when the run took as many samples as the baseline (a `--quick` run takes fewer, and its
 //! maximum is over fewer samples) and more than one. Improvements beyond the tolerance are
 //! noted, as a hint to save a new baseline.
@@ -95,9 +99,16 @@ pub fn check(results: &Results, baseline: &Results) -> Verdict {
             ));
             continue;
         }
+        let slack = base.absolute_slack();
         let mut compare = |what: &str, base_value: u64, value: u64| {
-            let worse = relative_worsening(base.higher_is_better(), base_value, value);
-            if worse > TOLERANCE_PERCENT {
+            let higher_is_better = base.higher_is_better();
+            let worse = relative_worsening(higher_is_better, base_value, value);
+            let worse_by = if higher_is_better {
+                base_value.saturating_sub(value)
+            } else {
+                value.saturating_sub(base_value)
+            };
+            if worse > TOLERANCE_PERCENT && worse_by > slack {
                 verdict.failures.push(format!(
                     "{name}: {what} {} {}, baseline {} ({:+.1}% worse, tolerance {TOLERANCE_PERCENT}%)",
                     group(value),
@@ -192,6 +203,42 @@ mod tests {
             ("sem_pair".to_string(), metric(30, 30, "instructions", 1000)),
         ];
         assert!(check(&quick, &baseline).failures.is_empty());
+    }
+
+    #[test]
+    fn lateness_and_interrupts_are_lower_is_better_with_an_absolute_slack() {
+        let baseline = vec![
+            ("wake_late_idle".to_string(), metric(480, 960, "ns", 2000)),
+            ("idle_irqs_per_s".to_string(), metric(0, 0, "interrupts", 3)),
+        ];
+        let run = |late: (u64, u64), irqs: u64| {
+            vec![
+                (
+                    "wake_late_idle".to_string(),
+                    metric(late.0, late.1, "ns", 2000),
+                ),
+                (
+                    "idle_irqs_per_s".to_string(),
+                    metric(irqs, irqs, "interrupts", 3),
+                ),
+            ]
+        };
+        // 64 ns later (four counter steps, 13%) is within the slack; 80 ns is not; earlier
+        // is better.
+        assert!(check(&run((544, 1024), 0), &baseline).failures.is_empty());
+        let v = check(&run((560, 960), 0), &baseline);
+        assert_eq!(v.failures.len(), 1, "{:?}", v.failures);
+        assert!(v.failures[0].contains("wake_late_idle: median 560"));
+        let v = check(&run((400, 900), 0), &baseline);
+        assert!(v.failures.is_empty() && v.notes.len() == 2, "{v:?}");
+        // A baseline of 0 interrupts: one a second fails.
+        let v = check(&run((480, 960), 1), &baseline);
+        assert_eq!(v.failures.len(), 2, "{:?}", v.failures);
+        assert!(v.failures.iter().all(|f| f.starts_with("idle_irqs_per_s")));
+        // Ticks and instructions keep no slack: 5 -> 6 is 20% worse.
+        let ticks = vec![("idle_ticks_per_s".to_string(), metric(5, 5, "ticks", 3))];
+        let more = vec![("idle_ticks_per_s".to_string(), metric(6, 6, "ticks", 3))];
+        assert_eq!(check(&more, &ticks).failures.len(), 2);
     }
 
     #[test]

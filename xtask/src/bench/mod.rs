@@ -64,6 +64,8 @@ pub struct Options {
     pub jobs: usize,
     /// Cores each benchmark kernel runs with (`--smp`).
     pub smp: u8,
+    /// Run only the kernels whose name contains this (`--filter`).
+    pub filter: Option<String>,
 }
 
 /// Parses the options of `bench` (the words after it).
@@ -76,6 +78,7 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
         jobs: crate::test::default_jobs(),
         // One core: the baseline is the single-core system's (`--smp N` for others).
         smp: 1,
+        filter: None,
     };
     while let Some((flag, inline)) = args.next_flag() {
         match flag.as_str() {
@@ -88,6 +91,7 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
                 n => opts.jobs = n,
             },
             "--smp" => opts.smp = args.smp(&flag, inline)?,
+            "--filter" => opts.filter = Some(args.value(&flag, inline)?),
             "-h" | "--help" => return Ok(crate::help_for("bench")),
             _ => return Err(crate::unknown_option("bench", &flag, inline.as_deref())),
         }
@@ -95,6 +99,11 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
     if opts.quick && opts.save_baseline {
         return Err(Error::usage(
             "`--save-baseline` needs a full run (its maxima are over all samples); drop `--quick`",
+        ));
+    }
+    if opts.filter.is_some() && opts.save_baseline {
+        return Err(Error::usage(
+            "`--save-baseline` needs every kernel's metrics; drop `--filter`",
         ));
     }
     Ok(crate::Command::Bench(opts))
@@ -113,11 +122,22 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         if opts.quick { " (quick)" } else { "" },
         build::first_build_note(&ws)
     );
-    let kernels = build_kernels(&ws, opts.board, opts.quick)?;
+    let mut kernels = build_kernels(&ws, opts.board, opts.quick)?;
     if kernels.is_empty() {
         return Err(Error::new(format!(
             "cargo built no binaries of `{BENCH_PACKAGE}`"
         )));
+    }
+    if let Some(filter) = &opts.filter {
+        let names: Vec<String> = kernels.iter().map(|k| k.name.clone()).collect();
+        kernels.retain(|k| k.name.contains(filter.as_str()));
+        if kernels.is_empty() {
+            return Err(Error::usage(format!(
+                "no benchmark kernel's name contains `{filter}`{} (kernels: {})",
+                crate::suggest::did_you_mean(filter, names.iter().map(String::as_str)),
+                names.join(", ")
+            )));
+        }
     }
     let out_dir = ws.target_dir.join("bench");
     std::fs::create_dir_all(&out_dir)
@@ -245,6 +265,22 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
                 ok = false;
             }
             Some(baseline) => {
+                // A filtered run is compared on the metrics its kernels reported.
+                let compared: Results = match &opts.filter {
+                    None => baseline.clone(),
+                    Some(_) => baseline
+                        .iter()
+                        .filter(|(name, _)| results.iter().any(|(n, _)| n == name))
+                        .cloned()
+                        .collect(),
+                };
+                if compared.len() < baseline.len() {
+                    println!(
+                        "check: {} baseline metrics not compared (`--filter`)",
+                        baseline.len() - compared.len()
+                    );
+                }
+                let baseline = &compared;
                 let verdict = check(&results, baseline);
                 for line in &verdict.notes {
                     println!("check: {line}");
@@ -315,6 +351,7 @@ pub fn after_tests(opts: &crate::test::Options) -> Result<Option<bool>, Error> {
         jobs: opts.jobs,
         // The baseline holds single-core figures.
         smp: 1,
+        filter: None,
     })?;
     Ok(Some(bench == 0))
 }
@@ -340,12 +377,19 @@ mod tests {
         else {
             panic!("not a bench command")
         };
-        assert!(opts.save_baseline && !opts.check);
+        assert!(opts.save_baseline && !opts.check && opts.filter.is_none());
+        let Ok(crate::Command::Bench(opts)) = crate::parse(words("bench --quick --filter=timing"))
+        else {
+            panic!("not a bench command")
+        };
+        assert_eq!(opts.filter.as_deref(), Some("timing"));
         for bad in [
             "bench --quick --save-baseline",
             "bench --check=1",
             "bench --jobs 0",
             "bench --icount",
+            "bench --filter timing --save-baseline",
+            "bench --filter",
         ] {
             assert_eq!(crate::parse(words(bad)).unwrap_err().code, 2, "{bad}");
         }

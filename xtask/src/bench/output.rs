@@ -3,7 +3,7 @@
 //! `BENCH-INFO`) are ignored, and other `key=value` fields are too, so a kernel may say
 //! more without breaking the harness.
 
-use super::results::{Metric, Results};
+use super::results::{unit_info, Metric, Results, UNITS};
 
 /// The metrics of a kernel's console output (its `BENCH` lines).
 pub fn parse_output(output: &str) -> Result<Results, String> {
@@ -37,6 +37,12 @@ pub fn parse_output(output: &str) -> Result<Results, String> {
         let (Some(median), Some(max), Some(unit)) = (median, max, unit) else {
             return Err(format!("`{line}`: needs median=, max= and unit="));
         };
+        if unit_info(&unit).is_none() {
+            return Err(format!(
+                "`{line}`: unknown unit `{unit}` (known: {})",
+                UNITS.iter().map(|u| u.name).collect::<Vec<_>>().join(", ")
+            ));
+        }
         if metrics.iter().any(|(n, _)| n == name) {
             return Err(format!("metric `{name}` reported twice"));
         }
@@ -75,6 +81,11 @@ mod tests {
         );
         assert!(m[1].1.higher_is_better());
         assert!(parse_output("BENCH x median=1 unit=instructions").is_err());
+        assert!(parse_output("BENCH x median=1 max=1 unit=instrucitons").is_err());
+        let ns =
+            parse_output("BENCH wake_late_idle median=512 max=979008 unit=ns samples=500").unwrap();
+        assert!(!ns[0].1.higher_is_better());
+        assert_eq!(ns[0].1.absolute_slack(), 64);
         assert!(parse_output("BENCH x median=a max=1 unit=instructions").is_err());
         assert!(parse_output(
             "BENCH x median=1 max=1 unit=ticks\nBENCH x median=1 max=1 unit=ticks"

@@ -18,6 +18,8 @@ enum Target {
     None,
     /// Median at most this.
     AtMost(u64),
+    /// Maximum (the worst sample) at most this: for worst-case metrics.
+    MaxAtMost(u64),
     /// Median at least this (a score above ThreadX's).
     Above(u64),
     /// Median within this many percent of another metric's median.
@@ -66,6 +68,12 @@ const REFERENCES: &[Reference] = &[
     r("irq_to_thread", Target::None, None, None),
     r("irq_to_thread_worst_idle", Target::None, None, None),
     r("irq_to_thread_worst_loaded", Target::None, None, None),
+    // Precise time (issue #16): worst lateness of a wake-up in ns, and interrupts per second
+    // when nothing is due.
+    r("wake_late_idle", Target::MaxAtMost(5_000), None, None),
+    r("wake_late_busy", Target::MaxAtMost(10_000), None, None),
+    r("loop_jitter", Target::MaxAtMost(10_000), None, None),
+    r("idle_irqs_per_s", Target::MaxAtMost(0), None, None),
     r("alloc_worst", Target::None, None, None),
     r("free_worst", Target::None, None, None),
     r("select_2", Target::None, None, None),
@@ -173,6 +181,7 @@ pub fn table(results: &Results, baseline: Option<&Results>) -> String {
         let refs = reference(name);
         let (target, met) = match refs.map(|r| &r.target) {
             Some(Target::AtMost(t)) => (format!("<= {}", group(*t)), yes_no(m.median <= *t)),
+            Some(Target::MaxAtMost(t)) => (format!("max <= {}", group(*t)), yes_no(m.max <= *t)),
             Some(Target::Above(t)) => (format!("> {}", group(*t)), yes_no(m.median > *t)),
             Some(Target::Near(other, pct)) => (
                 format!("{other} ±{pct}%"),
@@ -300,6 +309,11 @@ mod tests {
                 "tm_cooperative".to_string(),
                 metric(1_300_000, 1_300_000, "score", 1),
             ),
+            (
+                "wake_late_busy".to_string(),
+                metric(512, 979_008, "ns", 500),
+            ),
+            ("loop_jitter".to_string(), metric(9_000, 9_984, "ns", 300)),
         ];
         let t = table(&results, None);
         let line = |name: &str| t.lines().find(|l| l.starts_with(name)).unwrap().to_string();
@@ -307,6 +321,10 @@ mod tests {
         assert!(line("yield_switch").contains(" no "));
         assert!(line("select_1000").contains("yes"));
         assert!(line("tm_cooperative").contains("1,204,636"));
+        // Worst-case targets look at the maximum, not the median.
+        assert!(line("wake_late_busy").contains("max <= 10,000"));
+        assert!(line("wake_late_busy").ends_with(" no"));
+        assert!(line("loop_jitter").ends_with(" yes"));
         assert!(!t.contains("baseline"));
         assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(scaling_target(2, 2), 180);

@@ -16,16 +16,65 @@ pub struct Metric {
     pub median: u64,
     /// Largest sample.
     pub max: u64,
-    /// `instructions`, `ticks`, `score` or `percent`.
+    /// One of [`UNITS`].
     pub unit: String,
     /// Number of samples (1 for a score).
     pub samples: u64,
 }
 
+/// A unit a kernel may report in (its `unit=` field), with whether a higher value is better
+/// and how far it may get worse in absolute terms before `--check` calls it a regression.
+#[derive(Debug)]
+pub struct UnitInfo {
+    /// The `unit=` value.
+    pub name: &'static str,
+    /// Higher is better (scores, speedups); otherwise lower is.
+    pub higher_is_better: bool,
+    /// A change this small is never a regression, whatever the percentage: the resolution of
+    /// what is measured. Also the whole allowance on a baseline of 0, where a percentage
+    /// means nothing.
+    pub absolute_slack: u64,
+}
+
+/// Every unit the harness knows (`bench/src/lib.rs`, `Unit`); a `BENCH` line with another
+/// is an error, so that a typo cannot turn a figure's direction around.
+pub const UNITS: &[UnitInfo] = &[
+    unit("instructions", false, 0),
+    unit("ticks", false, 0),
+    unit("score", true, 0),
+    unit("percent", true, 0),
+    // Lateness read from the system counter: 16 ns a count at QEMU's 62.5 MHz, and a path
+    // that grows by one instruction moves a sample across a count. Four counts.
+    unit("ns", false, 64),
+    // Interrupts per second with nothing due: counted exactly, the target is 0 and one more
+    // a second is a real regression of the tickless timer. No slack: a baseline of 0 fails
+    // on any interrupt.
+    unit("interrupts", false, 0),
+];
+
+const fn unit(name: &'static str, higher_is_better: bool, absolute_slack: u64) -> UnitInfo {
+    UnitInfo {
+        name,
+        higher_is_better,
+        absolute_slack,
+    }
+}
+
+/// What the harness knows of `unit`, if anything.
+pub fn unit_info(unit: &str) -> Option<&'static UnitInfo> {
+    UNITS.iter().find(|u| u.name == unit)
+}
+
 impl Metric {
     /// Whether a higher value is better (scores, speedups) rather than worse.
     pub fn higher_is_better(&self) -> bool {
-        self.unit == "score" || self.unit == "percent"
+        unit_info(&self.unit).is_some_and(|u| u.higher_is_better)
+    }
+
+    /// How much worse than the baseline this metric may get in absolute terms and still
+    /// pass `--check` (see [`UnitInfo::absolute_slack`]).
+    pub fn absolute_slack(&self) -> u64 {
+        unit_info(&self.unit).map_or(0, |u| u.absolute_slack)
     }
 
     /// Whether the figure depends on the host (a wall-clock speedup, unit `percent`, from a

@@ -83,6 +83,25 @@ pub const NOT_PROFILED: &[(&str, &str)] = &[
         "it is timed with the virtual counter from a timer deadline, not between two \
          instruction-counter reads",
     ),
+    (
+        "wake_late_idle",
+        "it is a wake-up's lateness after a sleep deadline, read from the system counter, not \
+         a window between two instruction-counter reads",
+    ),
+    (
+        "wake_late_busy",
+        "it is a wake-up's lateness after a sleep deadline, read from the system counter, not \
+         a window between two instruction-counter reads",
+    ),
+    (
+        "loop_jitter",
+        "it is a wake-up's lateness after a sleep_until deadline, read from the system counter, \
+         not a window between two instruction-counter reads",
+    ),
+    (
+        "idle_irqs_per_s",
+        "it counts timer interrupts per second of sleep, not instructions",
+    ),
 ];
 
 /// The profiled metric called `name`, or why there is none.
