@@ -12,9 +12,9 @@
 //!
 //! - A sample is the number of instructions retired between two counter reads, minus the
 //!   cost of an empty pair of reads ([`overhead`]): the reads themselves are not counted.
-//! - A sample whose window contains a periodic tick is discarded (and another one taken): the
-//!   tick's cost is measured on its own (`tick_cost`), and a tick landing in a window would
-//!   make `max` depend on the tick phase instead of on the code measured.
+//! - A sample whose window contains a timer interrupt is discarded (and another one taken):
+//!   its cost is measured on its own (`timer_irq_cost`), and one landing in a window would
+//!   make `max` depend on when the timer fired instead of on the code measured.
 //! - The median is the lower middle value; `max` is the largest kept sample.
 //! - With several cores (`--smp N`), [`init`] pins `main` to its core and kernels spawn their
 //!   threads with [`builder`], pinned there too: every window opens and closes on one core's

@@ -83,19 +83,19 @@ Logs: target/qemu-tests/<name>-<config>.log
         name: "profile",
         summary: "Instructions per function of one measured window of a benchmark metric",
         usage: "cargo xtask profile --metric NAME [options]",
-        options: "  --metric NAME     the metric (`yield_switch`, `tick_cost`, `sem_wake_switch`, …: every
+        options: "  --metric NAME     the metric (`yield_switch`, `timer_irq_cost`, `sem_wake_switch`, …: every
                     instruction-count metric of `bench` measured between two counter reads)
   --board BOARD     virt (default) or rpi-zero2w
   --listing         also list every address: count, instruction, source line, inlined functions
   --keep-log        keep QEMU's execution log (target/profile/METRIC.exec.log; deleted otherwise)
-  --self-test       profile yield_switch and tick_cost and check each table sums to the
+  --self-test       profile yield_switch and timer_irq_cost and check each table sums to the
                     kernel's own figure (part of `cargo xtask test`)
 
 Runs the metric's benchmark kernel (the --quick build) under QEMU with the benchmark's flags
 plus `-singlestep -d exec,nochain,in_asm`, drops the log entries QEMU marks as not run, cuts
 out one window between the two counter reads of a sample that gives the kernel's median, and
 prints its instructions by function (innermost, inlined ones included), by workspace function
-and by symbol; each table sums exactly to the metric. `tick_cost` is an excess: a spin-loop iteration a tick fell in,
+and by symbol; each table sums exactly to the metric. `timer_irq_cost` is an excess: a spin-loop iteration a timer interrupt fell in,
 minus an undisturbed iteration. See docs/performance.md, \"Profiling a path\".
 ",
     },

@@ -1,5 +1,5 @@
-//! Time: `Instant`, `sleep`, `sleep_until` for a drift-free periodic loop, and changing the
-//! tick rate at run time.
+//! Time: `Instant`, `sleep`, `sleep_until` for a drift-free periodic loop, sleeps far shorter
+//! than a millisecond (there is no tick: each wakes at its deadline), and the time slice.
 #![no_std]
 #![no_main]
 
@@ -11,9 +11,9 @@ preempt::entry!(main);
 
 fn main() {
     println!(
-        "counter frequency: {} Hz, tick: {} Hz",
+        "counter frequency: {} Hz, time slice: {:?}",
         Instant::frequency(),
-        preempt::config::tick_hz()
+        preempt::config::time_slice()
     );
 
     let t0 = Instant::now();
@@ -34,15 +34,14 @@ fn main() {
         );
     }
 
-    // A faster tick shortens the worst-case lateness of every sleep.
-    preempt::config::set_tick_hz(10_000).expect("10 kHz is in range");
+    // No tick rounds a sleep up: 50 us means 50 us (plus the wake-up's few hundred
+    // instructions).
     let t1 = Instant::now();
-    thread::sleep(Duration::from_micros(250));
-    println!(
-        "at 10 kHz, sleep(250 us) took {} us",
-        t1.elapsed().as_micros()
-    );
-    if let Err(e) = preempt::config::set_tick_hz(5) {
+    thread::sleep(Duration::from_micros(50));
+    println!("sleep(50 us) took {} us", t1.elapsed().as_micros());
+
+    preempt::config::set_time_slice(Duration::from_micros(500)).expect("500 us is in range");
+    if let Err(e) = preempt::config::set_time_slice(Duration::from_nanos(100)) {
         println!("rejected: {e}");
     }
 }

@@ -197,6 +197,19 @@ pub fn set_extra_timer_period(period: Option<core::time::Duration>) {
     crate::kernel::irq::set_extra_period(counts);
 }
 
+/// The emulator's turn tick, if this run has one: under QEMU's `-icount` with several cores
+/// `cargo xtask` asks every core's timer to fire at least this often, for the emulator's sake
+/// (docs/design.md, "Time"). Tests that count timer interrupts skip those counts then. `None`
+/// on hardware, on one core, and without `-icount`.
+pub fn icount_turn() -> Option<core::time::Duration> {
+    crate::kernel::irq::icount_turn().map(|t| {
+        core::time::Duration::from_nanos(preempt_arch::timer::ticks_to_ns(
+            t,
+            preempt_arch::timer::frequency(),
+        ))
+    })
+}
+
 /// Timer interrupts taken since boot by every core together. With nothing due (every thread
 /// asleep for long, no time slice to end) it stays still.
 pub fn timer_interrupts() -> u64 {

@@ -150,6 +150,43 @@ fn fault_at(name: &str, priority: u8, f: impl FnOnce() + Send + 'static) {
     println!("fault_catalogue: {name} ended alone");
 }
 
+/// A fault only an interrupt can bring to light (the case spins touching no memory): a
+/// top-priority thread on the case's core sleeps in short steps meanwhile, so that timer
+/// interrupts meet it there. (With no periodic tick nothing else would interrupt a thread
+/// running alone.)
+fn fault_interrupted(name: &str, f: impl FnOnce() + Send + 'static) {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    let here = 1 << preempt::cpu::current();
+    DONE.store(false, Ordering::Relaxed);
+    let ticker = Builder::new()
+        .name("ticker")
+        .priority(250)
+        .affinity(here)
+        .spawn(|| {
+            while !DONE.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_micros(200));
+            }
+        })
+        .expect("spawn ticker");
+    let h = Builder::new()
+        .name(name)
+        .priority(CASE_PRIORITY)
+        .stack_size(CASE_STACK)
+        .affinity(here)
+        .spawn(f)
+        .expect("spawn");
+    let e = match h.join() {
+        Ok(()) => {
+            preempt::testing::_fail(file!(), line!(), format_args!("case '{name}' joined Ok"))
+        }
+        Err(e) => e,
+    };
+    DONE.store(true, Ordering::Relaxed);
+    ticker.join().expect("ticker");
+    check!(e.is_fault(), "case '{}' should be a fault: {}", name, e);
+    println!("fault_catalogue: {name} ended alone");
+}
+
 fn panic_case(name: &str, f: impl FnOnce() + Send + 'static) {
     let e = run_case(name, CASE_PRIORITY, f);
     check!(!e.is_fault(), "case '{}' should be a panic: {}", name, e);
@@ -327,7 +364,7 @@ fn main() {
                  options(noreturn))
         }
     });
-    fault("bad-sp-spin", || {
+    fault_interrupted("bad-sp-spin", || {
         // SAFETY: not safe at all — the thread spins, touching no memory, with a stack pointer
         // that points nowhere: the next interrupt meets it and must end this thread alone.
         unsafe { asm!("mov sp, {0}", "1: b 1b", in(reg) black_box(UNMAPPED), options(noreturn)) }

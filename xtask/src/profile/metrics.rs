@@ -31,7 +31,7 @@ pub const PROFILED: &[Profiled] = &[
     window("select_1000", "select"),
     window("spawn_join", "spawn_join"),
     Profiled {
-        name: "tick_cost",
+        name: "timer_irq_cost",
         kernel: "tick",
         method: Method::Excess,
     },
@@ -51,10 +51,6 @@ pub const PROFILED: &[Profiled] = &[
 
 /// Metrics that are not such a window, with the reason.
 pub const NOT_PROFILED: &[(&str, &str)] = &[
-    (
-        "idle_ticks_per_s",
-        "it counts ticks per second of sleep, not instructions",
-    ),
     (
         "irq_to_thread_worst_idle",
         "it is timed with the virtual counter from a timer deadline, not between two \

@@ -11,7 +11,7 @@
 //! 2. [`window::choose`] picks one window that gives the metric's figure (the median the
 //!    kernel printed), in the steady state;
 //! 3. the second pass collects that window's instructions (minus the reference window's, for
-//!    `tick_cost`); [`symbols`] maps each address to its symbol and inline chain (DWARF), and
+//!    `timer_irq_cost`); [`symbols`] maps each address to its symbol and inline chain (DWARF), and
 //!    [`report`] prints instructions per function and per symbol, which sum to the figure,
 //!    and with `--listing` every address.
 //!
@@ -19,7 +19,7 @@
 //! exists and that enough windows between the same two reads give the figure: when the
 //! kernel's median equals its maximum, at least half its samples are that figure, each one
 //! such a window — so a log filter that kept or dropped one instruction too many fails here.
-//! `--self-test` runs `yield_switch` and `tick_cost` this way (`cargo xtask test` runs it).
+//! `--self-test` runs `yield_switch` and `timer_irq_cost` this way (`cargo xtask test` runs it).
 
 mod analysis;
 mod log;
@@ -48,7 +48,7 @@ use metrics::Profiled;
 /// QEMU's extra arguments: one instruction per block, every block entry logged.
 const TRACE_ARGS: [&str; 3] = ["-singlestep", "-d", "exec,nochain,in_asm"];
 /// The metrics `--self-test` profiles.
-const SELF_TEST: [&str; 2] = ["yield_switch", "tick_cost"];
+const SELF_TEST: [&str; 2] = ["yield_switch", "timer_irq_cost"];
 /// The kernel's own timeout is multiplied by this with the log on: logging every instruction
 /// makes QEMU some 35 times slower, and a kernel's timeout is far above its normal run time.
 const SLOWDOWN: u32 = 10;
@@ -293,7 +293,7 @@ mod tests {
             "profile --metric",
             "profile --metric yeild_switch",
             "profile --metric tm_basic",
-            "profile --metric idle_ticks_per_s",
+            "profile --metric idle_irqs_per_s",
             "profile --metric yield_switch --self-test",
             "profile --listing=1 --metric yield_switch",
         ] {

@@ -22,9 +22,9 @@
 //! the end (`heap`): if no window fits in the metric's own stretch, every window before its
 //! report is considered.
 //!
-//! A metric is either the window itself ([`Method::Window`]) or, for `tick_cost`, the excess
+//! A metric is either the window itself ([`Method::Window`]) or, for `timer_irq_cost`, the excess
 //! of a window over an undisturbed one between the same reads ([`Method::Excess`]: the
-//! kernel spins on a loop reading the counter, and a tick's cost is an iteration's count
+//! kernel spins on a loop reading the counter, and a timer interrupt's cost is an iteration's count
 //! minus the loop's own); then the undisturbed window nearest before the chosen one is the
 //! *reference*, subtracted instruction by instruction.
 

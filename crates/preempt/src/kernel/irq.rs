@@ -13,9 +13,9 @@
 //! a deadline that became the earliest) programs it too (`sched_lock::end_hold`). So a sleep
 //! ends at its deadline, not on a tick grid, and a core with nothing due takes no interrupt.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use preempt_arch::{cpu, irq_entry::IrqSwitch, timer, ExceptionKind, Frame};
+use preempt_arch::{cpu, irq_entry::IrqSwitch, layout::MAX_CPUS, timer, ExceptionKind, Frame};
 use sched_core::{CpuId, Next, Ticks};
 
 use super::sched_lock::SchedLock;
@@ -128,6 +128,10 @@ pub(crate) fn program(mut at: Ticks) {
     if extra != 0 {
         at = at.min(timer::counter().saturating_add(extra));
     }
+    let turn = ICOUNT_TURN.load(Ordering::Relaxed);
+    if turn != 0 {
+        at = at.min(next_turn(turn, timer::counter(), cpu::core_id()));
+    }
     if at == Ticks::MAX {
         timer::stop();
     } else {
@@ -136,11 +140,9 @@ pub(crate) fn program(mut at: Ticks) {
 }
 
 /// Makes this core's timer fire at least every `period` counter units (0: only when something
-/// is due), with interrupts that find nothing to do. Two uses, neither of them scheduling:
-/// measuring what such an interrupt costs (`preempt::testing::set_extra_timer_period`), and
-/// the emulator's turns under `-icount` with several cores (`icount-tick-us` on the command
-/// line, core 0 only: see docs/design.md, "Time"). This core's timer is brought forward now
-/// if it would fire later.
+/// is due), with interrupts that find nothing to do: for measuring what such an interrupt
+/// costs (`preempt::testing::set_extra_timer_period`). This core's timer is brought forward
+/// now if it would fire later.
 pub(crate) fn set_extra_period(period: Ticks) {
     let irq = cpu::irq_save();
     percpu::this().extra_period.store(period, Ordering::Relaxed);
@@ -226,22 +228,55 @@ pub(crate) fn remove_handler(line: u32) -> bool {
 }
 
 /// Programs this core's timer for what its scheduler has due and enables its interrupt line.
-/// On core 0, under QEMU, takes the emulator's turn length from the command line
-/// (`icount-tick-us=N`: see [`set_extra_period`]).
+/// Programs this core's timer for what its scheduler has due and enables its interrupt line.
+/// The first core here reads the emulator's turn from the command line ([`ICOUNT_TURN`]).
 pub(crate) fn start_timer() {
     if cpu::core_id() == 0 {
         if let Some(us) = board::command_line_number(ICOUNT_TICK_ARG) {
-            let counts = timer::ns_to_ticks(us.saturating_mul(1000), timer::frequency());
-            percpu::this().extra_period.store(counts, Ordering::Relaxed);
+            let turn = timer::ns_to_ticks(us.saturating_mul(1000), timer::frequency());
+            TURN_ORIGIN.store(timer::counter(), Ordering::Relaxed);
+            ICOUNT_TURN.store(turn, Ordering::Relaxed);
         }
     }
     super::with_sched(|s, core| program(s.retime_now(core)));
     board::irq_enable_line(board::timer_line());
 }
 
-/// The command-line key of core 0's extra period under QEMU's `-icount` with several cores
-/// (`cargo xtask` passes it; docs/design.md, "Time").
+/// The command-line key of [`ICOUNT_TURN`], in microseconds (`cargo xtask` passes it under
+/// `-icount` with several cores).
 const ICOUNT_TICK_ARG: &str = "icount-tick-us";
+
+/// Under QEMU's `-icount` with several cores only (0 otherwise): every core's timer fires at
+/// least at each point of its own grid of this period, the grids of the cores shifted by
+/// `core / MAX_CPUS` of a period. Not scheduling, emulation: QEMU runs the cores one after
+/// another on one host thread, each for a turn as long as the time to the machine's next
+/// timer deadline (shared among the cores), and a core that programs the machine's earliest
+/// deadline loses the rest of its turn. With no periodic tick, a core spinning alone would
+/// keep the host for up to a quarter of QEMU's 100 ms round-robin period at each turn, while
+/// a core that programs its timer would lose every turn at once: a thread there would wait
+/// tens of milliseconds of virtual time for a few instructions (docs/design.md, "Time").
+/// With a deadline always near and the cores' points apart, turns stay short and a core's
+/// next grid point is rarely the machine's earliest. Real hardware and runs without
+/// `-icount` have none of this.
+static ICOUNT_TURN: AtomicU64 = AtomicU64::new(0);
+
+/// [`ICOUNT_TURN`], if there is one.
+pub(crate) fn icount_turn() -> Option<Ticks> {
+    Some(ICOUNT_TURN.load(Ordering::Relaxed)).filter(|&t| t != 0)
+}
+
+/// The counter value the grids of [`ICOUNT_TURN`] start from.
+static TURN_ORIGIN: AtomicU64 = AtomicU64::new(0);
+
+/// The first point of `core`'s grid of period `turn` after `now` (see [`ICOUNT_TURN`]).
+#[cold]
+fn next_turn(turn: Ticks, now: Ticks, core: usize) -> Ticks {
+    let base = TURN_ORIGIN.load(Ordering::Relaxed) + turn * core as u64 / MAX_CPUS as u64;
+    if now < base {
+        return base;
+    }
+    base + ((now - base) / turn + 1) * turn
+}
 
 /// The idle thread's loop: with IRQs masked, look at the queue once more, wait for an
 /// interrupt, and let it in. The interrupt handler switches to whatever became ready. The
