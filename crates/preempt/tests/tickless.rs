@@ -33,7 +33,11 @@ fn main() {
         took
     );
     let counted = preempt::testing::icount_turn().is_none();
-    check!(!counted || idle_ticks <= 2, "{} timer interrupts while idle for 50 ms", idle_ticks);
+    check!(
+        !counted || idle_ticks <= 2,
+        "{} timer interrupts while idle for 50 ms",
+        idle_ticks
+    );
 
     // Several sleepers with different deadlines: each wakes on time with few ticks.
     let before = ticks_taken();

@@ -85,7 +85,7 @@ extern "C" fn decide(this: &'static percpu::PerCpu, work: u8) -> IrqSwitch {
     };
     match next {
         Next::Keep => {
-            lock.release_in_irq();
+            lock.release_in_irq(core);
             IrqSwitch::NONE
         }
         Next::Switch { from, to } => lock.hand_to_irq_exit(this, from, to),
@@ -113,8 +113,10 @@ fn timer_decision(s: &mut super::Sched, core: CpuId, work: u8) -> Next {
 #[inline(always)]
 fn timer_fired(cpu: &percpu::PerCpu) {
     // Own core, IRQs masked: a plain load and store.
-    cpu.timer_irqs
-        .store(cpu.timer_irqs.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    cpu.timer_irqs.store(
+        cpu.timer_irqs.load(Ordering::Relaxed) + 1,
+        Ordering::Relaxed,
+    );
     timer::stop();
     cpu.add_irq_work(percpu::WORK_TIMER);
 }

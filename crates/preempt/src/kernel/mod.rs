@@ -290,8 +290,9 @@ pub(crate) fn with_sched<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> R {
         let mut guard = SCHED.lock();
         let sched = made(&mut guard);
         stamp(sched);
-        let r = f(sched, cpu::core_id());
-        sched_lock::end_hold(sched);
+        let core = cpu::core_id();
+        let r = f(sched, core);
+        sched_lock::end_hold(sched, core);
         r
     };
     leave_kernel(); // `f` may have created an object (lazily) that dipped into the reserve
@@ -372,7 +373,7 @@ fn finish_switch(sched: &mut Sched) -> bool {
 /// [`finish_switch`] with this core's per-CPU block and the scheduler at hand.
 #[inline(always)]
 fn finish_switch_on(this: &percpu::PerCpu, sched: &mut Sched) -> bool {
-    sched_lock::end_hold(sched);
+    sched_lock::end_hold(sched, this.core());
     // SAFETY: the scheduler lock is still held here; it is released just below.
     let dead = unsafe { this.dead.take() };
     unlock_sched_raw();

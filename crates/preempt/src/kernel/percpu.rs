@@ -7,7 +7,7 @@
 
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use preempt_arch::{context::Context, cpu};
 use sched_core::MAX_CPUS;
@@ -16,6 +16,9 @@ use super::KThread;
 
 /// The per-CPU block.
 pub(crate) struct PerCpu {
+    /// This core's number, set once at boot ([`init_this_core`]): one load where reading
+    /// `MPIDR_EL1` costs a system-register read and a mask.
+    core: AtomicUsize,
     /// Timer interrupts taken by this core (statistics and tests).
     pub timer_irqs: AtomicU64,
     /// Counter units within which this core's timer always fires, whatever is due (0: no
@@ -44,6 +47,7 @@ pub(crate) struct PerCpu {
 impl PerCpu {
     const fn new() -> Self {
         Self {
+            core: AtomicUsize::new(0),
             timer_irqs: AtomicU64::new(0),
             extra_period: AtomicU64::new(0),
             irq_work: AtomicU8::new(0),
@@ -65,6 +69,12 @@ impl PerCpu {
         self.irq_work.store(w | work, Ordering::Relaxed);
     }
 
+    /// This core's number (`cpu::core_id()`, as recorded at boot).
+    #[inline(always)]
+    pub fn core(&self) -> usize {
+        self.core.load(Ordering::Relaxed)
+    }
+
     /// Whether this core is inside an interrupt handler.
     ///
     /// That is: whether this code runs on the exception stack. Interrupt handlers are the
@@ -84,13 +94,17 @@ static PERCPU: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
 
 /// Timer interrupts taken by all cores since boot (statistics and tests).
 pub(crate) fn timer_interrupts_all() -> u64 {
-    PERCPU.iter().map(|c| c.timer_irqs.load(Ordering::Relaxed)).sum()
+    PERCPU
+        .iter()
+        .map(|c| c.timer_irqs.load(Ordering::Relaxed))
+        .sum()
 }
 
 /// Points this core's `TPIDR_EL1` at its block. Called once per core at boot.
 pub(crate) fn init_this_core() {
     let id = cpu::core_id();
     assert!(id < MAX_CPUS, "core {id} is beyond MAX_CPUS");
+    PERCPU[id].core.store(id, Ordering::Relaxed);
     // SAFETY: PERCPU is a static that lives forever; only this core uses entry `id`.
     unsafe { cpu::set_percpu(&PERCPU[id] as *const PerCpu as usize) };
 }

@@ -82,8 +82,8 @@ impl SchedLock {
     /// running now emptied it when it was switched in) and there is nothing to bury; deferred
     /// work waits for thread context anyway.
     #[inline(always)]
-    pub(crate) fn release_in_irq(mut self) {
-        end_hold(self.sched());
+    pub(crate) fn release_in_irq(mut self, core: CpuId) {
+        end_hold(self.sched(), core);
         unlock_sched_raw();
     }
 
@@ -178,12 +178,12 @@ impl SchedLock {
 /// it asks for on the way out). The kicks cost one load and a branch in the one-core mode,
 /// where they are always 0.
 #[inline(always)]
-pub(super) fn end_hold(sched: &mut Sched) {
+pub(super) fn end_hold(sched: &mut Sched, core: CpuId) {
     let kicks = sched.take_new_kicks();
     if kicks != 0 {
         kick_now(kicks);
     }
-    if let Some(at) = sched.retime(cpu::core_id()) {
+    if let Some(at) = sched.retime(core) {
         super::irq::program(at);
     }
 }

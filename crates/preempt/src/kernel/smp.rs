@@ -141,7 +141,7 @@ pub(crate) fn start_secondary() -> ! {
             join(sched, cpu, idle);
             // Threads already ready that this core should run (none today: `main` is
             // spawned once every core has joined).
-            super::sched_lock::end_hold(sched);
+            super::sched_lock::end_hold(sched, cpu);
             true
         }
     };

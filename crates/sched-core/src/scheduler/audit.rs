@@ -105,7 +105,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     Some(t) if t.state == State::Running(cpu) => {}
                     _ => return Err("cpu's current is not running on it"),
                 }
-                if self.slice_end[cpu] != super::slice::UNTIMED && self.entry(id).is_idle() {
+                if self.clock[cpu].slice_end != super::slice::UNTIMED && self.entry(id).is_idle() {
                     return Err("an idle thread has a time slice");
                 }
             }

@@ -49,7 +49,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             let to = self.dispatch_inline(cpu);
             Next::Switch { from: cur, to }
         } else {
-            if top == t.priority && self.slice_end[cpu] == slice::UNTIMED {
+            if top == t.priority && self.clock[cpu].slice_end == slice::UNTIMED {
                 // A peer arrived for a thread running untimed: its turn ends a slice
                 // from now.
                 self.begin_slice(cpu, self.slice_len);
@@ -181,7 +181,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.requeue_current(cpu, cur, Requeue::Tail);
             return self.switch_from(cpu, cur);
         }
-        let end = self.slice_end[cpu];
+        let end = self.clock[cpu].slice_end;
         let expired = end <= self.now;
         if let Some(top) = top {
             // A better thread preempts here only if it is due here (with several CPUs, the

@@ -61,15 +61,10 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     timers: TimerHeap,
     /// The thread each started CPU is running.
     current: [Option<ThreadId>; MAX_CPUS],
-    /// When the running thread's slice ends, per CPU (`slice::UNTIMED`: no slice to end —
-    /// an idle thread, or nobody of its priority to share with; see `slice`).
-    slice_end: [Ticks; MAX_CPUS],
-    /// When the kernel last programmed each CPU's timer for (`Ticks::MAX`: off).
-    timer_at: [Ticks; MAX_CPUS],
+    /// Each CPU's slice end and timer (see `slice`).
+    clock: [slice::CpuClock; MAX_CPUS],
     /// The CPU whose timer follows the earliest deadline (see `slice`).
     watcher: CpuId,
-    /// CPUs whose timer must be programmed anew because a deadline became the earliest.
-    rearm: u32,
     /// The idle thread of each CPU.
     idle: [Option<ThreadId>; MAX_CPUS],
     /// Number of idle threads registered (they are not counted as threads).
@@ -328,12 +323,16 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let t = self.entry_mut(id);
         t.state = State::Running(cpu);
         let saved = t.saved_slice;
-        t.saved_slice = 0;
+        let len = if saved == 0 {
+            fresh
+        } else {
+            t.saved_slice = 0;
+            Ticks::from(saved)
+        };
         if timed {
-            let len = if saved > 0 { Ticks::from(saved) } else { fresh };
             self.begin_slice(cpu, len);
         } else {
-            self.slice_end[cpu] = slice::UNTIMED;
+            self.clock[cpu].slice_end = slice::UNTIMED;
         }
         self.current[cpu] = Some(id);
     }

@@ -108,10 +108,8 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             ready: ReadyQueue::new(),
             timers: TimerHeap::new(),
             current: [None; MAX_CPUS],
-            slice_end: [super::slice::UNTIMED; MAX_CPUS],
-            timer_at: [Ticks::MAX; MAX_CPUS],
+            clock: [super::slice::CpuClock::NEW; MAX_CPUS],
             watcher: 0,
-            rearm: 0,
             idle: [None; MAX_CPUS],
             idle_count: 0,
             slice_len: if slice_len == 0 {

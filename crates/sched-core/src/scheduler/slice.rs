@@ -39,8 +39,38 @@ use super::Scheduler;
 use crate::{CpuId, Priority, Ticks, MAX_CPUS};
 
 /// The slice end of a CPU that needs no timer for its slice: its idle thread, or a thread
-/// with nobody of its priority to share with.
-pub(crate) const UNTIMED: Ticks = Ticks::MAX;
+/// with nobody of its priority to share with (`Ticks::MAX` in the public accessors). Later
+/// than any real slice end.
+pub(crate) const UNTIMED: Ticks = Ticks::MAX - 1;
+
+/// `timer_at` of a CPU whose timer is off (no alarm): no earlier than [`UNTIMED`], so that an
+/// untimed thread asks for nothing.
+pub(crate) const TIMER_OFF: Ticks = Ticks::MAX - 1;
+
+/// `timer_at` of a CPU whose timer must be programmed anew (a deadline became the earliest
+/// there): every slice end is earlier, [`UNTIMED`] included, so
+/// [`retime`](Scheduler::retime) answers.
+pub(crate) const TIMER_STALE: Ticks = Ticks::MAX;
+
+/// A CPU's time: the two words every release of the scheduler lock compares, side by side
+/// (one load of the pair).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CpuClock {
+    /// When the running thread's slice ends ([`UNTIMED`]: no slice to end — an idle thread,
+    /// or nobody of its priority to share with).
+    pub(crate) slice_end: Ticks,
+    /// When the kernel last programmed the CPU's timer for ([`TIMER_OFF`]: off;
+    /// [`TIMER_STALE`]: to be programmed anew).
+    pub(crate) timer_at: Ticks,
+}
+
+impl CpuClock {
+    /// A CPU not started: nothing to time, timer off.
+    pub(crate) const NEW: Self = Self {
+        slice_end: UNTIMED,
+        timer_at: TIMER_OFF,
+    };
+}
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Changes the length of future slices, in counter units (at least 1, at most
@@ -60,14 +90,15 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Starts a slice of `len` from now on `cpu`.
     #[inline(always)]
     pub(super) fn begin_slice(&mut self, cpu: CpuId, len: Ticks) {
-        self.slice_end[cpu] = self.now.saturating_add(len);
+        // The counter takes thousands of years to come near wrapping.
+        self.clock[cpu].slice_end = self.now.wrapping_add(len);
     }
 
     /// What is left of `cpu`'s slice now, to keep for a preempted thread: 0 (a fresh one
     /// later) if it was untimed, at least 1 if it is over but not yet taken away.
     #[inline(always)]
     pub(super) fn slice_left_now(&self, cpu: CpuId) -> u32 {
-        let end = self.slice_end[cpu];
+        let end = self.clock[cpu].slice_end;
         if end == UNTIMED {
             return 0;
         }
@@ -78,7 +109,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// `cpu`'s slice ended with nobody to share with: it runs on untimed.
     #[inline(always)]
     pub(super) fn go_untimed(&mut self, cpu: CpuId) {
-        self.slice_end[cpu] = UNTIMED;
+        self.clock[cpu].slice_end = UNTIMED;
     }
 
     /// Whether a ready thread allowed on `cpu` has the priority of its running thread: a peer
@@ -137,7 +168,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         while left != 0 {
             let cpu = left.trailing_zeros() as CpuId;
             left &= left - 1;
-            if self.slice_end[cpu] != UNTIMED {
+            if self.clock[cpu].slice_end != UNTIMED {
                 continue;
             }
             let peer = match waiting {
@@ -180,7 +211,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     pub(super) fn deadline_added(&mut self, cpu: CpuId, deadline: Ticks) {
         if self.next_deadline() == Some(deadline) {
             self.watcher = cpu;
-            self.rearm |= 1 << cpu;
+            self.clock[cpu].timer_at = TIMER_STALE;
         }
     }
 
@@ -190,10 +221,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// CPU untimed, which saves an interrupt that would find nothing to do.
     pub fn alarm(&mut self, cpu: CpuId) -> Ticks {
         assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
-        let mut at = self.slice_end[cpu];
-        if at != UNTIMED && self.current[cpu].is_some() && !self.has_peer(cpu) {
+        let mut at = self.clock[cpu].slice_end;
+        if at == UNTIMED {
+            at = Ticks::MAX;
+        } else if self.current[cpu].is_some() && !self.has_peer(cpu) {
             self.go_untimed(cpu);
-            at = UNTIMED;
+            at = Ticks::MAX;
         }
         if self.watcher == cpu {
             if let Some(d) = self.next_deadline() {
@@ -207,9 +240,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// the scheduler now knows: if so, the new [`alarm`](Self::alarm) (`Ticks::MAX`: stop
     /// it), recorded as programmed. Call before every release of the scheduler lock (and
     /// from the timer interrupt, after its decision).
+    ///
+    /// One compare: a slice that ends before the timer fires, where a timer that is off
+    /// reads [`TIMER_OFF`] (no earlier than an untimed thread's [`UNTIMED`]) and one that
+    /// must be programmed anew, because a deadline became the earliest, reads
+    /// [`TIMER_STALE`] (later than every slice end, `UNTIMED` included).
     #[inline(always)]
     pub fn retime(&mut self, cpu: CpuId) -> Option<Ticks> {
-        if self.slice_end[cpu] >= self.timer_at[cpu] && self.rearm & (1 << cpu) == 0 {
+        debug_assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
+        // A mask rather than a bounds check: `cpu` comes from the kernel's own core number.
+        let c = self.clock[cpu & (MAX_CPUS - 1)];
+        if c.slice_end >= c.timer_at {
             return None;
         }
         Some(self.retime_now(cpu))
@@ -218,16 +259,19 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// The timer interrupt's [`retime`](Self::retime): always computes the alarm (the one
     /// programmed has just fired).
     pub fn retime_now(&mut self, cpu: CpuId) -> Ticks {
-        self.rearm &= !(1 << cpu);
         let at = self.alarm(cpu);
-        self.timer_at[cpu] = at;
+        self.clock[cpu].timer_at = if at == Ticks::MAX { TIMER_OFF } else { at };
         at
     }
 
-    /// When the kernel last programmed `cpu`'s timer for (`Ticks::MAX`: off).
+    /// When the kernel last programmed `cpu`'s timer for (`Ticks::MAX`: off, or to be
+    /// programmed anew).
     #[must_use]
     pub fn timer_at(&self, cpu: CpuId) -> Ticks {
-        self.timer_at[cpu]
+        match self.clock[cpu].timer_at {
+            TIMER_OFF | TIMER_STALE => Ticks::MAX,
+            at => at,
+        }
     }
 
     /// The length of a fresh slice, in counter units.
@@ -240,10 +284,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// thread, or `cpu` not started).
     #[must_use]
     pub fn slice_end(&self, cpu: CpuId) -> Ticks {
-        if cpu < MAX_CPUS && self.current[cpu].is_some() {
-            self.slice_end[cpu]
-        } else {
-            UNTIMED
+        match self.current.get(cpu) {
+            Some(Some(_)) if self.clock[cpu].slice_end != UNTIMED => self.clock[cpu].slice_end,
+            _ => Ticks::MAX,
         }
     }
 
