@@ -115,6 +115,17 @@ pub fn on_exception_stack() -> bool {
     spsel & 1 != 0
 }
 
+/// The hint for a loop that waits for another core to change something (`yield`). On the
+/// Cortex-A53 it is a no-op; under QEMU's `-icount`, where the cores take turns on one host
+/// thread, it ends this core's turn so that the core waited for runs — where
+/// `core::hint::spin_loop` (an `isb` on AArch64) would spin out the whole turn, up to 25 ms of
+/// virtual time while no timer deadline is near.
+#[inline(always)]
+pub fn spin_hint() {
+    // SAFETY: `yield` is a hint; it changes no state.
+    unsafe { asm!("yield", options(nomem, nostack, preserves_flags)) }
+}
+
 /// Waits for an interrupt (`wfi`).
 #[inline(always)]
 pub fn wait_for_interrupt() {

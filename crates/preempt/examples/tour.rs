@@ -20,7 +20,7 @@ fn main() {
         .expect("spawn"); // bad stack sizes or out-of-memory are Err, not panics
 
     let t0 = Instant::now();
-    thread::sleep(Duration::from_millis(5)); // blocks; never early, at most ~1 tick late
+    thread::sleep(Duration::from_millis(5)); // blocks; never early, late by microseconds
     println!("slept {} us", t0.elapsed().as_micros());
 
     println!("10! = {}", worker.join().unwrap()); // blocks until the worker returns

@@ -93,7 +93,7 @@ pub(super) fn start_secondaries() {
     if started > 1 {
         let deadline = timer::counter() + timer::frequency() * BRINGUP_TIMEOUT_MS / 1000;
         while super::cpus_started() < started && timer::counter() < deadline {
-            core::hint::spin_loop();
+            cpu::spin_hint();
         }
     }
     {

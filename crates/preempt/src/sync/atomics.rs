@@ -1,5 +1,6 @@
 //! What the lock-free protocol files of this crate are written against: `core`'s atomics,
-//! `core::hint::spin_loop`, the CPU's IRQ mask and a cell for a message slot.
+//! the spin-wait hint (`cpu::spin_hint`, named `spin_loop` as loom names it), the CPU's IRQ
+//! mask and a cell for a message slot.
 //!
 //! Those files (`sync/mutex_word.rs`, `sync/sem_word.rs`, `sync/mpsc/ring.rs`,
 //! `pool/free_list.rs`) name nothing else of the kernel, so that the host-side `loom` models
@@ -10,7 +11,7 @@
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 
-pub(crate) use core::hint::spin_loop;
+pub(crate) use preempt_arch::cpu::spin_hint as spin_loop;
 pub(crate) use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 pub(crate) use preempt_arch::cpu;
 

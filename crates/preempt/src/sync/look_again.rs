@@ -19,7 +19,7 @@ pub(crate) fn look_again<R>(mut attempt: impl FnMut() -> Option<R>) -> Option<R>
         return None;
     }
     for _ in 0..SPINS {
-        core::hint::spin_loop();
+        preempt_arch::cpu::spin_hint();
         if let Some(r) = attempt() {
             return Some(r);
         }

@@ -203,7 +203,7 @@ impl<T: ?Sized> RwLock<T> {
             if let Some(g) = self.try_state() {
                 return g;
             }
-            core::hint::spin_loop();
+            preempt_arch::cpu::spin_hint();
         }
     }
 
