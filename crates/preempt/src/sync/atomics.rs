@@ -11,9 +11,9 @@
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 
-pub(crate) use preempt_arch::cpu::spin_hint as spin_loop;
 pub(crate) use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 pub(crate) use preempt_arch::cpu;
+pub(crate) use preempt_arch::cpu::spin_hint as spin_loop;
 
 /// Room for one `T` that a protocol fills and empties by hand (a channel slot's message):
 /// `UnsafeCell<MaybeUninit<T>>` here, loom's checked cell in the models.
