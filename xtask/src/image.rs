@@ -168,7 +168,7 @@ pub fn readme(example: &str, kernel: &str, mini_uart: bool) -> String {
          \n\
          \x20 [INFO  preempt::boot] preempt 0.1.0 on Raspberry Pi Zero 2 W (BCM2837), {console}\n\
          \x20   console (... Hz clock), RAM to 0x1c000000 (from firmware), EL1, counter 19200000 Hz,\n\
-         \x20   tick 1000 Hz, heap ... KiB\n\
+         \x20   time slice 1ms, heap ... KiB\n\
          \x20 ... the output of `{example}` ...\n\
          \x20 preempt: exit code 0\n\
          \n\

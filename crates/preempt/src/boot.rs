@@ -58,12 +58,12 @@ extern "C" fn preempt_kernel_main(dtb: usize) -> ! {
     crate::console::init_log();
     kernel::init_sched();
     log::info!(
-        "preempt {} on {}, EL{}, counter {} Hz, tick {} Hz, heap {} KiB",
+        "preempt {} on {}, EL{}, counter {} Hz, time slice {:?}, heap {} KiB",
         env!("CARGO_PKG_VERSION"),
         info.description,
         preempt_arch::cpu::current_el(),
         preempt_arch::timer::frequency(),
-        crate::config::tick_hz(),
+        crate::config::time_slice(),
         heap::free() / 1024
     );
     let stack = Stack::new(MAIN_STACK_SIZE)
