@@ -126,10 +126,21 @@ fn deep<const FRAME: usize>(depth: usize, yield_each: bool, spin: u32) -> u64 {
 
 /// Runs `f` in a thread named `name`; returns how its `join` failed.
 fn run_case(name: &str, priority: u8, f: impl FnOnce() + Send + 'static) -> JoinError {
+    run_case_on(name, priority, u32::MAX, f)
+}
+
+/// [`run_case`] on the cores of `affinity`.
+fn run_case_on(
+    name: &str,
+    priority: u8,
+    affinity: u32,
+    f: impl FnOnce() + Send + 'static,
+) -> JoinError {
     let h = Builder::new()
         .name(name)
         .priority(priority)
         .stack_size(CASE_STACK)
+        .affinity(affinity)
         .spawn(f)
         .expect("spawn");
     match h.join() {
@@ -168,19 +179,7 @@ fn fault_interrupted(name: &str, f: impl FnOnce() + Send + 'static) {
             }
         })
         .expect("spawn ticker");
-    let h = Builder::new()
-        .name(name)
-        .priority(CASE_PRIORITY)
-        .stack_size(CASE_STACK)
-        .affinity(here)
-        .spawn(f)
-        .expect("spawn");
-    let e = match h.join() {
-        Ok(()) => {
-            preempt::testing::_fail(file!(), line!(), format_args!("case '{name}' joined Ok"))
-        }
-        Err(e) => e,
-    };
+    let e = run_case_on(name, CASE_PRIORITY, here, f);
     DONE.store(true, Ordering::Relaxed);
     ticker.join().expect("ticker");
     check!(e.is_fault(), "case '{}' should be a fault: {}", name, e);
