@@ -38,6 +38,14 @@
 use super::Scheduler;
 use crate::{CpuId, Priority, Ticks, MAX_CPUS};
 
+/// `cpu` as an index of the per-CPU arrays, masked rather than bounds-checked: for the hot
+/// paths, where `cpu` is the kernel's own core number (checked in debug builds).
+#[inline(always)]
+pub(crate) fn cpu_slot(cpu: CpuId) -> CpuId {
+    debug_assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
+    cpu & (MAX_CPUS - 1)
+}
+
 /// The slice end of a CPU that needs no timer for its slice: its idle thread, or a thread
 /// with nobody of its priority to share with (`Ticks::MAX` in the public accessors). Later
 /// than any real slice end.
