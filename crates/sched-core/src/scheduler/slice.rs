@@ -163,18 +163,27 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// threads, any ready thread of the running one's priority allowed on the CPU counts.
     #[inline(never)]
     pub(super) fn peers_arrived(&mut self, designated: u32) -> u32 {
+        let mut left = self.started & !designated;
         let waiting = if self.restricted == 0 {
             match self.nth_ready_level(designated.count_ones()) {
                 Some(level) => Some(level),
                 None => return 0,
             }
         } else {
+            if self.ready.highest().is_none() {
+                // Only the hand-off thread is ready (the common wake-up of a pinned thread):
+                // the only possible peer, so only the CPUs it may run on can have one
+                // (`peer_ready`).
+                match self.handoff {
+                    Some(h) => left &= self.entry(h).affinity,
+                    None => return 0,
+                }
+            }
             None
         };
         let mut found = 0;
-        let mut left = self.started & !designated;
         while left != 0 {
-            let cpu = left.trailing_zeros() as CpuId;
+            let cpu = cpu_slot(left.trailing_zeros() as CpuId);
             left &= left - 1;
             if self.clock[cpu].slice_end != UNTIMED {
                 continue;
