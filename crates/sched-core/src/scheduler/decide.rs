@@ -93,6 +93,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// and the best ready thread runs. Stays on the CPU (with a fresh slice) if
     /// nothing of equal or higher priority is ready.
     pub fn yield_now(&mut self, cpu: CpuId) -> Next {
+        // A mask rather than a bounds check, as in `preempt_check`.
+        let cpu = slice::cpu_slot(cpu);
         let cur = self.running(cpu);
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
