@@ -39,6 +39,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Next::Keep;
         }
         self.check_due &= !bit;
+        // A mask rather than a bounds check: `cpu` comes from the kernel's own core number
+        // (and `running` below still panics for a CPU never started).
+        let cpu = slice::cpu_slot(cpu);
         let cur = self.running(cpu);
         let Some(top) = self.ready_top() else {
             return Next::Keep;
@@ -46,7 +49,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let t = self.entry(cur);
         if t.is_idle() || top > t.priority {
             self.requeue_current_inline(cpu, cur, Requeue::Head);
-            let to = self.dispatch_inline(cpu);
+            // The common case, a wake-up that preempts the waker: the woken thread waits in
+            // the hand-off slot, and this path makes no call (no registers to save). The
+            // queue's case, out of line, ends the function (a tail call).
+            let Some(to) = self.handoff.take() else {
+                return self.switch_to_queued(cpu, cur);
+            };
+            self.run_on(cpu, to, false);
             Next::Switch { from: cur, to }
         } else {
             if top == t.priority && self.clock[cpu].slice_end == slice::UNTIMED {
@@ -56,6 +65,14 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             }
             Next::Keep
         }
+    }
+
+    /// [`preempt_check`](Self::preempt_check)'s switch when the hand-off slot is empty:
+    /// `cur` has been requeued; the head of the queue (or the idle thread) runs.
+    #[inline(never)]
+    fn switch_to_queued(&mut self, cpu: CpuId, cur: ThreadId) -> Next {
+        let to = self.dispatch_inline(cpu);
+        Next::Switch { from: cur, to }
     }
 
     /// [`preempt_check`](Self::preempt_check) with several CPUs or restricted threads: it
@@ -76,6 +93,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// and the best ready thread runs. Stays on the CPU (with a fresh slice) if
     /// nothing of equal or higher priority is ready.
     pub fn yield_now(&mut self, cpu: CpuId) -> Next {
+        // A mask rather than a bounds check, as in `preempt_check`.
+        let cpu = slice::cpu_slot(cpu);
         let cur = self.running(cpu);
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);

@@ -107,6 +107,20 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
 /// The thread table, in a store of kind `S`.
 type Threads<T, S> = Slab<Thread<T>, ThreadId, <S as StoreKind>::Store<Slot<Thread<T>>>>;
 
+/// [`Scheduler::running`]'s panics, out of line: formatting `cpu` takes its address, and
+/// inlined that made every caller keep `cpu` in a stack frame of its own.
+#[cold]
+#[inline(never)]
+fn not_started(cpu: CpuId) -> ! {
+    panic!("cpu {cpu} has not been started")
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_range(cpu: CpuId) -> ! {
+    panic!("cpu {cpu} out of range")
+}
+
 /// Where a thread leaving the CPU while still runnable goes in its level.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 enum Requeue {
@@ -154,8 +168,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// # Panics
     /// If `cpu` is out of range or was never started.
     fn running(&self, cpu: CpuId) -> ThreadId {
-        assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
-        self.current[cpu].unwrap_or_else(|| panic!("cpu {cpu} has not been started"))
+        if cpu >= MAX_CPUS {
+            out_of_range(cpu);
+        }
+        match self.current[cpu] {
+            Some(id) => id,
+            None => not_started(cpu),
+        }
     }
 
     /// The running non-idle thread of `cpu`, for operations only real threads

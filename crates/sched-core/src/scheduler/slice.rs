@@ -38,6 +38,14 @@
 use super::Scheduler;
 use crate::{CpuId, Priority, Ticks, MAX_CPUS};
 
+/// `cpu` as an index of the per-CPU arrays, masked rather than bounds-checked: for the hot
+/// paths, where `cpu` is the kernel's own core number (checked in debug builds).
+#[inline(always)]
+pub(crate) fn cpu_slot(cpu: CpuId) -> CpuId {
+    debug_assert!(cpu < MAX_CPUS, "cpu {cpu} out of range");
+    cpu & (MAX_CPUS - 1)
+}
+
 /// The slice end of a CPU that needs no timer for its slice: its idle thread, or a thread
 /// with nobody of its priority to share with (`Ticks::MAX` in the public accessors). Later
 /// than any real slice end.
@@ -155,18 +163,27 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// threads, any ready thread of the running one's priority allowed on the CPU counts.
     #[inline(never)]
     pub(super) fn peers_arrived(&mut self, designated: u32) -> u32 {
+        let mut left = self.started & !designated;
         let waiting = if self.restricted == 0 {
             match self.nth_ready_level(designated.count_ones()) {
                 Some(level) => Some(level),
                 None => return 0,
             }
         } else {
+            if self.ready.highest().is_none() {
+                // Only the hand-off thread is ready (the common wake-up of a pinned thread):
+                // the only possible peer, so only the CPUs it may run on can have one
+                // (`peer_ready`).
+                match self.handoff {
+                    Some(h) => left &= self.entry(h).affinity,
+                    None => return 0,
+                }
+            }
             None
         };
         let mut found = 0;
-        let mut left = self.started & !designated;
         while left != 0 {
-            let cpu = left.trailing_zeros() as CpuId;
+            let cpu = cpu_slot(left.trailing_zeros() as CpuId);
             left &= left - 1;
             if self.clock[cpu].slice_end != UNTIMED {
                 continue;
