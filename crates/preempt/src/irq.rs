@@ -10,7 +10,7 @@
 //! stop the system with a message.
 //!
 //! A line has at most one handler: registering a second is refused. The kernel keeps two
-//! lines for itself ([`IrqError::Reserved`]): the timer tick and the inter-processor interrupt
+//! lines for itself ([`IrqError::Reserved`]): the timer and the inter-processor interrupt
 //! (SGI 15 on virt; the core's mailbox 1, line 5, on the Raspberry Pi, where SGIs 0..=15 all
 //! stay the program's).
 
@@ -28,7 +28,7 @@ pub use preempt_drivers::irq::IrqError as ControllerError;
 pub enum IrqError {
     /// The line number is not one this kernel can dispatch.
     InvalidLine(u32),
-    /// The line is the kernel's own (the tick, or the inter-processor interrupt: SGI 15 on
+    /// The line is the kernel's own (the timer, or the inter-processor interrupt: SGI 15 on
     /// virt, line 5 on the Raspberry Pi).
     Reserved(u32),
     /// The line already has a handler (unregister it first).

@@ -173,15 +173,14 @@ pub fn dump_sched() {
 }
 
 /// Times the scheduler lock has been taken since boot, by any core (wrapping at 2^32): how
-/// often kernel calls, ticks and interrupts went through the scheduler (tests of the quiet
-/// tick, `tests/smp_quiet_ticks.rs`).
+/// often kernel calls and interrupts went through the scheduler (`tests/smp_tickless.rs`).
 pub fn sched_lock_takes() -> u32 {
     crate::kernel::sched_lock_takes()
 }
 
 /// Times the interrupt controller driver's lock has been taken since boot, by any core
 /// (wrapping at 2^32). The interrupt path of either board takes it only for lines other than
-/// the kernel's own (the tick and the reschedule interrupt).
+/// the kernel's own (the timer and the reschedule interrupt).
 pub fn irqchip_lock_takes() -> u32 {
     crate::board::irqchip_lock_takes()
 }

@@ -27,7 +27,7 @@
 //!   through the mailbox (the ARM's share; the GPU's `gpu_mem` is at the top), else
 //!   [`FALLBACK_RAM_END`]. It is capped at [`RAM_MAP_END`], the Zero 2 W's 512 MiB, which is
 //!   also all the memory map makes cacheable (QEMU's `raspi3b` has 1 GiB; we use 512 MiB of it).
-//! - **No GIC.** The tick (the EL1 physical timer, `CNTPNSIRQ`) reaches the core through the
+//! - **No GIC.** The timer (the EL1 physical timer, `CNTPNSIRQ`) reaches the core through the
 //!   ARM-local controller (its line 1); peripheral interrupts come through the BCM2835
 //!   controller behind the local GPU line; SGIs are emulated with a mailbox. [`Bcm2837Intc`]
 //!   joins them under one numbering (SGI n is line 16 + n, peripherals are lines 32..=103),
@@ -231,8 +231,8 @@ pub(crate) fn with_irqchip<R>(f: impl FnOnce(&mut dyn InterruptController) -> R)
 /// serviced).
 ///
 /// The kernel's own two lines are acknowledged without the controller's lock, from this
-/// core's registers ([`OwnSources`]): the tick (nothing to acknowledge: its handler moves the
-/// timer's compare value on) and the inter-processor interrupt (empty this core's mailbox 1).
+/// core's registers ([`OwnSources`]): the timer (nothing to acknowledge: its handler silences
+/// the timer) and the inter-processor interrupt (empty this core's mailbox 1).
 /// Only when the lowest pending line is another one (a program's SGI, a peripheral) is the
 /// lock taken. With the lock on every interrupt, four cores each ticking 1,000 times a second
 /// queued on it: under QEMU with more busy cores than host CPUs, a ticket lock whose next
@@ -348,7 +348,7 @@ pub(crate) fn start_core(core: usize) -> Result<(), &'static str> {
 }
 
 /// The calling secondary core's share of the interrupt controllers: its mailboxes emptied and
-/// the wake-up interrupt off (the timer line is routed to it when its tick starts).
+/// the wake-up interrupt off (the timer line is routed to it when its timer starts).
 pub(crate) fn init_this_core() {
     if let Some(c) = INTC.lock().as_mut() {
         c.init_cpu(preempt_arch::cpu::core_id());

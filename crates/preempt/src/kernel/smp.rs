@@ -1,6 +1,6 @@
 //! Bringing up the other cores: core 0 starts them before `main` runs, each one makes its boot
-//! flow its idle thread, starts its own tick and idles, and the scheduler (one global ready
-//! queue) hands it threads on its ticks.
+//! flow its idle thread, starts its own timer and idles, and the scheduler (one global ready
+//! queue) hands it threads, with a reschedule interrupt when one is due there.
 //!
 //! Core 0 does all the allocation: it makes every secondary's idle control block before it
 //! starts that core and leaves it in [`IDLE`], so a starting core never touches the heap with

@@ -204,7 +204,8 @@ pub fn set_affinity(mask: u32) -> Result<(), AffinityError> {
     })
 }
 
-/// Blocks the calling thread for at least `dur` (and at most about one tick more).
+/// Blocks the calling thread for at least `dur`: it wakes at the deadline (the timer is
+/// programmed for it), late only by the wake-up's own path and higher-priority work.
 pub fn sleep(dur: Duration) {
     if dur.is_zero() {
         yield_now();
