@@ -179,7 +179,7 @@ impl SchedLock {
 /// where they are always 0.
 #[inline(always)]
 pub(super) fn end_hold(sched: &mut Sched, core: CpuId) {
-    let kicks = sched.take_new_kicks();
+    let kicks = sched.take_new_kicks_on(core);
     if kicks != 0 {
         kick_now(kicks);
     }

@@ -146,15 +146,24 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// look.) Always 0 in the one-CPU mode.
     #[inline]
     pub fn take_new_kicks(&mut self) -> u32 {
+        self.take_new_kicks_on(MAX_CPUS)
+    }
+
+    /// [`take_new_kicks`](Self::take_new_kicks) called on `cpu`, which programs its own timer
+    /// after it ([`retime`](Self::retime)): a slice that starts on `cpu` for a newly arrived
+    /// peer needs no interrupt to `cpu`, and its bit is left out (a designated `cpu` is still
+    /// named). `MAX_CPUS` or more: no such CPU.
+    #[inline]
+    pub fn take_new_kicks_on(&mut self, cpu: CpuId) -> u32 {
         if self.simple {
             return 0;
         }
-        self.new_kicks_smp()
+        self.new_kicks_smp(cpu)
     }
 
-    /// [`take_new_kicks`](Self::take_new_kicks) with several CPUs or restricted threads.
+    /// [`take_new_kicks_on`](Self::take_new_kicks_on) with several CPUs or restricted threads.
     #[inline(never)]
-    fn new_kicks_smp(&mut self) -> u32 {
+    fn new_kicks_smp(&mut self, caller: CpuId) -> u32 {
         if self.handoff.is_none() && self.ready.highest().is_none() {
             // Nothing ready: nothing is due anywhere, and nobody has a new peer.
             self.told = 0;
@@ -164,8 +173,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let new = now & !self.told;
         self.told = now;
         // A CPU running a thread untimed whose peer just became ready must program its timer
-        // for the slice that starts now.
-        new | self.peers_arrived(now)
+        // for the slice that starts now (the caller does its own).
+        let own = if caller < MAX_CPUS { 1 << caller } else { 0 };
+        new | (self.peers_arrived(now) & !own)
     }
 
     /// Whether `cpu` must take a ready thread now: always with one CPU when one outranks its

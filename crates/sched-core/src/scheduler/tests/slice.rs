@@ -356,3 +356,23 @@ fn a_turn_that_is_over_ends_even_when_a_better_thread_is_due_elsewhere() {
     assert_eq!(s.tick(0, 10), Next::Switch { from: a, to: p });
     s.check_invariants().unwrap();
 }
+
+#[test]
+fn a_peer_for_the_callers_own_cpu_needs_no_interrupt_there() {
+    // Both CPUs run level 5 untimed; CPU0's thread spawns a third of level 5.
+    let (mut s, _ids) = smp(10, 2, &[5, 5]);
+    let _ = s.take_new_kicks();
+    s.set_now(10);
+    let _ = s.tick(0, 10);
+    let _ = s.tick(1, 10);
+    let _ = s.retime_now(0);
+    let _ = s.retime_now(1);
+    assert_eq!(s.slice_end(0), Ticks::MAX);
+    assert_eq!(s.slice_end(1), Ticks::MAX);
+    s.set_now(13);
+    let _c = s.spawn(5, 9);
+    assert_eq!(s.preempt_check(0), Next::Keep);
+    // Both CPUs start a slice; CPU1 is told, CPU0 programs its own timer.
+    assert_eq!(s.take_new_kicks_on(0), 0b10);
+    assert_eq!(s.retime(0), Some(23));
+}
