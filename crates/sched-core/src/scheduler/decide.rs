@@ -177,8 +177,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// waiter leaves its object and reads [`WaitResult::TimedOut`](crate::WaitResult::TimedOut).
     /// Then a strictly higher ready thread preempts the current one (with several CPUs, only
     /// if it is due on `cpu`: see [`kicks`](Self::kicks)); otherwise, once the current
-    /// thread's slice has ended and a thread of its priority or better is ready for `cpu`,
-    /// its turn ends (the best of them runs, the peers behind keep their places).
+    /// thread's slice has ended and a peer of equal priority is ready, the two take turns.
     /// A slice that ended with no peer leaves the thread running untimed (see `slice`). An
     /// idle current yields to anything ready.
     ///
@@ -205,11 +204,11 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let expired = end <= self.now;
         if let Some(top) = top {
             // A better thread preempts here only if it is due here (with several CPUs, the
-            // one running the lowest priority takes it); an equal one takes turns. A turn that
-            // is over ends whatever is ready: a better thread due on another CPU may be taken
-            // here first (it then runs sooner), and the peers behind it keep their place —
-            // keeping the CPU would leave them waiting a second slice.
-            if (top > prio && self.must_take(cpu)) || (top >= prio && expired) {
+            // one running the lowest priority takes it); an equal one takes turns. (A slice
+            // that ends while a better thread waits for the CPU it is due on leaves the
+            // current one running, and the peers behind that thread may wait a second slice:
+            // a window as short as the kick's way there.)
+            if (top > prio && self.must_take(cpu)) || (top == prio && expired) {
                 let place = if expired {
                     Requeue::Tail
                 } else {

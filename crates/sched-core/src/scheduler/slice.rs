@@ -10,7 +10,9 @@
 //! counter units from then (or the rest of the one a preemption interrupted): its *slice
 //! end*. A thread whose slice ends while no equal-priority thread is ready for its CPU, or
 //! that was put on the CPU with none ready, runs *untimed* (slice end `Ticks::MAX`: no timer
-//! for it) until one becomes ready; the newcomer then waits at most one slice. With one CPU the preemption check that follows
+//! for it) until one becomes ready; the newcomer then waits at most one slice (with several
+//! CPUs, rarely two: a slice that ends while a better thread is on its way to another CPU is
+//! renewed — see `tick`). With one CPU the preemption check that follows
 //! every wake-up notices the newcomer; with several, the release of the scheduler lock does
 //! ([`take_new_kicks`](Scheduler::take_new_kicks) names the CPU, whose interrupt programs
 //! its timer).

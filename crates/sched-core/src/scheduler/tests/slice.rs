@@ -340,24 +340,6 @@ fn take_new_kicks_names_a_cpu_whose_untimed_thread_got_a_peer() {
 }
 
 #[test]
-fn a_turn_that_is_over_ends_even_when_a_better_thread_is_due_elsewhere() {
-    // CPU0 runs a (5), CPU1 runs b (5), p (5) waits: both slices end at 10.
-    let (mut s, ids) = smp(10, 2, &[5, 5, 5]);
-    let (a, b, p) = (ids[0], ids[1], ids[2]);
-    let _ = s.take_new_kicks();
-    assert_eq!(s.slice_end(1), 10);
-    // Just before the slices end, h (9) becomes ready, due on CPU0 (tie: the lowest index).
-    s.set_now(9);
-    let h = s.spawn(9, 50);
-    assert_eq!(s.take_new_kicks() & 1, 1);
-    // CPU1's slice ends before CPU0 has taken h: b's turn is over, CPU1 takes h.
-    assert_eq!(s.tick(1, 10), Next::Switch { from: b, to: h });
-    // CPU0's slice ends too: p, ready since 0, has waited one slice.
-    assert_eq!(s.tick(0, 10), Next::Switch { from: a, to: p });
-    s.check_invariants().unwrap();
-}
-
-#[test]
 fn a_peer_for_the_callers_own_cpu_needs_no_interrupt_there() {
     // Both CPUs run level 5 untimed; CPU0's thread spawns a third of level 5.
     let (mut s, _ids) = smp(10, 2, &[5, 5]);
