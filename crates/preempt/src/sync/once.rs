@@ -57,7 +57,12 @@ impl Once {
         if self.is_completed() {
             return;
         }
-        self.call("Once::call_once", false, |_| f());
+        if !self.run("Once::call_once", false, |_| {
+            f();
+            true
+        }) {
+            panic!("Once instance has previously been poisoned");
+        }
     }
 
     /// Like [`call_once`](Self::call_once), but also runs `f` on a poisoned `Once` (which
@@ -66,11 +71,22 @@ impl Once {
         if self.is_completed() {
             return;
         }
-        self.call("Once::call_once_force", true, f);
+        self.run("Once::call_once_force", true, |state| {
+            f(state);
+            true
+        });
     }
 
+    /// Runs `f` under the lock unless a call has completed; `f` returns whether it completed
+    /// the `Once`. Returns whether the `Once` is complete, false also when it is poisoned and
+    /// `ignore_poison` is not set (then `f` is not run). The caller panics, outside the lock.
     #[cold]
-    fn call(&self, what: &str, ignore_poison: bool, f: impl FnOnce(&OnceState)) {
+    pub(crate) fn run(
+        &self,
+        what: &str,
+        ignore_poison: bool,
+        f: impl FnOnce(&OnceState) -> bool,
+    ) -> bool {
         wait::assert_may_block(what);
         // The mutex is poisoned exactly when an initializer died holding it.
         let (guard, poisoned) = match self.lock.lock() {
@@ -78,18 +94,23 @@ impl Once {
             Err(p) => (p.into_inner(), true),
         };
         if self.done.load(Ordering::Acquire) {
-            return;
+            return true;
         }
-        if poisoned && !ignore_poison {
+        if (poisoned && !ignore_poison) || !f(&OnceState { poisoned }) {
             drop(guard);
-            panic!("Once instance has previously been poisoned");
+            return false;
         }
-        f(&OnceState { poisoned });
         self.done.store(true, Ordering::Release);
         if poisoned {
             self.lock.clear_poison();
         }
         drop(guard);
+        true
+    }
+
+    /// Marks the `Once` complete or not, through exclusive access.
+    pub(crate) fn set_completed(&mut self, done: bool) {
+        *self.done.get_mut() = done;
     }
 
     /// Whether a call has completed.
@@ -163,6 +184,35 @@ impl<T> OnceLock<T> {
             unsafe { (*self.value.get()).write(v) };
         });
         self.get().expect("initialized by call_once")
+    }
+
+    /// A mutable reference to the value, if set. No waiting: `&mut self` excludes every other
+    /// access.
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        if *self.once.done.get_mut() {
+            // SAFETY: completed means initialized; `&mut self` makes this the only reference.
+            Some(unsafe { self.value.get_mut().assume_init_mut() })
+        } else {
+            None
+        }
+    }
+
+    /// Takes the value out, leaving the cell empty (a later `get_or_init` or `set` fills it
+    /// again). `None` if it was empty.
+    pub fn take(&mut self) -> Option<T> {
+        if *self.once.done.get_mut() {
+            self.once.set_completed(false);
+            // SAFETY: it was initialized, and is marked empty now, so it is read out once and
+            // neither read nor dropped again.
+            Some(unsafe { self.value.get_mut().assume_init_read() })
+        } else {
+            None
+        }
+    }
+
+    /// Consumes the cell, returning its value if it was set.
+    pub fn into_inner(mut self) -> Option<T> {
+        self.take()
     }
 
     /// Sets the value if empty; otherwise gives `value` back.

@@ -175,6 +175,15 @@ impl<T> RwLock<T> {
             data: UnsafeCell::new(value),
         }
     }
+
+    /// Consumes the lock, returning the data (`Err` if poisoned, a dead writer included).
+    pub fn into_inner(self) -> LockResult<T> {
+        let Self {
+            mut state, data, ..
+        } = self;
+        let poisoned = Self::exclusive_poisoned(&mut state);
+        poison::result(data.into_inner(), poisoned)
+    }
 }
 
 impl<T: ?Sized> RwLock<T> {
@@ -225,6 +234,47 @@ impl<T: ?Sized> RwLock<T> {
                 Err(p) => p.into_inner().0,
             };
         }
+    }
+
+    /// Whether the lock is poisoned, through exclusive access (no guard can exist, but a
+    /// writer that died still counts).
+    fn exclusive_poisoned(state: &mut Mutex<State>) -> bool {
+        let s = state.get_mut().unwrap_or_else(|p| p.into_inner());
+        s.prune();
+        s.poisoned
+    }
+
+    /// Whether a writer died (panicked or faulted) holding the lock, until
+    /// [`clear_poison`](Self::clear_poison). A writer that died is noticed here even if no
+    /// thread has waited for the lock since.
+    ///
+    /// In an interrupt handler that interrupted a thread in the middle of changing the lock,
+    /// reports `false`.
+    pub fn is_poisoned(&self) -> bool {
+        self.try_state().is_some_and(|mut g| {
+            g.prune();
+            g.poisoned
+        })
+    }
+
+    /// Declares the data consistent again after a poisoning: later guards come back `Ok`. A
+    /// writer that died is released first (as a waiter would).
+    pub fn clear_poison(&self) {
+        let mut g = self.state();
+        g.prune();
+        g.poisoned = false;
+        let wake = g.may_write();
+        drop(g);
+        if wake {
+            self.cvar.notify_all();
+        }
+    }
+
+    /// A mutable reference to the data, without locking: `&mut self` excludes every guard
+    /// (`Err` if poisoned, a dead writer included).
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        let poisoned = Self::exclusive_poisoned(&mut self.state);
+        poison::result(self.data.get_mut(), poisoned)
     }
 
     fn read_guard(&self, poisoned: bool) -> LockResult<RwLockReadGuard<'_, T>> {
