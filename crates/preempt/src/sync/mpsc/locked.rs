@@ -239,6 +239,11 @@ impl<T> Chan<T> {
             }
             let gone = !inner.receiver_alive;
             let back = inner.queue.pop_back_bounded();
+            if back.is_some() {
+                // Never sent after all: the next message's sequence number is this one's, so
+                // that its sender sees `received` pass it.
+                inner.sent -= 1;
+            }
             let _ = s.wake_all(self.tx_q);
             back.map_or(Ok(()), |t| {
                 Err(if gone {
