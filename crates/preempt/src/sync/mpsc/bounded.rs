@@ -39,7 +39,9 @@ use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use sched_core::{QueueId, WaitResult};
 
-use super::errors::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use super::errors::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
 use super::ring::{Push, Ring};
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
@@ -145,7 +147,7 @@ impl<T> Chan<T> {
         }
         t = held.expect("a message not sent is kept");
         loop {
-            self.wait_for_room();
+            self.wait_for_room(None);
             match self.try_send(t) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Disconnected(t)) => return Err(SendError(t)),
@@ -154,8 +156,33 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Blocks until the ring may have room or the receiver is gone.
-    fn wait_for_room(&self) {
+    /// `SyncSender::send_timeout`: like [`send`](Self::send), giving `t` back if the ring is
+    /// still full at `deadline`.
+    pub fn send_until(&self, t: T, deadline: u64) -> Result<(), SendTimeoutError<T>> {
+        wait::assert_may_block("SyncSender::send_timeout");
+        let mut t = match self.try_send(t) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(t)) => return Err(SendTimeoutError::Disconnected(t)),
+            Err(TrySendError::Full(t)) => t,
+        };
+        loop {
+            let in_time = self.wait_for_room(Some(deadline));
+            match self.try_send(t) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(t)) => {
+                    return Err(SendTimeoutError::Disconnected(t))
+                }
+                Err(TrySendError::Full(back)) if !in_time => {
+                    return Err(SendTimeoutError::Timeout(back))
+                }
+                Err(TrySendError::Full(back)) => t = back,
+            }
+        }
+    }
+
+    /// Blocks until the ring may have room or the receiver is gone (`true`), or until
+    /// `deadline` passes (`false`).
+    fn wait_for_room(&self, deadline: Option<u64>) -> bool {
         wait::wait(
             |s, cpu| {
                 self.flags.fetch_or(TX_WAITING, Ordering::Relaxed);
@@ -163,13 +190,20 @@ impl<T> Chan<T> {
                 fence(Ordering::SeqCst);
                 if self.ring.can_push() {
                     self.settle(s, self.tx_q, TX_WAITING);
-                    Wait::Done(())
+                    Wait::Done(true)
                 } else {
-                    Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue"))
+                    Wait::Block(s.wait_on(cpu, self.tx_q, deadline).expect("channel queue"))
                 }
             },
-            |_, _, _| (),
-        );
+            |s, _, res| {
+                if res == WaitResult::TimedOut {
+                    self.settle(s, self.tx_q, TX_WAITING);
+                    false
+                } else {
+                    true
+                }
+            },
+        )
     }
 
     /// Takes the next message if one is published now; wakes waiting senders after freeing its

@@ -10,6 +10,15 @@ pub struct SendError<T>(pub T);
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 pub struct RecvError;
 
+/// Why `SyncSender::send_timeout` failed; the message comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum SendTimeoutError<T> {
+    /// No room (on a rendezvous channel, no receiver took it) before the timeout.
+    Timeout(T),
+    /// The receiver is gone.
+    Disconnected(T),
+}
+
 /// Why `try_send` failed; the message comes back.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum TrySendError<T> {
@@ -61,6 +70,34 @@ impl<T> fmt::Display for TrySendError<T> {
             Self::Full(_) => f.write_str("sending on a full channel"),
             Self::Disconnected(_) => f.write_str("sending on a channel whose receiver is gone"),
         }
+    }
+}
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout(_) => f.write_str("Timeout(..)"),
+            Self::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout(_) => f.write_str("timed out waiting on a send operation"),
+            Self::Disconnected(_) => f.write_str("sending on a channel whose receiver is gone"),
+        }
+    }
+}
+impl<T> From<SendError<T>> for SendTimeoutError<T> {
+    /// A [`SendError`] is a disconnection.
+    fn from(e: SendError<T>) -> Self {
+        Self::Disconnected(e.0)
+    }
+}
+impl<T> From<SendError<T>> for TrySendError<T> {
+    /// A [`SendError`] is a disconnection.
+    fn from(e: SendError<T>) -> Self {
+        Self::Disconnected(e.0)
     }
 }
 impl fmt::Display for RecvError {

@@ -13,7 +13,7 @@ use alloc::sync::Arc;
 
 use sched_core::{QueueId, WaitResult};
 
-use super::errors::{RecvTimeoutError, SendError, TryRecvError, TrySendError};
+use super::errors::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use super::queue::{self, Blocks, Queue};
 use crate::kernel::wait::{self, SchedCell, Wait};
 use crate::kernel::{self, percpu, Sched};
@@ -153,54 +153,106 @@ impl<T> Chan<T> {
     /// A rendezvous `SyncSender::send`.
     pub fn send_rendezvous(&self, t: T) -> Result<(), SendError<T>> {
         wait::assert_may_block("SyncSender::send");
+        self.send_rendezvous_until(t, None).map_err(|e| match e {
+            // No deadline: never `Timeout`.
+            SendTimeoutError::Disconnected(t) | SendTimeoutError::Timeout(t) => SendError(t),
+        })
+    }
+
+    /// A rendezvous `SyncSender::send_timeout` (and `send`, with no deadline). Returns once
+    /// the receiver has taken the message; at `deadline`, takes it back unless it was taken.
+    pub fn send_rendezvous_until(
+        &self,
+        t: T,
+        deadline: Option<u64>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        wait::assert_may_block("SyncSender::send_timeout");
+        /// How phase 1 ended.
+        enum Slot {
+            Pushed(u64),
+            Gone,
+            TimedOut,
+        }
         let mut item = Some(t);
         // Phase 1: wait for the slot, then push.
         let seq = loop {
             let r = wait::wait(
                 |s, cpu| match self.push_rendezvous(s, &mut item) {
-                    Push::Gone => Wait::Done(Some(None)),
-                    Push::Sent(seq) => Wait::Done(Some(Some(seq))),
+                    Push::Gone => Wait::Done(Some(Slot::Gone)),
+                    Push::Sent(seq) => Wait::Done(Some(Slot::Pushed(seq))),
                     Push::Full => {
-                        Wait::Block(s.wait_on(cpu, self.tx_q, None).expect("channel queue"))
+                        Wait::Block(s.wait_on(cpu, self.tx_q, deadline).expect("channel queue"))
                     }
                 },
-                |_, _, _| None,
+                |_, _, res| (res == WaitResult::TimedOut).then_some(Slot::TimedOut),
             );
+            let mut unsent = || item.take().expect("unsent item");
             match r {
-                Some(Some(seq)) => break seq,
-                Some(None) => return Err(SendError(item.take().expect("unsent item"))),
+                Some(Slot::Pushed(seq)) => break seq,
+                Some(Slot::Gone) => return Err(SendTimeoutError::Disconnected(unsent())),
+                Some(Slot::TimedOut) => return Err(SendTimeoutError::Timeout(unsent())),
                 None => continue,
             }
         };
-        // Phase 2: wait until the receiver has taken it; if the receiver goes away first, take
-        // the message back (it is the only one a rendezvous buffer holds, and a dropped
-        // receiver leaves it there for this).
+        // Phase 2: wait until the receiver has taken it; if the receiver goes away first, or
+        // the deadline passes, take the message back (it is the only one a rendezvous buffer
+        // holds, and a dropped receiver leaves it there for this). Moved out under the lock,
+        // not dropped there.
         loop {
             let done = wait::wait(
                 |s, cpu| {
                     let inner = self.inner.get(s);
                     if inner.received > seq {
-                        Wait::Done(Some(Ok(())))
+                        Wait::Done(Some(Some(Ok(()))))
                     } else if !inner.receiver_alive {
-                        Wait::Done(Some(
+                        Wait::Done(Some(Some(
                             inner
                                 .queue
                                 .pop_back_bounded()
-                                .map_or(Ok(()), |t| Err(SendError(t))),
-                        ))
+                                .map_or(Ok(()), |t| Err(SendTimeoutError::Disconnected(t))),
+                        )))
                     } else {
-                        match s.wait_on(cpu, self.tx_q, None) {
+                        match s.wait_on(cpu, self.tx_q, deadline) {
                             Ok(next) => Wait::Block(next),
-                            Err(_) => Wait::Done(Some(Ok(()))),
+                            Err(_) => Wait::Done(Some(Some(Ok(())))),
                         }
                     }
                 },
-                |_, _, _| None,
+                |_, _, res| (res == WaitResult::TimedOut).then_some(None),
             );
-            if let Some(r) = done {
-                return r;
+            match done {
+                Some(Some(r)) => return r,
+                Some(None) => return self.take_back(seq),
+                None => {}
             }
         }
+    }
+
+    /// A rendezvous `send_timeout` whose deadline passed after its message `seq` went into the
+    /// slot: `Ok` if the receiver took it meanwhile, else the message back, the slot freed and
+    /// the senders waiting for it woken. Moved out under the lock, not dropped there.
+    fn take_back(&self, seq: u64) -> Result<(), SendTimeoutError<T>> {
+        wait::notify(|s| {
+            let inner = self.inner.get(s);
+            if inner.received > seq {
+                return Ok(());
+            }
+            let gone = !inner.receiver_alive;
+            let back = inner.queue.pop_back_bounded();
+            if back.is_some() {
+                // Never sent after all: the next message's sequence number is this one's, so
+                // that its sender sees `received` pass it.
+                inner.sent -= 1;
+            }
+            let _ = s.wake_all(self.tx_q);
+            back.map_or(Ok(()), |t| {
+                Err(if gone {
+                    SendTimeoutError::Disconnected(t)
+                } else {
+                    SendTimeoutError::Timeout(t)
+                })
+            })
+        })
     }
 
     pub fn recv_until(&self, deadline: Option<u64>) -> Result<T, RecvTimeoutError> {

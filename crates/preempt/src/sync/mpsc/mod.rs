@@ -127,6 +127,17 @@ impl<T: Send> SyncSender<T> {
         }
     }
 
+    /// Like [`send`](Self::send), giving up after `timeout`: `Err(Timeout(t))` if there was no
+    /// room in time (on a rendezvous channel, if no receiver took the message in time — it is
+    /// then taken back, never delivered), `Err(Disconnected(t))` if the receiver is gone.
+    pub fn send_timeout(&self, t: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let deadline = wait::deadline_after(timeout);
+        match &self.chan {
+            Flavor::Ring(c) => c.send_until(t, deadline),
+            Flavor::Locked(c) => c.send_rendezvous_until(t, Some(deadline)),
+        }
+    }
+
     /// Sends `t` only if there is room now — on a rendezvous channel, only if the receiver is
     /// blocked in `recv` and so takes it at once. Never allocates; callable from interrupt
     /// handlers.
@@ -168,14 +179,85 @@ impl<T: Send> Receiver<T> {
         }
     }
 
-    /// An iterator over messages until every sender is gone.
-    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        core::iter::from_fn(move || self.recv().ok())
+    /// An iterator that blocks for each message, as [`recv`](Self::recv) does, and ends once
+    /// the channel is empty and every sender is gone.
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
     }
 
-    /// An iterator over the messages queued now.
-    pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
-        core::iter::from_fn(move || self.try_recv().ok())
+    /// An iterator over the messages queued now; it never blocks, and ends at the first
+    /// [`try_recv`](Self::try_recv) that finds nothing (a later `next` may find more).
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+}
+
+/// The iterator of [`Receiver::iter`] (and of `for m in &rx`): blocks for each message; ends
+/// once the channel is empty and every sender is gone.
+pub struct Iter<'a, T: 'a> {
+    rx: &'a Receiver<T>,
+}
+
+/// The iterator of [`Receiver::try_iter`]: the messages queued now, without blocking.
+pub struct TryIter<'a, T: 'a> {
+    rx: &'a Receiver<T>,
+}
+
+/// The iterator of `for m in rx` (by value): like [`Iter`], owning the [`Receiver`].
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T: Send> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<T: Send> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl<T: Send> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<'a, T: Send> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: Send> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Iter { .. }")
+    }
+}
+impl<T> fmt::Debug for TryIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TryIter { .. }")
+    }
+}
+impl<T> fmt::Debug for IntoIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IntoIter { .. }")
     }
 }
 
