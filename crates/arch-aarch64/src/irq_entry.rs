@@ -17,7 +17,7 @@
 //!
 //! **Floating point: saved lazily, and only when needed.** The handler is Rust and may use
 //! FP/SIMD anywhere (the compiler emits NEON for copies and constants), so the thread's q0–q31,
-//! `FPCR` and `FPSR` must survive it — but most interrupts (a quiet tick, a short driver
+//! `FPCR` and `FPSR` must survive it — but most interrupts (a timer interrupt, a short driver
 //! handler) never touch them. So the entry turns FP/SIMD access off (`CPACR_EL1.FPEN = 0`)
 //! before it calls `preempt_irq`:
 //! - if `preempt_irq` never uses FP, nothing FP is saved or restored, and the exit turns access
@@ -34,7 +34,7 @@
 //! nowhere else: thread code, switches, fault handlers and the fatal path (which turns it on
 //! before saving, as a fault inside a handler may leave it off) always run with it on. The
 //! `irq_fp` test checks q0–q31, `FPCR` and `FPSR` of a thread across handlers that do and do
-//! not use FP, quiet ticks and switches from the interrupt exit.
+//! not use FP, timer interrupts and switches from the interrupt exit.
 
 use core::mem::{offset_of, size_of, MaybeUninit};
 
