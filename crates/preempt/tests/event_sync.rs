@@ -46,7 +46,13 @@ fn party(me: usize) -> u32 {
         let Some(bits) = bits else {
             panic!("party {me} timed out in round {round}");
         };
-        check!(bits & ALL == ALL, "party {} round {}: {:#b}", me, round, bits);
+        check!(
+            bits & ALL == ALL,
+            "party {} round {}: {:#b}",
+            me,
+            round,
+            bits
+        );
         for (other, arrived) in ARRIVED.iter().enumerate() {
             let a = arrived.load(Ordering::SeqCst);
             check!(
@@ -111,7 +117,12 @@ fn check_released(waiters: Vec<preempt::thread::JoinHandle<Option<u32>>>, how: &
     check!(woken == 3, "one set {} woke {} of 3 waiters", how, woken);
     for w in waiters {
         let seen = w.join().expect("waiter");
-        check!(seen == Some(0b1111), "a waiter woken {} saw {:?}", how, seen);
+        check!(
+            seen == Some(0b1111),
+            "a waiter woken {} saw {:?}",
+            how,
+            seen
+        );
     }
     check_eq!(SEEN.load(Ordering::Relaxed), 0b1111);
     let left = FLAGS.get();
@@ -151,7 +162,7 @@ fn sync_edges() {
     check_eq!(ev.sync(0b01, 0b11, d), None);
     check!(t.elapsed() >= d, "sync returned early: {:?}", t.elapsed());
     check_eq!(ev.get(), 0b01); // a timed-out sync leaves its bits
-    // The last party: through at once, clearing what it waited for.
+                               // The last party: through at once, clearing what it waited for.
     check_eq!(ev.sync(0b10, 0b11, Duration::ZERO), Some(0b11));
     check_eq!(ev.get(), 0);
     // Nothing to wait for: only sets.
