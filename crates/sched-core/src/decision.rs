@@ -79,12 +79,13 @@ pub enum AcquirePoll {
     Blocked(Next),
 }
 
-/// Result of [`event_wait`](crate::Scheduler::event_wait).
+/// Result of [`event_wait`](crate::Scheduler::event_wait) and
+/// [`event_sync`](crate::Scheduler::event_sync).
 #[must_use]
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum EventPoll {
-    /// The condition already held; these are the flags as they were (before
-    /// any clear-on-exit).
+    /// The condition already held; these are the flags as they were (for a sync, right
+    /// after its set), before any clear-on-exit.
     Satisfied(u32),
     /// The caller waits; switch as told, then read
     /// [`take_wait_result`](crate::Scheduler::take_wait_result).

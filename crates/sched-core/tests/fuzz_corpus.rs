@@ -190,6 +190,62 @@ fn seeds() -> Vec<(&'static str, Vec<u8>, Vec<Op>)> {
             ],
         ),
         (
+            // Three parties meet twice at a rendezvous of bits 0-2; a fourth times out.
+            "event-sync",
+            vec![10, 20, 128, 20],
+            vec![
+                CreateEvent,
+                EventSync {
+                    cpu: 0,
+                    pick: 0,
+                    set: 1,
+                    wait_for: 7,
+                    timeout: None,
+                },
+                EventSync {
+                    cpu: 1,
+                    pick: 0,
+                    set: 2,
+                    wait_for: 7,
+                    timeout: None,
+                },
+                EventWait {
+                    cpu: 2,
+                    pick: 0,
+                    mask: 3,
+                    any: false,
+                    clear: true,
+                    timeout: None,
+                },
+                EventSync {
+                    cpu: 0,
+                    pick: 0,
+                    set: 4,
+                    wait_for: 7,
+                    timeout: None,
+                },
+                TakeResult(0),
+                TakeResult(1),
+                TakeResult(2),
+                EventSync {
+                    cpu: 1,
+                    pick: 0,
+                    set: 8,
+                    wait_for: 9,
+                    timeout: t,
+                },
+                Tick(0, 3),
+                EventSync {
+                    cpu: 2,
+                    pick: 0,
+                    set: 0,
+                    wait_for: 0,
+                    timeout: None,
+                },
+                TakeResult(1),
+            ],
+        ),
+        (
             "queue-and-park",
             vec![10, 10, 20, 20],
             vec![

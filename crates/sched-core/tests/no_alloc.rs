@@ -207,7 +207,7 @@ fn sync_step(
 ) {
     let real = !s.is_idle(s.current(cpu));
     let m = mutexes[rng.next(3) as usize];
-    match rng.next(12) {
+    match rng.next(13) {
         0 if real => drop(no_alloc("wait_on", || s.wait_on(cpu, q, deadline))),
         1 => {
             let _ = no_alloc("wake_one", || s.wake_one(q));
@@ -245,6 +245,12 @@ fn sync_step(
         }
         10 if real => drop(no_alloc("park", || s.park(cpu, deadline))),
         11 => drop(no_alloc("unpark", || s.unpark(pick))),
+        12 if real => {
+            let (set, wait_for) = (rng.next(8) as u32, rng.next(8) as u32);
+            let _ = no_alloc("event_sync", || {
+                s.event_sync(cpu, ev, set, wait_for, deadline)
+            });
+        }
         _ => {}
     }
 }

@@ -1,5 +1,9 @@
 //! Event flags: a 32-bit word of events threads can wait on (any or all of a mask), set from
-//! threads or interrupt handlers.
+//! threads or interrupt handlers, with FreeRTOS's event-group semantics: one `set` releases
+//! every waiter its bits satisfy (each sees the same value) and only then clears what the
+//! released clear-on-exit waiters asked for, so several threads waiting with clear all get
+//! the event; `sync` is the rendezvous (`xEventGroupSync`). The policy lives in `sched-core`
+//! (`scheduler/events.rs`), where the argument that no wake-up is lost is written down.
 
 use core::sync::atomic::AtomicU64;
 use core::time::Duration;
@@ -30,8 +34,9 @@ impl EventFlags {
         EventId::from_u64(raw).expect("event flags handle")
     }
 
-    /// Sets `bits`, waking every waiter whose condition now holds. Callable from interrupt
-    /// handlers.
+    /// Sets `bits`, waking every waiter whose condition the new value satisfies (each sees
+    /// that value); then clears the union of the masks of the woken waiters that asked for
+    /// clear-on-exit. Callable from interrupt handlers.
     pub fn set(&self, bits: u32) {
         wait::notify(|s| {
             let id = self.id(s);
@@ -70,6 +75,41 @@ impl EventFlags {
         timeout: Duration,
     ) -> Option<u32> {
         self.wait_until(mask, mode, clear, Some(wait::deadline_after(timeout)))
+    }
+
+    /// Rendezvous (FreeRTOS `xEventGroupSync`): sets `set` (waking waiters as
+    /// [`set`](Self::set) does), then waits until *all* of `wait_for` are set, as one atomic
+    /// step. Returns `Some(bits)` with the bits seen — at once if the value right after
+    /// setting already holds all of `wait_for` — and clears `wait_for` on the way out;
+    /// `None` if `timeout` passes first, in which case no bits are changed: this caller's
+    /// `set` bits stay set. An empty `wait_for` only sets, and returns the bits after
+    /// setting.
+    ///
+    /// Typical use: each of N threads owns one bit, and all call
+    /// `sync(my_bit, all_bits, timeout)`; none returns until all have arrived, and the bits
+    /// are clear again for the next round.
+    ///
+    /// # Panics
+    /// In an interrupt handler (it may block).
+    pub fn sync(&self, set: u32, wait_for: u32, timeout: Duration) -> Option<u32> {
+        wait::assert_may_block("EventFlags::sync");
+        let deadline = wait::deadline_after(timeout);
+        let r = wait::wait(
+            |s, cpu| {
+                let id = self.id(s);
+                match s.event_sync(cpu, id, set, wait_for, Some(deadline)) {
+                    Ok(EventPoll::Satisfied(bits)) => Wait::Done(Ok(Some(bits))),
+                    Ok(EventPoll::Blocked(next)) => Wait::Block(next),
+                    Err(e) => Wait::Done(Err(e)),
+                }
+            },
+            |_, _, res| match res {
+                WaitResult::Events(bits) => Ok(Some(bits)),
+                _ => Ok(None),
+            },
+        );
+        // Out of the scheduler lock: a panic here ends the calling thread only.
+        r.unwrap_or_else(|e| panic!("EventFlags::sync: {e}"))
     }
 
     fn wait_until(

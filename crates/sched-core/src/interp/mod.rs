@@ -45,6 +45,7 @@ macro_rules! ensure_eq {
 }
 
 mod checks;
+mod events;
 mod model;
 mod mutex;
 mod op;

@@ -67,6 +67,14 @@ pub enum Op {
         timeout: Option<Ticks>,
     },
     EventSet(Cpu, Pick, u8),
+    /// `event_sync`: sets `set`, then waits for all of `wait_for` (both four bits).
+    EventSync {
+        cpu: Cpu,
+        pick: Pick,
+        set: u8,
+        wait_for: u8,
+        timeout: Option<Ticks>,
+    },
     EventClear(Pick, u8),
     Park(Cpu, Option<Ticks>),
     Unpark(Cpu, Pick),
@@ -77,7 +85,7 @@ pub enum Op {
     SetAffinity(Cpu, u8),
 }
 
-const TAGS: u8 = 36;
+const TAGS: u8 = 37;
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -156,7 +164,14 @@ fn decode_op(r: &mut Reader<'_>) -> Option<Op> {
         32 => Op::Unpark(r.cpu()?, r.byte()?),
         33 => Op::SemReleaseDrain(r.cpu()?, r.byte()?),
         34 => Op::SpawnAffine(r.prio()?, r.nibble()?),
-        _ => Op::SetAffinity(r.cpu()?, r.nibble()?),
+        35 => Op::SetAffinity(r.cpu()?, r.nibble()?),
+        _ => Op::EventSync {
+            cpu: r.cpu()?,
+            pick: r.byte()?,
+            set: r.nibble()?,
+            wait_for: r.nibble()?,
+            timeout: r.timeout()?,
+        },
     })
 }
 
@@ -240,6 +255,13 @@ pub fn encode(initial: &[Priority], ops: &[Op]) -> Vec<u8> {
             Op::SemReleaseDrain(c, p) => emit(33, &[c, p]),
             Op::SpawnAffine(p, m) => emit(34, &[prio_byte(p), m]),
             Op::SetAffinity(c, m) => emit(35, &[c, m]),
+            Op::EventSync {
+                cpu,
+                pick,
+                set,
+                wait_for,
+                timeout,
+            } => emit(36, &[cpu, pick, set, wait_for, timeout_byte(timeout)]),
         }
     }
     out

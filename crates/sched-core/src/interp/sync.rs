@@ -1,5 +1,5 @@
-//! Operations on wait queues, semaphores, event flags, park tokens, and object
-//! creation and destruction. Each predicts its outcome from the model first,
+//! Operations on wait queues, semaphores, event flags (their model is in `events`), park
+//! tokens, and object creation and destruction. Each predicts its outcome from the model first,
 //! then compares.
 
 use crate::StoreKind;
@@ -8,9 +8,7 @@ use alloc::vec::Vec;
 
 use super::model::{Handle, ObjRec, Sel};
 use super::{Interp, Op};
-use crate::{
-    AcquirePoll, EventMode, EventPoll, Next, SchedError, State, ThreadId, WaitResult, LOCK_WAITERS,
-};
+use crate::{AcquirePoll, EventMode, Next, SchedError, State, ThreadId, WaitResult, LOCK_WAITERS};
 
 impl<S: StoreKind> Interp<S> {
     pub(super) fn apply_sync_op(&mut self, op: &Op) -> Result<(), String> {
@@ -96,6 +94,18 @@ impl<S: StoreKind> Interp<S> {
                 if let Some(i) = self.pick_obj(Sel::Event, n) {
                     self.event_set(i, u32::from(bits))?;
                     self.preempt(self.cpu(c))?;
+                }
+            }
+            Op::EventSync {
+                cpu,
+                pick,
+                set,
+                wait_for,
+                timeout,
+            } => {
+                if let Some(i) = self.pick_obj(Sel::Event, pick) {
+                    let bits = (u32::from(set), u32::from(wait_for));
+                    self.event_sync(self.cpu(cpu), i, bits, timeout)?;
                 }
             }
             Op::EventClear(n, bits) => {
@@ -276,78 +286,6 @@ impl<S: StoreKind> Interp<S> {
             (Ok(()), None) if drain => self.objs[i].permits = 0,
             (Ok(()), None) => self.objs[i].permits += 1,
             _ => {}
-        }
-        Ok(())
-    }
-
-    fn event_wait(
-        &mut self,
-        cpu: usize,
-        i: usize,
-        (mask, mode, clear): (u32, EventMode, bool),
-        timeout: Option<u64>,
-    ) -> Result<(), String> {
-        let Handle::Event(e) = self.objs[i].handle else {
-            unreachable!()
-        };
-        let cur = self.s.current(cpu);
-        let deadline = self.deadline(timeout);
-        let bits = self.objs[i].bits;
-        let result = self.s.event_wait(cpu, e, mask, mode, clear, deadline);
-        if !self.objs[i].alive {
-            ensure_eq!(result, Err(SchedError::NoSuchObject), "wait on stale flags");
-        } else if mask == 0 {
-            ensure_eq!(result, Err(SchedError::InvalidArgument), "empty mask");
-        } else if mode.satisfied(mask, bits) {
-            ensure_eq!(result, Ok(EventPoll::Satisfied(bits)), "satisfied at once");
-            if clear {
-                self.objs[i].bits &= !mask;
-            }
-        } else if self.s.is_idle(cur) {
-            ensure_eq!(result, Err(SchedError::IdleThread), "idle waits for flags");
-        } else {
-            let Ok(EventPoll::Blocked(next)) = result else {
-                return Err(alloc::format!("unsatisfied event wait: {result:?}"));
-            };
-            self.blocked(cpu, cur, next, Some(i), deadline, Some((mask, mode, clear)))?;
-        }
-        Ok(())
-    }
-
-    fn event_set(&mut self, i: usize, bits: u32) -> Result<(), String> {
-        let Handle::Event(e) = self.objs[i].handle else {
-            unreachable!()
-        };
-        if !self.objs[i].alive {
-            ensure_eq!(
-                self.s.event_set(e, bits),
-                Err(SchedError::NoSuchObject),
-                "stale set"
-            );
-            return Ok(());
-        }
-        // The model's own walk: best first, clear-on-exit consumes.
-        let mut flags = self.objs[i].bits | bits;
-        let mut woken = Vec::new();
-        for t in self.model_waiters(i) {
-            let Some((mask, mode, clear)) = self.waits[&t].event else {
-                return Err(alloc::format!("event waiter {t:?} without a request"));
-            };
-            if mode.satisfied(mask, flags) {
-                woken.push((t, flags));
-                if clear {
-                    flags &= !mask;
-                }
-            }
-        }
-        ensure_eq!(
-            self.s.event_set(e, bits),
-            Ok(woken.len()),
-            "event_set wake count"
-        );
-        self.objs[i].bits = flags;
-        for (t, seen) in woken {
-            self.end_wait(t, WaitResult::Events(seen));
         }
         Ok(())
     }

@@ -58,6 +58,7 @@ impl<S: StoreKind> Interp<S> {
             | Op::SemReleaseDrain(c, _)
             | Op::EventWait { cpu: c, .. }
             | Op::EventSet(c, ..)
+            | Op::EventSync { cpu: c, .. }
             | Op::Park(c, _)
             | Op::Unpark(c, _)
             | Op::SetAffinity(c, _) => c,
@@ -83,6 +84,7 @@ impl<S: StoreKind> Interp<S> {
                 | Op::WaitOn(..)
                 | Op::SemAcquire(..)
                 | Op::EventWait { .. }
+                | Op::EventSync { .. }
                 | Op::Park(..)
                 | Op::WakeOne(..)
                 | Op::WakeAll(..)

@@ -67,6 +67,9 @@ fn sync_op() -> impl Strategy<Value = Op> {
             |(cpu, pick, mask, any, clear, timeout)| Op::EventWait { cpu, pick, mask, any, clear, timeout }
         ),
         2 => (cpu(), pick, 0u8..16).prop_map(|(c, p, b)| Op::EventSet(c, p, b)),
+        2 => (cpu(), pick, 0u8..16, 0u8..16, timeout()).prop_map(
+            |(cpu, pick, set, wait_for, timeout)| Op::EventSync { cpu, pick, set, wait_for, timeout }
+        ),
         1 => (pick, 0u8..16).prop_map(|(p, b)| Op::EventClear(p, b)),
         2 => (cpu(), timeout()).prop_map(|(c, t)| Op::Park(c, t)),
         2 => (cpu(), pick).prop_map(|(c, p)| Op::Unpark(c, p)),
