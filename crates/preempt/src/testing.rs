@@ -132,7 +132,8 @@ macro_rules! check {
     };
 }
 
-/// Stops the system with exit status 1 unless `left == right`, printing both.
+/// Stops the system with exit status 1 unless `left == right`, printing both (and the message,
+/// if one follows, as `assert_eq!` does).
 #[macro_export]
 macro_rules! check_eq {
     ($left:expr, $right:expr $(,)?) => {
@@ -148,6 +149,26 @@ macro_rules! check_eq {
                             stringify!($right),
                             l,
                             r
+                        ),
+                    )
+                }
+            }
+        }
+    };
+    ($left:expr, $right:expr, $($arg:tt)+) => {
+        match (&$left, &$right) {
+            (l, r) => {
+                if !(*l == *r) {
+                    $crate::testing::_fail(
+                        file!(),
+                        line!(),
+                        format_args!(
+                            "{} == {}: left {:?}, right {:?}: {}",
+                            stringify!($left),
+                            stringify!($right),
+                            l,
+                            r,
+                            format_args!($($arg)+)
                         ),
                     )
                 }

@@ -26,6 +26,7 @@ use preempt_arch::stacks::{self, CpuStack};
 use preempt_arch::{cpu, esr::Syndrome, exception, ExceptionKind, Frame};
 use sched_core::{ExitStatus, MAX_CPUS};
 
+use super::cause::{self, Cause, FaultRecord};
 use super::{exit_current, failing_thread, Failure};
 use crate::{board, console};
 
@@ -38,40 +39,51 @@ pub const KERNEL_FAULT_EXIT: u32 = 102;
 fn panic(info: &core::panic::PanicInfo) -> ! {
     match failing_thread(cpu::irqs_masked(), super::percpu::this().in_irq()) {
         Some(thread) => {
-            console::report(format_args!(
-                "thread '{}' panicked at {}",
-                thread.display_name(),
-                Located(info)
-            ));
+            // The message is formatted once, here (a `Display` that panics ends this thread
+            // from the nested panic, which reports its own message), and kept for `JoinError`.
+            let message = cause::capture(&info.message());
+            match &message {
+                Some(text) => console::report(format_args!(
+                    "thread '{}' panicked at {}: {}",
+                    thread.display_name(),
+                    Location(info),
+                    text
+                )),
+                None => console::report(format_args!(
+                    "thread '{}' panicked at {}: {}",
+                    thread.display_name(),
+                    Location(info),
+                    info.message()
+                )),
+            }
             if super::is_main(&thread) {
                 // `main` ending abnormally ends the program, with a failure status.
                 board::exit(KERNEL_PANIC_EXIT);
             }
+            thread.set_cause(Cause::Panic(message));
             thread.set_failure(Failure::Panicked);
             drop(thread);
             exit_current(ExitStatus::Failed)
         }
         None => {
-            console::report_kernel(format_args!("kernel panic at {}", Located(info)));
+            console::report_kernel(format_args!(
+                "kernel panic at {}: {}",
+                Location(info),
+                info.message()
+            ));
             board::exit(KERNEL_PANIC_EXIT)
         }
     }
 }
 
-struct Located<'a>(&'a core::panic::PanicInfo<'a>);
+/// Where a panic happened: `file:line:column`.
+struct Location<'a>(&'a core::panic::PanicInfo<'a>);
 
-impl fmt::Display for Located<'_> {
+impl fmt::Display for Location<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.location() {
-            Some(l) => write!(
-                f,
-                "{}:{}:{}: {}",
-                l.file(),
-                l.line(),
-                l.column(),
-                self.0.message()
-            ),
-            None => write!(f, "<unknown>: {}", self.0.message()),
+            Some(l) => write!(f, "{}:{}:{}", l.file(), l.line(), l.column()),
+            None => write!(f, "<unknown>"),
         }
     }
 }
@@ -91,10 +103,12 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
     let Some(thread) = failing_thread(irqs_were_masked, false) else {
         kernel_fault(&syn, frame)
     };
-    let stack = super::with_sched(|s, cpu| {
-        s.data(s.current(cpu))
+    let (stack, exit_top) = super::with_sched(|s, cpu| {
+        let t = s.data(s.current(cpu));
+        let stack = t
             .and_then(|t| t.stack.as_ref())
-            .map(|st| (st.guard(), st.bottom(), st.top(), st.size()))
+            .map(|st| (st.guard(), st.bottom(), st.top(), st.size()));
+        (stack, t.and_then(|t| t.exit_stack.as_ref()).map(|st| st.top()))
     });
     let overflow = stack.clone().and_then(|(guard, bottom, top, size)| {
         let far = syn.far as usize;
@@ -115,16 +129,33 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
     if super::is_main(&thread) {
         board::exit(KERNEL_FAULT_EXIT);
     }
+    let overflowed_stack = match overflow {
+        Some(Overflow::Thread { size, .. }) => Some(size),
+        _ => None,
+    };
+    thread.set_cause(Cause::Fault(FaultRecord {
+        syndrome: syn,
+        elr: frame.elr,
+        overflowed_stack,
+    }));
     thread.set_failure(Failure::Faulted);
-    if let Some(Overflow::Thread { size, .. }) = overflow {
+    if let Some(size) = overflowed_stack {
         thread.set_final_stack_peak(size);
     }
+    // Scoped threads borrow from this thread's frames: exit on its exit stack instead (see
+    // `scope`), leaving them as they are until those threads have ended.
+    let borrowed = thread.scope_links.owns_live_threads();
     drop(thread);
     let Some((_, _, top, _)) = stack else {
         kernel_halt(format_args!("a faulting thread has no stack"))
     };
+    let top = match exit_top {
+        Some(exit_top) if borrowed => exit_top,
+        _ => top,
+    };
     // SAFETY: a Sync exception from SP_EL0, handled on the exception stack; the thread's own
-    // stack is abandoned from its top down (the thread never returns to its old frames).
+    // stack is abandoned from its top down (the thread never returns to its old frames), or
+    // left alone and the thread exits on its exit stack, which it owns until it ends.
     unsafe { frame.resume_at(fault_exit, top) };
 }
 

@@ -7,12 +7,14 @@
 //! across the switch and released by whichever thread runs next (`finish_switch`), so no other
 //! core can pick up a thread whose registers are still being saved.
 
+pub(crate) mod cause;
 pub(crate) mod fault;
 pub(crate) mod ipi;
 pub(crate) mod irq;
 pub(crate) mod percpu;
 pub(crate) mod room;
 pub(crate) mod sched_lock;
+pub(crate) mod scope;
 pub(crate) mod shared;
 pub(crate) mod smp;
 pub(crate) mod stack;
@@ -55,6 +57,10 @@ pub(crate) struct ThreadInfo {
     final_stack_peak: AtomicUsize,
     /// A `JoinHandle` for the thread still exists (cleared when it is dropped unjoined).
     joinable: AtomicBool,
+    /// What the thread failed with, once it has (the panic message or the fault's record).
+    cause: SpinLock<Option<cause::Cause>>,
+    /// Its scoped threads and its own scope (see `scope`).
+    pub scope_links: scope::ScopeLinks,
 }
 
 impl ThreadInfo {
@@ -67,6 +73,15 @@ impl ThreadInfo {
             failure: AtomicU8::new(0),
             final_stack_peak: AtomicUsize::new(usize::MAX),
             joinable: AtomicBool::new(true),
+            cause: SpinLock::new(None),
+            scope_links: scope::ScopeLinks::new(None),
+        }
+    }
+    /// The info of a thread spawned into `scope` (`thread::scope`).
+    pub fn in_scope(self, scope: Shared<scope::ScopeData>) -> Self {
+        Self {
+            scope_links: scope::ScopeLinks::new(Some(scope)),
+            ..self
         }
     }
     /// The info of the thread that runs the program's `main`.
@@ -90,6 +105,25 @@ impl ThreadInfo {
     }
     pub fn set_failure(&self, f: Failure) {
         self.failure.store(f as u8, Ordering::Relaxed);
+    }
+    /// Records what the thread failed with (the first record stays: a panic while reporting a
+    /// panic keeps the first message). Moves `cause` in; nothing is allocated or freed with
+    /// the lock held, so a fault handler (IRQs masked) may call it.
+    pub fn set_cause(&self, cause: cause::Cause) {
+        let mut slot = self.cause.lock();
+        if slot.is_none() {
+            *slot = Some(cause);
+            return;
+        }
+        drop(slot);
+        drop(cause);
+    }
+    /// The description of what the thread failed with, if it did.
+    pub fn cause_description(&self) -> Option<String> {
+        let cause = self.cause.lock().take()?;
+        let text = cause.describe();
+        *self.cause.lock() = Some(cause);
+        Some(text)
     }
     pub fn failure(&self) -> Failure {
         match self.failure.load(Ordering::Relaxed) {
@@ -149,6 +183,9 @@ pub(crate) struct KThread {
     pub main: Option<Box<dyn ThreadMain>>,
     pub info: Shared<ThreadInfo>,
     pub id: Option<ThreadId>,
+    /// Where the thread exits if it faults while scoped threads borrow from its stack (see
+    /// `scope`); `None` until it first opens a scope.
+    pub exit_stack: Option<Stack>,
     /// The next exited control block in this core's graveyard (see `percpu::Graveyard`).
     pub next_dead: Option<Box<KThread>>,
 }
@@ -347,6 +384,7 @@ pub(crate) fn schedule<R>(f: impl FnOnce(&mut Sched, CpuId) -> (Next, R)) -> R {
 /// Ends the calling thread with `status`; never returns.
 pub(crate) fn exit_current(status: ExitStatus) -> ! {
     if let Some(info) = current_info() {
+        scope::thread_ending(&info, status);
         record_final_peak(&info, 1);
     }
     let mut lock = SchedLock::take();
@@ -475,6 +513,7 @@ pub(crate) fn new_thread(
         main: Some(main),
         info,
         id: None,
+        exit_stack: None,
         next_dead: None,
     })
     .map_err(drop)

@@ -51,6 +51,7 @@ pub(super) fn make_idle() -> Box<KThread> {
         main: None,
         info,
         id: None,
+        exit_stack: None,
         next_dead: None,
     })
 }

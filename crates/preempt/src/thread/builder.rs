@@ -8,6 +8,10 @@ use preempt_arch::SpinLock;
 use super::join::{JoinHandle, Packet};
 use super::{Priority, Thread, DEFAULT_PRIORITY};
 use crate::kernel::shared::{try_box, Shared};
+use alloc::boxed::Box;
+
+use super::scope::{Scope, ScopedJoinHandle};
+use crate::kernel::scope::ScopeData;
 use crate::kernel::{self, stack::Stack, ThreadInfo, ThreadMain};
 
 pub use crate::kernel::stack::{DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
@@ -131,6 +135,66 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        // SAFETY: `F` and `T` are `'static`: nothing they hold can dangle.
+        unsafe { self.spawn_unchecked(f, None) }
+    }
+
+    /// Like [`spawn`](Self::spawn), into `scope` (see [`thread::scope`](super::scope)): the
+    /// thread may borrow what outlives the scope, and is joined at the scope's end at the
+    /// latest.
+    ///
+    /// # Errors
+    /// As for [`spawn`](Self::spawn).
+    pub fn spawn_scoped<'scope, 'env, F, T>(
+        self,
+        scope: &'scope Scope<'scope, 'env>,
+        f: F,
+    ) -> Result<ScopedJoinHandle<'scope, T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let data = scope.data();
+        data.spawning();
+        // SAFETY: the scope does not end (and so nothing `'scope` expires) before every
+        // thread counted in it has ended (`kernel::scope`); this one is counted in above, and
+        // out again by the spawn if it fails.
+        let handle = unsafe { self.spawn_unchecked(f, Some(data.clone())) };
+        handle.map(|h| ScopedJoinHandle::new(h, data.clone()))
+    }
+
+    /// Starts the thread, whatever the lifetimes of `F` and `T`; counts it into `scope` (and
+    /// out again if the spawn fails).
+    ///
+    /// # Safety
+    /// Everything `f` and its result borrow must outlive the thread: `F` and `T` are
+    /// `'static`, or `scope` is the thread's scope, which waits for it.
+    unsafe fn spawn_unchecked<'a, F, T>(
+        self,
+        f: F,
+        scope: Option<Shared<ScopeData>>,
+    ) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'a,
+    {
+        let counted = scope.clone();
+        let result = self.spawn_erased(f, scope);
+        if let (Err(_), Some(scope)) = (&result, counted) {
+            scope.spawn_failed();
+        }
+        result
+    }
+
+    fn spawn_erased<'a, F, T>(
+        self,
+        f: F,
+        scope: Option<Shared<ScopeData>>,
+    ) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'a,
+    {
         crate::kernel::wait::assert_may_block("thread::spawn");
         let running = crate::cpu::running_mask();
         if self.affinity & running == 0 {
@@ -143,13 +207,25 @@ impl Builder {
         let oom = SpawnError::OutOfMemory {
             requested: self.stack_size,
         };
-        let info = Shared::try_new(ThreadInfo::new(self.name, self.priority)).map_err(|_| oom)?;
+        let mut info = ThreadInfo::new(self.name, self.priority);
+        if let Some(scope) = scope {
+            info = info.in_scope(scope);
+        }
+        let info = Shared::try_new(info).map_err(|_| oom)?;
         let packet: Shared<Packet<T>> = Shared::try_new(SpinLock::new(None)).map_err(|_| oom)?;
         let main = try_box(Main {
             f: Some(f),
             packet: Some(packet.clone()),
         })
         .map_err(|_| oom)?;
+        let main: Box<dyn ThreadMain + 'a> = main;
+        // SAFETY: only the lifetime bound is changed. The caller of `spawn_unchecked`
+        // guarantees that what `F` and `T` borrow outlives the thread, which runs the closure
+        // and stores the result before it ends; what is left of `main` after that (freed with
+        // the control block, maybe later) is a spent closure and an emptied packet reference,
+        // whose drop touches no borrowed data.
+        let main: Box<dyn ThreadMain> =
+            unsafe { core::mem::transmute::<Box<dyn ThreadMain + 'a>, Box<dyn ThreadMain>>(main) };
         let thread = kernel::new_thread(stack, main, info.clone()).map_err(|()| oom)?;
         let id = kernel::spawn(self.priority, self.affinity, thread).map_err(|(thread, why)| {
             drop(thread);

@@ -16,16 +16,27 @@ use crate::kernel::{self, Failure, ThreadInfo};
 pub(crate) type Packet<T> = SpinLock<Option<T>>;
 
 /// Why `join` has no value: the thread panicked or faulted.
+///
+/// It says what happened: [`message`](Self::message) is the panic's formatted message (as the
+/// console report printed it, cut at 1 KiB) or a description of the CPU fault (its kind, the
+/// address it touched, the instruction's address; "stack overflow" first when the thread ran
+/// into its guard page). `Display` shows the thread's name and the same text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinError {
     thread: Option<alloc::string::String>,
     faulted: bool,
+    message: alloc::string::String,
 }
 
 impl JoinError {
     /// Whether the thread died of a CPU fault (rather than a panic).
     pub fn is_fault(&self) -> bool {
         self.faulted
+    }
+
+    /// What the thread died of: the panic message, or the fault's description.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -34,7 +45,7 @@ impl fmt::Display for JoinError {
         // Escaped: a name with a newline must not forge a console line when this is printed.
         let name = crate::console::Escaped(self.thread.as_deref().unwrap_or("<unnamed>"));
         let how = if self.faulted { "faulted" } else { "panicked" };
-        write!(f, "thread '{name}' {how}")
+        write!(f, "thread '{name}' {how}: {}", self.message)
     }
 }
 
@@ -111,6 +122,7 @@ impl<T> JoinHandle<T> {
             _ => Err(JoinError {
                 thread: self.thread.name().map(Into::into),
                 faulted: failure == Failure::Faulted,
+                message: self.thread.info.cause_description().unwrap_or_default(),
             }),
         }
     }
