@@ -59,7 +59,7 @@ fn write_fault(out: &mut String, f: &FaultRecord) -> fmt::Result {
     }
     write!(out, "{}", syn.class_name())?;
     if let Some(status) = syn.fault_status() {
-        write!(out, " ({status})")?;
+        write!(out, ": {status}")?;
     }
     if syn.far_valid() {
         write!(out, " at address {:#x}", syn.far)?;
