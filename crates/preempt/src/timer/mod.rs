@@ -20,7 +20,7 @@
 //!
 //! # Timing
 //! - **Never early**: a callback never starts before its deadline as
-//!   [`Instant`](crate::time::Instant) measures it (deadlines are rounded up to a whole
+//!   [`Instant`] measures it (deadlines are rounded up to a whole
 //!   counter tick). It is late by the service's wake-up path, by higher-priority threads,
 //!   and by earlier callbacks.
 //! - **Deadline order**: due timers run earliest deadline first (among equal deadlines, the
