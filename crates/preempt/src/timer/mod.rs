@@ -4,10 +4,10 @@
 //! use preempt::timer::Timer;
 //! use preempt::time::Duration;
 //!
-//! let blink = Timer::periodic(Duration::from_millis(500), || toggle_led());
+//! let tick = Timer::periodic(Duration::from_millis(500), || preempt::println!("tick"));
 //! let _alarm = Timer::once(Duration::from_secs(5), || preempt::println!("5 s"));
 //! // ...
-//! blink.cancel();
+//! tick.cancel(); // after this returns, "tick" is never printed again
 //! ```
 //!
 //! Like FreeRTOS software timers, ThreadX application timers or Zephyr's `k_timer`, every
@@ -49,7 +49,9 @@
 //! Creating and cancelling timers may block (they take the service's lock and may allocate),
 //! so, like every blocking call, they stop the system with a message inside an interrupt
 //! handler. A handler that must start work later can release a semaphore or set event flags
-//! for a thread instead.
+//! for a thread instead. [`Timer::is_active`], [`fired`](Timer::fired),
+//! [`overruns`](Timer::overruns) and [`period`](Timer::period) are plain reads, allowed
+//! anywhere.
 
 mod entry;
 mod service;
