@@ -1,4 +1,5 @@
-//! Run-time kernel settings: the round-robin time slice.
+//! Run-time kernel settings: the round-robin time slice, and the priority of the
+//! [software timer](crate::timer) service.
 //!
 //! There is no periodic tick: each core's timer is programmed for the next thing due on it
 //! (docs/design.md, "Time"). The one setting left is how long equal-priority threads run
@@ -8,10 +9,12 @@
 //! without a rebuild; a change reaches the scheduler at once.
 
 use core::fmt;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use core::time::Duration;
 
 use preempt_arch::timer;
+
+use crate::thread::Priority;
 
 /// The tick rate a system starts with: the unit of [`set_time_slice_ticks`].
 pub const DEFAULT_TICK_HZ: u32 = 1000;
@@ -28,6 +31,13 @@ pub const MIN_TIME_SLICE: Duration = Duration::from_micros(10);
 /// slice in 32 bits of counter units, which holds a minute at up to 71 MHz).
 pub const MAX_TIME_SLICE: Duration = Duration::from_secs(60);
 
+/// The priority the [timer](crate::timer) service thread runs at unless
+/// [`set_timer_priority`] says otherwise: above
+/// [`thread::DEFAULT_PRIORITY`](crate::thread::DEFAULT_PRIORITY), so that timers fire on
+/// time while ordinary threads run.
+pub const DEFAULT_TIMER_PRIORITY: Priority = 192;
+
+static TIMER_PRIORITY: AtomicU8 = AtomicU8::new(DEFAULT_TIMER_PRIORITY);
 static TICK_HZ: AtomicU32 = AtomicU32::new(DEFAULT_TICK_HZ);
 /// The slice in ticks, or 0 when it was last set as a `Duration` ([`SLICE_NS`]).
 static SLICE_TICKS: AtomicU32 = AtomicU32::new(1);
@@ -133,6 +143,22 @@ pub fn time_slice_ticks() -> u32 {
 /// Timer interrupts taken by this core since boot (with nothing due, none are taken).
 pub fn ticks_taken() -> u64 {
     crate::kernel::irq::timer_interrupts()
+}
+
+/// Sets the priority of the [timer](crate::timer) service thread, which runs every timer
+/// callback (every `u8` is valid; higher runs first). Before the first timer is created, the
+/// service starts at this priority; after, the running service thread (and the supervisor
+/// that restarts it after a panicking callback) are given it at once, as by
+/// [`Thread::set_priority`](crate::thread::Thread::set_priority). Not from an interrupt handler
+/// once the service runs (it takes the service's lock).
+pub fn set_timer_priority(priority: Priority) {
+    TIMER_PRIORITY.store(priority, Ordering::SeqCst);
+    crate::timer::set_service_priority(priority);
+}
+
+/// The priority of the timer service thread ([`set_timer_priority`]).
+pub fn timer_priority() -> Priority {
+    TIMER_PRIORITY.load(Ordering::SeqCst)
 }
 
 /// Checks that `ticks` ticks at `hz` is a slice within the accepted range.

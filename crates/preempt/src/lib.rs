@@ -35,6 +35,7 @@ pub mod sync;
 pub mod testing;
 pub mod thread;
 pub mod time;
+pub mod timer;
 
 pub use kernel::fault::{KERNEL_FAULT_EXIT, KERNEL_PANIC_EXIT};
 

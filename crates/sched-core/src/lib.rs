@@ -37,6 +37,7 @@ mod id;
 #[cfg(feature = "interp")]
 pub mod interp;
 mod object;
+pub mod periodic;
 mod ready;
 mod scheduler;
 mod slab;

@@ -80,6 +80,17 @@ impl Condvar {
         }
     }
 
+    /// Like [`wait`](Self::wait), giving up once the counter reaches `deadline` (absolute
+    /// counter ticks, so a caller with a deadline in ticks loses nothing to a conversion).
+    /// The flag is true if the wait ended by timeout.
+    pub(crate) fn wait_until_ticks<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: u64,
+    ) -> (LockResult<MutexGuard<'a, T>>, bool) {
+        self.wait_inner(guard, Some(deadline))
+    }
+
     /// Waits while `condition` holds, for at most `timeout` in total.
     pub fn wait_timeout_while<'a, T: ?Sized, F: FnMut(&mut T) -> bool>(
         &self,
