@@ -52,6 +52,7 @@ pub(super) fn make_idle() -> Box<KThread> {
         info,
         id: None,
         next_dead: None,
+        tls: crate::thread::local::TlsRoot::new(),
     })
 }
 
