@@ -44,7 +44,7 @@ use crate::kernel::{self, shared::try_box};
 /// Mixed into a block's address to make its check word (see the module docs).
 const CHECK: usize = 0x5f3c_a91e_7d24_b06b;
 
-/// The most keys a program may use (indices 1..MAX_KEYS); a table slot is 24 bytes.
+/// The most keys a program may use (indices 1..MAX_KEYS); a table slot is 32 bytes.
 pub(crate) const MAX_KEYS: usize = 4096;
 
 /// Slots a block starts with (index 0 included, never used).
@@ -66,6 +66,9 @@ pub(super) type DropFn = unsafe fn(NonNull<u8>);
 struct Slot {
     value: Cell<*mut u8>,
     drop: Cell<DropFn>,
+    /// The slot initialised just before this one in this thread (0: none): the list the
+    /// destructors are run from, newest first.
+    prev: Cell<usize>,
     state: Cell<u8>,
 }
 
@@ -74,6 +77,7 @@ impl Slot {
         Self {
             value: Cell::new(ptr::null_mut()),
             drop: Cell::new(drop_nothing),
+            prev: Cell::new(0),
             state: Cell::new(UNINIT),
         }
     }
@@ -92,6 +96,8 @@ pub(crate) struct Block {
     /// Slots in `slots` (at least 1: slot 0, which is never alive).
     len: Cell<usize>,
     slots: Cell<*mut Slot>,
+    /// The slot initialised last (0: none), head of the list through `Slot::prev`.
+    last: Cell<usize>,
 }
 
 impl Block {
@@ -131,6 +137,7 @@ impl Block {
                 Slot {
                     value: Cell::new(s.value.get()),
                     drop: Cell::new(s.drop.get()),
+                    prev: Cell::new(s.prev.get()),
                     state: Cell::new(s.state.get()),
                 }
             } else {
@@ -325,6 +332,7 @@ fn new_block() -> NonNull<Block> {
         check: Cell::new(0),
         len: Cell::new(INITIAL_SLOTS),
         slots: Cell::new(slots),
+        last: Cell::new(0),
     };
     let Ok(block) = try_box(block) else {
         // SAFETY: just allocated, not shared.
@@ -369,18 +377,19 @@ pub(super) fn finish_init(block: &Block, index: usize, value: NonNull<u8>, drop:
     slot.drop.set(drop);
     slot.value.set(value.as_ptr());
     slot.state.set(ALIVE);
+    slot.prev.set(block.last.replace(index));
 }
 
 /// Runs the destructors of the calling thread's thread-locals: called as its closure has
 /// returned, before it exits (so `join` sees their effects). `root` is the block the control
 /// block keeps (whatever `TPIDR_EL0` holds).
 ///
-/// Each value is marked destroyed before its destructor runs, so the destructor (or another
-/// one) using that key gets `AccessError`; using a key not yet destroyed works, and using
-/// one not yet initialised initialises it, to be destroyed in a later round. The rounds
-/// stop at the first that finds nothing alive: as a key is destroyed at most once per thread
-/// (never made again), there are at most as many rounds as keys, [`MAX_KEYS`]. The order
-/// within a round is the keys' index order (unspecified to users).
+/// Newest first, as std does on most platforms: a value made later may use one made before
+/// it. Each value is marked destroyed before its destructor runs, so the destructor (or a
+/// later one) using that key gets `AccessError`; using a key not yet destroyed works, and
+/// using one this thread never used makes it, to be destroyed next. Bounded: a key is made
+/// at most once per thread (a destroyed key is never made again), so at most one destructor
+/// runs per key, [`MAX_KEYS`] in all.
 pub(crate) fn run_destructors(root: *mut Block) {
     let Some(p) = NonNull::new(root) else {
         return;
@@ -389,25 +398,20 @@ pub(crate) fn run_destructors(root: *mut Block) {
     // SAFETY: the thread's live block, from its control block (see `fast_block`).
     let block = unsafe { p.as_ref() };
     loop {
-        let mut ran = false;
-        let mut index = 1;
-        while index < block.len.get() {
-            let slot = block.slot(index);
-            if slot.state.get() == ALIVE {
-                let value = slot.value.replace(ptr::null_mut());
-                slot.state.set(DESTROYED);
-                let drop = slot.drop.get();
-                if let Some(value) = NonNull::new(value) {
-                    // SAFETY: `value` is the leaked `Box` `drop` was registered for; the slot
-                    // no longer names it, so nothing reaches it after this.
-                    unsafe { drop(value) };
-                }
-                ran = true;
-            }
-            index += 1;
-        }
-        if !ran {
+        let index = block.last.get();
+        if index == 0 {
             return;
+        }
+        let slot = block.slot(index);
+        block.last.set(slot.prev.get());
+        debug_assert_eq!(slot.state.get(), ALIVE);
+        let value = slot.value.replace(ptr::null_mut());
+        slot.state.set(DESTROYED);
+        let drop = slot.drop.get();
+        if let Some(value) = NonNull::new(value) {
+            // SAFETY: `value` is the leaked `Box` `drop` was registered for; the slot no
+            // longer names it, so nothing reaches it after this.
+            unsafe { drop(value) };
         }
     }
 }
