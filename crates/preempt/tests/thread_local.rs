@@ -62,7 +62,9 @@ impl Drop for Probe {
 
 /// An `AccessError` got from a destroyed key (there is no public constructor).
 fn first_err() -> AccessError {
-    PROBE.try_with(|_| ()).expect_err("PROBE is being destroyed")
+    PROBE
+        .try_with(|_| ())
+        .expect_err("PROBE is being destroyed")
 }
 
 struct Late;
@@ -173,7 +175,10 @@ fn interleave(one: u32) {
     }
     let switches = SWITCHES.load(Ordering::Relaxed);
     println!("interleave: {switches} switches between the counting threads");
-    check!(switches >= 8, "the counting threads did not interleave ({switches} switches)");
+    check!(
+        switches >= 8,
+        "the counting threads did not interleave ({switches} switches)"
+    );
     preempt::config::set_time_slice(Duration::from_millis(1)).expect("slice");
 }
 
@@ -195,7 +200,7 @@ fn lazy_init(one: u32) {
         check_eq!(i.join().expect("bystander"), 0);
     }
     check_eq!(INITS.load(Ordering::SeqCst), 3); // one initialisation per thread that used it
-    // `set` on a key the thread never used installs the value without the initialiser.
+                                                // `set` on a key the thread never used installs the value without the initialiser.
     let setter = spawn_pinned("setter", one, || {
         SET_ME.set(9);
         SET_ME.get()
@@ -250,11 +255,17 @@ fn destructors(one: u32) {
 
     // `with` on its own key from its destructor panics: the thread fails as it ends.
     let self_with = spawn_pinned("self_with", one, || SELF_WITH.with(|_| ()));
-    check!(self_with.join().is_err(), "with() from its own destructor must panic");
+    check!(
+        self_with.join().is_err(),
+        "with() from its own destructor must panic"
+    );
 
     // Re-entrant initialisation panics in the thread.
     let reentrant = spawn_pinned("reentrant", one, || REENTRANT.with(|v| *v));
-    check!(reentrant.join().is_err(), "re-entrant initialisation must panic");
+    check!(
+        reentrant.join().is_err(),
+        "re-entrant initialisation must panic"
+    );
 }
 
 fn main_thread(one: u32) {
@@ -325,7 +336,10 @@ fn no_leak(one: u32) {
     round(false);
     check_eq!(preempt::heap::used(), baseline);
     round(true);
-    check_eq!(preempt::heap::used(), baseline + 3 * core::mem::size_of::<Cell<u64>>());
+    check_eq!(
+        preempt::heap::used(),
+        baseline + 3 * core::mem::size_of::<Cell<u64>>()
+    );
 }
 
 fn main() {

@@ -214,7 +214,7 @@ impl Drop for TlsRoot {
         // this root; its thread has ended, so nothing else refers to it.
         let block = unsafe { Box::from_raw(p) };
         block.check.set(0); // a stale TPIDR_EL0 copy can never match it again
-        // SAFETY: the table was allocated by `alloc_slots(len)`; it goes with the block.
+                            // SAFETY: the table was allocated by `alloc_slots(len)`; it goes with the block.
         unsafe { free_slots(block.slots.get(), block.len.get()) };
     }
 }
@@ -233,7 +233,10 @@ pub(super) fn key_index(word: &AtomicUsize) -> usize {
     }
     let fresh = NEXT_INDEX.fetch_add(1, Ordering::Relaxed);
     if fresh >= MAX_KEYS {
-        panic!("too many thread_local! keys: at most {} are supported", MAX_KEYS - 1);
+        panic!(
+            "too many thread_local! keys: at most {} are supported",
+            MAX_KEYS - 1
+        );
     }
     match word.compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => fresh,
@@ -257,7 +260,7 @@ fn write_tpidr(block: NonNull<Block>) {
     // SAFETY: `TPIDR_EL0` is the thread's own register, saved and restored by the switch;
     // the kernel reserves it for this pointer and never trusts it.
     unsafe {
-        core::arch::asm!("msr tpidr_el0, {0}", in(reg) block.as_ptr(), options(nomem, nostack, preserves_flags))
+        core::arch::asm!("msr tpidr_el0, {0}", in(reg) block.as_ptr() as usize, options(nomem, nostack, preserves_flags))
     };
 }
 
@@ -269,7 +272,7 @@ pub(super) fn fast_block() -> Option<&'static Block> {
         return None;
     }
     let tp = read_tpidr();
-    if tp == 0 || tp % core::mem::align_of::<Block>() != 0 {
+    if tp == 0 || !tp.is_multiple_of(core::mem::align_of::<Block>()) {
         return None;
     }
     let word: usize;
@@ -359,9 +362,9 @@ pub(super) fn begin_init(block: &Block, index: usize) -> Result<Option<NonNull<u
     let slot = block.slot(index);
     match slot.state.get() {
         ALIVE => Ok(NonNull::new(slot.value.get())),
-        INITIALIZING => panic!(
-            "a thread_local! initializer used its own key (re-entrant initialization)"
-        ),
+        INITIALIZING => {
+            panic!("a thread_local! initializer used its own key (re-entrant initialization)")
+        }
         DESTROYED => Err(AccessError::new()),
         _ => {
             slot.state.set(INITIALIZING);
@@ -395,7 +398,7 @@ pub(crate) fn run_destructors(root: *mut Block) {
         return;
     };
     write_tpidr(p); // the destructors' own accesses take the fast path
-    // SAFETY: the thread's live block, from its control block (see `fast_block`).
+                    // SAFETY: the thread's live block, from its control block (see `fast_block`).
     let block = unsafe { p.as_ref() };
     loop {
         let index = block.last.get();
