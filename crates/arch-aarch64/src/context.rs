@@ -25,7 +25,8 @@ pub struct Context {
     pub lr: u64,
     /// The stack pointer.
     pub sp: u64,
-    /// The EL0 thread-ID register, which user code may use as a thread pointer.
+    /// The EL0 thread-ID register: `preempt` keeps the thread's thread-local block pointer
+    /// there (a hint it re-checks, since code at any level may write the register).
     pub tpidr_el0: u64,
     /// The low halves of v8–v15.
     pub d8_d15: [u64; 8],

@@ -33,6 +33,8 @@ use shared::{try_box, Shared};
 pub(crate) use smp::start_secondary;
 use stack::Stack;
 
+use crate::thread::local::{Block, TlsRoot};
+
 /// What a thread failed with, recorded for its `JoinError`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -188,6 +190,9 @@ pub(crate) struct KThread {
     pub exit_stack: Option<Stack>,
     /// The next exited control block in this core's graveyard (see `percpu::Graveyard`).
     pub next_dead: Option<Box<KThread>>,
+    /// The thread's thread-local block: the pointer the kernel trusts (`TPIDR_EL0` is only
+    /// the fast path's copy, which user code may overwrite); freed with the control block.
+    pub tls: TlsRoot,
 }
 
 /// The scheduler, its tables in the kernel's store: a power-of-two array indexed with a mask,
@@ -483,10 +488,13 @@ extern "C" fn thread_entry(_arg: usize) -> ! {
     // before `finish_switch` releases the lock.
     let sched = unsafe { sched_held() };
     let id = sched.current(cpu::core_id());
-    let main = sched
-        .data_mut(id)
-        .and_then(|t| t.main.as_deref_mut())
-        .map(|m| m as *mut dyn ThreadMain);
+    let (main, tls) = match sched.data_mut(id) {
+        Some(t) => (
+            t.main.as_deref_mut().map(|m| m as *mut dyn ThreadMain),
+            &t.tls as *const TlsRoot,
+        ),
+        None => (None, core::ptr::null()),
+    };
     let _ = finish_switch(sched); // deferred work: `leave_kernel` below, once IRQs are on
     cpu::irq_enable();
     leave_kernel();
@@ -495,6 +503,14 @@ extern "C" fn thread_entry(_arg: usize) -> ! {
         // exited and switched away for good (graveyard or reap), and nothing else touches
         // `main` after the thread started, so this is the only reference while `run` lasts.
         unsafe { (*main).run() };
+    }
+    // The thread-locals' destructors, in this thread and before the exit `join` waits for
+    // (the block as the control block knows it, whatever TPIDR_EL0 now holds).
+    if !tls.is_null() {
+        // SAFETY: `tls` is in the control block, which outlives the thread (as for `main`);
+        // it is only read, through its atomic.
+        let block = unsafe { (*tls).get() };
+        crate::thread::local::run_destructors(block);
     }
     exit_current(ExitStatus::Finished)
 }
@@ -515,6 +531,7 @@ pub(crate) fn new_thread(
         id: None,
         exit_stack: None,
         next_dead: None,
+        tls: TlsRoot::new(),
     })
     .map_err(drop)
 }
@@ -606,6 +623,37 @@ pub(crate) fn current_info() -> Option<Shared<ThreadInfo>> {
         return None;
     }
     with_sched(|s, cpu| s.data(s.current(cpu)).map(|t| t.info.clone()))
+}
+
+/// The calling thread's thread-local block as its control block keeps it (null before its
+/// first use); `None` outside a thread (interrupt handler, idle thread, before start).
+pub(crate) fn current_tls() -> Option<*mut Block> {
+    if !started() || percpu::this().in_irq() || SCHED.raw().held_by_this_core() {
+        return None;
+    }
+    with_sched(|s, cpu| {
+        let id = s.current(cpu);
+        if s.is_idle(id) {
+            None
+        } else {
+            s.data(id).map(|t| t.tls.get())
+        }
+    })
+}
+
+/// Records `block` as the calling thread's thread-local block (its first use of a key).
+pub(crate) fn set_current_tls(block: core::ptr::NonNull<Block>) {
+    let set = with_sched(|s, cpu| {
+        let id = s.current(cpu);
+        match s.data(id) {
+            Some(t) if !s.is_idle(id) => {
+                t.tls.set(block);
+                true
+            }
+            _ => false,
+        }
+    });
+    assert!(set, "thread-local block made outside a thread");
 }
 
 /// Whether the code that raised a panic or fault is an ordinary thread that can be ended alone

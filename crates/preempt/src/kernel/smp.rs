@@ -53,6 +53,7 @@ pub(super) fn make_idle() -> Box<KThread> {
         id: None,
         exit_stack: None,
         next_dead: None,
+        tls: crate::thread::local::TlsRoot::new(),
     })
 }
 

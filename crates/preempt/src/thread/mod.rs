@@ -8,6 +8,7 @@
 
 mod builder;
 mod join;
+pub(crate) mod local;
 mod scope;
 
 use core::time::Duration;
@@ -18,6 +19,7 @@ pub use sched_core::{Priority, ThreadId, DEFAULT_PRIORITY};
 
 pub use builder::{Builder, SpawnError, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use join::{JoinError, JoinHandle};
+pub use local::{AccessError, LocalKey};
 pub use scope::{scope, Scope, ScopedJoinHandle};
 
 use crate::kernel::shared::Shared;
