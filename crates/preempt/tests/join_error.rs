@@ -53,7 +53,10 @@ fn main() {
     let e = fail("formatted", move || panic!("value {} is not {}", v, 41));
     check!(!e.is_fault());
     check_eq!(e.message(), "value 42 is not 41");
-    check_eq!(e.to_string(), "thread 'formatted' panicked: value 42 is not 41");
+    check_eq!(
+        e.to_string(),
+        "thread 'formatted' panicked: value 42 is not 41"
+    );
 
     let e = fail("counted", || panic!("{}", Counted));
     check_eq!(e.message(), "counted");
@@ -65,7 +68,11 @@ fn main() {
 
     let e = fail("long", || panic!("{}", "é".repeat(2000)));
     check!(e.message().ends_with('…'), "a long message is cut");
-    check!(e.message().len() <= 1024 + '…'.len_utf8(), "cut at 1 KiB: {}", e.message().len());
+    check!(
+        e.message().len() <= 1024 + '…'.len_utf8(),
+        "cut at 1 KiB: {}",
+        e.message().len()
+    );
     check!(e.message().starts_with("éé"));
 
     let e = fail("null", || {
@@ -74,10 +81,19 @@ fn main() {
         core::hint::black_box(unsafe { p.read_volatile() });
     });
     check!(e.is_fault());
-    check!(e.message().starts_with("data abort"), "fault message: {}", e.message());
-    check!(e.message().contains("at address 0x10"), "fault message: {}", e.message());
     check!(
-        e.to_string().starts_with("thread 'null' faulted: data abort"),
+        e.message().starts_with("data abort"),
+        "fault message: {}",
+        e.message()
+    );
+    check!(
+        e.message().contains("at address 0x10"),
+        "fault message: {}",
+        e.message()
+    );
+    check!(
+        e.to_string()
+            .starts_with("thread 'null' faulted: data abort"),
         "{}",
         e
     );
@@ -91,7 +107,8 @@ fn main() {
         .expect_err("overflow");
     check!(e.is_fault());
     check!(
-        e.message().starts_with("stack overflow of its 16384-byte stack"),
+        e.message()
+            .starts_with("stack overflow of its 16384-byte stack"),
         "overflow message: {}",
         e.message()
     );

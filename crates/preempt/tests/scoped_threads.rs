@@ -56,7 +56,10 @@ fn mutable_chunks() {
         "scope value"
     });
     check_eq!(result, "scope value");
-    check!(cells.iter().all(|&c| c == 200), "every cell written by its own thread");
+    check!(
+        cells.iter().all(|&c| c == 200),
+        "every cell written by its own thread"
+    );
     check_eq!(total.load(Ordering::Relaxed), 4 * 7 * 16);
 }
 
@@ -90,7 +93,11 @@ fn joins_at_end() {
             });
         });
     });
-    check_eq!(done.load(Ordering::Relaxed), 11, "scope returned before its threads ended");
+    check_eq!(
+        done.load(Ordering::Relaxed),
+        11,
+        "scope returned before its threads ended"
+    );
 }
 
 /// A failed thread joined by hand is reported by its `join` alone; one left to the scope makes
@@ -101,7 +108,11 @@ fn failures() {
         h.join()
     });
     let e = r.expect_err("a panicking scoped thread joins Err");
-    check!(e.message().contains("scoped failure 7"), "message: {}", e.message());
+    check!(
+        e.message().contains("scoped failure 7"),
+        "message: {}",
+        e.message()
+    );
 
     static SLOW_DONE: AtomicBool = AtomicBool::new(false);
     let outer = Builder::new()
@@ -116,13 +127,18 @@ fn failures() {
             });
         })
         .expect("spawn");
-    let e = outer.join().expect_err("scope must panic for an unjoined failed thread");
+    let e = outer
+        .join()
+        .expect_err("scope must panic for an unjoined failed thread");
     check!(
         e.message().contains("scoped thread panicked"),
         "message: {}",
         e.message()
     );
-    check!(SLOW_DONE.load(Ordering::Relaxed), "scope panicked before all threads ended");
+    check!(
+        SLOW_DONE.load(Ordering::Relaxed),
+        "scope panicked before all threads ended"
+    );
 }
 
 /// The owner panics inside `scope` while its scoped thread still borrows its frame: the owner
@@ -163,7 +179,12 @@ fn owner_fails(name: &'static str, fault: bool) {
         "{}: the failed owner ended while its scoped thread still ran",
         name
     );
-    check_eq!(CHILD_SAW.load(Ordering::Relaxed), 512, "{}: borrowed frame changed", name);
+    check_eq!(
+        CHILD_SAW.load(Ordering::Relaxed),
+        512,
+        "{}: borrowed frame changed",
+        name
+    );
 }
 
 fn main() {

@@ -108,7 +108,10 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
         let stack = t
             .and_then(|t| t.stack.as_ref())
             .map(|st| (st.guard(), st.bottom(), st.top(), st.size()));
-        (stack, t.and_then(|t| t.exit_stack.as_ref()).map(|st| st.top()))
+        (
+            stack,
+            t.and_then(|t| t.exit_stack.as_ref()).map(|st| st.top()),
+        )
     });
     let overflow = stack.clone().and_then(|(guard, bottom, top, size)| {
         let far = syn.far as usize;

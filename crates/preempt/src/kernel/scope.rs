@@ -148,6 +148,8 @@ pub(crate) fn reserve_exit_stack() {
             t.exit_stack = stack.take();
         }
     });
-    info.scope_links.has_exit_stack.store(stack.is_none(), Ordering::Relaxed);
+    info.scope_links
+        .has_exit_stack
+        .store(stack.is_none(), Ordering::Relaxed);
     drop(stack); // not placed (never: the caller is a thread): freed here, with no lock held
 }
