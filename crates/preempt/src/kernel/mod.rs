@@ -506,12 +506,18 @@ pub(crate) fn current_tls() -> Option<*mut Block> {
     if !started() || percpu::this().in_irq() || SCHED.raw().held_by_this_core() {
         return None;
     }
+    with_current_thread(|t| t.tls.get())
+}
+
+/// `f` of the calling core's current thread's control block, under the scheduler lock; `None`
+/// for an idle thread. The caller has checked that it may take the lock.
+fn with_current_thread<R>(f: impl FnOnce(&KThread) -> R) -> Option<R> {
     with_sched(|s, cpu| {
         let id = s.current(cpu);
         if s.is_idle(id) {
             None
         } else {
-            s.data(id).map(|t| t.tls.get())
+            s.data(id).map(|t| f(t))
         }
     })
 }
@@ -545,12 +551,5 @@ pub(crate) fn failing_thread(
     if irqs_were_masked || in_handler || !started() || SCHED.raw().held_by_this_core() {
         return None;
     }
-    with_sched(|s, cpu| {
-        let id = s.current(cpu);
-        if s.is_idle(id) {
-            None
-        } else {
-            s.data(id).map(|t| t.info.clone())
-        }
-    })
+    with_current_thread(|t| t.info.clone())
 }

@@ -179,14 +179,19 @@ impl Builder {
         T: Send + 'a,
     {
         let counted = scope.clone();
-        let result = self.spawn_erased(f, scope);
+        // SAFETY: this function's own contract, passed on.
+        let result = unsafe { self.spawn_erased(f, scope) };
         if let (Err(_), Some(scope)) = (&result, counted) {
             scope.spawn_failed();
         }
         result
     }
 
-    fn spawn_erased<'a, F, T>(
+    /// [`spawn_unchecked`](Self::spawn_unchecked) without the scope's bookkeeping.
+    ///
+    /// # Safety
+    /// As for [`spawn_unchecked`](Self::spawn_unchecked).
+    unsafe fn spawn_erased<'a, F, T>(
         self,
         f: F,
         scope: Option<Shared<ScopeData>>,
@@ -219,12 +224,13 @@ impl Builder {
         })
         .map_err(|_| oom)?;
         let main: Box<dyn ThreadMain + 'a> = main;
-        // SAFETY: only the lifetime bound is changed. The caller of `spawn_unchecked`
-        // guarantees that what `F` and `T` borrow outlives the thread, which runs the closure
-        // and stores the result before it ends; what is left of `main` after that (freed with
-        // the control block, maybe later) is a spent closure and an emptied packet reference,
-        // whose drop touches no borrowed data.
-        let main: Box<dyn ThreadMain> =
+        // The kernel keeps `main` as `'static`. What `F` and `T` borrow outlives the thread
+        // (this function's contract), which runs the closure and stores the result before it
+        // ends; what is left of `main` after that (freed with the control block, maybe later)
+        // is a spent closure and an emptied packet reference, whose drop touches no borrowed
+        // data.
+        // SAFETY: only the lifetime bound changes, and by the above nothing outlives it.
+        let main =
             unsafe { core::mem::transmute::<Box<dyn ThreadMain + 'a>, Box<dyn ThreadMain>>(main) };
         let thread = kernel::new_thread(stack, main, info.clone()).map_err(|()| oom)?;
         let id = kernel::spawn(self.priority, self.affinity, thread).map_err(|(thread, why)| {

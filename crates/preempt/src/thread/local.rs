@@ -175,10 +175,11 @@ impl<T: 'static> LocalKey<T> {
         F: FnOnce(&T) -> R,
     {
         let p = self.get_or_init(&mut None)?;
-        // SAFETY: `p` is this thread's live value, reached only through shared references.
-        // It is destroyed only by its thread's exit path, which runs after every `with` of
-        // the thread has returned except those inside destructors of *other* keys, and
-        // marks a value destroyed before dropping it; so it outlives this call.
+        // `p` is this thread's live value, reached only through shared references. It is
+        // destroyed only by its thread's exit path, which runs after every `with` of the
+        // thread has returned except those inside destructors of *other* keys, and marks a
+        // value destroyed before dropping it.
+        // SAFETY: by the above, the value outlives this call.
         Ok(f(unsafe { p.as_ref() }))
     }
 

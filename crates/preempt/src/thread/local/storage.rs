@@ -285,11 +285,11 @@ pub(super) fn fast_block() -> Option<&'static Block> {
     if word != tp ^ CHECK {
         return None;
     }
-    // SAFETY: only a live block holds its own address XOR CHECK at offset 0 (the kernel
-    // points TPIDR_EL0 only at the running thread's own block, and clears the word when it
-    // frees a block). A block lives until its thread's control block is freed, after the
-    // thread has ended, so for the calling thread it lives for as long as it runs; it is not
-    // `Sync`, so the reference cannot leave the thread.
+    // Only a live block holds its own address XOR CHECK at offset 0 (the kernel points
+    // TPIDR_EL0 only at the running thread's own block, and clears the word when it frees a
+    // block). A block lives until its thread's control block is freed, after the thread has
+    // ended; it is not `Sync`, so the reference cannot leave the thread.
+    // SAFETY: by the above, the block lives for as long as the calling thread runs.
     Some(unsafe { &*(tp as *const Block) })
 }
 
