@@ -6,7 +6,9 @@
 //!
 //! Without unwinding the kernel keeps the borrow sound when the scope's owner fails: an owner
 //! that panics, or faults, inside `scope` does not exit before its scoped threads end, and its
-//! frames — which they borrow — stay intact (a fault exits on the thread's exit stack).
+//! frames — which they borrow — stay intact (a fault exits on the thread's exit stack). Like
+//! unwinding, the failed owner first gives up its locks: a scoped thread waiting for a `Mutex`
+//! or `RwLock` the owner held gets it, poisoned, instead of both waiting forever.
 //! xtask: expect-output=thread 'owner-panics' panicked at
 //! xtask: expect-output=fault in thread 'owner-faults'
 //! xtask: expect-output=scoped_threads: ok
@@ -18,6 +20,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use preempt::sync::{Mutex, RwLock};
 use preempt::thread::{self, Builder, Scope, ScopedJoinHandle};
 use preempt::time::Duration;
 use preempt::{check, check_eq, println};
@@ -187,6 +190,43 @@ fn owner_fails(name: &'static str, fault: bool) {
     );
 }
 
+/// The owner panics holding a `Mutex` and an `RwLock` its scoped threads wait for: they get
+/// them, poisoned, and everything ends.
+fn owner_fails_holding_locks() {
+    static MUTEX: Mutex<u32> = Mutex::new(0);
+    static RWLOCK: RwLock<u32> = RwLock::new(0);
+    static POISONED_SEEN: AtomicU32 = AtomicU32::new(0);
+    let owner = Builder::new()
+        .name("owner-holds-locks")
+        .priority(100)
+        .spawn(|| {
+            let _m = MUTEX.lock().expect("fresh mutex");
+            let _w = RWLOCK.write().expect("fresh rwlock");
+            thread::scope(|s| {
+                s.spawn(|| {
+                    if MUTEX.lock().is_err() {
+                        POISONED_SEEN.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                s.spawn(|| {
+                    if RWLOCK.read().is_err() {
+                        POISONED_SEEN.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                thread::sleep(Duration::from_millis(10)); // both wait for the locks now
+                panic!("owner gives up holding locks");
+            });
+        })
+        .expect("spawn");
+    check!(owner.join().is_err());
+    check_eq!(
+        POISONED_SEEN.load(Ordering::Relaxed),
+        2,
+        "both saw the locks poisoned"
+    );
+    check!(MUTEX.is_poisoned());
+}
+
 fn main() {
     bounds();
     mutable_chunks();
@@ -195,5 +235,6 @@ fn main() {
     failures();
     owner_fails("owner-panics", false);
     owner_fails("owner-faults", true);
+    owner_fails_holding_locks();
     println!("scoped_threads: ok");
 }

@@ -68,6 +68,9 @@ pub(crate) struct Thread<T> {
     pub(crate) joiner: Option<ThreadId>,
     /// Nobody will join: free the slot as soon as the thread exits.
     pub(crate) detached: bool,
+    /// It failed and gave up its mutexes before it could exit
+    /// ([`abandon_mutexes`](crate::Scheduler::abandon_mutexes)): it holds none from then on.
+    pub(crate) abandoned: bool,
     /// `Some(cpu)` for the idle thread of `cpu` (a byte, not a [`CpuId`]: the slot then fits
     /// in 128 bytes).
     pub(crate) idle_of: Option<u8>,
@@ -147,6 +150,7 @@ impl<T> Thread<T> {
             saved_slice: 0,
             joiner: None,
             detached: false,
+            abandoned: false,
             idle_of: idle_of.map(|cpu| {
                 debug_assert!(cpu < crate::MAX_CPUS);
                 cpu as u8
@@ -182,6 +186,7 @@ impl<T> Vacancy for Thread<T> {
             saved_slice: 0,
             joiner: None,
             detached: false,
+            abandoned: false,
             idle_of: None,
             affinity: crate::ALL_CPUS,
             link: Link::UNLINKED,

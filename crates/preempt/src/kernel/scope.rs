@@ -7,7 +7,8 @@
 //!
 //! - **A scoped thread ends** (returns, panics or faults): [`thread_ending`] counts it out of
 //!   its scope and out of its owner, and unparks the owner. It is the last thing the thread
-//!   does before it leaves the scheduler; its closure and result were dropped before that.
+//!   does before it leaves the scheduler; its closure was consumed before that, and its result
+//!   is stored for its handle (or dropped, if the handle is gone).
 //! - **An owner fails** (panics or faults inside `scope`): it waits, in [`thread_ending`],
 //!   until every scoped thread it owns has ended, before it exits and its stack can be freed.
 //!   A fault abandons the thread's stack from its top down (see `fault::handle_sync`), which
@@ -15,9 +16,11 @@
 //!   first reserves a small *exit stack* ([`reserve_exit_stack`], kept until it ends), and a
 //!   fault of an owner with scoped threads still running exits on that one instead.
 //!
-//! A scoped thread blocked on something only its failed owner would have given it (a message
-//! never sent) keeps the owner waiting, as the equivalent code would in std: the owner's
-//! mutexes are released and poisoned as it exits, after the wait.
+//! Before that wait, the failed owner gives up its locks as unwinding would have: its mutexes
+//! are poisoned and handed on (`Scheduler::abandon_mutexes`), and from then on it counts as a
+//! dead holder for every `Mutex` and `RwLock` whose word still names it. A scoped thread
+//! blocked on something else only the failed owner would have provided (a message never sent)
+//! keeps the owner waiting, as the equivalent code would in std.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -107,7 +110,10 @@ impl ScopeLinks {
 /// Called by every thread as it exits, in its own context (IRQs on, no lock held), before it
 /// leaves the scheduler: see the module docs.
 pub(crate) fn thread_ending(info: &ThreadInfo, status: ExitStatus) {
-    if status == ExitStatus::Failed {
+    if status == ExitStatus::Failed && info.scope_links.owns_live_threads() {
+        // What unwinding would have done first: give up (poisoned) every lock it holds, so
+        // that a scoped thread waiting for one is not waited for in turn.
+        super::schedule(|s, cpu| (s.abandon_mutexes(cpu), ()));
         while info.scope_links.owns_live_threads() {
             crate::thread::park();
         }

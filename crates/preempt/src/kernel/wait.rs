@@ -123,14 +123,14 @@ pub(crate) fn lazy_handle(
     v
 }
 
-/// Whether the thread with id word `id` is alive (spawned and not yet ended).
+/// Whether the thread with id word `id` may hold locks: spawned, not yet ended, and not a
+/// failed thread that gave its locks up (`Scheduler::may_hold_locks`). A lock naming a thread
+/// for which this is `false` has a dead holder.
 pub(crate) fn thread_alive(id: u64) -> bool {
     let Some(t) = sched_core::ThreadId::from_u64(id) else {
         return false;
     };
-    super::with_sched(
-        |s, _| matches!(s.state(t), Some(st) if !matches!(st, sched_core::State::Zombie(_))),
-    )
+    super::with_sched(|s, _| s.may_hold_locks(t))
 }
 
 /// Data guarded by the scheduler lock itself: reachable only with the `&mut Sched` that proves

@@ -81,8 +81,8 @@ impl EventFlags {
     /// [`set`](Self::set) does), then waits until *all* of `wait_for` are set, as one atomic
     /// step. Returns `Some(bits)` with the bits seen — at once if the value right after
     /// setting already holds all of `wait_for` — and clears `wait_for` on the way out;
-    /// `None` if `timeout` passes first, in which case no bits are changed: this caller's
-    /// `set` bits stay set. An empty `wait_for` only sets, and returns the bits after
+    /// `None` if `timeout` passes first; the timeout itself changes no bits (this caller's
+    /// `set` bits stay set unless a waiter released meanwhile cleared them). An empty `wait_for` only sets, and returns the bits after
     /// setting.
     ///
     /// Typical use: each of N threads owns one bit, and all call

@@ -398,11 +398,10 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-/// Whether the thread with id word `w` is alive (spawned and not yet ended), under the lock.
+/// Whether the thread with id word `w` may hold the lock (`Scheduler::may_hold_locks`), under
+/// the scheduler lock.
 fn alive(s: &Sched, w: u64) -> bool {
-    ThreadId::from_u64(w).is_some_and(
-        |t| matches!(s.state(t), Some(st) if !matches!(st, sched_core::State::Zombie(_))),
-    )
+    ThreadId::from_u64(w).is_some_and(|t| s.may_hold_locks(t))
 }
 
 fn misuse(e: SchedError) -> ! {

@@ -42,7 +42,8 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Escaped: a name with a newline must not forge a console line when this is printed.
+        // The name is escaped (a name with a newline must not forge a console line); the
+        // message is the thread's own text, printed as its panic report printed it.
         let name = crate::console::Escaped(self.thread.as_deref().unwrap_or("<unnamed>"));
         let how = if self.faulted { "faulted" } else { "panicked" };
         write!(f, "thread '{name}' {how}: {}", self.message)

@@ -199,9 +199,13 @@ fn supervise() {
     loop {
         let handle = state().service_join.take();
         let Some(handle) = handle else {
-            // Only if a restart failed for want of memory: try again a little later.
+            // Only if a restart failed for want of memory: try again a little later (unless
+            // a new timer has started a service meanwhile: there is only ever one).
             thread::sleep(RETRY);
             let mut st = state();
+            if st.service.is_some() {
+                continue;
+            }
             if let Ok(h) = spawn_service() {
                 st.service = Some(h.thread().clone());
                 st.service_join = Some(h);

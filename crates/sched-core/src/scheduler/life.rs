@@ -8,7 +8,9 @@
 
 use super::Scheduler;
 use crate::thread::{State, Thread};
-use crate::{CpuId, ExitOutcome, ExitStatus, JoinPoll, Priority, SchedError, ThreadId, MAX_CPUS};
+use crate::{
+    CpuId, ExitOutcome, ExitStatus, JoinPoll, Next, Priority, SchedError, ThreadId, MAX_CPUS,
+};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Registers the idle thread of `cpu`. It runs only when nothing is ready,
@@ -79,6 +81,24 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         };
         let next = self.switch_from(cpu, cur);
         ExitOutcome { next, dead }
+    }
+
+    /// The current thread of `cpu` has failed but cannot exit yet (threads it owns still
+    /// borrow its stack): as at its exit, every mutex it owns is marked poisoned and handed to
+    /// its best waiter (or left free), and from now on it counts as ended for lock ownership
+    /// ([`may_hold_locks`](Self::may_hold_locks)), so a lock word still naming it names a dead
+    /// holder. It must not lock anything again. Follow the returned decision.
+    ///
+    /// # Panics
+    /// If `cpu`'s current thread is its idle thread.
+    pub fn abandon_mutexes(&mut self, cpu: CpuId) -> Next {
+        let cur = self.running_real(cpu, "abandon mutexes");
+        while let Some(m) = self.first_owned(cur) {
+            self.release_mutex(m, true);
+        }
+        self.refresh_priority(cur);
+        self.entry_mut(cur).abandoned = true;
+        self.preempt_check(cpu)
     }
 
     /// The current thread of `cpu` waits for `target` to exit.

@@ -87,7 +87,7 @@ use super::Scheduler;
 use crate::handles::ObjId;
 use crate::object::{mutex_at_mut, KindTag};
 use crate::slab::SlabKey;
-use crate::thread::{State, WaitOn};
+use crate::thread::WaitOn;
 use crate::{
     CpuId, LockPoll, MutexId, Next, SchedError, ThreadId, Ticks, WaitResult, LOCK_WAITERS,
 };
@@ -177,9 +177,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 }
                 match self.threads.get(owner) {
                     Some(t) if t.is_idle() => return Err(SchedError::IdleThread),
-                    Some(t) if !matches!(t.state, State::Zombie(_)) => self.own(m.0, owner),
+                    Some(_) if self.may_hold_locks(owner) => self.own(m.0, owner),
                     _ => {
-                        // The owner exited holding it.
+                        // The owner exited (or abandoned its mutexes) holding it.
                         self.object_mut(m.0, KindTag::Mutex)?.mutex_mut().poisoned = true;
                         self.own(m.0, cur);
                         return Ok(LockPoll::Acquired);

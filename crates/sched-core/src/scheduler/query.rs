@@ -36,6 +36,16 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.threads.get(id).map(|t| t.state)
     }
 
+    /// Whether `id` may hold locks: it exists, has not ended and has not
+    /// [abandoned](Self::abandon_mutexes) them. A lock word naming a thread for which this is
+    /// `false` names a dead holder.
+    #[must_use]
+    pub fn may_hold_locks(&self, id: ThreadId) -> bool {
+        self.threads
+            .get(id)
+            .is_some_and(|t| !matches!(t.state, State::Zombie(_)) && !t.abandoned)
+    }
+
     /// The effective priority `id` is scheduled at.
     #[must_use]
     pub fn priority(&self, id: ThreadId) -> Option<Priority> {

@@ -397,3 +397,34 @@ fn the_take_over_rule_uses_the_heirs_inherited_priority() {
     assert_eq!(s.mutex_try_lock(0, m), Ok(false));
     s.check_invariants().unwrap();
 }
+
+#[test]
+fn abandoned_mutexes_are_poisoned_handed_over_and_the_word_owner_counts_as_dead() {
+    let (mut s, _, _) = setup(5, &[]);
+    let recorded = s.create_mutex();
+    let word_only = s.create_mutex();
+    let a = spawn_running(&mut s, 10);
+    let _ = s.mutex_lock(0, recorded, None).unwrap();
+    park_far(&mut s);
+    let b = spawn_running(&mut s, 20);
+    let _ = s.mutex_lock(0, recorded, None).unwrap();
+    resume(&mut s, a);
+    assert_eq!(s.priority(a), Some(20));
+    assert!(s.may_hold_locks(a));
+    // `a` fails but cannot exit yet: it gives its mutexes up and stays alive.
+    assert_eq!(s.abandon_mutexes(0), Next::Switch { from: a, to: b });
+    assert_eq!(s.priority(a), Some(10), "no boost without the mutex");
+    assert_eq!(s.mutex_owner(recorded), Some(b));
+    assert_eq!(s.mutex_is_poisoned(recorded), Some(true));
+    assert_eq!(s.take_wait_result(0), WaitResult::Acquired);
+    assert!(!s.may_hold_locks(a));
+    assert!(!matches!(s.state(a), Some(State::Zombie(_))), "still alive");
+    // A lock word that still names `a` (taken on the fast path) names a dead holder.
+    assert_eq!(
+        s.mutex_lock_contended(0, word_only, a, None),
+        Ok(LockPoll::Acquired)
+    );
+    assert_eq!(s.mutex_owner(word_only), Some(b));
+    assert_eq!(s.mutex_is_poisoned(word_only), Some(true));
+    s.check_invariants().unwrap();
+}
