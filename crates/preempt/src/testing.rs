@@ -140,16 +140,12 @@ macro_rules! check_eq {
         match (&$left, &$right) {
             (l, r) => {
                 if !(*l == *r) {
-                    $crate::testing::_fail(
+                    $crate::testing::_fail_eq(
                         file!(),
                         line!(),
-                        format_args!(
-                            "{} == {}: left {:?}, right {:?}",
-                            stringify!($left),
-                            stringify!($right),
-                            l,
-                            r
-                        ),
+                        (stringify!($left), stringify!($right)),
+                        (l, r),
+                        None,
                     )
                 }
             }
@@ -159,22 +155,39 @@ macro_rules! check_eq {
         match (&$left, &$right) {
             (l, r) => {
                 if !(*l == *r) {
-                    $crate::testing::_fail(
+                    $crate::testing::_fail_eq(
                         file!(),
                         line!(),
-                        format_args!(
-                            "{} == {}: left {:?}, right {:?}: {}",
-                            stringify!($left),
-                            stringify!($right),
-                            l,
-                            r,
-                            format_args!($($arg)+)
-                        ),
+                        (stringify!($left), stringify!($right)),
+                        (l, r),
+                        Some(format_args!($($arg)+)),
                     )
                 }
             }
         }
     };
+}
+
+#[doc(hidden)]
+pub fn _fail_eq(
+    file: &str,
+    line: u32,
+    (left, right): (&str, &str),
+    (l, r): (&dyn core::fmt::Debug, &dyn core::fmt::Debug),
+    message: Option<core::fmt::Arguments<'_>>,
+) -> ! {
+    match message {
+        Some(m) => _fail(
+            file,
+            line,
+            format_args!("{left} == {right}: left {l:?}, right {r:?}: {m}"),
+        ),
+        None => _fail(
+            file,
+            line,
+            format_args!("{left} == {right}: left {l:?}, right {r:?}"),
+        ),
+    }
 }
 
 /// Prints what each core runs and the cores the scheduler would kick (debugging aid for tests).

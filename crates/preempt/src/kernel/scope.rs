@@ -134,17 +134,17 @@ fn unpark(owner: &ThreadInfo) {
     }
 }
 
-/// Gives the calling thread its exit stack if it has none yet (see the module docs). Called
-/// when it opens a scope, in thread context.
+/// Gives the calling thread its exit stack if it has none yet (see the module docs), and
+/// returns its info (the scope's owner). Called when it opens a scope, in thread context.
 ///
 /// # Panics
 /// When the heap cannot hold the stack (the scope is not opened).
-pub(crate) fn reserve_exit_stack() {
+pub(crate) fn reserve_exit_stack() -> Shared<ThreadInfo> {
     let Some(info) = super::current_info() else {
         panic!("thread::scope called outside a thread");
     };
     if info.scope_links.has_exit_stack.load(Ordering::Relaxed) {
-        return;
+        return info;
     }
     let stack = Stack::new(MIN_STACK_SIZE).unwrap_or_else(|e| panic!("thread::scope: {e}"));
     let mut stack = Some(stack);
@@ -158,4 +158,5 @@ pub(crate) fn reserve_exit_stack() {
         .has_exit_stack
         .store(stack.is_none(), Ordering::Relaxed);
     drop(stack); // not placed (never: the caller is a thread): freed here, with no lock held
+    info
 }

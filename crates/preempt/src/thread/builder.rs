@@ -179,71 +179,59 @@ impl Builder {
         T: Send + 'a,
     {
         let counted = scope.clone();
-        // SAFETY: this function's own contract, passed on.
-        let result = unsafe { self.spawn_erased(f, scope) };
+        let result = (move || {
+            crate::kernel::wait::assert_may_block("thread::spawn");
+            let running = crate::cpu::running_mask();
+            if self.affinity & running == 0 {
+                return Err(SpawnError::NoRunningCore {
+                    affinity: self.affinity,
+                    running,
+                });
+            }
+            let stack = Stack::new(self.stack_size)?;
+            let oom = SpawnError::OutOfMemory {
+                requested: self.stack_size,
+            };
+            let mut info = ThreadInfo::new(self.name, self.priority);
+            if let Some(scope) = scope {
+                info = info.in_scope(scope);
+            }
+            let info = Shared::try_new(info).map_err(|_| oom)?;
+            let packet: Shared<Packet<T>> =
+                Shared::try_new(SpinLock::new(None)).map_err(|_| oom)?;
+            let main = try_box(Main {
+                f: Some(f),
+                packet: Some(packet.clone()),
+            })
+            .map_err(|_| oom)?;
+            let main: Box<dyn ThreadMain + 'a> = main;
+            // The kernel keeps `main` as `'static`. What `F` and `T` borrow outlives the thread
+            // (this function's contract), which runs the closure and stores the result before it
+            // ends; what is left of `main` after that (freed with the control block, maybe later)
+            // is a spent closure and an emptied packet reference, whose drop touches no borrowed
+            // data.
+            // SAFETY: only the lifetime bound changes, and by the above nothing outlives it.
+            let main = unsafe {
+                core::mem::transmute::<Box<dyn ThreadMain + 'a>, Box<dyn ThreadMain>>(main)
+            };
+            let thread = kernel::new_thread(stack, main, info.clone()).map_err(|()| oom)?;
+            let id =
+                kernel::spawn(self.priority, self.affinity, thread).map_err(|(thread, why)| {
+                    drop(thread);
+                    match why {
+                        kernel::SpawnFail::NoRoom => oom,
+                        kernel::SpawnFail::NoAllowedCpu => SpawnError::NoRunningCore {
+                            affinity: self.affinity,
+                            running,
+                        },
+                    }
+                })?;
+            Ok(JoinHandle::new(id, packet, Thread::from_info(info)))
+        })();
         if let (Err(_), Some(scope)) = (&result, counted) {
             scope.spawn_failed();
         }
         result
-    }
-
-    /// [`spawn_unchecked`](Self::spawn_unchecked) without the scope's bookkeeping.
-    ///
-    /// # Safety
-    /// As for [`spawn_unchecked`](Self::spawn_unchecked).
-    unsafe fn spawn_erased<'a, F, T>(
-        self,
-        f: F,
-        scope: Option<Shared<ScopeData>>,
-    ) -> Result<JoinHandle<T>, SpawnError>
-    where
-        F: FnOnce() -> T + Send + 'a,
-        T: Send + 'a,
-    {
-        crate::kernel::wait::assert_may_block("thread::spawn");
-        let running = crate::cpu::running_mask();
-        if self.affinity & running == 0 {
-            return Err(SpawnError::NoRunningCore {
-                affinity: self.affinity,
-                running,
-            });
-        }
-        let stack = Stack::new(self.stack_size)?;
-        let oom = SpawnError::OutOfMemory {
-            requested: self.stack_size,
-        };
-        let mut info = ThreadInfo::new(self.name, self.priority);
-        if let Some(scope) = scope {
-            info = info.in_scope(scope);
-        }
-        let info = Shared::try_new(info).map_err(|_| oom)?;
-        let packet: Shared<Packet<T>> = Shared::try_new(SpinLock::new(None)).map_err(|_| oom)?;
-        let main = try_box(Main {
-            f: Some(f),
-            packet: Some(packet.clone()),
-        })
-        .map_err(|_| oom)?;
-        let main: Box<dyn ThreadMain + 'a> = main;
-        // The kernel keeps `main` as `'static`. What `F` and `T` borrow outlives the thread
-        // (this function's contract), which runs the closure and stores the result before it
-        // ends; what is left of `main` after that (freed with the control block, maybe later)
-        // is a spent closure and an emptied packet reference, whose drop touches no borrowed
-        // data.
-        // SAFETY: only the lifetime bound changes, and by the above nothing outlives it.
-        let main =
-            unsafe { core::mem::transmute::<Box<dyn ThreadMain + 'a>, Box<dyn ThreadMain>>(main) };
-        let thread = kernel::new_thread(stack, main, info.clone()).map_err(|()| oom)?;
-        let id = kernel::spawn(self.priority, self.affinity, thread).map_err(|(thread, why)| {
-            drop(thread);
-            match why {
-                kernel::SpawnFail::NoRoom => oom,
-                kernel::SpawnFail::NoAllowedCpu => SpawnError::NoRunningCore {
-                    affinity: self.affinity,
-                    running,
-                },
-            }
-        })?;
-        Ok(JoinHandle::new(id, packet, Thread::from_info(info)))
     }
 }
 

@@ -16,7 +16,6 @@ use core::marker::PhantomData;
 use super::{Builder, JoinError, JoinHandle, Thread};
 use crate::kernel::scope::{self as kscope, ScopeData};
 use crate::kernel::shared::Shared;
-use crate::kernel::{self};
 
 /// A scope to spawn threads in: see [`scope`].
 pub struct Scope<'scope, 'env: 'scope> {
@@ -47,8 +46,7 @@ where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
 {
     crate::kernel::wait::assert_may_block("thread::scope");
-    kscope::reserve_exit_stack();
-    let owner = kernel::current_info().expect("thread::scope called outside a thread");
+    let owner = kscope::reserve_exit_stack();
     let data = Shared::try_new(ScopeData::new(owner))
         .unwrap_or_else(|_| panic!("thread::scope: out of memory"));
     let scope = Scope {

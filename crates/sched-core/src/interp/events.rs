@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 
 use super::model::Handle;
 use super::Interp;
-use crate::{EventMode, EventPoll, SchedError, ThreadId, WaitResult};
+use crate::{EventId, EventMode, EventPoll, SchedError, ThreadId, WaitResult};
 
 /// What a set's walk does: the value every released waiter sees, who is released (best
 /// first), and the bits cleared after the walk.
@@ -24,6 +24,14 @@ struct Walk {
 }
 
 impl<S: StoreKind> Interp<S> {
+    /// The scheduler's handle of model object `i`, an event-flags object.
+    fn event_of(&self, i: usize) -> EventId {
+        let Handle::Event(e) = self.objs[i].handle else {
+            unreachable!("object {i} is not event flags")
+        };
+        e
+    }
+
     pub(super) fn event_wait(
         &mut self,
         cpu: usize,
@@ -31,9 +39,7 @@ impl<S: StoreKind> Interp<S> {
         (mask, mode, clear): (u32, EventMode, bool),
         timeout: Option<u64>,
     ) -> Result<(), String> {
-        let Handle::Event(e) = self.objs[i].handle else {
-            unreachable!()
-        };
+        let e = self.event_of(i);
         let cur = self.s.current(cpu);
         let deadline = self.deadline(timeout);
         let bits = self.objs[i].bits;
@@ -59,9 +65,7 @@ impl<S: StoreKind> Interp<S> {
     }
 
     pub(super) fn event_set(&mut self, i: usize, bits: u32) -> Result<(), String> {
-        let Handle::Event(e) = self.objs[i].handle else {
-            unreachable!()
-        };
+        let e = self.event_of(i);
         if !self.objs[i].alive {
             ensure_eq!(
                 self.s.event_set(e, bits),
@@ -89,9 +93,7 @@ impl<S: StoreKind> Interp<S> {
         (set, wait_for): (u32, u32),
         timeout: Option<u64>,
     ) -> Result<(), String> {
-        let Handle::Event(e) = self.objs[i].handle else {
-            unreachable!()
-        };
+        let e = self.event_of(i);
         let cur = self.s.current(cpu);
         let deadline = self.deadline(timeout);
         let before = self.objs[i].bits;
