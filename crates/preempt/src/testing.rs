@@ -137,21 +137,12 @@ macro_rules! check {
 #[macro_export]
 macro_rules! check_eq {
     ($left:expr, $right:expr $(,)?) => {
-        match (&$left, &$right) {
-            (l, r) => {
-                if !(*l == *r) {
-                    $crate::testing::_fail_eq(
-                        file!(),
-                        line!(),
-                        (stringify!($left), stringify!($right)),
-                        (l, r),
-                        None,
-                    )
-                }
-            }
-        }
+        $crate::check_eq!(@with $left, $right, None)
     };
     ($left:expr, $right:expr, $($arg:tt)+) => {
+        $crate::check_eq!(@with $left, $right, Some(format_args!($($arg)+)))
+    };
+    (@with $left:expr, $right:expr, $message:expr) => {
         match (&$left, &$right) {
             (l, r) => {
                 if !(*l == *r) {
@@ -160,7 +151,7 @@ macro_rules! check_eq {
                         line!(),
                         (stringify!($left), stringify!($right)),
                         (l, r),
-                        Some(format_args!($($arg)+)),
+                        $message,
                     )
                 }
             }
