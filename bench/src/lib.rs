@@ -51,6 +51,11 @@ pub const QUICK: bool = cfg!(feature = "quick");
 pub enum Unit {
     /// Instructions per operation (lower is better).
     Instructions,
+    /// Instructions timed by the system counter rather than counted by the PMU (lower is
+    /// better): under `-icount shift=0` a count is 16 instructions at QEMU's 62.5 MHz, so a
+    /// sample is a multiple of 16 and the same path can read one count more or less,
+    /// depending on where the counter stepped.
+    CounterInstructions,
     /// Ticks (lower is better).
     Ticks,
     /// Thread-Metric operations per reporting period (higher is better).
@@ -70,6 +75,7 @@ impl Unit {
     pub fn name(self) -> &'static str {
         match self {
             Unit::Instructions => "instructions",
+            Unit::CounterInstructions => "counter-instructions",
             Unit::Ticks => "ticks",
             Unit::Score => "score",
             Unit::Percent => "percent",

@@ -2,7 +2,7 @@
 //! missing from the results or is more than [`TOLERANCE_PERCENT`] worse: higher for
 //! instructions, ticks, nanoseconds and interrupts, lower for scores. A worsening within the
 //! unit's absolute slack (`UnitInfo::absolute_slack`: 64 ns for lateness, read from a counter
-//! with 16 ns steps; 0 for counts) passes whatever its percentage, and on a baseline of 0,
+//! with 16 ns steps; one count, 16, for instructions timed by that counter; 0 for counts) passes whatever its percentage, and on a baseline of 0,
 //! where a percentage means nothing, that slack is the whole allowance: an `idle_irqs_per_s`
 //! of 0 fails at the first interrupt. The median is always compared; the maximum only
 //! when the run took as many samples as the baseline (a `--quick` run takes fewer, and its
@@ -239,6 +239,25 @@ mod tests {
         let ticks = vec![("idle_ticks_per_s".to_string(), metric(5, 5, "ticks", 3))];
         let more = vec![("idle_ticks_per_s".to_string(), metric(6, 6, "ticks", 3))];
         assert_eq!(check(&more, &ticks).failures.len(), 2);
+    }
+
+    #[test]
+    fn counter_timed_instructions_may_read_one_count_more() {
+        let baseline = vec![(
+            "irq_to_thread_worst_idle".to_string(),
+            metric(416, 416, "counter-instructions", 2000),
+        )];
+        let run = |max: u64| {
+            vec![(
+                "irq_to_thread_worst_idle".to_string(),
+                metric(416, max, "counter-instructions", 2000),
+            )]
+        };
+        // One count (16, +3.8%) is the counter's resolution; two counts are a regression.
+        assert!(check(&run(432), &baseline).failures.is_empty());
+        let v = check(&run(448), &baseline);
+        assert_eq!(v.failures.len(), 1, "{:?}", v.failures);
+        assert!(v.failures[0].contains("max 448"), "{:?}", v.failures);
     }
 
     #[test]
