@@ -110,7 +110,7 @@ pub fn table(title: &str, rows: &[(String, u64)], total: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::symbols::Frame;
+    use crate::symbols::Frame;
     use super::*;
 
     fn place(symbol: &str, chain: &[&str], line: u32) -> Place {
