@@ -233,7 +233,7 @@ impl Line {
             } else {
                 std::str::from_utf8(&whole[..end])
                     .ok()
-                    .and_then(|body| rewrite(body))
+                    .and_then(rewrite)
             };
             match rewritten {
                 Some(new) => {
