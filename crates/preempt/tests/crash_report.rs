@@ -30,7 +30,7 @@ const UNMAPPED: usize = 0x20_0000_0000;
 #[inline(never)]
 fn deep_fault(offset: usize) -> u64 {
     let p = black_box(UNMAPPED + offset) as *const u64;
-    // SAFETY: none — the read is meant to fault; the kernel ends this thread.
+    // SAFETY: not safe at all — this test wants the fault (nothing is mapped there).
     black_box(unsafe { p.read_volatile() }) + 1
 }
 
