@@ -144,7 +144,9 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         "QEMU halted at reset, gdb stub on localhost:{port}; gdb: symbols from {}, breakpoint at `{main}`",
         crate::test::relative(&ws.root, &artifact.executable).display()
     );
-    eprintln!("In gdb: `continue` (c) runs to it; Ctrl-C stops the program; `quit` ends gdb and QEMU.");
+    eprintln!(
+        "In gdb: `continue` (c) runs to it; Ctrl-C stops the program; `quit` ends gdb and QEMU."
+    );
     let mut qemu_child = qemu_cmd
         .spawn()
         .map_err(|e| Error::new(format!("cannot start {}: {e}", qemu.display())))?;
@@ -172,7 +174,10 @@ fn find_gdb() -> Result<PathBuf, Error> {
 
 /// Checks that `name` is an in-QEMU test of the kernel package.
 fn check_test(root: &Path, name: &str) -> Result<(), Error> {
-    let dir = root.join("crates").join(build::KERNEL_PACKAGE).join("tests");
+    let dir = root
+        .join("crates")
+        .join(build::KERNEL_PACKAGE)
+        .join("tests");
     if dir.join(format!("{name}.rs")).is_file() {
         return Ok(());
     }
@@ -253,7 +258,10 @@ fn code_at<'a>(elf: &'a Symbols<'_>, address: u64, size: u64) -> Option<&'a [u8]
         .find(|s| (s.address()..s.address() + s.size()).contains(&address))?;
     let data = section.data().ok()?;
     let start = usize::try_from(address - section.address()).ok()?;
-    let end = usize::try_from(size).ok()?.checked_add(start)?.min(data.len());
+    let end = usize::try_from(size)
+        .ok()?
+        .checked_add(start)?
+        .min(data.len());
     data.get(start..end)
 }
 
@@ -315,7 +323,10 @@ mod tests {
         else {
             panic!("not a gdb command")
         };
-        assert_eq!((opts.kind, opts.name.as_str()), (Kind::Test, "crash_report"));
+        assert_eq!(
+            (opts.kind, opts.name.as_str()),
+            (Kind::Test, "crash_report")
+        );
         assert_eq!((opts.board.name, opts.smp), ("rpi-zero2w", 1));
         for bad in [
             "gdb --example a --test b",

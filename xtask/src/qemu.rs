@@ -22,7 +22,7 @@ pub const ICOUNT: [&str; 2] = ["-icount", "shift=0,sleep=off"];
 /// The full path of `qemu-system-aarch64`, or the error telling how to install it.
 pub fn find() -> Result<PathBuf, Error> {
     find_in_path(QEMU).ok_or_else(|| {
-            Error::new(format!(
+        Error::new(format!(
             "{QEMU} not found. Install QEMU: sudo apt-get install qemu-system-arm (Debian/Ubuntu)"
         ))
     })

@@ -47,7 +47,10 @@ pub enum Kind {
 /// The address and kind of a backtrace line (`  pc 0x…`, `  lr 0x…`, `  #N 0x…`, with 16 hex
 /// digits; leading spaces and a trailing `\r` allowed), or `None` for any other line.
 pub fn parse_line(line: &str) -> Option<(u64, Kind)> {
-    let line = line.strip_suffix('\r').unwrap_or(line).trim_start_matches(' ');
+    let line = line
+        .strip_suffix('\r')
+        .unwrap_or(line)
+        .trim_start_matches(' ');
     let (tag, hex) = line.split_once(" 0x")?;
     let kind = match tag {
         "pc" => Kind::Pc,
@@ -76,8 +79,7 @@ pub fn could_become_line(partial: &str) -> bool {
             || s.strip_prefix('#')
                 .is_some_and(|n| n.is_empty() || is_frame_number(n));
     };
-    let tag_ok = matches!(tag, "pc" | "lr")
-        || tag.strip_prefix('#').is_some_and(is_frame_number);
+    let tag_ok = matches!(tag, "pc" | "lr") || tag.strip_prefix('#').is_some_and(is_frame_number);
     if !tag_ok {
         return false;
     }
@@ -126,7 +128,9 @@ pub fn rewrite_line(line: &str, lookup: &dyn Fn(u64) -> Option<String>) -> Optio
 }
 
 /// The lookup of [`rewrite_line`] for an ELF: addresses in its code only.
-pub fn lookup<'a, 'data>(symbols: &'a Symbols<'data>) -> impl Fn(u64) -> Option<String> + use<'a, 'data> {
+pub fn lookup<'a, 'data>(
+    symbols: &'a Symbols<'data>,
+) -> impl Fn(u64) -> Option<String> + use<'a, 'data> {
     move |at| {
         if symbols.in_text(at) {
             describe(&symbols.place(at))
@@ -231,9 +235,7 @@ impl Line {
             let rewritten = if self.started {
                 None
             } else {
-                std::str::from_utf8(&whole[..end])
-                    .ok()
-                    .and_then(rewrite)
+                std::str::from_utf8(&whole[..end]).ok().and_then(rewrite)
             };
             match rewritten {
                 Some(new) => {
@@ -244,8 +246,7 @@ impl Line {
             }
             self.started = false;
         }
-        let hold = !self.started
-            && std::str::from_utf8(&self.pending).is_ok_and(could_become_line);
+        let hold = !self.started && std::str::from_utf8(&self.pending).is_ok_and(could_become_line);
         if !hold {
             self.flush_partial(output)?;
         }
@@ -302,14 +303,32 @@ mod tests {
     #[test]
     fn partial_lines_are_held_only_while_they_may_be_backtrace_lines() {
         for yes in [
-            "", "  ", "  p", "  pc", "  pc ", "  pc 0", "  pc 0x", "  #", "  #1", "  #12 0x40",
-            "  lr 0x0000000040081234", "  lr 0x0000000040081234\r",
+            "",
+            "  ",
+            "  p",
+            "  pc",
+            "  pc ",
+            "  pc 0",
+            "  pc 0x",
+            "  #",
+            "  #1",
+            "  #12 0x40",
+            "  lr 0x0000000040081234",
+            "  lr 0x0000000040081234\r",
         ] {
             assert!(could_become_line(yes), "{yes:?}");
         }
         for no in [
-            "> ", "login: ", "  pcx", "  #a", "  #1234", "  pc 1", "  pc 0y", "  lr 0xg",
-            "  lr 0x00000000400812345", "thread",
+            "> ",
+            "login: ",
+            "  pcx",
+            "  #a",
+            "  #1234",
+            "  pc 1",
+            "  pc 0y",
+            "  lr 0xg",
+            "  lr 0x00000000400812345",
+            "thread",
         ] {
             assert!(!could_become_line(no), "{no:?}");
         }
@@ -366,7 +385,10 @@ mod tests {
         assert!(has_backtrace(log));
         assert!(!has_backtrace("hello\n  ELR 0x0000000000001010\n"));
         // A return address of 0..4 has no call before it.
-        assert_eq!(rewrite_line("  #1 0x0000000000000002", &|_| Some("x".into())), None);
+        assert_eq!(
+            rewrite_line("  #1 0x0000000000000002", &|_| Some("x".into())),
+            None
+        );
     }
 
     /// A `Write` shared with the test, recording what arrived when.
@@ -416,7 +438,11 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             writer.write_all(b"00001020\r\n").unwrap();
             let want = "boot\r\n> \n  #1 0x0000000000001020 f (src/f.rs:28)\r\n";
-            assert!(sink.wait_for(want, Duration::from_secs(2)), "{:?}", sink.text());
+            assert!(
+                sink.wait_for(want, Duration::from_secs(2)),
+                "{:?}",
+                sink.text()
+            );
             // A partial line that could be a backtrace line is held no longer than QUIET.
             writer.write_all(b"  pc").unwrap();
             let want = format!("{want}  pc");

@@ -346,8 +346,8 @@ fn symbolize_log(root: &Path, run: &Run) -> Result<String, String> {
     if !symbolize::has_backtrace(&output) {
         return Ok(output);
     }
-    let data = std::fs::read(&run.elf)
-        .map_err(|e| format!("cannot read {}: {e}", run.elf.display()))?;
+    let data =
+        std::fs::read(&run.elf).map_err(|e| format!("cannot read {}: {e}", run.elf.display()))?;
     let symbols = Symbols::parse(&data, root).map_err(|e| e.message)?;
     let output = symbolize::text(&output, &symbolize::lookup(&symbols));
     std::fs::write(&run.log, &output)

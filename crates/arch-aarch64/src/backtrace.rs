@@ -53,7 +53,9 @@ impl<R: FnMut(u64) -> u64> Frames<R> {
 
 /// Whether a 16-byte frame record at `fp` lies wholly inside `stack` and is aligned.
 pub fn record_fits(fp: u64, stack: &Range<u64>) -> bool {
-    fp.is_multiple_of(16) && fp >= stack.start && fp.checked_add(16).is_some_and(|end| end <= stack.end)
+    fp.is_multiple_of(16)
+        && fp >= stack.start
+        && fp.checked_add(16).is_some_and(|end| end <= stack.end)
 }
 
 impl<R: FnMut(u64) -> u64> Iterator for Frames<R> {
@@ -164,8 +166,9 @@ mod tests {
 
     #[test]
     fn never_reads_outside_the_stack_or_misaligned() {
-        let mut s = Stack::new(0x1000, 8); // 0x1000..0x1040
-        // The caller's fp points past the end, straddles the end, is misaligned, is below.
+        // A stack at 0x1000..0x1040; a caller's fp past its end, straddling its end,
+        // misaligned, below it, near 2^64.
+        let mut s = Stack::new(0x1000, 8);
         for bad in [0x1040, 0x1038, 0x1028, 0x0ff0, u64::MAX - 7, !15] {
             s.record(0x1000, bad, 0xa1);
             assert_eq!(s.walk(0x1000), (vec![0xa1], false), "caller fp {bad:#x}");

@@ -199,7 +199,13 @@ pub(crate) fn handle_fatal(kind: ExceptionKind, frame: &mut Frame) -> ! {
 /// Reports a fault of the kernel's own (naming the core stack it overflowed, if any) and stops.
 fn kernel_fault(syn: &Syndrome, frame: &Frame) -> ! {
     let overflow = cpu_stack_overflow(syn);
-    report(&format_args!("the kernel"), syn, frame, overflow.as_ref(), None);
+    report(
+        &format_args!("the kernel"),
+        syn,
+        frame,
+        overflow.as_ref(),
+        None,
+    );
     board::exit(KERNEL_FAULT_EXIT)
 }
 
