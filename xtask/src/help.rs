@@ -25,6 +25,8 @@ const PAGES: &[Page] = &[
   -- ARGS...        extra arguments appended to QEMU's command line
 
 The exit status is QEMU's, which is the program's (`preempt::exit(code)`, or 0).
+Fault and panic reports end with a backtrace (`pc`, `lr`, `#N` return addresses); each
+address in the program's code gets `function (file:line)` appended, from the ELF's debug info.
 ",
     },
     Page {
@@ -50,7 +52,8 @@ In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in the
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
 (repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`,
 `//! xtask: smp=N` (run with N cores, whatever --smp says).
-Logs: target/qemu-tests/<name>-<config>.log
+Logs: target/qemu-tests/<name>-<config>.log (backtrace addresses named as in `run`;
+expect-output is checked against that text)
 ",
     },
     Page {
@@ -97,6 +100,24 @@ out one window between the two counter reads of a sample that gives the kernel's
 prints its instructions by function (innermost, inlined ones included), by workspace function
 and by symbol; each table sums exactly to the metric. `timer_irq_cost` is an excess: a spin-loop iteration a timer interrupt fell in,
 minus an undisturbed iteration. See docs/performance.md, \"Profiling a path\".
+",
+    },
+    Page {
+        name: "gdb",
+        summary: "Debug an example or test: QEMU halted, gdb-multiarch attached, break at main",
+        usage: "cargo xtask gdb [options]",
+        options: "  --example NAME    example of crates/preempt/examples/ to debug (default: demo)
+  --test NAME       in-QEMU test of crates/preempt/tests/ to debug instead
+  --board BOARD     virt (default) or rpi-zero2w
+  --gic 2|3         GIC version of the virt machine (default: 3)
+  --smp N           run on N cores, 1 to 4 (default: 4; each core is a gdb thread)
+
+Builds the program, starts QEMU halted at reset with its gdb stub on localhost:1234 (or a
+free port, announced), and starts gdb-multiarch with the program's ELF symbols, attached,
+with a breakpoint at the program's main (the function given to `preempt::entry!`):
+`continue` runs to it. The console shares this terminal; QEMU has no time limit and is
+stopped when gdb exits. Needs gdb-multiarch (Debian/Ubuntu: sudo apt install gdb-multiarch).
+Crash reports' `pc`/`lr`/`#N` addresses work with `list *0xADDR` and `info symbol 0xADDR`.
 ",
     },
     Page {

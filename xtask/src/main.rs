@@ -2,7 +2,8 @@
 //!
 //! The kernel crates only build for `aarch64-unknown-none` and only run inside QEMU, so plain
 //! `cargo run`/`cargo test` cannot drive them; this binary does (std only, plus the pinned
-//! `addr2line`/`gimli`/`object` that `profile` reads ELF and DWARF with). Modules, one concept
+//! `addr2line`/`gimli`/`object` that `profile`, `gdb` and the crash-report symbolizer read
+//! ELF and DWARF with). Modules, one concept
 //! each:
 //!
 //! - [`cli`]: the command line, parsed into a [`Command`]; [`help`]: the help pages;
@@ -13,7 +14,9 @@
 //! - [`build`]: the kernel `cargo build`, artifact discovery from its JSON, raw images;
 //! - [`qemu`]: the QEMU command line and the timeout that keeps every run bounded;
 //! - [`run`]: `cargo xtask run`; [`test`]: `cargo xtask test`; [`template`]: its test of
-//!   `templates/app` as a user's own crate;
+//!   `templates/app` as a user's own crate; [`gdb`]: `cargo xtask gdb`;
+//! - [`symbols`]: what a kernel's ELF says about a code address; [`symbolize`]: crash
+//!   reports' backtraces named with it, in `run`'s and `test`'s console output;
 //! - [`bench`]: `cargo xtask bench`, the benchmark kernels, their results and baseline check;
 //! - [`profile`]: `cargo xtask profile`, instructions per function of one benchmark window,
 //!   from QEMU's execution log;
@@ -33,6 +36,7 @@ mod cli;
 mod doc_examples;
 mod expect;
 mod fuzz;
+mod gdb;
 mod help;
 mod image;
 mod json;
@@ -40,6 +44,8 @@ mod profile;
 mod qemu;
 mod run;
 mod suggest;
+mod symbolize;
+mod symbols;
 mod template;
 mod test;
 mod toolchain;
@@ -90,6 +96,8 @@ pub(crate) enum Command {
     Fuzz(fuzz::Options),
     /// `cargo xtask profile`.
     Profile(profile::Options),
+    /// `cargo xtask gdb`.
+    Gdb(gdb::Options),
 }
 
 impl Command {
@@ -102,6 +110,7 @@ impl Command {
                 | Command::Image(_)
                 | Command::Bench(_)
                 | Command::Profile(_)
+                | Command::Gdb(_)
         )
     }
 }
@@ -138,6 +147,7 @@ fn main() {
         Command::Bench(opts) => bench::run(&opts),
         Command::Fuzz(opts) => fuzz::run(root, &opts),
         Command::Profile(opts) => profile::run(&opts),
+        Command::Gdb(opts) => gdb::run(&opts),
     });
     match result {
         Ok(code) => std::process::exit(code),

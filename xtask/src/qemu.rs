@@ -21,15 +21,19 @@ pub const ICOUNT: [&str; 2] = ["-icount", "shift=0,sleep=off"];
 
 /// The full path of `qemu-system-aarch64`, or the error telling how to install it.
 pub fn find() -> Result<PathBuf, Error> {
+    find_in_path(QEMU).ok_or_else(|| {
+        Error::new(format!(
+            "{QEMU} not found. Install QEMU: sudo apt-get install qemu-system-arm (Debian/Ubuntu)"
+        ))
+    })
+}
+
+/// The full path of the executable `name` in a directory of `PATH`, if there is one.
+pub fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .map(|dir| dir.join(QEMU))
+        .map(|dir| dir.join(name))
         .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| {
-            Error::new(format!(
-                "{QEMU} not found. Install QEMU: sudo apt-get install qemu-system-arm (Debian/Ubuntu)"
-            ))
-        })
 }
 
 #[cfg(unix)]
@@ -119,6 +123,13 @@ pub fn wait(child: &mut Child, timeout: Option<Duration>) -> Result<Outcome, Err
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Stops `child` if it still runs (SIGTERM, up to two seconds' grace, SIGKILL) and reaps it.
+pub fn stop(child: &mut Child) {
+    if !matches!(child.try_wait(), Ok(Some(_))) {
+        terminate(child);
     }
 }
 

@@ -3,13 +3,17 @@
 //! The example name is checked against `crates/preempt/examples/` before anything is built,
 //! so a typo lists the choices instead of producing a cargo error; QEMU's presence is checked
 //! before building too. The xtask exits with QEMU's exit status (which a kernel sets through
-//! semihosting), or 124 when the timeout kills it, like `timeout(1)`.
+//! semihosting), or 124 when the timeout kills it, like `timeout(1)`. QEMU's console output
+//! reaches the terminal through [`symbolize::forward`], which names the code addresses of
+//! crash reports' backtraces.
 
 use std::path::Path;
+use std::process::{ChildStdout, Stdio};
 use std::time::Duration;
 
 use crate::board::Board;
-use crate::{build, qemu, suggest, Error};
+use crate::symbols::Symbols;
+use crate::{build, qemu, suggest, symbolize, Error};
 
 /// Exit status when the run was killed by the timeout.
 pub const TIMED_OUT: i32 = 124;
@@ -81,10 +85,19 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
         &qemu_args,
     );
     eprintln!("Running {}", describe_command(&cmd));
+    // The console goes through the symbolizer on its way to the terminal (stdin and stderr
+    // stay the terminal's, so the run is as interactive as QEMU alone).
+    cmd.stdout(Stdio::piped());
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::new(format!("cannot start {}: {e}", qemu.display())))?;
-    match qemu::wait(&mut child, opts.timeout)? {
+    let console = child.stdout.take().expect("stdout is piped");
+    let outcome = std::thread::scope(|scope| {
+        scope.spawn(|| forward_console(console, &artifact.executable, &ws.root));
+        qemu::wait(&mut child, opts.timeout)
+        // The scope waits for the console to be copied to its end (QEMU has exited).
+    });
+    match outcome? {
         qemu::Outcome::Exited(status) => Ok(qemu::exit_code(status)),
         qemu::Outcome::TimedOut => {
             eprintln!(
@@ -94,6 +107,26 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
             Ok(TIMED_OUT)
         }
     }
+}
+
+/// Copies QEMU's console to stdout, naming the code addresses of crash reports from `elf`'s
+/// debug information (see [`symbolize`]); without it (unreadable ELF) copies it unchanged.
+fn forward_console(console: ChildStdout, elf: &Path, root: &Path) {
+    let data = std::fs::read(elf).unwrap_or_default();
+    let symbols = match Symbols::parse(&data, root) {
+        Ok(symbols) => Some(symbols),
+        Err(e) => {
+            eprintln!("note: backtraces stay unsymbolized: {}", e.message);
+            None
+        }
+    };
+    let lookup = symbols.as_ref().map(symbolize::lookup);
+    let rewrite = |line: &str| {
+        lookup
+            .as_ref()
+            .and_then(|lookup| symbolize::rewrite_line(line, lookup))
+    };
+    let _ = symbolize::forward(console, &mut std::io::stdout(), &rewrite);
 }
 
 /// The examples of the kernel package: `examples/NAME.rs` and `examples/NAME/main.rs`.

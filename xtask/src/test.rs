@@ -6,7 +6,9 @@
 //! once per board configuration (virt: GICv2 and GICv3; rpi-zero2w: raspi3b), all boards'
 //! runs in one pool, `--jobs` at a time, each bounded by its timeout, its console captured to
 //! `<target>/qemu-tests/<name>-<config>.log`; (4) one line per run as it ends, counted
-//! (`[12/87] test  sleep [virt gicv3] ... ok (1.2 s)`), the log tail of failures; (5) the
+//! (`[12/87] test  sleep [virt gicv3] ... ok (1.2 s)`), the log tail of failures (a log with
+//! a crash report's backtrace is first rewritten with the code addresses named, see
+//! [`crate::symbolize`], and its expectations are checked against that); (5) the
 //! application template, copied out of the checkout and driven with plain cargo (see
 //! [`crate::template`]); (6) unfiltered, on virt: the benchmark gate (`bench --quick --check`)
 //! and `profile --self-test`, one run each; and the final line `N passed, M failed`. A run
@@ -24,10 +26,12 @@ use std::time::Instant;
 use crate::board::Board;
 use crate::build::{self, Artifact, Workspace};
 use crate::expect::{self, Expectations};
-use crate::{qemu, template, Error};
+use crate::symbols::Symbols;
+use crate::{qemu, symbolize, template, Error};
 
-/// Packages that only build for the bare-metal target, excluded from the host `cargo test`.
-const KERNEL_ONLY: &[&str] = &["preempt", "preempt-arch", "preempt-drivers"];
+/// Packages that only build for the bare-metal target, excluded from the host `cargo test`
+/// (`preempt-arch` builds on the host too, and host-tests its pure parts).
+const KERNEL_ONLY: &[&str] = &["preempt", "preempt-drivers"];
 /// Lines of a failed run's log shown on the terminal.
 const TAIL_LINES: usize = 40;
 
@@ -52,6 +56,8 @@ struct Run {
     gic: Option<u8>,
     smp: u8,
     image: PathBuf,
+    /// The ELF, for symbolizing backtraces in the log.
+    elf: PathBuf,
     expect: Expectations,
     log: PathBuf,
 }
@@ -223,6 +229,7 @@ fn plan(
                     gic,
                     smp,
                     image: image.clone(),
+                    elf: artifact.executable.clone(),
                     expect: expect.clone(),
                     log: log_dir.join(format!("{stem}-{}.log", config.replace(' ', "-"))),
                 });
@@ -267,7 +274,7 @@ fn run_all(
                     break;
                 };
                 let start = Instant::now();
-                let verdict = execute(qemu, &run);
+                let verdict = execute(qemu, root, &run);
                 if tx.send((run, verdict, start.elapsed())).is_err() {
                     break;
                 }
@@ -293,8 +300,9 @@ fn run_all(
     (passed, failed)
 }
 
-/// One QEMU run, console to its log file; `Err` says why it failed.
-fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
+/// One QEMU run, console to its log file, whose backtraces are then symbolized; `Err` says
+/// why it failed.
+fn execute(qemu: &Path, root: &Path, run: &Run) -> Result<(), String> {
     let log =
         File::create(&run.log).map_err(|e| format!("cannot create {}: {e}", run.log.display()))?;
     let log_err = log
@@ -307,7 +315,9 @@ fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
         .stderr(log_err)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", qemu.display()))?;
-    let status = match qemu::wait(&mut child, Some(run.expect.timeout)).map_err(|e| e.message)? {
+    let outcome = qemu::wait(&mut child, Some(run.expect.timeout)).map_err(|e| e.message)?;
+    let output = symbolize_log(root, run)?;
+    let status = match outcome {
         qemu::Outcome::Exited(status) => status,
         qemu::Outcome::TimedOut => {
             return Err(format!(
@@ -324,10 +334,25 @@ fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
             run.expect.exit
         ));
     }
+    run.expect.check_output(&output)
+}
+
+/// Reads a run's log and, if it holds a backtrace, rewrites it symbolized (see
+/// [`symbolize`]) for the checks and for whoever reads the log; returns its text.
+fn symbolize_log(root: &Path, run: &Run) -> Result<String, String> {
     let output =
         std::fs::read(&run.log).map_err(|e| format!("cannot read {}: {e}", run.log.display()))?;
-    let output = String::from_utf8_lossy(&output);
-    run.expect.check_output(&output)
+    let output = String::from_utf8_lossy(&output).into_owned();
+    if !symbolize::has_backtrace(&output) {
+        return Ok(output);
+    }
+    let data =
+        std::fs::read(&run.elf).map_err(|e| format!("cannot read {}: {e}", run.elf.display()))?;
+    let symbols = Symbols::parse(&data, root).map_err(|e| e.message)?;
+    let output = symbolize::text(&output, &symbolize::lookup(&symbols));
+    std::fs::write(&run.log, &output)
+        .map_err(|e| format!("cannot write {}: {e}", run.log.display()))?;
+    Ok(output)
 }
 
 /// `[done/total]`, `done` padded to the width of `total` so the result lines align.

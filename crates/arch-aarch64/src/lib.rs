@@ -7,7 +7,7 @@
 //! `sched-core` crate's answer; which interrupt controller is present is the board's. The
 //! layer calls back into the kernel through a small set of `extern "C"` symbols (see
 //! [`boot`] and [`exception`]), the same shape as Zephyr's `arch_switch` contract.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(target_arch = "aarch64"), allow(unused))]
 
 #[macro_use]
@@ -15,6 +15,7 @@ mod q_asm;
 #[macro_use]
 mod symbol;
 
+pub mod backtrace;
 pub mod boot;
 mod boot_regs;
 pub mod context;

@@ -64,6 +64,16 @@ pub fn range(core: usize, stack: CpuStack) -> Range<usize> {
     top - stack.size()..top
 }
 
+/// The one of `core`'s stacks whose usable range holds `addr`, and that range: where a
+/// backtrace of kernel code may read.
+pub fn containing(core: usize, addr: u64) -> Option<(CpuStack, Range<usize>)> {
+    let addr = usize::try_from(addr).ok()?;
+    [CpuStack::Fatal, CpuStack::Exception, CpuStack::Boot]
+        .into_iter()
+        .map(|s| (s, range(core, s)))
+        .find(|(_, r)| r.contains(&addr))
+}
+
 /// The stack whose guard page holds byte `offset` of a core's block, if any: the one place
 /// that knows where the guards are (the MMU leaves exactly these pages unmapped).
 pub fn guard_at(offset: usize) -> Option<CpuStack> {

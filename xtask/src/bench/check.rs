@@ -46,7 +46,8 @@ pub struct Bound {
 pub const BOUNDS: &[Bound] = &[Bound {
     metric: "irq_to_thread_worst_loaded",
     reference: "irq_to_thread_worst_idle",
-    slack: 1_000,
+    // 1,000 until frame pointers (1,008 with them: the masked paths' calls each got dearer).
+    slack: 1_100,
 }];
 
 /// Failures of `bounds` in `results` (a bound is checked when both its metrics are there).

@@ -110,8 +110,8 @@ pub fn table(title: &str, rows: &[(String, u64)], total: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::symbols::Frame;
     use super::*;
+    use crate::symbols::Frame;
 
     fn place(symbol: &str, chain: &[&str], line: u32) -> Place {
         Place {

@@ -1,6 +1,5 @@
-//! What the benchmark kernel's ELF says about an address: the symbol it lies in, the chain of
-//! functions inlined at it (DWARF, through `addr2line`) and its source line; and where the
-//! harness's counter reads and report functions are.
+//! Where the benchmark kernel's counter reads and report functions are (the rest of what
+//! its ELF says about an address is [`crate::symbols`]).
 //!
 //! Counter reads are found in the code itself, not by name: every `mrs xN, pmevcntr0_el0`
 //! (encoding `0xd53be800 | N`) in an executable section is one (`pmu::read_instructions` is
@@ -10,9 +9,10 @@
 
 use std::path::Path;
 
-use gimli::{EndianSlice, RunTimeEndian};
-use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
 
+pub use crate::symbols::Place;
+use crate::symbols::{demangle, Symbols};
 use crate::Error;
 
 /// `mrs x0, pmevcntr0_el0`; the low 5 bits name the register.
@@ -20,83 +20,27 @@ const MRS_PMEVCNTR0: u32 = 0xd53b_e800;
 /// The harness functions whose every call reports one metric.
 const REPORT_FUNCTIONS: [&str; 2] = ["preempt_bench::report", "preempt_bench::report_value"];
 
-/// One function of an address's inline chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    /// The function's name, demangled, without its hash.
-    pub function: String,
-    /// Source file and line: for the innermost frame the address's own, for the others the
-    /// call site of the frame inside them.
-    pub location: Option<(String, u32)>,
-    /// Whether that source file is in the workspace (not the standard library or a
-    /// dependency).
-    pub local: bool,
-}
-
-/// What is known about one address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    /// The ELF symbol the address lies in (the outermost, out-of-line function).
-    pub symbol: String,
-    /// Inline chain, innermost first; empty where there is no debug information (assembly).
-    pub frames: Vec<Frame>,
-}
-
-impl Place {
-    /// The innermost function: the innermost frame's, or the symbol where there is none.
-    pub fn function(&self) -> &str {
-        self.frames
-            .first()
-            .map_or(self.symbol.as_str(), |f| f.function.as_str())
-    }
-
-    /// The innermost function whose code is in the workspace (helpers of the standard library
-    /// and of dependencies count in their caller), or the symbol.
-    pub fn local_function(&self) -> &str {
-        self.frames
-            .iter()
-            .find(|f| f.local)
-            .map_or(self.symbol.as_str(), |f| f.function.as_str())
-    }
-
-    /// `file:line` of the address itself, if known.
-    pub fn source(&self) -> Option<String> {
-        let (file, line) = self.frames.first()?.location.as_ref()?;
-        Some(format!("{file}:{line}"))
-    }
-}
-
 /// A benchmark kernel's ELF, parsed.
 pub struct Image<'data> {
-    /// Text symbols by address (demangled names).
-    symbols: Vec<(u64, String)>,
+    symbols: Symbols<'data>,
     /// Addresses of the counter reads' `mrs`.
     pub reads: Vec<u64>,
     /// Entry addresses of the report functions.
     pub reports: Vec<u64>,
-    dwarf: addr2line::Context<EndianSlice<'data, RunTimeEndian>>,
-    /// Prefix stripped from source paths (the workspace root).
-    root: String,
 }
 
 impl<'data> Image<'data> {
     /// Parses an ELF read into `data`; source paths are shown relative to `root`.
     pub fn parse(data: &'data [u8], root: &Path) -> Result<Self, Error> {
-        let bad = |e: &dyn std::fmt::Display| Error::new(format!("reading the kernel ELF: {e}"));
-        let file = object::File::parse(data).map_err(|e| bad(&e))?;
-        let endian = if file.is_little_endian() {
-            RunTimeEndian::Little
-        } else {
-            RunTimeEndian::Big
-        };
+        let symbols = Symbols::parse(data, root)?;
         let mut reads = Vec::new();
-        let mut text_sections = Vec::new();
-        for section in file.sections() {
+        for section in symbols.file.sections() {
             if section.kind() != SectionKind::Text {
                 continue;
             }
-            text_sections.push(section.index());
-            let code = section.data().map_err(|e| bad(&e))?;
+            let code = section
+                .data()
+                .map_err(|e| Error::new(format!("reading the kernel ELF: {e}")))?;
             for (i, word) in code.chunks_exact(4).enumerate() {
                 let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
                 if word & !0x1f == MRS_PMEVCNTR0 {
@@ -104,148 +48,22 @@ impl<'data> Image<'data> {
                 }
             }
         }
-        let mut symbols = Vec::new();
-        let mut reports = Vec::new();
-        for symbol in file.symbols() {
-            let in_text = symbol
-                .section_index()
-                .is_some_and(|i| text_sections.contains(&i));
-            let name = symbol.name().unwrap_or_default();
-            if !in_text
-                || name.is_empty()
-                || name.starts_with('$')
-                || matches!(symbol.kind(), SymbolKind::Section | SymbolKind::File)
-            {
-                continue;
-            }
-            let name = demangle(name);
-            if REPORT_FUNCTIONS.contains(&name.as_str()) {
-                reports.push(symbol.address());
-            }
-            symbols.push((symbol.address(), name));
-        }
-        // Sized symbols first at equal addresses would be nicer, but names at one address
-        // are aliases of one function anyway.
-        symbols.sort();
-        symbols.dedup_by_key(|(address, _)| *address);
-        let dwarf = gimli::Dwarf::load(|id| -> Result<_, Error> {
-            let bytes = match file.section_by_name(id.name()) {
-                Some(section) => section.data().map_err(|e| bad(&e))?,
-                None => &[],
-            };
-            Ok(EndianSlice::new(bytes, endian))
-        })?;
-        let dwarf = addr2line::Context::from_dwarf(dwarf).map_err(|e| bad(&e))?;
+        // From every symbol, aliases included (`Symbols` keeps one name per address).
+        let reports = symbols
+            .file
+            .symbols()
+            .filter(|s| REPORT_FUNCTIONS.contains(&demangle(s.name().unwrap_or_default()).as_str()))
+            .map(|s| s.address())
+            .collect();
         Ok(Image {
             symbols,
             reads,
             reports,
-            dwarf,
-            root: format!("{}/", root.display()),
         })
-    }
-
-    /// The symbol `pc` lies in (the nearest at or below it), or `?`.
-    pub fn symbol(&self, pc: u64) -> &str {
-        let after = self.symbols.partition_point(|(address, _)| *address <= pc);
-        after
-            .checked_sub(1)
-            .map_or("?", |i| self.symbols[i].1.as_str())
     }
 
     /// Everything known about `pc`.
     pub fn place(&self, pc: u64) -> Place {
-        let mut frames = Vec::new();
-        if let Ok(mut iter) = self.dwarf.find_frames(pc).skip_all_loads() {
-            while let Ok(Some(frame)) = iter.next() {
-                let function = frame
-                    .function
-                    .as_ref()
-                    .and_then(|f| f.demangle().ok())
-                    .map_or_else(|| "?".to_string(), |name| strip_hash(&name));
-                let file = frame.location.as_ref().and_then(|l| l.file);
-                let local = file.is_some_and(|f| f.starts_with(&self.root));
-                let location = frame
-                    .location
-                    .as_ref()
-                    .and_then(|l| Some((short_path(l.file?, &self.root), l.line?)));
-                frames.push(Frame {
-                    function,
-                    location,
-                    local,
-                });
-            }
-        }
-        Place {
-            symbol: self.symbol(pc).to_string(),
-            frames,
-        }
-    }
-}
-
-/// A symbol name demangled (Rust's schemes), without the hash.
-fn demangle(name: &str) -> String {
-    strip_hash(&addr2line::demangle_auto(name.into(), None))
-}
-
-/// `a::b::h0123456789abcdef` → `a::b` (legacy mangling's hash, if demangling left it).
-fn strip_hash(name: &str) -> String {
-    match name.rsplit_once("::h") {
-        Some((head, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            head.to_string()
-        }
-        _ => name.to_string(),
-    }
-}
-
-/// A source path made short: relative to the workspace, `library/…` for the standard
-/// library, `crate-version/…` for a dependency in cargo's registry.
-fn short_path(path: &str, root: &str) -> String {
-    if let Some(rest) = path.strip_prefix(root) {
-        return rest.to_string();
-    }
-    if let Some(i) = path.find("/library/") {
-        if path.starts_with("/rustc/") || path.contains("/rustlib/src/") {
-            return path[i + 1..].to_string();
-        }
-    }
-    if let Some(i) = path.find("/registry/src/") {
-        let rest = &path[i + "/registry/src/".len()..];
-        if let Some((_index, in_crate)) = rest.split_once('/') {
-            return in_crate.to_string();
-        }
-    }
-    path.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_paths_are_made_short() {
-        assert_eq!(
-            demangle("_ZN7preempt6kernel3irq9idle_loop17h302104637e0f41abE"),
-            "preempt::kernel::irq::idle_loop"
-        );
-        assert_eq!(demangle("preempt_vectors"), "preempt_vectors");
-        assert_eq!(strip_hash("a::b::h0123"), "a::b::h0123");
-        let root = "/work/x/";
-        assert_eq!(
-            short_path("/work/x/crates/preempt/src/thread.rs", root),
-            "crates/preempt/src/thread.rs"
-        );
-        assert_eq!(
-            short_path("/rustc/abc123/library/core/src/option.rs", root),
-            "library/core/src/option.rs"
-        );
-        assert_eq!(
-            short_path(
-                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/fdt-0.1.5/src/node.rs",
-                root
-            ),
-            "fdt-0.1.5/src/node.rs"
-        );
-        assert_eq!(short_path("src/lib.rs", root), "src/lib.rs");
+        self.symbols.place(pc)
     }
 }

@@ -14,18 +14,23 @@
 //! with [`KERNEL_PANIC_EXIT`] or [`KERNEL_FAULT_EXIT`]. So does a failure of the thread running
 //! the program's `main`: the program cannot go on without it, and a hang would hide the error.
 //!
+//! Every report ends with a backtrace (`pc`, `lr` and the return addresses of the frame
+//! chain, see [`backtrace`](super::backtrace)), which `cargo xtask run`/`test` symbolize.
+//!
 //! Reports start on a line of their own and print thread names escaped (`console::Escaped`).
 //! A thread's panic report is printed in thread context through `console::report`, which
 //! writes through if the thread was printing when it panicked; fault and kernel reports come
 //! with IRQs masked and go through `console::report_kernel`, which never waits for a thread.
 
 use core::fmt;
+use core::ops::Range;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use preempt_arch::stacks::{self, CpuStack};
 use preempt_arch::{cpu, esr::Syndrome, exception, ExceptionKind, Frame};
 use sched_core::{ExitStatus, MAX_CPUS};
 
+use super::backtrace;
 use super::cause::{self, Cause, FaultRecord};
 use super::{exit_current, failing_thread, Failure};
 use crate::{board, console};
@@ -37,6 +42,9 @@ pub const KERNEL_FAULT_EXIT: u32 = 102;
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
+    // The walk starts at this handler's own frame record: its first return address is in the
+    // panic machinery of `core` that called it, the next ones lead to the panicking code.
+    let fp = preempt_arch::backtrace::frame_pointer();
     match failing_thread(cpu::irqs_masked(), super::percpu::this().in_irq()) {
         Some(thread) => {
             // The message is formatted once, here (a `Display` that panics ends this thread
@@ -56,6 +64,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
                     info.message()
                 )),
             }
+            backtrace::chain(console::report, fp, super::current_stack());
             if super::is_main(&thread) {
                 // `main` ending abnormally ends the program, with a failure status.
                 board::exit(KERNEL_PANIC_EXIT);
@@ -71,6 +80,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
                 Location(info),
                 info.message()
             ));
+            backtrace::chain(console::report_kernel, fp, None);
             board::exit(KERNEL_PANIC_EXIT)
         }
     }
@@ -123,7 +133,8 @@ pub(crate) fn handle_sync(frame: &mut Frame) {
         })
     });
     let who = format_args!("thread '{}'", thread.display_name());
-    report(&who, &syn, frame, overflow.as_ref());
+    let walk = stack.clone().map(|(_, bottom, top, _)| bottom..top);
+    report(&who, &syn, frame, overflow.as_ref(), walk);
     if at_irq_entry {
         console::report_kernel(format_args!(
             "  (an interrupt found no room on this thread's stack for its frame)"
@@ -188,7 +199,13 @@ pub(crate) fn handle_fatal(kind: ExceptionKind, frame: &mut Frame) -> ! {
 /// Reports a fault of the kernel's own (naming the core stack it overflowed, if any) and stops.
 fn kernel_fault(syn: &Syndrome, frame: &Frame) -> ! {
     let overflow = cpu_stack_overflow(syn);
-    report(&format_args!("the kernel"), syn, frame, overflow.as_ref());
+    report(
+        &format_args!("the kernel"),
+        syn,
+        frame,
+        overflow.as_ref(),
+        None,
+    );
     board::exit(KERNEL_FAULT_EXIT)
 }
 
@@ -212,7 +229,15 @@ fn cpu_stack_overflow(syn: &Syndrome) -> Option<Overflow> {
     stacks::guard_hit(syn.far).map(|(core, stack)| Overflow::Cpu { core, stack })
 }
 
-fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame, overflow: Option<&Overflow>) {
+/// Prints a fault's report; its backtrace reads `stack` (the thread's; `None`: the core's own
+/// stack holding the frame pointer, if any).
+fn report(
+    who: &dyn fmt::Display,
+    syn: &Syndrome,
+    frame: &Frame,
+    overflow: Option<&Overflow>,
+    stack: Option<Range<usize>>,
+) {
     match overflow {
         Some(Overflow::Thread {
             bottom,
@@ -260,6 +285,13 @@ fn report(who: &dyn fmt::Display, syn: &Syndrome, frame: &Frame, overflow: Optio
         }
         console::report_kernel(format_args!("{}", line.as_str()));
     }
+    backtrace::fault(
+        console::report_kernel,
+        frame.elr,
+        frame.x[30],
+        frame.x[29],
+        stack,
+    );
 }
 
 /// Stops the system after an internal inconsistency (a broken stack canary, a lost control

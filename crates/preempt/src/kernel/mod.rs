@@ -7,6 +7,7 @@
 //! across the switch and released by whichever thread runs next (`finish_switch`), so no other
 //! core can pick up a thread whose registers are still being saved.
 
+pub(crate) mod backtrace;
 pub(crate) mod cause;
 pub(crate) mod fault;
 pub(crate) mod ipi;
@@ -520,6 +521,12 @@ fn with_current_thread<R>(f: impl FnOnce(&KThread) -> R) -> Option<R> {
             s.data(id).map(|t| f(t))
         }
     })
+}
+
+/// The usable range of the calling thread's own stack (`None` in an idle thread), where its
+/// panic report's backtrace may read.
+pub(crate) fn current_stack() -> Option<core::ops::Range<usize>> {
+    with_current_thread(|t| t.stack.as_ref().map(|st| st.bottom()..st.top())).flatten()
 }
 
 /// Records `block` as the calling thread's thread-local block (its first use of a key).
