@@ -136,7 +136,11 @@ fn main() {
     let d = find(&s1, done.thread().id());
     check_eq!(d.state, ThreadState::Finished);
     check_eq!(d.name.as_deref(), Some("done"));
-    check!(d.switches >= 1, "a thread that ran has {} switches", d.switches);
+    check!(
+        d.switches >= 1,
+        "a thread that ran has {} switches",
+        d.switches
+    );
     for (h, name) in [(&spin_a, "spin_a"), (&spin_b, "spin_b")] {
         let t = find(&s1, h.thread().id());
         check_eq!(t.name.as_deref(), Some(name));
@@ -146,7 +150,10 @@ fn main() {
         check_eq!((t.priority, t.base_priority), (SPIN_PRIO, SPIN_PRIO));
     }
     for t in &s1 {
-        check!(!t.is_idle() || t.stack_size == 0, "idle thread with a stack");
+        check!(
+            !t.is_idle() || t.stack_size == 0,
+            "idle thread with a stack"
+        );
         check!(
             t.is_idle() || t.id == me || t.stack_size == STACK,
             "{:?}: stack size {} (spawned with {})",

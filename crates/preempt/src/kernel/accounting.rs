@@ -34,6 +34,7 @@ use super::{with_sched, KThread, ThreadInfo};
 /// A thread's CPU time and switch count (see the module docs). Only touched under the
 /// scheduler lock: by the switch, and by [`sample`].
 #[derive(Default)]
+#[repr(C)] // `start_run` updates both fields with one load pair and one store pair
 pub(crate) struct Account {
     /// CPU time in counter ticks, less the counter value at its latest switch-in while the
     /// thread runs (wrapping arithmetic).
@@ -41,6 +42,11 @@ pub(crate) struct Account {
     /// Times the thread was switched in (its first start included).
     switches: u64,
 }
+
+// The layout `start_run` relies on.
+const _: () = assert!(
+    core::mem::offset_of!(Account, run) == 0 && core::mem::offset_of!(Account, switches) == 8
+);
 
 impl Account {
     /// CPU time in counter ticks at counter time `now`; `running`: the thread is on a core.
@@ -59,6 +65,31 @@ impl Account {
     }
 }
 
+/// The switch-in of `t`: `run -= now`, `switches += 1` (wrapping) on its account, in four
+/// instructions. Written out because the compiler makes a vector subtraction of the two
+/// (`ldr q`, `movi`, `ins`, `sub v`, `str q`), which costs more and, in an interrupt's
+/// switch, traps to save the FP registers (interrupt decisions run with FP access off).
+#[inline(always)]
+fn start_run(t: &mut KThread, now: u64) {
+    // SAFETY: `t` is a valid, exclusive control block; its `account` lies at the constant
+    // offset given, `run` then `switches` (`repr(C)`, two `u64`s, 8-aligned), so the pair
+    // load and store touch exactly those 16 bytes. Only integer registers, no flags.
+    unsafe {
+        core::arch::asm!(
+            "ldp {run}, {sw}, [{t}, #{off}]",
+            "sub {run}, {run}, {now}",
+            "add {sw}, {sw}, #1",
+            "stp {run}, {sw}, [{t}, #{off}]",
+            t = in(reg) core::ptr::from_mut(t),
+            off = const core::mem::offset_of!(KThread, account),
+            now = in(reg) now,
+            run = out(reg) _,
+            sw = out(reg) _,
+            options(nostack, preserves_flags),
+        );
+    }
+}
+
 /// Counter value when core 0 started running threads (its boot flow became its idle thread).
 static START: AtomicU64 = AtomicU64::new(0);
 
@@ -68,23 +99,23 @@ pub(crate) fn uptime_ticks() -> u64 {
 }
 
 /// The switch's accounting: charges the run that ends now to the thread this core ran, starts
-/// `t`'s, makes `t`'s account this core's current one, and returns where `t`'s registers are
-/// (`t.ctx`). Called once per switch, by `sched_lock::contexts`, under the scheduler lock.
+/// `t`'s, makes `t` the block this core's next switch charges, and returns where `t`'s
+/// registers are (`t.ctx`). Called once per switch, by `sched_lock::contexts`, under the
+/// scheduler lock. Ten instructions.
 #[inline(always)]
 pub(super) fn switch_in(this: &PerCpu, t: &mut KThread) -> *mut Context {
     let now = timer::counter_unordered();
-    let out = this.account.load(Ordering::Relaxed);
+    let out = this.running.load(Ordering::Relaxed);
     debug_assert!(!out.is_null(), "a switch on a core that has not started");
-    // SAFETY: `out` is the account of the thread this core runs (set at its switch-in below,
-    // or by `start_core` for the boot flow); its control block is boxed and stays allocated
-    // until after this switch (in the scheduler's table, or in the per-CPU dead slot, which
-    // only the next thread empties). The scheduler lock is held, so nothing else touches the
-    // account; `t` is another thread's block (a switch never switches to its own thread).
-    unsafe { (*out).run = (*out).run.wrapping_add(now) };
-    let a = &mut t.account;
-    a.run = a.run.wrapping_sub(now);
-    a.switches = a.switches.wrapping_add(1);
-    this.account.store(a, Ordering::Relaxed);
+    // SAFETY: `out` is the control block of the thread this core runs (set at its switch-in
+    // below, or by `start_core` for the boot flow): boxed, and allocated until after this
+    // switch (in the scheduler's table, or in the per-CPU dead slot, which only the next
+    // thread empties). The scheduler lock is held, so nothing else touches its account, and
+    // no reference to it is alive: `t` is another thread's (a switch never switches to the
+    // thread it leaves). Only the account is touched, through a place, not a reference.
+    unsafe { (*out).account.run = (*out).account.run.wrapping_add(now) };
+    start_run(t, now);
+    this.running.store(t, Ordering::Relaxed);
     &mut t.ctx
 }
 
@@ -95,7 +126,7 @@ pub(super) fn start_core(this: &PerCpu, idle: &mut KThread) {
     let _ = START.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
     idle.account.run = 0u64.wrapping_sub(now);
     idle.account.switches = 1;
-    this.account.store(&mut idle.account, Ordering::Relaxed);
+    this.running.store(idle, Ordering::Relaxed);
 }
 
 /// One thread as [`sample`] saw it under the scheduler lock.
