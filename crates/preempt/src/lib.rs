@@ -31,6 +31,7 @@ pub mod heap;
 pub mod irq;
 mod kernel;
 pub mod pool;
+pub mod stats;
 pub mod sync;
 pub mod testing;
 pub mod thread;

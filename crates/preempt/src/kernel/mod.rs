@@ -7,6 +7,7 @@
 //! across the switch and released by whichever thread runs next (`finish_switch`), so no other
 //! core can pick up a thread whose registers are still being saved.
 
+pub(crate) mod accounting;
 pub(crate) mod backtrace;
 pub(crate) mod cause;
 pub(crate) mod fault;
@@ -69,6 +70,8 @@ pub(crate) struct KThread {
     /// The thread's thread-local block: the pointer the kernel trusts (`TPIDR_EL0` is only
     /// the fast path's copy, which user code may overwrite); freed with the control block.
     pub tls: TlsRoot,
+    /// Its CPU time and switch count, kept by the switch (`accounting`).
+    pub account: accounting::Account,
 }
 
 /// The scheduler, its tables in the kernel's store: a power-of-two array indexed with a mask,
@@ -408,6 +411,7 @@ pub(crate) fn new_thread(
         exit_stack: None,
         next_dead: None,
         tls: TlsRoot::new(),
+        account: accounting::Account::default(),
     })
     .map_err(drop)
 }

@@ -36,6 +36,9 @@ pub(crate) struct PerCpu {
     /// it waits in the dead slot): the switch reads it instead of looking the thread up.
     /// Set at boot for the idle thread and by every switch; only this core uses it.
     pub current_ctx: AtomicPtr<Context>,
+    /// The control block of the thread running on this core, whose CPU time the next switch
+    /// charges (`accounting`): set like `current_ctx`, only this core uses it.
+    pub running: AtomicPtr<KThread>,
     /// A thread that exited here, to be freed after the switch away from its stack.
     pub dead: DeadSlot,
     /// Exited threads' control blocks waiting to be freed with IRQs enabled.
@@ -53,6 +56,7 @@ impl PerCpu {
             irq_work: AtomicU8::new(0),
             current: AtomicU64::new(0),
             current_ctx: AtomicPtr::new(core::ptr::null_mut()),
+            running: AtomicPtr::new(core::ptr::null_mut()),
             dead: DeadSlot(UnsafeCell::new(None)),
             graveyard: Graveyard {
                 list: UnsafeCell::new(None),

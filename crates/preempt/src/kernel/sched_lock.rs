@@ -213,7 +213,7 @@ fn contexts(
     dead: Option<Box<KThread>>,
 ) -> (*mut Context, *const Context) {
     let next: *mut Context = match sched.switch_data_mut(to) {
-        Some(t) => &mut t.ctx,
+        Some(t) => super::accounting::switch_in(this, t),
         None => fault::kernel_halt(format_args!(
             "scheduler chose a thread with no control block"
         )),

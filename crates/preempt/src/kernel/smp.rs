@@ -54,6 +54,7 @@ pub(super) fn make_idle() -> Box<KThread> {
         exit_stack: None,
         next_dead: None,
         tls: crate::thread::local::TlsRoot::new(),
+        account: super::accounting::Account::default(),
     })
 }
 
@@ -65,6 +66,7 @@ pub(super) fn join(sched: &mut super::Sched, cpu: CpuId, mut idle: Box<KThread>)
     percpu::this()
         .current_ctx
         .store(&mut idle.ctx, Ordering::Relaxed);
+    super::accounting::start_core(percpu::this(), &mut idle);
     let id = sched.add_idle(cpu, idle);
     info.id.store(id.as_u64(), Ordering::Relaxed);
     let first = sched.start(cpu);

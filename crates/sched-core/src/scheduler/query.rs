@@ -106,6 +106,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         self.threads.live() - self.idle_count
     }
 
+    /// Every thread in the table — idle threads and zombies not yet reaped included — in slot
+    /// order; [`live_entries`](Self::live_entries) of them. For statistics (`preempt::stats`),
+    /// which walk the table under the kernel's lock without allocating.
+    pub fn thread_ids(&self) -> impl Iterator<Item = ThreadId> + '_ {
+        self.threads.iter().map(|(id, _)| id)
+    }
+
     /// Occupied slots of the thread table, idle threads included: what a leak
     /// check should compare against the number of idle threads.
     #[must_use]

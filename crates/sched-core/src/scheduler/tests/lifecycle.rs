@@ -221,3 +221,22 @@ fn join_cycles_are_refused() {
     assert_eq!(s.join(0, b), Err(SchedError::AlreadyJoined));
     s.check_invariants().unwrap();
 }
+
+#[test]
+fn thread_ids_lists_every_thread_in_the_table() {
+    let (mut s, idle, ids) = setup(5, &[10, 10, 10]);
+    let all = |s: &crate::Scheduler<u32>| s.thread_ids().collect::<std::vec::Vec<_>>();
+    assert_eq!(all(&s), [idle, ids[0], ids[1], ids[2]]);
+    assert_eq!(all(&s).len(), s.live_entries());
+    // A zombie stays listed until it is reaped; a detached thread leaves at its exit.
+    let _ = s.exit_current(0, ExitStatus::Finished);
+    assert_eq!(s.state(ids[0]), Some(State::Zombie(ExitStatus::Finished)));
+    assert_eq!(all(&s), [idle, ids[0], ids[1], ids[2]]);
+    assert!(s.reap(ids[0]).is_some());
+    assert_eq!(all(&s), [idle, ids[1], ids[2]]);
+    assert_eq!(s.detach(ids[1]), None);
+    assert_eq!(s.current(0), ids[1]);
+    let _ = s.exit_current(0, ExitStatus::Finished);
+    assert_eq!(all(&s), [idle, ids[2]]);
+    assert_eq!(all(&s).len(), s.live_entries());
+}
