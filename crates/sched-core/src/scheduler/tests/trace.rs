@@ -150,4 +150,10 @@ fn a_full_log_keeps_the_first_events_and_counts_the_rest() {
     assert!(matches!(events[0], TraceEvent::Wake { thread, .. } if thread == ids[0]));
     assert_eq!(s.trace_dropped(), extra as u64);
     assert_eq!(s.trace_dropped(), 0, "the count resets");
+    // Each drain makes the whole room free again.
+    for i in 0..2 * TRACE_CAPACITY {
+        let _ = s.spawn(1, i as u32);
+        assert_eq!(drain(&mut s).len(), 1);
+    }
+    assert_eq!(s.trace_dropped(), 0);
 }
