@@ -106,11 +106,13 @@ pub(crate) fn yielding(core: CpuId) {
     }
 }
 
-/// Core `core` switches from `from` to `to` (`sched_lock::contexts`, the decision taken):
-/// the events the hold noted so far, then SwitchOut, a Migrate if `to` last ran elsewhere,
-/// and SwitchIn.
+/// The core of `this` switches from `from` to `to` (`sched_lock::contexts`, the decision
+/// taken): the events the hold noted so far, then SwitchOut, a Migrate if `to` last ran
+/// elsewhere, and SwitchIn. (`this` rather than its core number: the load of the number would
+/// stay in the switch path even with the trace off.)
 #[inline(always)]
-pub(crate) fn switch(sched: &mut Sched, core: CpuId, from: ThreadId, to: ThreadId) {
+pub(crate) fn switch(sched: &mut Sched, this: &percpu::PerCpu, from: ThreadId, to: ThreadId) {
+    let core = this.core();
     drain(sched);
     let yielded = YIELDING
         .get(core)
@@ -240,6 +242,23 @@ pub(crate) fn mark(label: &'static str) {
         other: label.as_ptr() as u64,
         ..now(Kind::Mark, thread)
     });
+}
+
+/// Records written on this core since boot, and the `back`-th newest as (kind, detail, aux,
+/// arg, thread, other), for `preempt::testing::trace`.
+pub(crate) fn newest_here(back: usize) -> (u64, Option<(u8, u8, u16, u32, u64, u64)>) {
+    let (n, r) = ring::newest_here(back);
+    (
+        n,
+        r.map(|r| (r.kind, r.detail, r.aux, r.arg, r.thread, r.other)),
+    )
+}
+
+/// The main thread returned: its Exit (the system ends without `exit_current`).
+#[inline(always)]
+pub(crate) fn main_returned() {
+    let thread = percpu::this().current.load(Ordering::Relaxed);
+    ring::record(now(Kind::Exit, thread));
 }
 
 /// The program ends: freeze the trace and write the file (semihosting boards only).
