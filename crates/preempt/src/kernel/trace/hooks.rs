@@ -47,9 +47,17 @@ pub(crate) fn hold_ends(sched: &mut Sched, core: CpuId) {
     }
 }
 
-/// Moves the scheduler's noted events into this core's ring.
-#[inline]
+/// Moves the scheduler's noted events into this core's ring (a load and a branch when there
+/// are none).
+#[inline(always)]
 fn drain(sched: &mut Sched) {
+    if sched.trace_pending() {
+        drain_now(sched);
+    }
+}
+
+#[inline(never)]
+fn drain_now(sched: &mut Sched) {
     let lost = sched.trace_dropped();
     ring::as_writer(|ring| {
         let time = timer::virtual_counter();
@@ -114,9 +122,12 @@ pub(crate) fn yielding(core: CpuId) {
 pub(crate) fn switch(sched: &mut Sched, this: &percpu::PerCpu, from: ThreadId, to: ThreadId) {
     let core = this.core();
     drain(sched);
-    let yielded = YIELDING
-        .get(core)
-        .is_some_and(|f| f.swap(false, Ordering::Relaxed));
+    // Own core, lock held: a plain load and store, no atomic swap.
+    let yielded = YIELDING.get(core).is_some_and(|f| {
+        let y = f.load(Ordering::Relaxed);
+        f.store(false, Ordering::Relaxed);
+        y
+    });
     let out = switch_out(sched, from, yielded);
     let prio = sched.priority(to).unwrap_or(0);
     let slot = (to.as_u64() as u32 as usize) % LAST_SLOTS;
