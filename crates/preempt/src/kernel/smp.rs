@@ -69,6 +69,7 @@ pub(super) fn join(sched: &mut super::Sched, cpu: CpuId, mut idle: Box<KThread>)
     super::accounting::start_core(percpu::this(), &mut idle);
     let id = sched.add_idle(cpu, idle);
     info.id.store(id.as_u64(), Ordering::Relaxed);
+    super::trace::named(id, &info);
     let first = sched.start(cpu);
     debug_assert_eq!(first, id);
     super::count_in(cpu);
