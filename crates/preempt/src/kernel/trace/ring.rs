@@ -70,10 +70,13 @@ static FROZEN: AtomicBool = AtomicBool::new(false);
 /// `writing` flag raised. `write` gets this core's ring. Bounded: `write` is.
 #[inline(always)]
 pub(super) fn as_writer(write: impl FnOnce(&Ring)) {
+    // Masked before the core is read: a thread preempted between the two could otherwise
+    // move to another core and write into a ring that core is writing too.
+    let irq = cpu::irq_save_stackless();
     let Some(ring) = RINGS.get(cpu::core_id()) else {
+        cpu::irq_restore(irq);
         return;
     };
-    let irq = cpu::irq_save_stackless();
     ring.writing.store(true, Ordering::SeqCst);
     if !FROZEN.load(Ordering::SeqCst) {
         write(ring);
