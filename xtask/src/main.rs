@@ -17,6 +17,8 @@
 //! - [`bench`]: `cargo xtask bench`, the benchmark kernels, their results and baseline check;
 //! - [`profile`]: `cargo xtask profile`, instructions per function of one benchmark window,
 //!   from QEMU's execution log;
+//! - [`trace`]: `cargo xtask trace`, an example run with the kernel's event trace on, drawn
+//!   as Perfetto/Chrome JSON, an SVG timeline and a summary;
 //! - [`image`]: `cargo xtask image`, the boot folder of a Raspberry Pi SD card;
 //! - [`expect`]: the `//! xtask: key=value` directives a test file states its expected
 //!   exit status, output, timeout and GIC version with;
@@ -43,6 +45,7 @@ mod suggest;
 mod template;
 mod test;
 mod toolchain;
+mod trace;
 
 use cli::{help_for, parse, unknown_option, Args};
 
@@ -90,6 +93,8 @@ pub(crate) enum Command {
     Fuzz(fuzz::Options),
     /// `cargo xtask profile`.
     Profile(profile::Options),
+    /// `cargo xtask trace`.
+    Trace(trace::Options),
 }
 
 impl Command {
@@ -102,6 +107,7 @@ impl Command {
                 | Command::Image(_)
                 | Command::Bench(_)
                 | Command::Profile(_)
+                | Command::Trace(_)
         )
     }
 }
@@ -138,6 +144,7 @@ fn main() {
         Command::Bench(opts) => bench::run(&opts),
         Command::Fuzz(opts) => fuzz::run(root, &opts),
         Command::Profile(opts) => profile::run(&opts),
+        Command::Trace(opts) => trace::run(&opts),
     });
     match result {
         Ok(code) => std::process::exit(code),

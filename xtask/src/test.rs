@@ -8,8 +8,8 @@
 //! `<target>/qemu-tests/<name>-<config>.log`; (4) one line per run as it ends, counted
 //! (`[12/87] test  sleep [virt gicv3] ... ok (1.2 s)`), the log tail of failures; (5) the
 //! application template, copied out of the checkout and driven with plain cargo (see
-//! [`crate::template`]); (6) unfiltered, on virt: the benchmark gate (`bench --quick --check`)
-//! and `profile --self-test`, one run each; and the final line `N passed, M failed`. A run
+//! [`crate::template`]); (6) unfiltered, on virt: the benchmark gate (`bench --quick --check`),
+//! `profile --self-test` and `trace --self-test`, one run each; and the final line `N passed, M failed`. A run
 //! passes when QEMU's exit status and output match the `//! xtask:` directives of its source
 //! file (see [`crate::expect`]). Examples are smoke tests: they must end by themselves, with
 //! exit status 0 unless they say otherwise.
@@ -121,6 +121,14 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     match crate::profile::after_tests(&ws, opts)? {
         Some(true) => passed += 1,
         Some(false) => failures.push(("profile --self-test".into(), ws.target_dir.join("profile"))),
+        None => {}
+    }
+    match crate::trace::after_tests(&ws, opts)? {
+        Some(true) => passed += 1,
+        Some(false) => failures.push((
+            "trace --self-test".into(),
+            ws.target_dir.join("trace/self-test/console.log"),
+        )),
         None => {}
     }
     let failed = failures.len();
