@@ -36,6 +36,7 @@ pub mod testing;
 pub mod thread;
 pub mod time;
 pub mod timer;
+pub mod trace;
 
 pub use kernel::fault::{KERNEL_FAULT_EXIT, KERNEL_PANIC_EXIT};
 

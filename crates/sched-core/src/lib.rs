@@ -44,6 +44,7 @@ mod slab;
 mod store;
 mod thread;
 mod timers;
+pub mod trace;
 mod wait_list;
 
 pub use decision::{

@@ -199,6 +199,7 @@ pub(crate) fn exit(code: u32) -> ! {
     #[cfg(feature = "qemu-exit")]
     {
         console::flush();
+        crate::kernel::trace::at_exit();
         preempt_drivers::semihosting::exit(code)
     }
     #[cfg(not(feature = "qemu-exit"))]

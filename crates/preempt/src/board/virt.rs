@@ -107,6 +107,7 @@ pub(crate) fn console_write(bytes: &[u8]) {
 
 /// Ends the run: QEMU exits with `code` through semihosting.
 pub(crate) fn exit(code: u32) -> ! {
+    crate::kernel::trace::at_exit();
     semihosting::exit(code)
 }
 

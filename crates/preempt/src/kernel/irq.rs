@@ -54,11 +54,13 @@ extern "C" fn preempt_irq() -> IrqSwitch {
     board::irq_serve(
         #[inline(always)]
         |line| {
+            super::trace::irq_enter(line);
             if line == board::timer_line() {
                 timer_fired(percpu::this_in_irq());
             } else {
                 run_handler(line);
             }
+            super::trace::irq_exit(line);
         },
     );
     let cpu = percpu::this_in_irq();

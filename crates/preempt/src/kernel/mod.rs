@@ -19,6 +19,7 @@ pub(crate) mod shared;
 pub(crate) mod smp;
 pub(crate) mod stack;
 mod thread_info;
+pub(crate) mod trace;
 pub(crate) mod wait;
 
 use alloc::boxed::Box;
@@ -151,6 +152,7 @@ fn lock_sched_raw_on(core: CpuId) {
 #[inline(always)]
 fn stamp(sched: &mut Sched) {
     sched.set_now(preempt_arch::timer::counter_unordered());
+    trace::hold_begins(sched);
 }
 
 /// Releases the raw scheduler lock taken by [`lock_sched_raw`] when no switch happened.
@@ -223,7 +225,10 @@ pub(crate) fn with_sched_unkicked<R>(f: impl FnOnce(&mut Sched, CpuId) -> R) -> 
     let mut guard = SCHED.lock();
     let sched = made(&mut guard);
     stamp(sched);
-    f(sched, cpu::core_id())
+    let core = cpu::core_id();
+    let r = f(sched, core);
+    trace::hold_ends(sched, core);
+    r
 }
 
 /// The work a kernel call leaves for thread context, done once the scheduler lock is released
@@ -268,6 +273,7 @@ pub(crate) fn exit_current(status: ExitStatus) -> ! {
         record_final_peak(&info, 1);
     }
     let mut lock = SchedLock::take();
+    trace::exiting(lock.sched(), status);
     let out = lock.sched().exit_current(cpu::core_id(), status);
     lock.exit(out.next, out.dead)
 }
@@ -452,6 +458,7 @@ pub(crate) fn spawn(
                 t.id = Some(id);
             }
             info.id.store(id.as_u64(), Ordering::Relaxed);
+            trace::spawned(s, cpu, id, priority, &info);
             (s.preempt_check(cpu), Some(Ok(id)))
         });
         match placed {

@@ -179,6 +179,7 @@ impl SchedLock {
 /// where they are always 0.
 #[inline(always)]
 pub(super) fn end_hold(sched: &mut Sched, core: CpuId) {
+    super::trace::hold_ends(sched, core);
     let kicks = sched.take_new_kicks_on(core);
     if kicks != 0 {
         kick_now(kicks);
@@ -212,6 +213,7 @@ fn contexts(
     to: ThreadId,
     dead: Option<Box<KThread>>,
 ) -> (*mut Context, *const Context) {
+    super::trace::switch(sched, this.core(), from, to);
     let next: *mut Context = match sched.switch_data_mut(to) {
         Some(t) => &mut t.ctx,
         None => fault::kernel_halt(format_args!(

@@ -67,6 +67,7 @@ pub(super) fn join(sched: &mut super::Sched, cpu: CpuId, mut idle: Box<KThread>)
         .store(&mut idle.ctx, Ordering::Relaxed);
     let id = sched.add_idle(cpu, idle);
     info.id.store(id.as_u64(), Ordering::Relaxed);
+    super::trace::named(id, &info);
     let first = sched.start(cpu);
     debug_assert_eq!(first, id);
     super::count_in(cpu);

@@ -155,7 +155,10 @@ pub fn current() -> Thread {
 /// Gives the CPU to the next ready thread of the same or higher priority, if any.
 pub fn yield_now() {
     crate::kernel::wait::assert_may_block("thread::yield_now");
-    kernel::schedule(|s, cpu| (s.yield_now(cpu), ()));
+    kernel::schedule(|s, cpu| {
+        kernel::trace::yielding(cpu);
+        (s.yield_now(cpu), ())
+    });
 }
 
 /// Why [`set_affinity`] refused a mask.

@@ -14,6 +14,7 @@ use super::Scheduler;
 use crate::handles::ObjId;
 use crate::object::KindTag;
 use crate::thread::{State, WaitOn};
+use crate::trace::WakeCause;
 use crate::{CpuId, Next, ThreadId, Ticks, WaitResult};
 
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
@@ -72,6 +73,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         self.note_ready();
         self.enqueue_at(id, level);
+        let timeout = matches!(result, WaitResult::TimedOut);
+        self.trace.wake(id, timeout.then_some(WakeCause::Timeout));
     }
 
     /// Unlinks `id` from the object it waits on, if any. A mutex owner loses

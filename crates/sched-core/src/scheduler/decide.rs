@@ -233,6 +233,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     fn wake_due(&mut self, now: Ticks) {
         while let Some(index) = self.timers.pop_due(now) {
             let id = self.id_of_slot(index);
+            self.trace.expiry(id);
             self.expire(id);
         }
     }

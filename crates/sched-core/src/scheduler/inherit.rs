@@ -88,7 +88,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if t.priority == prio {
             return false;
         }
-        let lowered = prio < t.priority;
+        let (old, base) = (t.priority, t.base_priority);
+        let lowered = prio < old;
         t.priority = prio;
         t.rank = u16::from(prio) + 1;
         let (on, state) = (t.wait.on, t.state);
@@ -102,6 +103,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             let obj = self.objects.get_mut(o).expect("waiter's object vanished");
             obj.waiters.reposition(self.threads.slots_mut(), id.index());
         }
+        self.trace.priority(id, old, prio, base);
         true
     }
 

@@ -8,6 +8,7 @@
 
 use super::Scheduler;
 use crate::thread::{State, Thread};
+use crate::trace::WakeCause;
 use crate::{
     CpuId, ExitOutcome, ExitStatus, JoinPoll, Next, Priority, SchedError, ThreadId, MAX_CPUS,
 };
@@ -35,6 +36,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     pub fn spawn(&mut self, priority: Priority, data: T) -> ThreadId {
         let id = self.insert(Thread::new(data, priority, None));
         self.make_ready(id);
+        self.trace.wake(id, Some(WakeCause::Spawned));
         id
     }
 
@@ -72,6 +74,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 .is_some_and(|w| w.state == State::Joining(cur))
             {
                 self.make_ready(j);
+                self.trace.wake(j, None);
             }
         }
         let dead = if detached {
@@ -207,7 +210,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Err(SchedError::IdleThread);
         }
         t.base_priority = prio;
+        self.trace.explicit(Some(id));
         self.refresh_priority(id);
+        self.trace.explicit(None);
         Ok(())
     }
 }

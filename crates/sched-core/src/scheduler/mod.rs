@@ -30,6 +30,8 @@ mod room;
 mod semaphore;
 mod slice;
 mod smp;
+#[cfg(feature = "trace")]
+mod tracing;
 mod wait;
 
 #[cfg(test)]
@@ -102,6 +104,8 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     /// one-CPU scheduler does; otherwise the per-CPU choice walks the queue for an allowed
     /// thread (see `smp`).
     restricted: u32,
+    /// Events noted for an event trace (empty without the feature `trace`; see `trace`).
+    trace: crate::trace::TraceLog,
 }
 
 /// The thread table, in a store of kind `S`.

@@ -76,6 +76,7 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.update_simple();
         }
         self.make_ready(id);
+        self.trace.wake(id, Some(crate::trace::WakeCause::Spawned));
         Ok(id)
     }
 
