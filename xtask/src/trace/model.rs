@@ -4,8 +4,8 @@
 //!
 //! The JSON, the SVG and the summary all need the same pairing of records, and the pairing is
 //! where partial or odd traces must be tolerated, so it happens once, here, and every output
-//! sees the same repairs: a ring that overwrote a run's switch-in (the run starts at the
-//! core's first record), a switch-in without the previous switch-out (the previous run ends
+//! sees the same repairs: a run whose switch-in is not in the file (it starts with the trace,
+//! or at the core's first record if the ring overwrote older ones), a switch written as switch-in then switch-out (read the other way), a switch-in without the previous switch-out (the previous run ends
 //! there), a timestamp earlier than the record before it on the same core (an interrupt
 //! recorded between a record's clock read and its write: it is moved up), a kind this reader
 //! does not know (skipped and counted). Nothing here can fail: a `Trace` that parsed is
@@ -181,7 +181,7 @@ impl Model {
         let mut current_at = Vec::new();
         let mut run_of_record = Vec::new();
         for (c, core) in trace.cores.iter().enumerate() {
-            let built = build_core(core, &times[c], &seq_of[c], model.end);
+            let built = build_core(core, &times[c], &seq_of[c], (model.start, model.end));
             model.repaired += built.repaired;
             model.unknown += built.unknown;
             model.cores.push(built.core);
@@ -251,6 +251,9 @@ impl Model {
         ticks as f64 * 1e6 / self.counter_hz as f64
     }
 
+    /// Fills [`Model::threads`]: named threads, then unnamed ones seen running. Names given
+    /// to several threads (every core's `idle`) are told apart: by the one core a thread ran
+    /// on (`idle (core 1)`), else by a number (`worker #2`).
     fn name_threads(&mut self, trace: &Trace) {
         for (id, name) in &trace.names {
             if !self.threads.iter().any(|t| t.id == *id) {
@@ -269,6 +272,42 @@ impl Model {
                     });
                 }
             }
+        }
+        let only_core = |id: u64| {
+            let mut cores = self
+                .cores
+                .iter()
+                .filter(|c| c.runs.iter().any(|r| r.thread == id))
+                .map(|c| c.cpu);
+            match (cores.next(), cores.next()) {
+                (Some(cpu), None) => Some(cpu),
+                _ => None,
+            }
+        };
+        let mut renamed = Vec::new();
+        for (i, t) in self.threads.iter().enumerate() {
+            let twins: Vec<&Thread> = self.threads.iter().filter(|o| o.name == t.name).collect();
+            if twins.len() < 2 {
+                continue;
+            }
+            let core = only_core(t.id).filter(|&cpu| {
+                twins
+                    .iter()
+                    .filter(|o| only_core(o.id) == Some(cpu))
+                    .count()
+                    == 1
+            });
+            let rank = twins.iter().position(|o| o.id == t.id).unwrap_or(0) + 1;
+            renamed.push((
+                i,
+                match core {
+                    Some(cpu) => format!("{} (core {cpu})", t.name),
+                    None => format!("{} #{rank}", t.name),
+                },
+            ));
+        }
+        for (i, name) in renamed {
+            self.threads[i].name = name;
         }
     }
 
@@ -390,10 +429,16 @@ fn build_core(
     section: &trace_format::CoreTrace,
     times: &[u64],
     seqs: &[usize],
-    end: u64,
+    (start, end): (u64, u64),
 ) -> BuiltCore {
     let n = section.records.len();
-    let first = times.first().copied().unwrap_or(end);
+    // A run whose switch-in is not in the file began before the first record: at the start
+    // of the trace if the ring lost nothing, else somewhere before the core's first record.
+    let first = if section.dropped == 0 {
+        start
+    } else {
+        times.first().copied().unwrap_or(end)
+    };
     let mut b = BuiltCore {
         core: Core {
             cpu: section.cpu,
@@ -412,7 +457,8 @@ fn build_core(
     let mut last_closed: Option<(usize, u64)> = None;
     let mut irq_stack: Vec<(u32, u64)> = Vec::new();
     let mut raw_irqs = Vec::new();
-    for (i, r) in section.records.iter().enumerate() {
+    for i in switch_out_first(&section.records, times) {
+        let r = &section.records[i];
         let t = times[i];
         match r.kind() {
             None => b.unknown += 1,
@@ -491,6 +537,28 @@ fn build_core(
     }
     b.core.irqs = cut_at_runs(raw_irqs, runs);
     b
+}
+
+/// The order to read a core's records in: as recorded, except that a switch recorded as the
+/// new thread's switch-in followed by the old one's switch-out at the same time is read
+/// switch-out first (the kernel may write either order for one switch).
+fn switch_out_first(records: &[Record], times: &[u64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    let mut i = 0;
+    while i + 1 < records.len() {
+        let (a, b) = (&records[i], &records[i + 1]);
+        if a.kind() == Some(Kind::SwitchIn)
+            && b.kind() == Some(Kind::SwitchOut)
+            && times[i] == times[i + 1]
+            && a.thread != b.thread
+        {
+            order.swap(i, i + 1);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    order
 }
 
 /// Interrupt handlers cut at every run boundary inside them, so that each piece nests in one

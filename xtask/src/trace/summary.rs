@@ -96,7 +96,7 @@ pub fn render(model: &Model) -> String {
         "{:<width$}  {:>12}  {:>6}  {:>6}  {:>9}  {:>12}  {:>14}",
         "thread", "cpu time µs", "share", "runs", "preempted", "longest µs", "worst wake µs"
     );
-    for r in &rows {
+    for r in rows.iter().filter(|r| r.runs > 0) {
         let _ = writeln!(
             out,
             "{:<width$}  {:>12}  {:>5.1}%  {:>6}  {:>9}  {:>12}  {:>14}",
@@ -110,6 +110,14 @@ pub fn render(model: &Model) -> String {
         );
     }
     out.push_str("(worst wake: from a wake of the thread to its next switch-in)\n");
+    let idle: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.runs == 0)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !idle.is_empty() {
+        let _ = writeln!(out, "not seen running: {}", idle.join(", "));
+    }
     for core in model.cores.iter().filter(|c| c.dropped > 0) {
         let _ = writeln!(
             out,

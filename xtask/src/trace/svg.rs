@@ -37,7 +37,14 @@ pub fn render(model: &Model, program: &str) -> String {
     let x = |t: u64| LEFT + (t.saturating_sub(model.start)) as f64 / span * plot;
     let title_h = 28.0;
     let marks_top = title_h;
-    let lanes_top = marks_top + MARK_ROWS as f64 * MARK_ROW + 6.0;
+    let marks = model.points.iter().any(|p| p.kind == Kind::Mark);
+    let lanes_top = marks_top
+        + if marks {
+            MARK_ROWS as f64 * MARK_ROW
+        } else {
+            0.0
+        }
+        + 6.0;
     let lanes_h = LANE * model.cores.len() as f64;
     let axis_y = lanes_top + lanes_h + 4.0;
     let legend_top = axis_y + 40.0;
@@ -66,10 +73,10 @@ pub fn render(model: &Model, program: &str) -> String {
             let (x0, x1) = (x(run.start), x(run.end));
             let _ = writeln!(
                 s,
-                "<rect x=\"{x0:.2}\" y=\"{}\" width=\"{:.2}\" height=\"22\" fill=\"{}\">\
-                 <title>{}: {:.1}–{:.1} µs, {}</title></rect>",
+                "<rect x=\"{x0:.2}\" y=\"{}\" width=\"{:.2}\" height=\"22\" fill=\"{}\" \
+                 stroke=\"white\" stroke-width=\"0.4\"><title>{}: {:.1}–{:.1} µs, {}</title></rect>",
                 top + 8.0,
-                (x1 - x0).max(0.5),
+                (x1 - x0).max(1.0),
                 colour(model, run.thread),
                 escape(&model.name(run.thread)),
                 model.us(run.start - model.start),
