@@ -43,7 +43,7 @@ pub struct Model {
 pub struct Thread {
     /// `ThreadId::as_u64`.
     pub id: u64,
-    /// Its recorded name, or `thread N` when none was recorded.
+    /// Its recorded name, or `thread N` (its slot) when none was recorded.
     pub name: String,
 }
 
@@ -228,7 +228,7 @@ impl Model {
     pub fn name(&self, thread: u64) -> String {
         match self.threads.iter().find(|t| t.id == thread) {
             Some(t) => t.name.clone(),
-            None => format!("thread {thread}"),
+            None => unnamed(thread),
         }
     }
 
@@ -259,7 +259,11 @@ impl Model {
             if !self.threads.iter().any(|t| t.id == *id) {
                 self.threads.push(Thread {
                     id: *id,
-                    name: name.clone(),
+                    name: if name.is_empty() {
+                        unnamed(*id)
+                    } else {
+                        name.clone()
+                    },
                 });
             }
         }
@@ -268,7 +272,7 @@ impl Model {
                 if !self.threads.iter().any(|t| t.id == run.thread) {
                     self.threads.push(Thread {
                         id: run.thread,
-                        name: format!("thread {}", run.thread),
+                        name: unnamed(run.thread),
                     });
                 }
             }
@@ -378,6 +382,15 @@ impl Model {
             args,
             seq,
         })
+    }
+}
+
+/// The name of a thread without one: `thread N` after its slot index `N` (the id's low
+/// half), with `/G` for a slot's later generations (the id's high half, 1 for its first).
+fn unnamed(id: u64) -> String {
+    match (id as u32, id >> 32) {
+        (index, 0 | 1) => format!("thread {index}"),
+        (index, generation) => format!("thread {index}/{generation}"),
     }
 }
 

@@ -138,14 +138,19 @@ pub fn render(model: &Model, program: &str) -> String {
             Kind::Mark => {
                 let label_y = marks_top + MARK_ROW * (mark_row % MARK_ROWS + 1) as f64 - 2.0;
                 mark_row += 1;
+                // Labels near the right edge end at their line instead of starting there.
+                let (label_x, anchor) = if px > WIDTH - 250.0 {
+                    (px - 2.0, "end")
+                } else {
+                    (px + 2.0, "start")
+                };
                 let _ = writeln!(
                     s,
                     "<line x1=\"{px:.2}\" x2=\"{px:.2}\" y1=\"{}\" y2=\"{}\" stroke=\"#555\" \
-                     stroke-dasharray=\"3 2\"/>\n<text x=\"{:.2}\" y=\"{label_y}\" \
-                     font-size=\"11\">{}<title>{}</title></text>",
+                     stroke-dasharray=\"3 2\"/>\n<text x=\"{label_x:.2}\" y=\"{label_y}\" \
+                     text-anchor=\"{anchor}\" font-size=\"11\">{}<title>{}</title></text>",
                     label_y + 2.0,
                     lanes_top + lanes_h,
-                    px + 2.0,
                     escape(&point.title),
                     escape(&tip)
                 );

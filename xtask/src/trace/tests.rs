@@ -203,6 +203,7 @@ fn partial_and_odd_records_are_repaired_not_fatal() {
     let irqs: Vec<_> = m.cores[0].irqs.iter().map(|i| (i.start, i.end)).collect();
     assert_eq!(irqs, [(5, 10), (10, 12), (12, 30)]);
     assert_eq!(m.name(LOW), "thread 2");
+    assert_eq!(m.name(3 << 32 | 7), "thread 7/3");
     let text = summary::render(&m);
     assert!(text.contains("core 2: 100 older records dropped"), "{text}");
     assert!(
