@@ -49,7 +49,8 @@ rpi` and `./sdcard.sh` (one line each; builds in target/template).
 In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in their
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
 (repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`,
-`//! xtask: smp=N` (run with N cores, whatever --smp says).
+`//! xtask: smp=N` (run with N cores, whatever --smp says), `//! xtask: features=F,…`
+(built once more with these cargo features of preempt, e.g. `trace`).
 Logs: target/qemu-tests/<name>-<config>.log
 ",
     },

@@ -84,6 +84,7 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
                     println!("host tests FAILED ({reason})");
                 }
             })?;
+        let artifacts = with_features(&ws, board, artifacts, opts.filter.as_deref())?;
         runs.extend(plan(&ws, opts, board, &artifacts)?);
     }
     if runs.is_empty() && !with_template {
@@ -179,6 +180,46 @@ fn any_kernel_matches(ws: &Workspace, filter: Option<&str>) -> bool {
             })
         })
     })
+}
+
+/// `artifacts` with each selected one whose file asks for cargo features
+/// (`//! xtask: features=…`) rebuilt with them (beside the board's), replacing the plain build.
+fn with_features(
+    ws: &Workspace,
+    board: &'static Board,
+    mut artifacts: Vec<Artifact>,
+    filter: Option<&str>,
+) -> Result<Vec<Artifact>, Error> {
+    for artifact in &mut artifacts {
+        if filter.is_some_and(|f| !artifact.name.contains(f)) {
+            continue;
+        }
+        let features = expect::read(&artifact.src_path)?.features.join(",");
+        if features.is_empty() {
+            continue;
+        }
+        println!(
+            "==> building {} `{}` with features {features}",
+            artifact.kind.name(),
+            artifact.name
+        );
+        let mut cargo_args = board.cargo_args.to_vec();
+        cargo_args.extend(["--features", &features]);
+        let flag = format!("--{}", artifact.kind.name());
+        let selection = [flag.as_str(), artifact.name.as_str()];
+        let built = build::kernels(ws, board, &cargo_args, &selection)?;
+        *artifact = built
+            .into_iter()
+            .find(|a| (a.kind, &a.name) == (artifact.kind, &artifact.name))
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "cargo built no executable for {} `{}` with features {features}",
+                    artifact.kind.name(),
+                    artifact.name
+                ))
+            })?;
+    }
+    Ok(artifacts)
 }
 
 /// Every (binary, configuration) pair to run, with its image made and its log path chosen.
