@@ -12,6 +12,7 @@ mod semaphore;
 mod sleep;
 mod slice;
 mod smp;
+mod trace;
 
 use crate::{Next, Priority, Scheduler, ThreadId};
 
