@@ -9,9 +9,10 @@
 //! (`[12/87] test  sleep [virt gicv3] ... ok (1.2 s)`), the log tail of failures; (5) the
 //! application template, copied out of the checkout and driven with plain cargo (see
 //! [`crate::template`]); (6) unfiltered, on virt: the benchmark gate (`bench --quick --check`),
-//! `profile --self-test` and `trace --self-test`, one run each; and the final line `N passed, M failed`. A run
-//! passes when QEMU's exit status and output match the `//! xtask:` directives of its source
-//! file (see [`crate::expect`]). Examples are smoke tests: they must end by themselves, with
+//! `profile --self-test` and `trace --self-test`, one run each; and the final line `N passed,
+//! M failed`. A run passes when QEMU's exit status and output match the `//! xtask:`
+//! directives of its source file (see [`crate::expect`]; one asking for cargo features is
+//! built once more with them). Examples are smoke tests: they must end by themselves, with
 //! exit status 0 unless they say otherwise.
 
 use std::collections::VecDeque;
