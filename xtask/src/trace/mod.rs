@@ -187,18 +187,28 @@ impl Traced {
                 )))
             }
         };
-        let bytes = std::fs::read(&file).map_err(|e| {
+        let trace = read_trace(&file).map_err(|e| {
             Error::new(format!(
-                "`{example}` exited (status {status}) but left no trace file {} ({e})",
-                file.display()
+                "`{example}` exited (status {status}), but {}",
+                e.message
             ))
         })?;
-        let trace = trace_format::parse(&bytes)
-            .map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
         let strings = elf::Strings::read(&artifact.executable)?;
         let model = Model::build(&trace, &|address, len| strings.get(address, len));
         Ok(Traced { status, model })
     }
+}
+
+/// Reads and parses the trace file at `path`; the error names the file and the problem.
+fn read_trace(path: &Path) -> Result<trace_format::Trace, Error> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::new(format!(
+            "its trace file {} cannot be read: {e}",
+            path.display()
+        ))
+    })?;
+    trace_format::parse(&bytes)
+        .map_err(|e| Error::new(format!("its trace file {} is damaged: {e}", path.display())))
 }
 
 /// Where [`write_outputs`] put the files.

@@ -5,8 +5,9 @@
 //! A thread's CPU time is the sum of its runs, interrupt handlers that ran during them
 //! included (the kernel does not switch threads for a handler). Its share is of all the
 //! time the trace covers on all its cores, so with the idle threads the shares add up to
-//! about 100 %. The wake-to-run latency is from a wake of the thread to its next switch-in,
-//! on any core.
+//! 100 % — less the time of cores that never switched threads while the trace was recorded
+//! (an idle core shows its interrupts but no run: which thread it ran is not recorded). The
+//! wake-to-run latency is from a wake of the thread to its next switch-in, on any core.
 
 use std::fmt::Write;
 

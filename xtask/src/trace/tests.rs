@@ -365,8 +365,24 @@ fn a_trace_survives_the_file_and_damage_is_named() {
     let bytes = trace_format::encode(&trace);
     let back = trace_format::parse(&bytes).unwrap();
     assert_eq!(model(&back).flows, model(&trace).flows);
-    let err = trace_format::parse(&bytes[..bytes.len() - 7]).unwrap_err();
-    assert!(err.to_string().contains("cut short"), "{err}");
+    let dir = std::env::temp_dir().join(format!("xtask-trace-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(trace_format::FILE_NAME);
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(super::read_trace(&file).unwrap(), trace);
+    std::fs::write(&file, &bytes[..bytes.len() - 7]).unwrap();
+    let err = super::read_trace(&file).unwrap_err().message;
+    assert!(
+        err.contains("preempt-trace.bin is damaged: trace cut short"),
+        "{err}"
+    );
+    std::fs::write(&file, b"MZ not a trace").unwrap();
+    let err = super::read_trace(&file).unwrap_err().message;
+    assert!(err.contains("not a preempt trace"), "{err}");
+    std::fs::remove_file(&file).unwrap();
+    let err = super::read_trace(&file).unwrap_err().message;
+    assert!(err.contains("cannot be read"), "{err}");
+    let _ = std::fs::remove_dir(&dir);
 }
 
 #[test]
