@@ -404,3 +404,63 @@ fn mark_texts_come_from_the_elf() {
     assert!(Strings::read(&exe).unwrap().sections() > 3);
     assert!(Strings::parse(b"not an elf").is_err());
 }
+
+#[test]
+fn full_rings_on_four_cores_are_drawn() {
+    // 8192 records per core (a full kernel ring): switches every 10 ticks among 50 threads,
+    // an interrupt across every fourth switch, a wake before each switch-in.
+    let cores = (0..4u32)
+        .map(|cpu| {
+            let mut records = Vec::new();
+            let mut t = 1000;
+            let mut prev = 0;
+            while records.len() + 5 <= 8192 {
+                let thread = 1 + (t / 10 + u64::from(cpu)) % 50;
+                records.push(wake(t - 3, thread, prev));
+                if t % 40 == 0 {
+                    records.push(irq(t - 1, Kind::IrqEnter, 30));
+                }
+                if prev != 0 {
+                    records.push(switch_out(t, prev, Reason::Preempted));
+                }
+                records.push(switch_in(t, thread, 1));
+                if t % 40 == 0 {
+                    records.push(irq(t + 1, Kind::IrqExit, 30));
+                }
+                prev = thread;
+                t += 10;
+            }
+            CoreTrace {
+                cpu,
+                dropped: 12345,
+                records,
+            }
+        })
+        .collect();
+    let trace = Trace {
+        counter_hz: 62_500_000,
+        cores,
+        names: (1..=50).map(|i| (i, format!("worker {i}"))).collect(),
+    };
+    let start = std::time::Instant::now();
+    let m = model(&trace);
+    let (text, picture, table) = (
+        json::render(&m, "big"),
+        svg::render(&m, "big"),
+        summary::render(&m),
+    );
+    let slices = check::slices_nest(&text).unwrap();
+    assert!(slices > 4 * 2000, "{slices}");
+    check::names_every_thread(&m, &picture).unwrap();
+    assert!(
+        table.contains("core 3: 12345 older records dropped"),
+        "{table}"
+    );
+    assert_eq!(m.repaired, 0);
+    println!(
+        "{slices} slices, {} KiB of JSON, {} KiB of SVG in {:?}",
+        text.len() / 1024,
+        picture.len() / 1024,
+        start.elapsed()
+    );
+}
