@@ -6,9 +6,9 @@
 //! working directory (the layout is crate `trace-format`). So this command builds the example
 //! with `--features trace` (plus the board's cargo arguments), runs it under `-icount`
 //! (deterministic timing: the same trace every run) with a timeout, QEMU's working directory a
-//! scratch folder under `<target>/trace/`, then reads the file: [`model`] pairs records into
-//! runs, interrupt handlers, instants and wake-to-run flows; [`json`], [`svg`] and [`summary`]
-//! draw them; [`elf`] reads mark texts from the example's ELF. [`check`] holds what
+//! scratch folder under `<target>/trace/`, then reads the file: [`model`] (with [`runs`] for
+//! each core) pairs records into runs, interrupt handlers, instants and wake-to-run flows;
+//! [`json`], [`svg`] and [`summary`] draw them; [`elf`] reads mark texts from the example's ELF. [`check`] holds what
 //! `--self-test` verifies (the `mutex` example's priority-inheritance story, well-nested JSON,
 //! an SVG naming every thread); `cargo xtask test` runs it as one more run.
 
@@ -16,6 +16,7 @@ mod check;
 mod elf;
 mod json;
 mod model;
+mod runs;
 mod summary;
 mod svg;
 #[cfg(test)]

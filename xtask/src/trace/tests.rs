@@ -3,7 +3,8 @@
 
 use trace_format::{CoreTrace, Kind, Reason, Record, Trace, WaitKind, WakeCause};
 
-use super::model::{Ending, Model};
+use super::model::Model;
+use super::runs::Ending;
 use super::{check, json, summary, svg};
 
 /// 1 MHz: one tick is one microsecond.
