@@ -20,17 +20,17 @@ use super::model::{Model, Run};
 pub fn render(model: &Model, program: &str) -> String {
     let mut out = Events::default();
     out.event(&format!(
-        r#""ph":"M","pid":1,"tid":0,"name":"process_name","args":{{"name":{}}}"#,
+        r#""ph":"M","pid":1,"tid":0,"ts":0,"name":"process_name","args":{{"name":{}}}"#,
         string(&format!("preempt: {program}"))
     ));
     for core in &model.cores {
         let tid = core.cpu + 1;
         out.event(&format!(
-            r#""ph":"M","pid":1,"tid":{tid},"name":"thread_name","args":{{"name":"core {}"}}"#,
+            r#""ph":"M","pid":1,"tid":{tid},"ts":0,"name":"thread_name","args":{{"name":"core {}"}}"#,
             core.cpu
         ));
         out.event(&format!(
-            r#""ph":"M","pid":1,"tid":{tid},"name":"thread_sort_index","args":{{"sort_index":{}}}"#,
+            r#""ph":"M","pid":1,"tid":{tid},"ts":0,"name":"thread_sort_index","args":{{"sort_index":{}}}"#,
             core.cpu
         ));
         for run in &core.runs {
