@@ -465,3 +465,59 @@ fn full_rings_on_four_cores_are_drawn() {
         start.elapsed()
     );
 }
+
+#[test]
+fn random_records_never_panic_and_always_nest() {
+    // A small linear congruential generator: reproducible without a dependency.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    for round in 0..200 {
+        let cores = (0..1 + next(4) as u32)
+            .map(|cpu| {
+                let mut t = next(1000);
+                let records = (0..next(60))
+                    .map(|_| {
+                        // Mostly forward, sometimes back in time.
+                        t = (t + next(20)).saturating_sub(next(4) * 3);
+                        Record {
+                            time: t,
+                            kind: next(15) as u8,
+                            detail: next(8) as u8,
+                            aux: next(8) as u16,
+                            arg: next(40) as u32,
+                            thread: next(5),
+                            other: next(5),
+                        }
+                    })
+                    .collect();
+                CoreTrace {
+                    cpu,
+                    dropped: next(2),
+                    records,
+                }
+            })
+            .collect();
+        let trace = Trace {
+            counter_hz: 1 + next(100),
+            cores,
+            names: vec![(1, "one".into()), (2, "one".into()), (3, String::new())],
+        };
+        let m = model(&trace);
+        let text = json::render(&m, "random");
+        if let Err(e) = check::slices_nest(&text) {
+            panic!("round {round}: {e}\n{trace:?}");
+        }
+        check::names_every_thread(&m, &svg::render(&m, "random")).unwrap();
+        let _ = summary::render(&m);
+        for core in &m.cores {
+            for pair in core.runs.windows(2) {
+                assert!(pair[0].start <= pair[0].end && pair[0].end <= pair[1].start);
+            }
+        }
+    }
+}
