@@ -16,6 +16,8 @@ mod check;
 mod elf;
 mod json;
 mod model;
+#[cfg(test)]
+mod robust_tests;
 mod runs;
 mod summary;
 mod svg;
