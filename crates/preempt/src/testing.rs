@@ -239,3 +239,19 @@ pub fn icount_turn() -> Option<core::time::Duration> {
 pub fn timer_interrupts() -> u64 {
     crate::kernel::percpu::timer_interrupts_all()
 }
+
+/// The event trace's ring of the calling core (feature `trace`; see `preempt::trace`).
+pub mod trace {
+    /// Records written into this core's ring since boot, kept or since overwritten (0
+    /// without the feature `trace`).
+    pub fn recorded() -> u64 {
+        crate::kernel::trace::newest_here(0).0
+    }
+
+    /// The `back`-th newest record in this core's ring (0: the newest) as its fields `(kind,
+    /// detail, aux, arg, thread, other)` (see `trace_format::Record`); `None` without the
+    /// feature, or when the ring does not hold that many.
+    pub fn newest(back: usize) -> Option<(u8, u8, u16, u32, u64, u64)> {
+        crate::kernel::trace::newest_here(back).1
+    }
+}

@@ -20,7 +20,7 @@
 //!
 //! Who caused a wake-up is the *actor* of the hold, which the kernel names as it takes the
 //! lock ([`Scheduler::trace_begin`](crate::Scheduler::trace_begin)): the thread running on
-//! the core that took it, or an interrupt handler. A deadline that passed overrides it
+//! the core that took it, or an interrupt handler (or the kernel on an idle core: no thread). A deadline that passed overrides it
 //! ([`WakeCause::Timeout`]), as does a thread's creation ([`WakeCause::Spawned`]).
 
 use crate::{Priority, ThreadId};
@@ -132,6 +132,10 @@ impl TraceLog {
     /// The hold about to start acts for `thread` (`None`: an interrupt handler).
     pub(crate) fn begin(&mut self, thread: Option<ThreadId>) {
         self.actor = thread.map_or(Actor::Interrupt, Actor::Thread);
+    }
+
+    pub(crate) fn pending(&self) -> bool {
+        self.len != 0 || self.dropped != 0
     }
 
     /// Notes that `thread` became ready; `cause` overrides the actor's (a deadline, a spawn).

@@ -213,7 +213,7 @@ fn contexts(
     to: ThreadId,
     dead: Option<Box<KThread>>,
 ) -> (*mut Context, *const Context) {
-    super::trace::switch(sched, this.core(), from, to);
+    super::trace::switch(sched, this, from, to);
     let next: *mut Context = match sched.switch_data_mut(to) {
         Some(t) => &mut t.ctx,
         None => fault::kernel_halt(format_args!(

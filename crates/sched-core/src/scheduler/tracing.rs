@@ -8,19 +8,21 @@ use crate::CpuId;
 impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Starts a hold of the scheduler lock for an event trace: wake-ups and boosts noted
     /// until the next call are caused by the thread running on `cpu` or, with `in_irq`, by an
-    /// interrupt handler. Call right after taking the lock.
+    /// interrupt handler (or nobody: the idle thread). Call right after taking the lock.
     #[inline]
     pub fn trace_begin(&mut self, cpu: CpuId, in_irq: bool) {
-        let actor = if in_irq {
-            None
-        } else {
-            self.current
-                .get(cpu)
-                .copied()
-                .flatten()
-                .filter(|&id| !self.entry(id).is_idle())
+        let actor = match (self.current.get(cpu), self.idle.get(cpu)) {
+            (Some(&current), Some(&idle)) if !in_irq && current != idle => current,
+            _ => None,
         };
         self.trace.begin(actor);
+    }
+
+    /// Whether anything was noted (or lost) since the last drain: one load, so that a hold
+    /// with nothing to report costs the kernel no more.
+    #[inline]
+    pub fn trace_pending(&self) -> bool {
+        self.trace.pending()
     }
 
     /// Hands the events noted since the last drain to `f`, oldest first.

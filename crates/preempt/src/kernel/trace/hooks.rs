@@ -47,9 +47,17 @@ pub(crate) fn hold_ends(sched: &mut Sched, core: CpuId) {
     }
 }
 
-/// Moves the scheduler's noted events into this core's ring.
-#[inline]
+/// Moves the scheduler's noted events into this core's ring (a load and a branch when there
+/// are none).
+#[inline(always)]
 fn drain(sched: &mut Sched) {
+    if sched.trace_pending() {
+        drain_now(sched);
+    }
+}
+
+#[inline(never)]
+fn drain_now(sched: &mut Sched) {
     let lost = sched.trace_dropped();
     ring::as_writer(|ring| {
         let time = timer::virtual_counter();
@@ -106,15 +114,20 @@ pub(crate) fn yielding(core: CpuId) {
     }
 }
 
-/// Core `core` switches from `from` to `to` (`sched_lock::contexts`, the decision taken):
-/// the events the hold noted so far, then SwitchOut, a Migrate if `to` last ran elsewhere,
-/// and SwitchIn.
+/// The core of `this` switches from `from` to `to` (`sched_lock::contexts`, the decision
+/// taken): the events the hold noted so far, then SwitchOut, a Migrate if `to` last ran
+/// elsewhere, and SwitchIn. (`this` rather than its core number: the load of the number would
+/// stay in the switch path even with the trace off.)
 #[inline(always)]
-pub(crate) fn switch(sched: &mut Sched, core: CpuId, from: ThreadId, to: ThreadId) {
+pub(crate) fn switch(sched: &mut Sched, this: &percpu::PerCpu, from: ThreadId, to: ThreadId) {
+    let core = this.core();
     drain(sched);
-    let yielded = YIELDING
-        .get(core)
-        .is_some_and(|f| f.swap(false, Ordering::Relaxed));
+    // Own core, lock held: a plain load and store, no atomic swap.
+    let yielded = YIELDING.get(core).is_some_and(|f| {
+        let y = f.load(Ordering::Relaxed);
+        f.store(false, Ordering::Relaxed);
+        y
+    });
     let out = switch_out(sched, from, yielded);
     let prio = sched.priority(to).unwrap_or(0);
     let slot = (to.as_u64() as u32 as usize) % LAST_SLOTS;
@@ -240,6 +253,23 @@ pub(crate) fn mark(label: &'static str) {
         other: label.as_ptr() as u64,
         ..now(Kind::Mark, thread)
     });
+}
+
+/// Records written on this core since boot, and the `back`-th newest as (kind, detail, aux,
+/// arg, thread, other), for `preempt::testing::trace`.
+pub(crate) fn newest_here(back: usize) -> (u64, Option<(u8, u8, u16, u32, u64, u64)>) {
+    let (n, r) = ring::newest_here(back);
+    (
+        n,
+        r.map(|r| (r.kind, r.detail, r.aux, r.arg, r.thread, r.other)),
+    )
+}
+
+/// The main thread returned: its Exit (the system ends without `exit_current`).
+#[inline(always)]
+pub(crate) fn main_returned() {
+    let thread = percpu::this().current.load(Ordering::Relaxed);
+    ring::record(now(Kind::Exit, thread));
 }
 
 /// The program ends: freeze the trace and write the file (semihosting boards only).

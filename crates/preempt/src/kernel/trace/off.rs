@@ -3,6 +3,7 @@
 
 use sched_core::{CpuId, ExitStatus, Priority, ThreadId};
 
+use crate::kernel::percpu::PerCpu;
 use crate::kernel::{Sched, ThreadInfo};
 
 #[inline(always)]
@@ -12,7 +13,7 @@ pub(crate) fn hold_ends(_: &mut Sched, _: CpuId) {}
 #[inline(always)]
 pub(crate) fn yielding(_: CpuId) {}
 #[inline(always)]
-pub(crate) fn switch(_: &mut Sched, _: CpuId, _: ThreadId, _: ThreadId) {}
+pub(crate) fn switch(_: &mut Sched, _: &PerCpu, _: ThreadId, _: ThreadId) {}
 #[inline(always)]
 pub(crate) fn spawned(_: &Sched, _: CpuId, _: ThreadId, _: Priority, _: &ThreadInfo) {}
 #[inline(always)]
@@ -27,3 +28,8 @@ pub(crate) fn irq_exit(_: u32) {}
 pub(crate) fn mark(_: &'static str) {}
 #[inline(always)]
 pub(crate) fn at_exit() {}
+#[inline(always)]
+pub(crate) fn main_returned() {}
+pub(crate) fn newest_here(_: usize) -> (u64, Option<(u8, u8, u16, u32, u64, u64)>) {
+    (0, None)
+}

@@ -114,6 +114,26 @@ pub(super) fn record(rec: Record) {
     });
 }
 
+/// This core's ring for a look by tests (`preempt::testing::trace`): records written here
+/// since boot, and the `back`-th newest one still kept. Consistent: IRQs are masked, and
+/// only this core writes its ring.
+pub(super) fn newest_here(back: usize) -> (u64, Option<Record>) {
+    let Some(ring) = RINGS.get(cpu::core_id()) else {
+        return (0, None);
+    };
+    let irq = cpu::irq_save();
+    let head = ring.head.load(Ordering::Relaxed);
+    let kept = head.min(CAPACITY as u64);
+    let newest = (back < kept as usize).then(|| {
+        let at = head - 1 - back as u64;
+        // SAFETY: IRQs masked on the ring's own core, its only writer: nothing writes the
+        // slot while it is copied; the index is in bounds.
+        unsafe { (*ring.records.get())[(at as usize) & (CAPACITY - 1)] }
+    });
+    cpu::irq_restore(irq);
+    (head, newest)
+}
+
 /// Stops all recording. `true` for the one caller that froze it (it writes the file); a
 /// later caller gets `false`. Waits for writes in progress on other cores, a bounded number
 /// of spins each (a core stopped in the middle of one cannot hold the exit back).

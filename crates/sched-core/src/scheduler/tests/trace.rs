@@ -128,14 +128,17 @@ fn an_explicit_priority_change_is_no_boost_and_the_idle_thread_wakes_nobody() {
     assert_eq!(s.current(0), idle);
     by_thread(&mut s); // the idle thread is running: no thread acts
     s.wake(a).unwrap();
-    assert!(matches!(
-        drain(&mut s)[..],
+    assert_eq!(
+        drain(&mut s),
         [TraceEvent::Wake {
+            thread: a,
             cause: WakeCause::Interrupt,
-            waker: None,
-            ..
+            waker: None
         }]
-    ));
+    );
+    assert!(!s.trace_pending());
+    let _ = s.spawn(1, 9);
+    assert!(s.trace_pending());
 }
 
 #[test]
