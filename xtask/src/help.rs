@@ -50,7 +50,8 @@ In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in the
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
 (repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`,
 `//! xtask: smp=N` (run with N cores, whatever --smp says), `//! xtask: features=F,…`
-(built once more with these cargo features of preempt, e.g. `trace`).
+(built once more with these cargo features of preempt, e.g. `trace`; QEMU then runs in
+target/qemu-tests/<name>-<config>.files/, where a trace file lands).
 Logs: target/qemu-tests/<name>-<config>.log
 ",
     },

@@ -55,6 +55,9 @@ struct Run {
     image: PathBuf,
     expect: Expectations,
     log: PathBuf,
+    /// QEMU's working directory, for a binary built with features (`trace` writes its file
+    /// there): one per run, so parallel runs do not write over each other's files.
+    workdir: Option<PathBuf>,
 }
 
 /// Runs the command; returns the process exit status.
@@ -275,6 +278,9 @@ fn plan(
                     image: image.clone(),
                     expect: expect.clone(),
                     log: log_dir.join(format!("{stem}-{}.log", config.replace(' ', "-"))),
+                    workdir: (!expect.features.is_empty()).then(|| {
+                        log_dir.join(format!("{stem}-{}.files", config.replace(' ', "-")))
+                    }),
                 });
             }
         }
@@ -351,7 +357,13 @@ fn execute(qemu: &Path, run: &Run) -> Result<(), String> {
         .try_clone()
         .map_err(|e| format!("cannot duplicate log handle: {e}"))?;
     let icount = run.expect.icount;
-    let mut child = qemu::command(qemu, run.board, run.gic, run.smp, icount, &run.image, &[])
+    let mut cmd = qemu::command(qemu, run.board, run.gic, run.smp, icount, &run.image, &[]);
+    if let Some(dir) = &run.workdir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
