@@ -242,6 +242,9 @@ pub fn timer_interrupts() -> u64 {
 
 /// The event trace's ring of the calling core (feature `trace`; see `preempt::trace`).
 pub mod trace {
+    /// A record's fields: `(kind, detail, aux, arg, thread, other)`.
+    pub type RecordFields = (u8, u8, u16, u32, u64, u64);
+
     /// Records written into this core's ring since boot, kept or since overwritten (0
     /// without the feature `trace`).
     pub fn recorded() -> u64 {
@@ -251,7 +254,7 @@ pub mod trace {
     /// The `back`-th newest record in this core's ring (0: the newest) as its fields `(kind,
     /// detail, aux, arg, thread, other)` (see `trace_format::Record`); `None` without the
     /// feature, or when the ring does not hold that many.
-    pub fn newest(back: usize) -> Option<(u8, u8, u16, u32, u64, u64)> {
+    pub fn newest(back: usize) -> Option<RecordFields> {
         crate::kernel::trace::newest_here(back).1
     }
 }

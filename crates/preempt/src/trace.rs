@@ -17,7 +17,8 @@ pub const ENABLED: bool = cfg!(feature = "trace");
 /// it. Callable from any context: threads, interrupt handlers, with IRQs masked.
 ///
 /// Only the label's address and length are recorded: `cargo xtask trace` reads its text from
-/// the program's image, which is why it must be `'static`.
+/// the program's image, so pass a string literal (a `'static` string made at run time, e.g.
+/// leaked from the heap, is not in the image and shows as its address).
 #[inline(always)]
 pub fn mark(label: &'static str) {
     crate::kernel::trace::mark(label);

@@ -11,6 +11,7 @@ use trace_format::{Kind, Reason, Record, WaitKind, WakeCause};
 
 use super::{names, ring};
 use crate::kernel::{percpu, Sched, ThreadInfo};
+use crate::testing::trace::RecordFields;
 
 /// A record of `kind` about `thread`, for `ring::record` to stamp.
 #[inline(always)]
@@ -257,7 +258,7 @@ pub(crate) fn mark(label: &'static str) {
 
 /// Records written on this core since boot, and the `back`-th newest as (kind, detail, aux,
 /// arg, thread, other), for `preempt::testing::trace`.
-pub(crate) fn newest_here(back: usize) -> (u64, Option<(u8, u8, u16, u32, u64, u64)>) {
+pub(crate) fn newest_here(back: usize) -> (u64, Option<RecordFields>) {
     let (n, r) = ring::newest_here(back);
     (
         n,

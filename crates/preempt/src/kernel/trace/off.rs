@@ -30,6 +30,6 @@ pub(crate) fn mark(_: &'static str) {}
 pub(crate) fn at_exit() {}
 #[inline(always)]
 pub(crate) fn main_returned() {}
-pub(crate) fn newest_here(_: usize) -> (u64, Option<(u8, u8, u16, u32, u64, u64)>) {
+pub(crate) fn newest_here(_: usize) -> (u64, Option<crate::testing::trace::RecordFields>) {
     (0, None)
 }
