@@ -1,14 +1,17 @@
 //! The command line: words to a [`Command`], with `--flag value` and `--flag=value` alike.
 //!
 //! `parse` dispatches on the command word; each command's options are parsed by its
-//! function here (`run`, `test`, `image`) or in its module (`bench`, `fuzz`, `profile`, `gdb`). A mistake is
+//! function here (`run`, `test`, `image`) or in its module (`bench`, `fuzz`, `profile`,
+//! `gdb`, `trace`). A mistake is
 //! one line saying what is wrong, with the closest valid name when one is close (see
 //! [`crate::suggest`]), then `see 'cargo xtask help COMMAND'`; exit status 2.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::{bench, board, fuzz, gdb, help, image, profile, run, suggest, test, Command, Error};
+use crate::{
+    bench, board, fuzz, gdb, help, image, profile, run, suggest, test, trace, Command, Error,
+};
 
 /// The page of `command`, as `COMMAND --help` asks.
 pub fn help_for(command: &str) -> Command {
@@ -101,6 +104,7 @@ pub fn parse(words: Vec<String>) -> Result<Command, Error> {
         "fuzz" => fuzz::parse(args),
         "profile" => profile::parse(args),
         "gdb" => gdb::parse(args),
+        "trace" => trace::parse(args),
         other => {
             return Err(Error::usage(format!(
                 "unknown command `{other}`{}\nsee 'cargo xtask help'",
@@ -316,6 +320,7 @@ mod tests {
             ("bench", "--quick"),
             ("fuzz", "--seconds 5"),
             ("profile", "--listing"),
+            ("trace", "--self-test"),
         ] {
             for flag in ["--help", "-h"] {
                 let line = format!("{command} {option} {flag}");
@@ -393,7 +398,7 @@ mod tests {
             "--gic" | "--jobs" | "--timeout" | "--seconds" | "--smp" => "2",
             _ => "x",
         };
-        for command in ["run", "test", "image", "bench", "fuzz"] {
+        for command in ["run", "test", "image", "bench", "fuzz", "trace"] {
             for flag in help::flags(command) {
                 let takes_value = help::page(command).unwrap().lines().any(|l| {
                     l.starts_with(&format!("  {flag} "))

@@ -11,6 +11,7 @@
 //! //! xtask: gic=2                    run only with this GIC version
 //! //! xtask: smp=4                    run with this many cores, whatever `--smp` says
 //! //! xtask: icount=off               run in real time, the cores in parallel (MTTCG)
+//! //! xtask: features=trace           build it with these cargo features of `preempt` too
 //! ```
 //!
 //! `icount=off` is for stress tests of real parallelism: under `-icount` (the default, for
@@ -45,6 +46,9 @@ pub struct Expectations {
     /// Whether to run under `-icount` (deterministic, cores taking turns; the default) or in
     /// real time with the cores in parallel (`icount=off`).
     pub icount: bool,
+    /// Cargo features of the kernel package to build this binary with, beyond the board's
+    /// (`features=trace`): `test` builds it once more with them.
+    pub features: Vec<String>,
 }
 
 impl Default for Expectations {
@@ -57,6 +61,7 @@ impl Default for Expectations {
             gic: None,
             smp: None,
             icount: true,
+            features: Vec::new(),
         }
     }
 }
@@ -158,9 +163,21 @@ fn apply(exp: &mut Expectations, directive: &str) -> Result<(), String> {
                 _ => return Err(bad("`on` or `off`")),
             }
         }
+        "features" => {
+            for feature in value.split(',').map(str::trim) {
+                let valid = !feature.is_empty()
+                    && feature
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !valid {
+                    return Err(bad("a comma-separated list of cargo features"));
+                }
+                exp.features.push(feature.to_string());
+            }
+        }
         _ => {
             return Err(format!(
-                "unknown xtask directive `{key}` (known: expect-exit, expect-output, reject-output, timeout, gic, smp, icount)"
+                "unknown xtask directive `{key}` (known: expect-exit, expect-output, reject-output, timeout, gic, smp, icount, features)"
             ))
         }
     }
@@ -175,7 +192,8 @@ mod tests {
     fn reads_the_leading_comment_block() {
         let src = "//! Preemption test.\n//!\n//! xtask: expect-exit=3\n//! xtask: expect-output=tick 10\n\
                    //! xtask: expect-output= all done \n// plain comment\n//! xtask: timeout=30\n\n#![no_std]\n\
-                   //! xtask: gic=2\n//! xtask: smp=4\n//! xtask: icount=off\nfn main() {}\n//! xtask: expect-exit=9\n";
+                   //! xtask: gic=2\n//! xtask: smp=4\n//! xtask: icount=off\n//! xtask: features=trace, x_y\n\
+                   fn main() {}\n//! xtask: expect-exit=9\n";
         let exp = parse(src).unwrap();
         assert_eq!(exp.exit, 3);
         assert_eq!(exp.outputs, ["tick 10", "all done"]);
@@ -183,6 +201,7 @@ mod tests {
         assert_eq!(exp.gic, Some(2));
         assert_eq!(exp.smp, Some(4));
         assert!(!exp.icount);
+        assert_eq!(exp.features, ["trace", "x_y"]);
         assert_eq!(
             parse("#![no_main]\nfn main() {}").unwrap(),
             Expectations::default()
@@ -222,6 +241,9 @@ mod tests {
             "smp=5",
             "smp=two",
             "icount=no",
+            "features=",
+            "features=trace,",
+            "features=a b",
             "expect-output=",
             "reject-output=",
             "expect-exit",

@@ -43,15 +43,17 @@ address in the program's code gets `function (file:line)` appended, from the ELF
 
 Each QEMU run prints one line, `[done/total] test  NAME [CONFIG] ... ok (SECS s)`; the
 last line is `N passed, M failed`. Unless --filter is given, `test` ends with
-`bench --quick --check` and `profile --self-test` on virt (`--filter profile`: only the
-latter). Before that, templates/app is copied to the temp folder,
+`bench --quick --check`, `profile --self-test` and `trace --self-test` on virt
+(`--filter profile` or `--filter trace`: only that one). Before that, templates/app is copied to the temp folder,
 pointed at this checkout and checked with `cargo run`, `cargo test`, `cargo run --features
 rpi` and `./sdcard.sh` (one line each; builds in target/template).
 
 In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in their
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
 (repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`,
-`//! xtask: smp=N` (run with N cores, whatever --smp says).
+`//! xtask: smp=N` (run with N cores, whatever --smp says), `//! xtask: features=F,…`
+(built once more with these cargo features of preempt, e.g. `trace`; QEMU then runs in
+target/qemu-tests/<name>-<config>.files/, where a trace file lands).
 Logs: target/qemu-tests/<name>-<config>.log (backtrace addresses named as in `run`;
 expect-output is checked against that text)
 ",
@@ -118,6 +120,33 @@ with a breakpoint at the program's main (the function given to `preempt::entry!`
 `continue` runs to it. The console shares this terminal; QEMU has no time limit and is
 stopped when gdb exits. Needs gdb-multiarch (Debian/Ubuntu: sudo apt install gdb-multiarch).
 Crash reports' `pc`/`lr`/`#N` addresses work with `list *0xADDR` and `info symbol 0xADDR`.
+",
+    },
+    Page {
+        name: "trace",
+        summary: "Run an example with the scheduler trace on: Perfetto JSON, SVG timeline, summary",
+        usage: "cargo xtask trace [options]",
+        options: "  --example NAME    example of crates/preempt/examples/ to trace (default: demo)
+  --board BOARD     virt (default) or rpi-zero2w
+  --smp N           run on N cores, 1 to 4 (default: 4)
+  --out DIR         folder for the outputs (default: target/trace/<example>)
+  --timeout SECS    give up if the program has not ended after SECS seconds (default: 60)
+  --self-test       trace the `mutex` example and check its priority-inheritance story and
+                    the outputs (part of `cargo xtask test`)
+
+Builds the example with `--features trace`, runs it under -icount (deterministic: the same
+trace every run), console on this terminal; the kernel writes its per-core event rings to
+preempt-trace.bin as the program exits (the program must end). Then writes:
+  trace.json     Chrome trace-event JSON: open it in https://ui.perfetto.dev (\"Open trace
+                 file\") or chrome://tracing. One track per core; a slice per thread run
+                 (how it ended, its priority), interrupt handlers inside; instants for wakes,
+                 spawns, exits, boosts, restores, deadlines and marks
+                 (`preempt::trace::mark(\"text\")`); an arrow from each wake to the woken
+                 thread's next run
+  timeline.svg   the same as a picture any browser shows: a lane per core, a colour per
+                 thread (legend), interrupt ticks, wake triangles, marks, a time axis in µs
+and prints per thread: CPU time and share, runs, preemptions, longest run, worst
+wake-to-run latency; and records the kernel's rings dropped, if any.
 ",
     },
     Page {

@@ -20,6 +20,8 @@
 //! - [`bench`]: `cargo xtask bench`, the benchmark kernels, their results and baseline check;
 //! - [`profile`]: `cargo xtask profile`, instructions per function of one benchmark window,
 //!   from QEMU's execution log;
+//! - [`trace`]: `cargo xtask trace`, an example run with the kernel's event trace on, drawn
+//!   as Perfetto/Chrome JSON, an SVG timeline and a summary;
 //! - [`image`]: `cargo xtask image`, the boot folder of a Raspberry Pi SD card;
 //! - [`expect`]: the `//! xtask: key=value` directives a test file states its expected
 //!   exit status, output, timeout and GIC version with;
@@ -49,6 +51,7 @@ mod symbols;
 mod template;
 mod test;
 mod toolchain;
+mod trace;
 
 use cli::{help_for, parse, unknown_option, Args};
 
@@ -98,6 +101,8 @@ pub(crate) enum Command {
     Profile(profile::Options),
     /// `cargo xtask gdb`.
     Gdb(gdb::Options),
+    /// `cargo xtask trace`.
+    Trace(trace::Options),
 }
 
 impl Command {
@@ -111,6 +116,7 @@ impl Command {
                 | Command::Bench(_)
                 | Command::Profile(_)
                 | Command::Gdb(_)
+                | Command::Trace(_)
         )
     }
 }
@@ -148,6 +154,7 @@ fn main() {
         Command::Fuzz(opts) => fuzz::run(root, &opts),
         Command::Profile(opts) => profile::run(&opts),
         Command::Gdb(opts) => gdb::run(&opts),
+        Command::Trace(opts) => trace::run(&opts),
     });
     match result {
         Ok(code) => std::process::exit(code),

@@ -10,10 +10,11 @@
 //! a crash report's backtrace is first rewritten with the code addresses named, see
 //! [`crate::symbolize`], and its expectations are checked against that); (5) the
 //! application template, copied out of the checkout and driven with plain cargo (see
-//! [`crate::template`]); (6) unfiltered, on virt: the benchmark gate (`bench --quick --check`)
-//! and `profile --self-test`, one run each; and the final line `N passed, M failed`. A run
-//! passes when QEMU's exit status and output match the `//! xtask:` directives of its source
-//! file (see [`crate::expect`]). Examples are smoke tests: they must end by themselves, with
+//! [`crate::template`]); (6) unfiltered, on virt: the benchmark gate (`bench --quick --check`),
+//! `profile --self-test` and `trace --self-test`, one run each; and the final line `N passed,
+//! M failed`. A run passes when QEMU's exit status and output match the `//! xtask:`
+//! directives of its source file (see [`crate::expect`]; one asking for cargo features is
+//! built once more with them). Examples are smoke tests: they must end by themselves, with
 //! exit status 0 unless they say otherwise.
 
 use std::collections::VecDeque;
@@ -60,6 +61,9 @@ struct Run {
     elf: PathBuf,
     expect: Expectations,
     log: PathBuf,
+    /// QEMU's working directory, for a binary built with features (`trace` writes its file
+    /// there): one per run, so parallel runs do not write over each other's files.
+    workdir: Option<PathBuf>,
 }
 
 /// Runs the command; returns the process exit status.
@@ -90,6 +94,7 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
                     println!("host tests FAILED ({reason})");
                 }
             })?;
+        let artifacts = with_features(&ws, board, artifacts, opts.filter.as_deref())?;
         runs.extend(plan(&ws, opts, board, &artifacts)?);
     }
     if runs.is_empty() && !with_template {
@@ -127,6 +132,14 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     match crate::profile::after_tests(&ws, opts)? {
         Some(true) => passed += 1,
         Some(false) => failures.push(("profile --self-test".into(), ws.target_dir.join("profile"))),
+        None => {}
+    }
+    match crate::trace::after_tests(&ws, opts)? {
+        Some(true) => passed += 1,
+        Some(false) => failures.push((
+            "trace --self-test".into(),
+            ws.target_dir.join("trace/self-test/console.log"),
+        )),
         None => {}
     }
     let failed = failures.len();
@@ -177,6 +190,46 @@ fn any_kernel_matches(ws: &Workspace, filter: Option<&str>) -> bool {
             })
         })
     })
+}
+
+/// `artifacts` with each selected one whose file asks for cargo features
+/// (`//! xtask: features=…`) rebuilt with them (beside the board's), replacing the plain build.
+fn with_features(
+    ws: &Workspace,
+    board: &'static Board,
+    mut artifacts: Vec<Artifact>,
+    filter: Option<&str>,
+) -> Result<Vec<Artifact>, Error> {
+    for artifact in &mut artifacts {
+        if filter.is_some_and(|f| !artifact.name.contains(f)) {
+            continue;
+        }
+        let features = expect::read(&artifact.src_path)?.features.join(",");
+        if features.is_empty() {
+            continue;
+        }
+        println!(
+            "==> building {} `{}` with features {features}",
+            artifact.kind.name(),
+            artifact.name
+        );
+        let mut cargo_args = board.cargo_args.to_vec();
+        cargo_args.extend(["--features", &features]);
+        let flag = format!("--{}", artifact.kind.name());
+        let selection = [flag.as_str(), artifact.name.as_str()];
+        let built = build::kernels(ws, board, &cargo_args, &selection)?;
+        *artifact = built
+            .into_iter()
+            .find(|a| (a.kind, &a.name) == (artifact.kind, &artifact.name))
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "cargo built no executable for {} `{}` with features {features}",
+                    artifact.kind.name(),
+                    artifact.name
+                ))
+            })?;
+    }
+    Ok(artifacts)
 }
 
 /// Every (binary, configuration) pair to run, with its image made and its log path chosen.
@@ -232,6 +285,9 @@ fn plan(
                     elf: artifact.executable.clone(),
                     expect: expect.clone(),
                     log: log_dir.join(format!("{stem}-{}.log", config.replace(' ', "-"))),
+                    workdir: (!expect.features.is_empty()).then(|| {
+                        log_dir.join(format!("{stem}-{}.files", config.replace(' ', "-")))
+                    }),
                 });
             }
         }
@@ -309,7 +365,13 @@ fn execute(qemu: &Path, root: &Path, run: &Run) -> Result<(), String> {
         .try_clone()
         .map_err(|e| format!("cannot duplicate log handle: {e}"))?;
     let icount = run.expect.icount;
-    let mut child = qemu::command(qemu, run.board, run.gic, run.smp, icount, &run.image, &[])
+    let mut cmd = qemu::command(qemu, run.board, run.gic, run.smp, icount, &run.image, &[]);
+    if let Some(dir) = &run.workdir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)

@@ -216,7 +216,11 @@ fn main() {
         thread::sleep(core::time::Duration::from_millis(1));
     }
 
-    report("irq_to_thread_worst_idle", Unit::CounterInstructions, &mut idle);
+    report(
+        "irq_to_thread_worst_idle",
+        Unit::CounterInstructions,
+        &mut idle,
+    );
     report(
         "irq_to_thread_worst_loaded",
         Unit::CounterInstructions,

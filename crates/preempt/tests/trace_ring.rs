@@ -4,6 +4,7 @@
 //! without the feature it checks the other promise: nothing is recorded and `mark` is free.
 //!
 //! xtask: timeout=120
+//! xtask: features=trace
 #![no_std]
 #![no_main]
 
