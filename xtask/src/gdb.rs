@@ -141,7 +141,7 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     qemu_cmd.stdin(Stdio::null());
     own_process_group(&mut qemu_cmd);
     eprintln!(
-        "QEMU halted at reset, gdb stub on localhost:{port}; gdb: symbols from {}, breakpoint at `{main}`",
+        "QEMU halted at reset, gdb stub on 127.0.0.1:{port}; gdb: symbols from {}, breakpoint at `{main}`",
         crate::test::relative(&ws.root, &artifact.executable).display()
     );
     eprintln!(
@@ -212,7 +212,7 @@ pub fn gdb_command(gdb: &Path, elf: &Path, port: u16, main: &str) -> Command {
     cmd.arg("-q")
         .args(["-ex", "set confirm off"])
         .arg(elf)
-        .args(["-ex", &format!("target remote localhost:{port}")])
+        .args(["-ex", &format!("target remote 127.0.0.1:{port}")])
         .args(["-ex", &format!("break {main}")]);
     cmd
 }
@@ -357,7 +357,7 @@ mod tests {
                 "set confirm off",
                 "/t/demo",
                 "-ex",
-                "target remote localhost:4321",
+                "target remote 127.0.0.1:4321",
                 "-ex",
                 "break demo::main"
             ]

@@ -94,7 +94,12 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     let console = child.stdout.take().expect("stdout is piped");
     let outcome = std::thread::scope(|scope| {
         scope.spawn(|| forward_console(console, &artifact.executable, &ws.root));
-        qemu::wait(&mut child, opts.timeout)
+        let outcome = qemu::wait(&mut child, opts.timeout);
+        if outcome.is_err() {
+            // QEMU may still run: end it, or the scope would wait for its console forever.
+            qemu::stop(&mut child);
+        }
+        outcome
         // The scope waits for the console to be copied to its end (QEMU has exited).
     });
     match outcome? {

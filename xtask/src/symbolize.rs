@@ -23,7 +23,8 @@
 //!
 //! `cargo xtask test` rewrites a run's log before checking its expected output; `cargo xtask
 //! run` rewrites QEMU's console stream as it comes ([`forward`]), holding back a partial line
-//! only while it could still become a backtrace line, and never longer than [`QUIET`].
+//! only while it could still become a backtrace line, and flushed once [`QUIET`] passes
+//! without new output.
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -165,8 +166,8 @@ pub fn has_backtrace(text: &str) -> bool {
 
 /// Copies `input` to `output` until `input` ends, rewriting backtrace lines through
 /// `rewrite` (see [`rewrite_line`]). Output is written as it comes: a partial line right
-/// away unless it could still become a backtrace line, and then after [`QUIET`] at the latest
-/// (a prompt is never held back). After an error writing `output` the rest of `input` is
+/// away unless it could still become a backtrace line, and then once [`QUIET`] passes without
+/// new output (a prompt is never held back). After an error writing `output` the rest of `input` is
 /// read and dropped; the error is returned at the end.
 pub fn forward(
     input: impl Read + Send,

@@ -378,7 +378,7 @@ fn execute(qemu: &Path, root: &Path, run: &Run) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", qemu.display()))?;
     let outcome = qemu::wait(&mut child, Some(run.expect.timeout)).map_err(|e| e.message)?;
-    let output = symbolize_log(root, run)?;
+    let output = symbolize_log(root, run);
     let status = match outcome {
         qemu::Outcome::Exited(status) => status,
         qemu::Outcome::TimedOut => {
@@ -400,21 +400,35 @@ fn execute(qemu: &Path, root: &Path, run: &Run) -> Result<(), String> {
 }
 
 /// Reads a run's log and, if it holds a backtrace, rewrites it symbolized (see
-/// [`symbolize`]) for the checks and for whoever reads the log; returns its text.
-fn symbolize_log(root: &Path, run: &Run) -> Result<String, String> {
-    let output =
-        std::fs::read(&run.log).map_err(|e| format!("cannot read {}: {e}", run.log.display()))?;
-    let output = String::from_utf8_lossy(&output).into_owned();
+/// [`symbolize`]) for the checks and for whoever reads the log; returns its text. Never
+/// fails the run by itself: a log that cannot be symbolized is checked as it is, with a
+/// last line saying why, and one that is not valid UTF-8 is not written back.
+fn symbolize_log(root: &Path, run: &Run) -> String {
+    let bytes = match std::fs::read(&run.log) {
+        Ok(bytes) => bytes,
+        Err(e) => return format!("(cannot read {}: {e})", run.log.display()),
+    };
+    let output = String::from_utf8_lossy(&bytes).into_owned();
     if !symbolize::has_backtrace(&output) {
-        return Ok(output);
+        return output;
     }
-    let data =
-        std::fs::read(&run.elf).map_err(|e| format!("cannot read {}: {e}", run.elf.display()))?;
-    let symbols = Symbols::parse(&data, root).map_err(|e| e.message)?;
-    let output = symbolize::text(&output, &symbolize::lookup(&symbols));
-    std::fs::write(&run.log, &output)
-        .map_err(|e| format!("cannot write {}: {e}", run.log.display()))?;
-    Ok(output)
+    let symbols = std::fs::read(&run.elf)
+        .map_err(|e| format!("cannot read {}: {e}", run.elf.display()))
+        .and_then(|data| {
+            let symbols = Symbols::parse(&data, root).map_err(|e| e.message)?;
+            let named = symbolize::text(&output, &symbolize::lookup(&symbols));
+            Ok(named)
+        });
+    match symbols {
+        Ok(named) => {
+            if std::str::from_utf8(&bytes).is_ok() {
+                // Best effort: the checks use the text returned either way.
+                let _ = std::fs::write(&run.log, &named);
+            }
+            named
+        }
+        Err(why) => format!("{output}\n(backtrace not symbolized: {why})\n"),
+    }
 }
 
 /// `[done/total]`, `done` padded to the width of `total` so the result lines align.

@@ -12,8 +12,8 @@
 /// Whether this build records a trace (the cargo feature `trace`).
 pub const ENABLED: bool = cfg!(feature = "trace");
 
-/// Records a marker with `label` at this moment, on this core, for the running thread (or
-/// interrupt handler). Costs a few dozen instructions with the feature `trace`, nothing without
+/// Records a marker with `label` at this moment, on this core, for the running thread (from an
+/// interrupt handler: for no thread). Costs a few dozen instructions with the feature `trace`, nothing without
 /// it. Callable from any context: threads, interrupt handlers, with IRQs masked.
 ///
 /// Only the label's address and length are recorded: `cargo xtask trace` reads its text from

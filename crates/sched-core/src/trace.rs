@@ -20,7 +20,9 @@
 //!
 //! Who caused a wake-up is the *actor* of the hold, which the kernel names as it takes the
 //! lock ([`Scheduler::trace_begin`](crate::Scheduler::trace_begin)): the thread running on
-//! the core that took it, or an interrupt handler (or the kernel on an idle core: no thread). A deadline that passed overrides it
+//! the core that took it, or an interrupt handler. A hold with no thread behind it (the
+//! kernel on an idle core, or before the first thread runs) is recorded as an interrupt's, as
+//! what wakes an idle core is one. A deadline that passed overrides the actor
 //! ([`WakeCause::Timeout`]), as does a thread's creation ([`WakeCause::Spawned`]).
 
 use crate::{Priority, ThreadId};

@@ -109,7 +109,8 @@ pub enum Kind {
     TimerExpiry = 10,
     /// `thread` moved to another core; `detail`: the new core, `aux`: the old one.
     Migrate = 11,
-    /// A user's marker (`preempt::trace::mark`) from `thread`; `other`: the address of the
+    /// A user's marker (`preempt::trace::mark`) from `thread` (0: an interrupt handler);
+    /// `other`: the address of the
     /// `&'static str`'s bytes in the program's image, `arg`: their length.
     Mark = 12,
 }

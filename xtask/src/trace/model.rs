@@ -300,7 +300,12 @@ impl Model {
             Kind::Mark => {
                 let text = mark(r.other, r.arg)
                     .unwrap_or_else(|| format!("mark at {:#x} ({} bytes)", r.other, r.arg));
-                (text, vec![("thread", name)])
+                let from = if r.thread == 0 {
+                    "an interrupt handler".to_string()
+                } else {
+                    name
+                };
+                (text, vec![("thread", from)])
             }
         };
         Some(Point {

@@ -248,11 +248,30 @@ pub(crate) fn irq_exit(line: u32) {
 /// A user's marker, from the thread running on this core.
 #[inline(always)]
 pub(crate) fn mark(label: &'static str) {
-    let thread = percpu::this().current.load(Ordering::Relaxed);
-    ring::record(Record {
+    record_for_current(Record {
         arg: label.len() as u32,
         other: label.as_ptr() as u64,
-        ..now(Kind::Mark, thread)
+        ..now(Kind::Mark, 0)
+    });
+}
+
+/// Records `rec` for the thread running on this core — 0 in an interrupt handler — read
+/// with IRQs masked, so that a thread moved to another core meanwhile is never recorded under
+/// the other core's thread.
+#[inline(always)]
+fn record_for_current(rec: Record) {
+    ring::as_writer(|ring| {
+        let this = percpu::this();
+        let thread = if this.in_irq() {
+            0
+        } else {
+            this.current.load(Ordering::Relaxed)
+        };
+        ring.push(Record {
+            time: preempt_arch::timer::virtual_counter(),
+            thread,
+            ..rec
+        })
     });
 }
 
@@ -269,8 +288,7 @@ pub(crate) fn newest_here(back: usize) -> (u64, Option<RecordFields>) {
 /// The main thread returned: its Exit (the system ends without `exit_current`).
 #[inline(always)]
 pub(crate) fn main_returned() {
-    let thread = percpu::this().current.load(Ordering::Relaxed);
-    ring::record(now(Kind::Exit, thread));
+    record_for_current(now(Kind::Exit, 0));
 }
 
 /// The program ends: freeze the trace and write the file (semihosting boards only).

@@ -121,10 +121,12 @@ pub(super) fn record(rec: Record) {
 /// since boot, and the `back`-th newest one still kept. Consistent: IRQs are masked, and
 /// only this core writes its ring.
 pub(super) fn newest_here(back: usize) -> (u64, Option<Record>) {
+    // Masked before the core is read (see `as_writer`).
+    let irq = cpu::irq_save();
     let Some(ring) = RINGS.get(cpu::core_id()) else {
+        cpu::irq_restore(irq);
         return (0, None);
     };
-    let irq = cpu::irq_save();
     let head = ring.head.load(Ordering::Relaxed);
     let kept = head.min(CAPACITY as u64);
     let newest = (back < kept as usize).then(|| {
@@ -144,6 +146,9 @@ pub(super) fn freeze() -> bool {
     if FROZEN.swap(true, Ordering::SeqCst) {
         return false;
     }
+    // Masked so that the core skipped below is the one this runs on until the end (no
+    // stack probe: this also runs on the way out of a kernel fault).
+    let irq = cpu::irq_save_stackless();
     let me = cpu::core_id();
     for (core, ring) in RINGS.iter().enumerate() {
         if core == me {
@@ -156,6 +161,7 @@ pub(super) fn freeze() -> bool {
             cpu::spin_hint();
         }
     }
+    cpu::irq_restore(irq);
     true
 }
 
