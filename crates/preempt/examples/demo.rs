@@ -63,6 +63,12 @@ fn main() {
         .collect();
 
     let late_max = high.join().expect("high thread");
+    // The workers end on their own; wait for them without joining, so that the table below
+    // still lists them with the CPU time each had.
+    while !workers.iter().all(|w| w.is_finished()) {
+        thread::sleep(Duration::from_millis(1));
+    }
+    preempt::stats::print();
     let mut total = 0u64;
     let counts: Vec<u64> = workers
         .into_iter()
