@@ -107,12 +107,13 @@ pub(super) fn switch_in(this: &PerCpu, t: &mut KThread) -> *mut Context {
     let now = timer::counter_unordered();
     let out = this.running.load(Ordering::Relaxed);
     debug_assert!(!out.is_null(), "a switch on a core that has not started");
-    // SAFETY: `out` is the control block of the thread this core runs (set at its switch-in
-    // below, or by `start_core` for the boot flow): boxed, and allocated until after this
-    // switch (in the scheduler's table, or in the per-CPU dead slot, which only the next
-    // thread empties). The scheduler lock is held, so nothing else touches its account, and
-    // no reference to it is alive: `t` is another thread's (a switch never switches to the
-    // thread it leaves). Only the account is touched, through a place, not a reference.
+    // `out` is the control block of the thread this core runs (set at its switch-in below,
+    // or by `start_core` for the boot flow): boxed, and allocated until after this switch (in
+    // the scheduler's table, or in the per-CPU dead slot, which only the next thread
+    // empties). The scheduler lock is held, so nothing else touches its account, and no
+    // reference to it is alive: `t` is another thread's (a switch never switches to the
+    // thread it leaves).
+    // SAFETY: as just said; only the account is touched, through a place, not a reference.
     unsafe { (*out).account.run = (*out).account.run.wrapping_add(now) };
     start_run(t, now);
     this.running.store(t, Ordering::Relaxed);
