@@ -216,13 +216,15 @@ fn parse_image(mut args: Args) -> Result<Command, Error> {
     Ok(Command::Image(opts))
 }
 
+/// [`parse`] of a command line written as one string, for tests.
+#[cfg(test)]
+pub(crate) fn parse_words(line: &str) -> Result<Command, Error> {
+    parse(line.split_whitespace().map(String::from).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parse_words(line: &str) -> Result<Command, Error> {
-        parse(line.split_whitespace().map(String::from).collect())
-    }
 
     #[test]
     fn parses_run() {

@@ -307,19 +307,15 @@ fn ignore_ctrl_c() {}
 mod tests {
     use super::*;
 
-    fn words(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
-    }
-
     #[test]
     fn parses_the_command_line() {
-        let Ok(crate::Command::Gdb(opts)) = crate::cli::parse(words("gdb")) else {
+        let Ok(crate::Command::Gdb(opts)) = crate::cli::parse_words("gdb") else {
             panic!("not a gdb command")
         };
         assert_eq!((opts.kind, opts.name.as_str()), (Kind::Example, "demo"));
         assert_eq!(opts.board.name, "virt");
         let Ok(crate::Command::Gdb(opts)) =
-            crate::cli::parse(words("gdb --test crash_report --board=rpi-zero2w --smp 1"))
+            crate::cli::parse_words("gdb --test crash_report --board=rpi-zero2w --smp 1")
         else {
             panic!("not a gdb command")
         };
@@ -334,7 +330,7 @@ mod tests {
             "gdb --example",
             "gdb --gic 4",
         ] {
-            let err = crate::cli::parse(words(bad)).unwrap_err();
+            let err = crate::cli::parse_words(bad).unwrap_err();
             assert_eq!(err.code, 2, "{bad}");
         }
     }

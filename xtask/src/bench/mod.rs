@@ -361,24 +361,20 @@ mod tests {
 
     #[test]
     fn parses_the_command_line() {
-        let words = |line: &str| {
-            line.split_whitespace()
-                .map(String::from)
-                .collect::<Vec<_>>()
-        };
-        let Ok(crate::Command::Bench(opts)) = crate::parse(words("bench --check --quick -j 2"))
+        let Ok(crate::Command::Bench(opts)) = crate::cli::parse_words("bench --check --quick -j 2")
         else {
             panic!("not a bench command")
         };
         assert!(opts.check && opts.quick && !opts.save_baseline);
         assert_eq!((opts.board.name, opts.jobs), ("virt", 2));
         let Ok(crate::Command::Bench(opts)) =
-            crate::parse(words("bench --save-baseline --board=virt"))
+            crate::cli::parse_words("bench --save-baseline --board=virt")
         else {
             panic!("not a bench command")
         };
         assert!(opts.save_baseline && !opts.check && opts.filter.is_none());
-        let Ok(crate::Command::Bench(opts)) = crate::parse(words("bench --quick --filter=timing"))
+        let Ok(crate::Command::Bench(opts)) =
+            crate::cli::parse_words("bench --quick --filter=timing")
         else {
             panic!("not a bench command")
         };
@@ -391,7 +387,7 @@ mod tests {
             "bench --filter timing --save-baseline",
             "bench --filter",
         ] {
-            assert_eq!(crate::parse(words(bad)).unwrap_err().code, 2, "{bad}");
+            assert_eq!(crate::cli::parse_words(bad).unwrap_err().code, 2, "{bad}");
         }
     }
 }

@@ -267,14 +267,11 @@ fn run_kernel(
 
 #[cfg(test)]
 mod tests {
-    fn words(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
-    }
 
     #[test]
     fn parses_the_command_line() {
         let Ok(crate::Command::Profile(opts)) =
-            crate::parse(words("profile --metric yield_switch --listing --keep-log"))
+            crate::cli::parse_words("profile --metric yield_switch --listing --keep-log")
         else {
             panic!("not a profile command")
         };
@@ -282,7 +279,7 @@ mod tests {
         assert!(opts.listing && opts.keep_log && !opts.self_test);
         assert_eq!(opts.board.name, "virt");
         let Ok(crate::Command::Profile(opts)) =
-            crate::parse(words("profile --self-test --board=rpi-zero2w"))
+            crate::cli::parse_words("profile --self-test --board=rpi-zero2w")
         else {
             panic!("not a profile command")
         };
@@ -297,7 +294,7 @@ mod tests {
             "profile --metric yield_switch --self-test",
             "profile --listing=1 --metric yield_switch",
         ] {
-            assert_eq!(crate::parse(words(bad)).unwrap_err().code, 2, "{bad}");
+            assert_eq!(crate::cli::parse_words(bad).unwrap_err().code, 2, "{bad}");
         }
     }
 }
