@@ -308,8 +308,11 @@ fn core_counts(expect: &Expectations, smp: Option<u8>, board: &Board, index: usi
     }
 }
 
-/// Runs everything on `jobs` threads, printing each result as it arrives.
-/// Returns the number passed and the (label, log) of each failure.
+/// Runs everything, printing each result as it arrives: the `-icount` runs on `jobs` threads,
+/// then the real-time ones (`icount=off`) one at a time with nothing beside them, so that
+/// their vCPUs get the host's cores (their sizes are set for a host that is otherwise idle;
+/// beside other QEMUs they reached a fifth of them: docs/performance.md, "Stress sizes under
+/// real parallelism"). Returns the number passed and the (label, log) of each failure.
 fn run_all(
     qemu: &Path,
     root: &Path,
@@ -317,10 +320,36 @@ fn run_all(
     jobs: usize,
 ) -> (usize, Vec<(String, PathBuf)>) {
     let total = runs.len();
+    let (alone, shared) = in_phases(runs);
+    let mut tally = Tally {
+        done: 0,
+        total,
+        passed: 0,
+        failed: Vec::new(),
+    };
+    run_pool(qemu, root, shared, jobs, &mut tally);
+    run_pool(qemu, root, alone, 1, &mut tally);
+    (tally.passed, tally.failed)
+}
+
+/// Splits the runs into those that must run alone (real time) and the rest, each in the
+/// order given.
+fn in_phases(runs: Vec<Run>) -> (Vec<Run>, Vec<Run>) {
+    runs.into_iter().partition(|r| !r.expect.icount)
+}
+
+/// Counts over both phases of [`run_all`].
+struct Tally {
+    done: usize,
+    total: usize,
+    passed: usize,
+    failed: Vec<(String, PathBuf)>,
+}
+
+/// Runs `runs` on `jobs` threads, printing and counting each result as it arrives.
+fn run_pool(qemu: &Path, root: &Path, runs: Vec<Run>, jobs: usize, tally: &mut Tally) {
     let queue = Mutex::new(runs.into_iter().collect::<VecDeque<_>>());
     let (tx, rx) = mpsc::channel();
-    let mut passed = 0;
-    let mut failed = Vec::new();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             let tx = tx.clone();
@@ -337,23 +366,24 @@ fn run_all(
             });
         }
         drop(tx);
-        for (done, (run, verdict, elapsed)) in rx.into_iter().enumerate() {
+        for (run, verdict, elapsed) in rx {
+            tally.done += 1;
             let secs = elapsed.as_secs_f64();
-            let count = progress(done + 1, total);
+            let count = progress(tally.done, tally.total);
+            let alone = if run.expect.icount { "" } else { ", alone" };
             match verdict {
                 Ok(()) => {
-                    passed += 1;
-                    println!("{count} {} ... ok ({secs:.1} s)", run.label);
+                    tally.passed += 1;
+                    println!("{count} {} ... ok ({secs:.1} s{alone})", run.label);
                 }
                 Err(reason) => {
-                    println!("{count} {} ... FAILED ({reason}; {secs:.1} s)", run.label);
+                    println!("{count} {} ... FAILED ({reason}; {secs:.1} s{alone})", run.label);
                     print_tail(root, &run.log, TAIL_LINES);
-                    failed.push((run.label, run.log));
+                    tally.failed.push((run.label, run.log));
                 }
             }
         }
     });
-    (passed, failed)
 }
 
 /// One QEMU run, console to its log file, whose backtraces are then symbolized; `Err` says
@@ -475,6 +505,35 @@ mod tests {
         assert_eq!(progress(3, 87), "[ 3/87]");
         assert_eq!(progress(87, 87), "[87/87]");
         assert_eq!(progress(12, 120), "[ 12/120]");
+    }
+
+    #[test]
+    fn real_time_runs_go_alone_after_the_others_in_their_order() {
+        let virt = crate::board::find("virt").unwrap();
+        let run = |name: &str, icount: bool| Run {
+            label: name.into(),
+            board: virt,
+            gic: None,
+            smp: 4,
+            image: PathBuf::new(),
+            elf: PathBuf::new(),
+            expect: Expectations {
+                icount,
+                ..Expectations::default()
+            },
+            log: PathBuf::new(),
+            workdir: None,
+        };
+        let runs = vec![
+            run("a", true),
+            run("stress1", false),
+            run("b", true),
+            run("stress2", false),
+        ];
+        let (alone, shared) = in_phases(runs);
+        let names = |v: &[Run]| v.iter().map(|r| r.label.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&alone), ["stress1", "stress2"]);
+        assert_eq!(names(&shared), ["a", "b"]);
     }
 
     #[test]
