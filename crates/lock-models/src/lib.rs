@@ -43,7 +43,7 @@ pub mod atomics {
     /// loom to run the others first, which would hide every interleaving in which the spinner
     /// goes on while the holder still holds).
     pub(crate) use core::hint::spin_loop;
-    pub use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
     /// The kernel's `cpu::irq_save`/`irq_restore`, for the ring: nothing to mask here.
     pub(crate) mod cpu {
@@ -116,6 +116,10 @@ mod ring;
 #[path = "../../preempt/src/pool/free_list.rs"]
 mod free_list;
 
+#[allow(dead_code)]
+#[path = "../../preempt/src/sync/mpsc/wake_flags.rs"]
+mod wake_flags;
+
 pub mod kernel;
 pub mod planted;
 
@@ -126,6 +130,10 @@ pub mod relaxed;
 /// The kernel's free list again, with an exchange of the head word that ignores the ABA tag:
 /// the planted bug of `tests/pool.rs`.
 pub mod tagless;
+
+/// The kernel's channel flags word again, against fences that are `AcqRel` where the kernel's
+/// are `SeqCst`: a planted bug of `tests/channel.rs`.
+pub mod weak_fence;
 
 /// What the models need of a lock, so that they can run against planted-bug variants too.
 pub trait ModelLock: Sync + Send + 'static {
