@@ -164,6 +164,10 @@ pub mod ring {
         unsafe fn pop(&self) -> Option<T>;
         /// `Ring::close`.
         fn close(&self);
+        /// `Ring::can_push`: a waiting sender's last look.
+        fn can_push(&self) -> bool;
+        /// `Ring::can_pop`: the waiting receiver's last look.
+        fn can_pop(&self) -> bool;
     }
 
     /// Implements [`ModelRing`] for a door `$name(ring)` to a ring of type `$ring`.
@@ -189,6 +193,12 @@ pub mod ring {
                 fn close(&self) {
                     self.0.close()
                 }
+                fn can_push(&self) -> bool {
+                    self.0.can_push()
+                }
+                fn can_pop(&self) -> bool {
+                    self.0.can_pop()
+                }
             }
         };
     }
@@ -199,4 +209,79 @@ pub mod ring {
     door!(Ring, crate::ring::Ring<T>, crate::ring::Push);
 
     pub use crate::relaxed::RelaxedRing;
+}
+
+/// `crates/preempt/src/sync/mpsc/wake_flags.rs`: [`WakeFlags`](wake_flags::WakeFlags) is
+/// the kernel's, [`WeakFenceFlags`](wake_flags::WeakFenceFlags) the same source against
+/// `AcqRel` fences where it has `SeqCst` ones (a planted bug).
+pub mod wake_flags {
+    /// `RX_WAITING`: the receiver waits (or is about to).
+    pub const RX_WAITING: usize = crate::wake_flags::RX_WAITING;
+    /// `TX_WAITING`: a sender waits (or is about to).
+    pub const TX_WAITING: usize = crate::wake_flags::TX_WAITING;
+    /// `TX_GONE`: every sender is gone.
+    pub const TX_GONE: usize = crate::wake_flags::TX_GONE;
+    pub use crate::weak_fence::WeakFenceFlags;
+
+    /// The flags word's operations, for models that run against either variant.
+    pub trait ModelWakeFlags: Send + Sync {
+        /// `WakeFlags::new`: no bit set, one sender.
+        fn new() -> Self;
+        /// `published`: after a send, whether the receiver must be woken.
+        fn published(&self) -> bool;
+        /// `freed`: after a receive, whether senders must be woken.
+        fn freed(&self) -> bool;
+        /// `announce`: a waiter's bit set, before its last look (under the scheduler lock).
+        fn announce(&self, bit: usize);
+        /// `clear`: a bit cleared (under the scheduler lock).
+        fn clear(&self, bit: usize);
+        /// `senders_gone_locked`: the receiver's look under the scheduler lock.
+        fn senders_gone_locked(&self) -> bool;
+        /// `senders_gone`: the receiver's look before it trusts an empty ring.
+        fn senders_gone(&self) -> bool;
+        /// `add_sender`.
+        fn add_sender(&self);
+        /// `drop_sender`: true for the last sender (which set `TX_GONE`).
+        fn drop_sender(&self) -> bool;
+    }
+
+    /// Implements [`ModelWakeFlags`] for a door `$name(flags)` to the flags type `$flags`.
+    macro_rules! door {
+        ($name:ident, $flags:path) => {
+            impl $crate::kernel::wake_flags::ModelWakeFlags for $name {
+                fn new() -> Self {
+                    Self(<$flags>::new())
+                }
+                fn published(&self) -> bool {
+                    self.0.published()
+                }
+                fn freed(&self) -> bool {
+                    self.0.freed()
+                }
+                fn announce(&self, bit: usize) {
+                    self.0.announce(bit)
+                }
+                fn clear(&self, bit: usize) {
+                    self.0.clear(bit)
+                }
+                fn senders_gone_locked(&self) -> bool {
+                    self.0.senders_gone_locked()
+                }
+                fn senders_gone(&self) -> bool {
+                    self.0.senders_gone()
+                }
+                fn add_sender(&self) {
+                    self.0.add_sender()
+                }
+                fn drop_sender(&self) -> bool {
+                    self.0.drop_sender()
+                }
+            }
+        };
+    }
+    pub(crate) use door;
+
+    /// The kernel's `WakeFlags`.
+    pub struct WakeFlags(crate::wake_flags::WakeFlags);
+    door!(WakeFlags, crate::wake_flags::WakeFlags);
 }

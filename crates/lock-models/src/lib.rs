@@ -3,29 +3,36 @@
 //!
 //! The protocols are not copies where the kernel's code allows: [`ticket`] *is*
 //! `crates/arch-aarch64/src/spinlock/ticket.rs`, and the mutex and semaphore words, the
-//! channel ring and the block pool's free list are the kernel's own files
-//! (`crates/preempt/src/sync/{mutex_word,sem_word}.rs`, `sync/mpsc/ring.rs`,
+//! channel ring and flags word and the block pool's free list are the kernel's own files
+//! (`crates/preempt/src/sync/{mutex_word,sem_word}.rs`, `sync/mpsc/{ring,wake_flags}.rs`,
 //! `pool/free_list.rs`), compiled here against loom's atomics (the build script sets
 //! `cfg(loom)`, which only makes the ticket lock's constructor non-`const`; the kernel files
-//! take their atomics, message cell and IRQ mask from a module named `atomics`, which here is
-//! [`atomics`]). What surrounds them in the kernel (the scheduler's records and queues) is
-//! modelled in each test, which says which kernel lines it mirrors. loom runs every model
-//! under every interleaving its bounds allow and under the C++11 memory model's weak
-//! orderings, so a missing `Acquire`/`Release` shows up as a data race on a
+//! take their atomics, fences, message cell and IRQ mask from a module named `atomics`, which
+//! here is [`atomics`]). What surrounds them in the kernel (the scheduler's records and
+//! queues) is modelled in each test, which says which kernel lines it mirrors. loom runs
+//! every model under every interleaving its bounds allow and under the C++11 memory model's
+//! weak orderings, so a missing `Acquire`/`Release` shows up as a data race on a
 //! [`loom::cell::UnsafeCell`] or a stale read; a lost wake-up as loom's "deadlock" (every
-//! thread left blocked).
+//! thread left blocked). loom models `fence(SeqCst)` (the channel's Dekker pair) but treats
+//! `SeqCst` *accesses* as `AcqRel`, so a protocol built on those would fail falsely here;
+//! docs/design.md ("Checked by loom") lists the kernel's other atomics and why each needs no
+//! model.
 //!
 //! The models (`tests/`):
 //! - `ticket`: mutual exclusion and first-come-first-served entry of the ticket lock;
 //! - `handover`: the scheduler lock taken by one thread and released by the thread switched
 //!   to, while another core waits for it;
 //! - `ipi`: a reschedule interrupt sent while the target core decides to idle is never lost;
-//! - `mutex`: the `Mutex` word's fast paths against its slow paths under the scheduler lock:
-//!   mutual exclusion, no lost wake-up, the mutex handed to the waiter;
+//! - `mutex`: the `Mutex` word's fast paths against its slow paths under the scheduler lock,
+//!   hand-off to a pending owner and take-over included: mutual exclusion, no lost wake-up,
+//!   the mutex handed to the waiter or taken over from it;
 //! - `semaphore`: the `Semaphore` word's fast paths, slow mode and the count drained back
 //!   to the word: no permit lost or duplicated, no lost wake-up;
 //! - `ring`: the `sync_channel(n)` ring: every message received once, in each sender's
 //!   order, never read half-written;
+//! - `channel`: the `sync_channel(n)` flags word with the ring and the blocking around them:
+//!   no wake-up lost by a receiver blocking on an empty ring or senders on a full one, the
+//!   disconnection read only after every message;
 //! - `pool`: the `BlockPool` free list: no block handed out twice or lost, the ABA case.
 //!
 //! Each model also runs against a lock or a protocol with one planted bug and must fail there
@@ -43,7 +50,7 @@ pub mod atomics {
     /// loom to run the others first, which would hide every interleaving in which the spinner
     /// goes on while the holder still holds).
     pub(crate) use core::hint::spin_loop;
-    pub use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
     /// The kernel's `cpu::irq_save`/`irq_restore`, for the ring: nothing to mask here.
     pub(crate) mod cpu {
@@ -116,6 +123,10 @@ mod ring;
 #[path = "../../preempt/src/pool/free_list.rs"]
 mod free_list;
 
+#[allow(dead_code)]
+#[path = "../../preempt/src/sync/mpsc/wake_flags.rs"]
+mod wake_flags;
+
 pub mod kernel;
 pub mod planted;
 
@@ -126,6 +137,10 @@ pub mod relaxed;
 /// The kernel's free list again, with an exchange of the head word that ignores the ABA tag:
 /// the planted bug of `tests/pool.rs`.
 pub mod tagless;
+
+/// The kernel's channel flags word again, against fences that are `AcqRel` where the kernel's
+/// are `SeqCst`: a planted bug of `tests/channel.rs`.
+pub mod weak_fence;
 
 /// What the models need of a lock, so that they can run against planted-bug variants too.
 pub trait ModelLock: Sync + Send + 'static {

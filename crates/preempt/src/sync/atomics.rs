@@ -1,17 +1,17 @@
-//! What the lock-free protocol files of this crate are written against: `core`'s atomics,
-//! the spin-wait hint (`cpu::spin_hint`, named `spin_loop` as loom names it), the CPU's IRQ
-//! mask and a cell for a message slot.
+//! What the lock-free protocol files of this crate are written against: `core`'s atomics and
+//! fences, the spin-wait hint (`cpu::spin_hint`, named `spin_loop` as loom names it), the
+//! CPU's IRQ mask and a cell for a message slot.
 //!
 //! Those files (`sync/mutex_word.rs`, `sync/sem_word.rs`, `sync/mpsc/ring.rs`,
-//! `pool/free_list.rs`) name nothing else of the kernel, so that the host-side `loom` models
-//! (`crates/lock-models`) compile the very same sources against a module of the same name
-//! that gives loom's atomics and cell instead, and check them under every interleaving and the
-//! weak memory model rather than a copy.
+//! `sync/mpsc/wake_flags.rs`, `pool/free_list.rs`) name nothing else of the kernel, so that
+//! the host-side `loom` models (`crates/lock-models`) compile the very same sources against a
+//! module of the same name that gives loom's atomics and cell instead, and check them under
+//! every interleaving and the weak memory model rather than a copy.
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 
-pub(crate) use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 pub(crate) use preempt_arch::cpu;
 pub(crate) use preempt_arch::cpu::spin_hint as spin_loop;
 

@@ -4,7 +4,8 @@
 //! A `send` with room and a `recv` with a message queued touch the ring and one flags word,
 //! never the scheduler lock. Blocking goes through the scheduler as in the other flavours — the
 //! receiver waits in `rx_q` while the ring is empty, senders in `tx_q` while it is full — and
-//! the flags word tells the lock-free side when someone waits:
+//! the flags word ([`WakeFlags`], in `wake_flags.rs` with its protocol) tells the lock-free
+//! side when someone waits:
 //!
 //! - A waiter, under the scheduler lock, sets `RX_WAITING` (or `TX_WAITING`), then a `SeqCst`
 //!   fence, then checks the ring again, and blocks only if it still has to.
@@ -15,8 +16,9 @@
 //! The two fences make this a Dekker pair: either the waiter's re-check sees the message (or
 //! the room), or the other side sees the bit; and since the waiter checks and blocks in one
 //! scheduler-lock section, the side that saw the bit finds it queued. No wake-up is lost, on
-//! one core or several. A bit left set with nobody waiting (a waiter that timed out, or found
-//! what it wanted on its re-check) costs one slow call that clears it.
+//! one core or several (loom model: `crates/lock-models/tests/channel.rs`). A bit left set
+//! with nobody waiting (a waiter that timed out, or found what it wanted on its re-check)
+//! costs one slow call that clears it.
 //!
 //! On more than one core, a `send` that finds the ring full and a `recv` that finds it empty
 //! first look again a bounded number of times before they wait (`sync::look_again`). Without
@@ -35,7 +37,6 @@
 //! ring, when the last handle goes.
 
 use alloc::sync::Arc;
-use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use sched_core::{QueueId, WaitResult};
 
@@ -43,21 +44,15 @@ use super::errors::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use super::ring::{Push, Ring};
+use super::wake_flags::{WakeFlags, RX_WAITING, TX_WAITING};
 use crate::kernel::wait::{self, Wait};
 use crate::kernel::{self, Sched};
 use crate::sync::look_again::look_again;
 
-/// A receiver waits (or is about to) in `rx_q`.
-const RX_WAITING: usize = 1;
-/// A sender waits (or is about to) in `tx_q`.
-const TX_WAITING: usize = 2;
-/// Every sender is gone.
-const TX_GONE: usize = 4;
-
 pub(super) struct Chan<T> {
     ring: Ring<T>,
-    flags: AtomicUsize,
-    senders: AtomicUsize,
+    /// The waiting bits, the senders' count and `TX_GONE`.
+    flags: WakeFlags,
     rx_q: QueueId,
     tx_q: QueueId,
 }
@@ -69,8 +64,7 @@ impl<T> Chan<T> {
             kernel::room::create_objects(2, |s| (s.create_queue(), s.create_queue()));
         Arc::new(Self {
             ring,
-            flags: AtomicUsize::new(0),
-            senders: AtomicUsize::new(1),
+            flags: WakeFlags::new(),
             rx_q,
             tx_q,
         })
@@ -81,9 +75,8 @@ impl<T> Chan<T> {
     pub fn try_send(&self, t: T) -> Result<(), TrySendError<T>> {
         match self.ring.push(t) {
             Push::Sent => {
-                // Pairs with the fence of a receiver about to wait (module docs).
-                fence(Ordering::SeqCst);
-                if self.flags.load(Ordering::Relaxed) & RX_WAITING != 0 {
+                // A receiver waits (or is about to): wake it (module docs).
+                if self.flags.published() {
                     self.wake_receiver();
                 }
                 Ok(())
@@ -112,7 +105,7 @@ impl<T> Chan<T> {
             (RX_WAITING, self.rx_q)
         };
         wait::notify(|s| {
-            self.flags.fetch_and(!bit, Ordering::Relaxed);
+            self.flags.clear(bit);
             let _ = s.wake_all(q);
         });
     }
@@ -185,9 +178,8 @@ impl<T> Chan<T> {
     fn wait_for_room(&self, deadline: Option<u64>) -> bool {
         wait::wait(
             |s, cpu| {
-                self.flags.fetch_or(TX_WAITING, Ordering::Relaxed);
-                // Pairs with the fence of the receiver freeing a slot.
-                fence(Ordering::SeqCst);
+                // Pairs with the receiver freeing a slot (`WakeFlags::freed`).
+                self.flags.announce(TX_WAITING);
                 if self.ring.can_push() {
                     self.settle(s, self.tx_q, TX_WAITING);
                     Wait::Done(true)
@@ -215,9 +207,8 @@ impl<T> Chan<T> {
     pub unsafe fn try_recv(&self) -> Option<T> {
         // SAFETY: the caller is the one receiver (above).
         let t = unsafe { self.ring.pop() }?;
-        // Pairs with the fence of a sender about to wait (module docs).
-        fence(Ordering::SeqCst);
-        if self.flags.load(Ordering::Relaxed) & TX_WAITING != 0 {
+        // Senders wait (or are about to): wake them (module docs).
+        if self.flags.freed() {
             self.wake_senders();
         }
         Some(t)
@@ -231,7 +222,7 @@ impl<T> Chan<T> {
     /// Every sender is gone. Acquire: the messages they sent are visible after this, so a
     /// ring found empty after it is empty for good.
     fn senders_gone(&self) -> bool {
-        self.flags.load(Ordering::Acquire) & TX_GONE != 0
+        self.flags.senders_gone()
     }
 
     /// `Receiver::try_recv`.
@@ -300,10 +291,9 @@ impl<T> Chan<T> {
     fn wait_for_message(&self, deadline: Option<u64>) -> Result<(), RecvTimeoutError> {
         wait::wait(
             |s, cpu| {
-                self.flags.fetch_or(RX_WAITING, Ordering::Relaxed);
-                // Pairs with the fence of a sender that publishes.
-                fence(Ordering::SeqCst);
-                if self.ring.can_pop() || self.flags.load(Ordering::Relaxed) & TX_GONE != 0 {
+                // Pairs with a sender that publishes (`WakeFlags::published`).
+                self.flags.announce(RX_WAITING);
+                if self.ring.can_pop() || self.flags.senders_gone_locked() {
                     self.settle(s, self.rx_q, RX_WAITING);
                     Wait::Done(Ok(()))
                 } else {
@@ -325,18 +315,17 @@ impl<T> Chan<T> {
     /// out). Under the scheduler lock.
     fn settle(&self, s: &mut Sched, q: QueueId, bit: usize) {
         if s.waiter_count(q) == Some(0) {
-            self.flags.fetch_and(!bit, Ordering::Relaxed);
+            self.flags.clear(bit);
         }
     }
 
     pub fn add_sender(&self) {
-        self.senders.fetch_add(1, Ordering::Relaxed);
+        self.flags.add_sender();
     }
 
     pub fn drop_sender(&self) {
-        // AcqRel: the last sender's drop comes after every other sender's messages.
-        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.flags.fetch_or(TX_GONE, Ordering::Release);
+        // The last sender has set `TX_GONE`.
+        if self.flags.drop_sender() {
             // Under the lock, after the bit: the receiver checks it under the lock before it
             // blocks, so it either sees it or is woken here.
             wait::notify(|s| {

@@ -29,6 +29,7 @@ mod errors;
 mod locked;
 mod queue;
 mod ring;
+mod wake_flags;
 
 use alloc::sync::Arc;
 use core::cell::Cell;
