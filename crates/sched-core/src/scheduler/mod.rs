@@ -215,6 +215,14 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.handoff_level = level;
             return;
         }
+        self.enqueue_queued(id, level);
+    }
+
+    /// [`enqueue_at`](Self::enqueue_at)'s queue case, out of line: the wake-ups that preempt
+    /// (the hand-off slot) then pay nothing for its count in `pinned` (inlined, it cost
+    /// each of them ten instructions of saved registers).
+    #[inline(never)]
+    fn enqueue_queued(&mut self, id: ThreadId, level: Priority) {
         self.pinned.add(self.entry(id).affinity);
         self.ready
             .push_tail(self.threads.slots_mut(), id.index(), level);
@@ -242,12 +250,23 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// Queues the hand-off thread, if any, at the back of its level. `MAYBE_RESTRICTED`: it
     /// may be restricted, to be counted in `pinned` (false where the caller knows
     /// `restricted == 0`: the count's code, inlined into the one-CPU yield, made it save
-    /// four more registers).
+    /// four more registers, and the wake-ups that preempt seven: so the counted case is out
+    /// of line).
+    #[inline]
     fn flush_handoff<const MAYBE_RESTRICTED: bool>(&mut self) {
+        if MAYBE_RESTRICTED {
+            self.flush_handoff_counted();
+        } else if let Some(h) = self.handoff.take() {
+            self.ready
+                .push_tail(self.threads.slots_mut(), h.index(), self.handoff_level);
+        }
+    }
+
+    /// [`flush_handoff`](Self::flush_handoff) counting the thread in `pinned`.
+    #[inline(never)]
+    fn flush_handoff_counted(&mut self) {
         if let Some(h) = self.handoff.take() {
-            if MAYBE_RESTRICTED {
-                self.pinned.add(self.entry(h).affinity);
-            }
+            self.pinned.add(self.entry(h).affinity);
             self.ready
                 .push_tail(self.threads.slots_mut(), h.index(), self.handoff_level);
         }
