@@ -133,7 +133,11 @@ mod tests {
     fn counts_follow_adds_and_removes() {
         let mut p = Pinned::new();
         p.add(ALL_CPUS);
-        assert_eq!(p, Pinned::new(), "a thread allowed everywhere counts nowhere");
+        assert_eq!(
+            p,
+            Pinned::new(),
+            "a thread allowed everywhere counts nowhere"
+        );
         assert_eq!(p.cpus(1), ALL_CPUS);
         assert_eq!(p.cpus(0), 0);
         p.add(0b0001);
@@ -149,6 +153,9 @@ mod tests {
         assert_eq!(p.cpus(1), 0b0100);
         p.remove(0b0100);
         assert_eq!(p, Pinned::new());
-        assert_eq!(Pinned::recount([0b0001, ALL_CPUS, 0b0011].into_iter()).cpus(2), 0b0011);
+        assert_eq!(
+            Pinned::recount([0b0001, ALL_CPUS, 0b0011].into_iter()).cpus(2),
+            0b0011
+        );
     }
 }

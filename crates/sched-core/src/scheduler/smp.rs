@@ -415,7 +415,10 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if restricted != self.restricted {
             return Err("restricted-thread count is off");
         }
-        let queued = self.threads.iter().filter(|(_, t)| t.link.level().is_some());
+        let queued = self
+            .threads
+            .iter()
+            .filter(|(_, t)| t.link.level().is_some());
         if super::pinned::Pinned::recount(queued.map(|(_, t)| t.affinity)) != self.pinned {
             return Err("per-cpu counts of queued restricted threads are off");
         }
@@ -423,7 +426,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return Err("designated cpus differ from the walk of every ready thread");
         }
         for cpu in 0..MAX_CPUS {
-            if self.started & (1 << cpu) != 0 && self.allowed_top(cpu) != self.allowed_top_by_walk(cpu) {
+            if self.started & (1 << cpu) != 0
+                && self.allowed_top(cpu) != self.allowed_top_by_walk(cpu)
+            {
                 return Err("best ready thread allowed on a cpu differs from the walk");
             }
         }
