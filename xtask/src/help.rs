@@ -93,6 +93,8 @@ expect-output is checked against that text)
   --board BOARD     virt (default) or rpi-zero2w
   --listing         also list every address: count, instruction, source line, inlined functions
   --keep-log        keep QEMU's execution log (target/profile/METRIC.exec.log; deleted otherwise)
+  --smp N           run the kernel on N cores, 1 to 4 (default 1), as `bench --smp N`; the
+                    window is cut from one core's instructions
   --self-test       profile yield_switch and timer_irq_cost and check each table sums to the
                     kernel's own figure (part of `cargo xtask test`)
 

@@ -36,8 +36,6 @@ use std::time::Instant;
 use crate::bench::kernels::build_kernels;
 use crate::bench::report::group;
 
-/// Profiles run on one core: the window analysis follows one instruction stream.
-const PROFILE_SMP: u8 = 1;
 use crate::board::{self, Board};
 use crate::build::{self, Artifact, Workspace};
 use crate::{expect, qemu, Args, Error};
@@ -66,6 +64,10 @@ pub struct Options {
     pub keep_log: bool,
     /// Profile [`SELF_TEST`] and check each sums to its figure.
     pub self_test: bool,
+    /// Cores the kernel runs with (`--smp`, as `bench`'s; the self-test runs on one). The
+    /// window is cut from one core's instruction stream (the log names each entry's core),
+    /// so the other cores' work is left out of it.
+    pub smp: u8,
 }
 
 /// Parses the options of `profile` (the words after it).
@@ -76,6 +78,7 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
         listing: false,
         keep_log: false,
         self_test: false,
+        smp: 1,
     };
     while let Some((flag, inline)) = args.next_flag() {
         match flag.as_str() {
@@ -84,6 +87,7 @@ pub fn parse(mut args: Args) -> Result<crate::Command, Error> {
             "--listing" if inline.is_none() => opts.listing = true,
             "--keep-log" if inline.is_none() => opts.keep_log = true,
             "--self-test" if inline.is_none() => opts.self_test = true,
+            "--smp" => opts.smp = args.smp(&flag, inline)?,
             "-h" | "--help" => return Ok(crate::help_for("profile")),
             _ => return Err(crate::unknown_option("profile", &flag, inline.as_deref())),
         }
@@ -111,7 +115,7 @@ pub fn run(opts: &Options) -> Result<i32, Error> {
     }
     let metric = metrics::find(opts.metric.as_deref().unwrap_or_default()).map_err(Error::usage)?;
     let kernels = build(&ws, opts.board)?;
-    let profile = profile(&ws, opts.board, &kernels, metric, opts.keep_log)?;
+    let profile = profile(&ws, opts.board, opts.smp, &kernels, metric, opts.keep_log)?;
     print!("{}", profile.summary);
     if opts.listing {
         print!("{}", profile.listing);
@@ -128,7 +132,7 @@ pub fn self_test(ws: &Workspace, board: &'static Board) -> Result<bool, Error> {
         let metric = metrics::find(name).map_err(Error::new)?;
         let start = Instant::now();
         let secs = || start.elapsed().as_secs_f64();
-        match profile(ws, board, &kernels, metric, false) {
+        match profile(ws, board, 1, &kernels, metric, false) {
             Ok(p) => println!(
                 "profile {name} ... ok (tables sum to {} = the kernel's median; {} of {} \
                  windows give it; {:.1} s)",
@@ -179,6 +183,7 @@ fn build(ws: &Workspace, board: &'static Board) -> Result<Vec<Artifact>, Error> 
 fn profile(
     ws: &Workspace,
     board: &'static Board,
+    smp: u8,
     kernels: &[Artifact],
     metric: &Profiled,
     keep_log: bool,
@@ -193,7 +198,7 @@ fn profile(
     let exec_log = dir.join(format!("{}.exec.log", metric.name));
     let console = dir.join(format!("{}.console.log", metric.name));
     let gic = board.gic(None)?;
-    let result = run_kernel(ws, board, gic, kernel, &exec_log, &console)
+    let result = run_kernel(ws, board, gic, smp, kernel, &exec_log, &console)
         .and_then(|output| analyse(ws, board, gic, kernel, metric, &output, &exec_log));
     if keep_log {
         if exec_log.is_file() {
@@ -213,6 +218,7 @@ fn run_kernel(
     ws: &Workspace,
     board: &'static Board,
     gic: Option<u8>,
+    smp: u8,
     kernel: &Artifact,
     exec_log: &Path,
     console: &Path,
@@ -235,7 +241,7 @@ fn run_kernel(
         "==> running kernel `{}` with every instruction logged (a few seconds to a minute)",
         kernel.name
     );
-    let mut child = qemu::command(&qemu, board, gic, PROFILE_SMP, true, &image, &extra)
+    let mut child = qemu::command(&qemu, board, gic, smp, true, &image, &extra)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -271,12 +277,13 @@ mod tests {
     #[test]
     fn parses_the_command_line() {
         let Ok(crate::Command::Profile(opts)) =
-            crate::cli::parse_words("profile --metric yield_switch --listing --keep-log")
+            crate::cli::parse_words("profile --metric yield_switch --listing --keep-log --smp 4")
         else {
             panic!("not a profile command")
         };
         assert_eq!(opts.metric.as_deref(), Some("yield_switch"));
         assert!(opts.listing && opts.keep_log && !opts.self_test);
+        assert_eq!(opts.smp, 4);
         assert_eq!(opts.board.name, "virt");
         let Ok(crate::Command::Profile(opts)) =
             crate::cli::parse_words("profile --self-test --board=rpi-zero2w")
@@ -285,6 +292,7 @@ mod tests {
         };
         assert!(opts.self_test && opts.metric.is_none());
         assert_eq!(opts.board.name, "rpi-zero2w");
+        assert_eq!(opts.smp, 1);
         for bad in [
             "profile",
             "profile --metric",
@@ -293,6 +301,7 @@ mod tests {
             "profile --metric idle_irqs_per_s",
             "profile --metric yield_switch --self-test",
             "profile --listing=1 --metric yield_switch",
+            "profile --metric yield_switch --smp 5",
         ] {
             assert_eq!(crate::cli::parse_words(bad).unwrap_err().code, 2, "{bad}");
         }

@@ -48,7 +48,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         };
         let t = self.entry(cur);
         if t.is_idle() || top > t.priority {
-            self.requeue_current_inline(cpu, cur, Requeue::Head);
+            // One-CPU mode: no thread is restricted, nothing to count in `pinned`.
+            self.requeue_current_inline::<false>(cpu, cur, Requeue::Head);
             // The common case, a wake-up that preempts the waker: the woken thread waits in
             // the hand-off slot, and this path makes no call (no registers to save). The
             // queue's case, out of line, ends the function (a tail call).
@@ -108,7 +109,8 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             // before (see `smp`).
             Some(top) if !idle && top == prio => {
                 if self.handoff.is_some() {
-                    self.flush_handoff(); // the rotation works on the queue alone
+                    // The rotation works on the queue alone (nobody is restricted: no count).
+                    self.flush_handoff::<false>();
                 }
                 self.rotate_to_head(cpu, cur, prio)
             }
@@ -132,10 +134,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         // it is the best ready thread allowed here, and one rotation does it.
         if !idle && self.ready_top() == Some(prio) {
             if self.handoff.is_some() {
-                self.flush_handoff();
+                self.flush_handoff::<true>();
             }
             if let Some(head) = self.ready.head(prio) {
-                if self.threads.slot(head).entry().affinity & (1 << cpu) != 0 {
+                let affinity = self.threads.slot(head).entry().affinity;
+                if affinity & (1 << cpu) != 0 {
+                    // The head leaves the queue, `cur` joins it.
+                    self.pinned.swap(affinity, self.entry(cur).affinity);
                     return self.rotate_to_head(cpu, cur, prio);
                 }
             }

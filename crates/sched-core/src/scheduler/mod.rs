@@ -24,6 +24,7 @@ mod life;
 mod mutex;
 mod objects;
 mod park;
+mod pinned;
 mod query;
 mod queue;
 mod room;
@@ -104,6 +105,9 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     /// one-CPU scheduler does; otherwise the per-CPU choice walks the queue for an allowed
     /// thread (see `smp`).
     restricted: u32,
+    /// Per CPU, the queued restricted threads allowed there (see `pinned`): which CPUs may
+    /// take a queued thread, without a walk of the queue.
+    pinned: pinned::Pinned,
     /// Events noted for an event trace (empty without the feature `trace`; see `trace`).
     trace: crate::trace::TraceLog,
 }
@@ -205,12 +209,21 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     /// hand-off slot when it outranks every queued thread and the slot is free.
     #[inline]
     fn enqueue_at(&mut self, id: ThreadId, level: Priority) {
-        self.before_push(level);
+        self.before_push::<true>(level);
         if self.handoff.is_none() && self.ready.highest().is_none_or(|top| level > top) {
             self.handoff = Some(id);
             self.handoff_level = level;
             return;
         }
+        self.enqueue_queued(id, level);
+    }
+
+    /// [`enqueue_at`](Self::enqueue_at)'s queue case, out of line: the wake-ups that preempt
+    /// (the hand-off slot) then pay nothing for its count in `pinned` (inlined, it cost
+    /// each of them ten instructions of saved registers).
+    #[inline(never)]
+    fn enqueue_queued(&mut self, id: ThreadId, level: Priority) {
+        self.pinned.add(self.entry(id).affinity);
         self.ready
             .push_tail(self.threads.slots_mut(), id.index(), level);
     }
@@ -226,16 +239,34 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
 
     /// Call before queueing a thread at `level`: a hand-off thread at `level` or below goes
     /// into the queue first (it became ready earlier, and it must stay above every queued one).
+    /// (`MAYBE_RESTRICTED`: as [`flush_handoff`](Self::flush_handoff)'s.)
     #[inline]
-    fn before_push(&mut self, level: Priority) {
+    fn before_push<const MAYBE_RESTRICTED: bool>(&mut self, level: Priority) {
         if self.handoff.is_some() && self.handoff_level <= level {
-            self.flush_handoff();
+            self.flush_handoff::<MAYBE_RESTRICTED>();
         }
     }
 
-    /// Queues the hand-off thread, if any, at the back of its level.
-    fn flush_handoff(&mut self) {
+    /// Queues the hand-off thread, if any, at the back of its level. `MAYBE_RESTRICTED`: it
+    /// may be restricted, to be counted in `pinned` (false where the caller knows
+    /// `restricted == 0`: the count's code, inlined into the one-CPU yield, made it save
+    /// four more registers, and the wake-ups that preempt seven: so the counted case is out
+    /// of line).
+    #[inline]
+    fn flush_handoff<const MAYBE_RESTRICTED: bool>(&mut self) {
+        if MAYBE_RESTRICTED {
+            self.flush_handoff_counted();
+        } else if let Some(h) = self.handoff.take() {
+            self.ready
+                .push_tail(self.threads.slots_mut(), h.index(), self.handoff_level);
+        }
+    }
+
+    /// [`flush_handoff`](Self::flush_handoff) counting the thread in `pinned`.
+    #[inline(never)]
+    fn flush_handoff_counted(&mut self) {
         if let Some(h) = self.handoff.take() {
+            self.pinned.add(self.entry(h).affinity);
             self.ready
                 .push_tail(self.threads.slots_mut(), h.index(), self.handoff_level);
         }
@@ -248,21 +279,32 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.handoff = None;
             return true;
         }
-        self.ready.remove(self.threads.slots_mut(), id.index())
+        let queued = self.ready.remove(self.threads.slots_mut(), id.index());
+        if queued {
+            self.pinned.remove(self.entry(id).affinity);
+        }
+        queued
     }
 
     /// Takes `cpu`'s running thread off the CPU while it stays runnable. Idle threads simply
     /// stop running; they are never queued.
     #[inline(never)]
     fn requeue_current(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
-        self.requeue_current_inline(cpu, id, place);
+        self.requeue_current_inline::<true>(cpu, id, place);
     }
 
     /// [`requeue_current`](Self::requeue_current) inlined into its caller: for the
     /// preemption after a wake-up, where a call's prologue costs more than the body saves
     /// (inlined everywhere, it makes `yield_now` itself slower: register pressure).
+    /// `MAYBE_RESTRICTED`: `id` may have a restricted affinity, to be counted in `pinned`
+    /// (false only where the caller knows `restricted == 0`: the one-CPU mode).
     #[inline(always)]
-    fn requeue_current_inline(&mut self, cpu: CpuId, id: ThreadId, place: Requeue) {
+    fn requeue_current_inline<const MAYBE_RESTRICTED: bool>(
+        &mut self,
+        cpu: CpuId,
+        id: ThreadId,
+        place: Requeue,
+    ) {
         let left = self.slice_left_now(cpu);
         let t = self.entry_mut(id);
         t.state = State::Ready;
@@ -270,11 +312,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return;
         }
         let level = t.priority;
+        let affinity = t.affinity;
         t.saved_slice = match place {
             Requeue::Head => left,
             Requeue::Tail => 0,
         };
-        self.before_push(level);
+        self.before_push::<MAYBE_RESTRICTED>(level);
+        if MAYBE_RESTRICTED {
+            self.pinned.add(affinity);
+        } else {
+            debug_assert_eq!(self.restricted, 0);
+        }
         match place {
             Requeue::Head => self
                 .ready

@@ -127,6 +127,7 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             started: 0,
             simple: true,
             restricted: 0,
+            pinned: super::pinned::Pinned::new(),
             trace: crate::trace::TraceLog::new(),
         }
     }

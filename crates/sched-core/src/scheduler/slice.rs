@@ -172,15 +172,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 None => return 0,
             }
         } else {
-            if self.ready.highest().is_none() {
-                // Only the hand-off thread is ready (the common wake-up of a pinned thread):
-                // the only possible peer, so only the CPUs it may run on can have one
-                // (`peer_ready`).
-                match self.handoff {
-                    Some(h) => left &= self.entry(h).affinity,
-                    None => return 0,
-                }
-            }
+            // Only a CPU some ready thread may use can have a peer (see `pinned`): with
+            // threads pinned to one core, the idle others are not looked at.
+            left &= self.ready_cpus();
             None
         };
         let mut found = 0;

@@ -196,8 +196,23 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if self.handoff.is_none() && self.ready.highest().is_none() {
             return 0;
         }
+        // Only the CPUs some ready thread may use can be assigned one (see `pinned`).
+        let may = self.ready_cpus();
+        if may & may.wrapping_sub(1) == 0 {
+            // One such CPU (every thread pinned to one core, the others idle): every ready
+            // thread may run there, so the best is assigned to it, and nothing else is.
+            let Some(top) = self.ready_top() else {
+                return 0;
+            };
+            let cpu = may.trailing_zeros() as usize % MAX_CPUS;
+            return if u16::from(top) + 1 > self.cpu_rank(cpu) {
+                may
+            } else {
+                0
+            };
+        }
         let mut d = Designation {
-            free: self.started,
+            free: may,
             out: 0,
             rank: [UNKNOWN_RANK; MAX_CPUS],
         };
@@ -212,6 +227,35 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 d.free == 0
             });
         }
+        d.out
+    }
+
+    /// The started CPUs some ready thread (queued or in the hand-off slot) may run on; 0 if
+    /// nothing is ready. Every ready thread may run on one of them at least (an affinity
+    /// names a started CPU when it is set, and CPUs do not stop).
+    #[inline]
+    pub(super) fn ready_cpus(&self) -> u32 {
+        let hand = self.handoff.map_or(0, |h| self.entry(h).affinity);
+        (self.pinned.cpus(self.ready.len()) | hand) & self.started
+    }
+
+    /// The designation as the module docs state it, by a walk of every ready thread: what
+    /// [`designated`](Self::designated) must equal (the audit compares them).
+    pub(super) fn designated_by_walk(&self) -> u32 {
+        let mut d = Designation {
+            free: self.started,
+            out: 0,
+            rank: [UNKNOWN_RANK; MAX_CPUS],
+        };
+        if let Some(h) = self.handoff {
+            d.assign(self, self.entry(h).affinity, self.handoff_level);
+        }
+        let threads = &self.threads;
+        let _ = self.ready.first_where(threads.slots(), |i| {
+            let t = threads.slot(i).entry();
+            d.assign(self, t.affinity, t.priority);
+            false
+        });
         d.out
     }
 
@@ -265,12 +309,31 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 return Some(self.handoff_level);
             }
         }
+        if !self.pinned.any_for(cpu, self.ready.len()) {
+            return None;
+        }
         let threads = &self.threads;
         self.ready
             .first_where(threads.slots(), |i| {
                 threads.slot(i).entry().affinity & bit != 0
             })
             .map(|(_, level)| level)
+    }
+
+    /// [`allowed_top`](Self::allowed_top) by a walk of every ready thread (the audit's).
+    fn allowed_top_by_walk(&self, cpu: CpuId) -> Option<Priority> {
+        let bit = 1 << cpu;
+        let hand = self
+            .handoff
+            .filter(|&h| self.entry(h).affinity & bit != 0)
+            .map(|_| self.handoff_level);
+        let mut best = None;
+        for (_, t) in self.threads.iter() {
+            if t.link.level().is_some() && t.affinity & bit != 0 {
+                best = best.max(Some(t.priority));
+            }
+        }
+        hand.or(best)
     }
 
     /// Takes the best ready thread allowed on `cpu` off the queue (or names `cpu`'s idle
@@ -286,6 +349,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 return h;
             }
         }
+        if !self.pinned.any_for(cpu, self.ready.len()) {
+            return self.idle_of(cpu);
+        }
         let threads = &self.threads;
         let found = self.ready.first_where(threads.slots(), |i| {
             threads.slot(i).entry().affinity & bit != 0
@@ -293,11 +359,17 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         match found {
             Some((index, _)) => {
                 self.ready.remove(self.threads.slots_mut(), index);
-                self.id_of_slot(index)
+                let id = self.id_of_slot(index);
+                self.pinned.remove(self.entry(id).affinity);
+                id
             }
-            None => self.idle[cpu]
-                .unwrap_or_else(|| panic!("cpu {cpu} has nothing to run and no idle thread")),
+            None => self.idle_of(cpu),
         }
+    }
+
+    /// `cpu`'s idle thread, for when nothing ready may run there.
+    fn idle_of(&self, cpu: CpuId) -> ThreadId {
+        self.idle[cpu].unwrap_or_else(|| panic!("cpu {cpu} has nothing to run and no idle thread"))
     }
 
     /// A thread that was restricted no longer counts (it exited).
@@ -342,6 +414,23 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         if restricted != self.restricted {
             return Err("restricted-thread count is off");
+        }
+        let queued = self
+            .threads
+            .iter()
+            .filter(|(_, t)| t.link.level().is_some());
+        if super::pinned::Pinned::recount(queued.map(|(_, t)| t.affinity)) != self.pinned {
+            return Err("per-cpu counts of queued restricted threads are off");
+        }
+        if self.designated() != self.designated_by_walk() {
+            return Err("designated cpus differ from the walk of every ready thread");
+        }
+        for cpu in 0..MAX_CPUS {
+            if self.started & (1 << cpu) != 0
+                && self.allowed_top(cpu) != self.allowed_top_by_walk(cpu)
+            {
+                return Err("best ready thread allowed on a cpu differs from the walk");
+            }
         }
         if self.simple != (self.started.count_ones() <= 1 && self.restricted == 0) {
             return Err("one-CPU mode flag is off");
