@@ -47,6 +47,7 @@
 //! affinity (`restricted == 0`), else until every CPU is assigned or the queue ends (bounded
 //! by the number of ready threads).
 
+use super::slice::{self, UNTIMED};
 use super::{Requeue, Scheduler};
 use crate::thread::{State, Thread};
 use crate::{CpuId, Next, Priority, SchedError, ThreadId, ALL_CPUS, MAX_CPUS};
@@ -176,6 +177,19 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         // A CPU running a thread untimed whose peer just became ready must program its timer
         // for the slice that starts now (the caller does its own).
         let own = if caller < MAX_CPUS { 1 << caller } else { 0 };
+        if self.restricted != 0 && own != 0 && self.ready_cpus() == own {
+            // Everything ready may run only on the caller's CPU (threads pinned to one core,
+            // the others idle): `peers_arrived` would look at that CPU alone and its bit is
+            // left out, so only its slice may start here. The same steps, without the walk.
+            let cpu = slice::cpu_slot(caller);
+            if own & self.started & !now != 0
+                && self.clock[cpu].slice_end == UNTIMED
+                && self.has_peer(cpu)
+            {
+                self.begin_slice(cpu, self.slice_len);
+            }
+            return new;
+        }
         new | (self.peers_arrived(now) & !own)
     }
 
