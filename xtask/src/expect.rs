@@ -10,12 +10,17 @@
 //! //! xtask: timeout=300              seconds before the run is killed (default 120)
 //! //! xtask: gic=2                    run only with this GIC version
 //! //! xtask: smp=4                    run with this many cores, whatever `--smp` says
+//! //! xtask: smp=host                 as many cores as the host has (2 to 4), whatever `--smp` says
 //! //! xtask: icount=off               run in real time, the cores in parallel (MTTCG)
 //! //! xtask: features=trace           build it with these cargo features of `preempt` too
 //! ```
 //!
 //! `icount=off` is for stress tests of real parallelism: under `-icount` (the default, for
 //! deterministic timing) QEMU runs the cores one after another on one host thread.
+//! Such a test says `smp=host`: with more vCPUs than host cores, the host deschedules a vCPU
+//! that holds a lock and the others spin for its next time slice — a hypervisor's problem
+//! that a kernel on its own cores never has, and one that made the mutex stress test 400 times
+//! slower (docs/performance.md, "Stress sizes under real parallelism").
 //!
 //! Keeping them next to the code means adding a test is adding one file. An unknown key is
 //! an error rather than ignored, so a typo cannot silently weaken a test.
@@ -27,6 +32,13 @@ use crate::Error;
 
 /// How long a run may take when the file does not say.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The cores of `smp=host`: the host's, at least 2 (so that something runs in parallel
+/// even on a one-core host) and at most [`crate::qemu::MAX_SMP`].
+pub fn host_smp() -> u8 {
+    let host = std::thread::available_parallelism().map_or(1, |n| n.get());
+    host.clamp(2, usize::from(crate::qemu::MAX_SMP)) as u8
+}
 
 /// What a correct run of one binary looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,13 +159,14 @@ fn apply(exp: &mut Expectations, directive: &str) -> Result<(), String> {
                     .ok_or_else(|| bad("2 or 3"))?,
             )
         }
+        "smp" if value == "host" => exp.smp = Some(host_smp()),
         "smp" => {
             exp.smp = Some(
                 value
                     .parse()
                     .ok()
                     .filter(|v| (1..=crate::qemu::MAX_SMP).contains(v))
-                    .ok_or_else(|| bad("a core count 1..=4"))?,
+                    .ok_or_else(|| bad("a core count 1..=4 or `host`"))?,
             )
         }
         "icount" => {
@@ -209,6 +222,13 @@ mod tests {
     }
 
     #[test]
+    fn smp_host_is_the_hosts_cores_from_two_to_four() {
+        let exp = parse("//! xtask: smp=host").unwrap();
+        let host = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(exp.smp, Some(host.clamp(2, 4) as u8));
+    }
+
+    #[test]
     fn reject_output_matches_line_starts_only() {
         let exp =
             parse("//! xtask: reject-output=CHECK FAILED\n//! xtask: expect-output=ok").unwrap();
@@ -240,6 +260,7 @@ mod tests {
             "smp=0",
             "smp=5",
             "smp=two",
+            "smp=hosts",
             "icount=no",
             "features=",
             "features=trace,",

@@ -51,7 +51,9 @@ rpi` and `./sdcard.sh` (one line each; builds in target/template).
 In-QEMU tests (crates/preempt/tests/*.rs) and examples state expectations in their
 leading comment lines: `//! xtask: expect-exit=N`, `//! xtask: expect-output=TEXT`
 (repeatable), `//! xtask: timeout=SECS` (default 120), `//! xtask: gic=2|3`,
-`//! xtask: smp=N` (run with N cores, whatever --smp says), `//! xtask: features=F,…`
+`//! xtask: smp=N` (run with N cores, whatever --smp says; `smp=host`: the host's cores,
+2 to 4, for real-time stress runs), `//! xtask: icount=off` (real time, cores in
+parallel), `//! xtask: features=F,…`
 (built once more with these cargo features of preempt, e.g. `trace`; QEMU then runs in
 target/qemu-tests/<name>-<config>.files/, where a trace file lands).
 Logs: target/qemu-tests/<name>-<config>.log (backtrace addresses named as in `run`;
