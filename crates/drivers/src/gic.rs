@@ -24,7 +24,7 @@ mod v2;
 mod v3;
 
 pub use cpu_interface::{Ack, CpuInterface};
-pub use sgi::{SgiSender, SgiTarget};
+pub use sgi::{PreparedSgi, SgiSender, SgiTarget};
 pub use v2::Gic2;
 pub use v3::Gic3;
 

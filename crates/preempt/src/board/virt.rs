@@ -6,7 +6,7 @@ use preempt_arch::layout::MAX_CPUS;
 use preempt_arch::mmu::{MemoryKind, Region};
 use preempt_arch::SpinLock;
 
-use preempt_drivers::gic::{CpuInterface, Gic, SgiSender, SgiTarget};
+use preempt_drivers::gic::{CpuInterface, Gic, PreparedSgi, SgiSender, SgiTarget};
 use preempt_drivers::irq::{InterruptController, IrqError};
 use preempt_drivers::pl011::Pl011;
 use preempt_drivers::platform::{self, GicInfo, Platform, PsciConduit, MAX_CPU_IDS};
@@ -267,6 +267,14 @@ static IPI_TARGETS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(NO_TARGET) }
 /// [`IPI_TARGETS`] of a core that has not reported (no GIC target is all ones).
 const NO_TARGET: u64 = u64::MAX;
 
+/// Each core's reschedule interrupt, composed when it reported its target (a send is then a
+/// barrier and one register write: `preempt_drivers::gic::SgiSender::send_prepared`);
+/// [`NO_WORD`] until then, or for a core the GIC cannot name.
+static IPI_WORDS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(NO_WORD) }; MAX_CPUS];
+
+/// [`IPI_WORDS`] of a core without a prepared interrupt (no register value is all ones).
+const NO_WORD: u64 = u64::MAX;
+
 /// The calling core's part of inter-processor interrupts, after its controller set-up
 /// (`init` for the boot core): records how an SGI names this core and enables the IPI line
 /// here (the kernel installed its handler first).
@@ -277,6 +285,13 @@ pub(crate) fn ipi_init_this_core(core: usize) {
     if let Some(slot) = IPI_TARGETS.get(core) {
         slot.store(target.0, Ordering::Release);
     }
+    if let (Some(sender), Some(slot)) = (sgi_sender(), IPI_WORDS.get(core)) {
+        match sender.prepare(IPI_SGI, target) {
+            Ok(word) => slot.store(word.0, Ordering::Release),
+            // `send_ipi` reports it at each attempt.
+            Err(e) => log::error!("core {core} cannot be sent interrupts: {e}"),
+        }
+    }
     irq_enable_line(IPI_SGI);
 }
 
@@ -285,6 +300,19 @@ pub(crate) fn ipi_init_this_core(core: usize) {
 /// `virt` numbers them.
 #[inline]
 pub(crate) fn send_ipi(core: usize) {
+    let Some(sender) = sgi_sender() else {
+        return;
+    };
+    match IPI_WORDS.get(core).map(|w| w.load(Ordering::Acquire)) {
+        Some(word) if word != NO_WORD => sender.send_prepared(PreparedSgi(word)),
+        _ => send_ipi_unprepared(core),
+    }
+}
+
+/// [`send_ipi`] to a core without a prepared interrupt (not started, or not nameable).
+#[cold]
+#[inline(never)]
+fn send_ipi_unprepared(core: usize) {
     let Some((sender, target)) = sgi_route(core) else {
         return;
     };
@@ -293,17 +321,23 @@ pub(crate) fn send_ipi(core: usize) {
     }
 }
 
-/// How an SGI reaches `core`: the sender for this GIC and the core's target (`None` before the
-/// interrupt controller is set up).
+/// The sender for this GIC (`None` before the interrupt controller is set up).
 #[inline(always)]
-fn sgi_route(core: usize) -> Option<(SgiSender, SgiTarget)> {
-    let sender = match CPU_INTERFACE.load(Ordering::Acquire) {
+fn sgi_sender() -> Option<SgiSender> {
+    Some(match CPU_INTERFACE.load(Ordering::Acquire) {
         NO_CPU_INTERFACE => return None,
         0 => SgiSender::V3,
         _ => SgiSender::V2 {
             gicd: GICV2_DISTRIBUTOR.load(Ordering::Relaxed),
         },
-    };
+    })
+}
+
+/// How an SGI reaches `core`: the sender for this GIC and the core's target (`None` before the
+/// interrupt controller is set up).
+#[inline(always)]
+fn sgi_route(core: usize) -> Option<(SgiSender, SgiTarget)> {
+    let sender = sgi_sender()?;
     let target = match IPI_TARGETS.get(core).map(|t| t.load(Ordering::Acquire)) {
         Some(NO_TARGET) | None => SgiTarget::assumed(matches!(sender, SgiSender::V2 { .. }), core),
         Some(t) => SgiTarget(t),

@@ -55,11 +55,16 @@ pub(crate) fn init_this_core() {
 /// attention was made under the scheduler lock (holding it still, or after releasing it).
 #[inline]
 pub(crate) fn kick(mask: u32) {
-    let mut targets = mask & !(1 << cpu::core_id());
-    if targets == 0 {
+    kick_others(mask & !(1 << cpu::core_id()));
+}
+
+/// [`kick`] for a `mask` without the caller's own core.
+#[inline]
+pub(crate) fn kick_others(mask: u32) {
+    if mask == 0 {
         return;
     }
-    targets &= ONLINE.load(Ordering::Acquire);
+    let mut targets = mask & ONLINE.load(Ordering::Acquire);
     while targets != 0 {
         let core = targets.trailing_zeros() as usize;
         targets &= targets - 1;

@@ -194,13 +194,14 @@ pub(super) fn end_hold(sched: &mut Sched, core: CpuId) {
 #[inline(never)]
 fn kick_now(kicks: u32) {
     let core = cpu::core_id();
+    let own = 1 << core;
     // This core's own decision left it outranked (a path that made a thread ready and
     // returned without a preemption check): an interrupt to itself makes the check as soon
     // as IRQs are back on.
-    if kicks & (1 << core) != 0 {
+    if kicks & own != 0 {
         super::ipi::send(core);
     }
-    super::ipi::kick(kicks);
+    super::ipi::kick_others(kicks & !own);
 }
 
 /// Where the outgoing and the incoming thread's registers are saved; records the incoming

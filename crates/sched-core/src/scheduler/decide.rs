@@ -85,7 +85,14 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if self.only_ready_elsewhere(cpu) || self.designated() & (1 << cpu) == 0 {
             return Next::Keep;
         }
-        self.requeue_current(cpu, cur, Requeue::Head);
+        // An idle CPU woken for a thread (the common cross-core wake-up) has nothing to
+        // requeue: its idle thread only stops running, without the out-of-line call.
+        let t = self.entry_mut(cur);
+        if t.is_idle() {
+            t.state = State::Ready;
+        } else {
+            self.requeue_current(cpu, cur, Requeue::Head);
+        }
         let to = self.dispatch(cpu);
         Next::Switch { from: cur, to }
     }
