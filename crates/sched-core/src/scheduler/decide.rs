@@ -82,6 +82,22 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
     #[inline(never)]
     fn preempt_check_smp(&mut self, cpu: CpuId) -> Next {
         let cur = self.running(cpu);
+        // The cross-core wake-up of a thread pinned here while this CPU idles: the hand-off
+        // thread is the only ready one and may run on no other started CPU, so the
+        // designation gives it this CPU (any thread outranks an idle one). The same
+        // decision as the general steps below, without them.
+        if let Some(h) = self.handoff {
+            if self.ready.highest().is_none()
+                && self.entry(h).affinity & self.started == 1 << cpu
+                && self.entry(cur).is_idle()
+            {
+                self.entry_mut(cur).state = State::Ready;
+                self.handoff = None;
+                // Nothing else is ready: it runs untimed.
+                self.run_on(cpu, h, false);
+                return Next::Switch { from: cur, to: h };
+            }
+        }
         if self.only_ready_elsewhere(cpu) || self.designated() & (1 << cpu) == 0 {
             return Next::Keep;
         }

@@ -171,25 +171,35 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             self.told = 0;
             return 0;
         }
+        let own = if caller < MAX_CPUS { 1 << caller } else { 0 };
+        if self.restricted != 0 {
+            let may = self.ready_cpus();
+            if may & may.wrapping_sub(1) == 0 {
+                // Everything ready may run on one CPU at most (threads pinned to one core: the
+                // caller's own, or another's — a wake-up for a thread pinned elsewhere). Then
+                // `peers_arrived` would look at that CPU alone: the same steps, without the
+                // walk and without computing `ready_cpus` twice more.
+                let now = self.designated_among(may);
+                let new = now & !self.told;
+                self.told = now;
+                let cpu = slice::cpu_slot(may.trailing_zeros() as CpuId);
+                if may & self.started & !now != 0
+                    && self.clock[cpu].slice_end == UNTIMED
+                    && self.has_peer(cpu)
+                {
+                    // A CPU running a thread untimed whose peer just became ready must program
+                    // its timer for the slice that starts now (the caller does its own).
+                    self.begin_slice(cpu, self.slice_len);
+                    return new | (may & !own);
+                }
+                return new;
+            }
+        }
         let now = self.designated();
         let new = now & !self.told;
         self.told = now;
         // A CPU running a thread untimed whose peer just became ready must program its timer
         // for the slice that starts now (the caller does its own).
-        let own = if caller < MAX_CPUS { 1 << caller } else { 0 };
-        if self.restricted != 0 && own != 0 && self.ready_cpus() == own {
-            // Everything ready may run only on the caller's CPU (threads pinned to one core,
-            // the others idle): `peers_arrived` would look at that CPU alone and its bit is
-            // left out, so only its slice may start here. The same steps, without the walk.
-            let cpu = slice::cpu_slot(caller);
-            if own & self.started & !now != 0
-                && self.clock[cpu].slice_end == UNTIMED
-                && self.has_peer(cpu)
-            {
-                self.begin_slice(cpu, self.slice_len);
-            }
-            return new;
-        }
         new | (self.peers_arrived(now) & !own)
     }
 
@@ -211,7 +221,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return 0;
         }
         // Only the CPUs some ready thread may use can be assigned one (see `pinned`).
-        let may = self.ready_cpus();
+        self.designated_among(self.ready_cpus())
+    }
+
+    /// [`designated`](Self::designated) once something is ready, given `may`, the started
+    /// CPUs some ready thread may use ([`ready_cpus`](Self::ready_cpus)).
+    #[inline(always)]
+    fn designated_among(&self, may: u32) -> u32 {
         if may & may.wrapping_sub(1) == 0 {
             // One such CPU (every thread pinned to one core, the others idle): every ready
             // thread may run there, so the best is assigned to it, and nothing else is.

@@ -358,3 +358,31 @@ fn a_peer_for_the_callers_own_cpu_needs_no_interrupt_there() {
     assert_eq!(s.take_new_kicks_on(0), 0b10);
     assert_eq!(s.retime(0), Some(23));
 }
+
+#[test]
+fn a_pinned_peer_made_ready_on_another_cpu_starts_the_slice_there_and_says_so() {
+    // CPU 1 runs a thread pinned to it, untimed; CPU 0 (idle) makes an equal ready that is
+    // pinned to CPU 1 too: it outranks nobody, but CPU 1's thread must now share its CPU,
+    // and only CPU 1 can program its timer for that slice.
+    let mut s = Scheduler::new(100);
+    for cpu in 0..2 {
+        let _ = s.add_idle(cpu, 100 + cpu as u32);
+    }
+    for cpu in 0..2 {
+        let _ = s.start(cpu);
+    }
+    let a = s.spawn_with_affinity(10, 0b10, 1).unwrap();
+    let idle = s.current(1);
+    assert_eq!(s.preempt_check(1), Next::Switch { from: idle, to: a });
+    assert_eq!(s.current(1), a);
+    assert_eq!(s.slice_end(1), UNTIMED);
+    let _ = s.take_new_kicks_on(0);
+    s.set_now(5);
+    let b = s.spawn_with_affinity(10, 0b10, 2).unwrap();
+    assert_eq!(s.preempt_check(0), Next::Keep, "b may not run on cpu 0");
+    assert_eq!(s.take_new_kicks_on(0), 0b10);
+    assert_eq!(s.slice_end(1), 105);
+    assert_eq!(s.take_new_kicks_on(0), 0, "told once");
+    assert_eq!(s.tick(1, 105), Next::Switch { from: a, to: b });
+    s.check_invariants().unwrap();
+}
