@@ -153,7 +153,7 @@ pub fn ticks_taken() -> u64 {
 /// once the service runs (it takes the service's lock).
 pub fn set_timer_priority(priority: Priority) {
     TIMER_PRIORITY.store(priority, Ordering::SeqCst);
-    crate::timer::set_service_priority(priority);
+    crate::timer::apply_service_priority();
 }
 
 /// The priority of the timer service thread ([`set_timer_priority`]).

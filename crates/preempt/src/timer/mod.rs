@@ -226,4 +226,4 @@ impl fmt::Debug for Timer {
     }
 }
 
-pub(crate) use service::set_priority as set_service_priority;
+pub(crate) use service::apply_priority as apply_service_priority;

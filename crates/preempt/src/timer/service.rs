@@ -125,14 +125,19 @@ pub(super) fn cancel(entry: &Shared<Entry>) {
     // From inside, the service drops the closure once the callback returns.
 }
 
-/// Gives the service's threads a new priority, if they exist.
-pub(crate) fn set_priority(priority: thread::Priority) {
+/// Gives the service's threads the priority last set (`config::set_timer_priority` stores
+/// it first), if they exist.
+pub(crate) fn apply_priority() {
     // SeqCst with the setter's store and `start`: either this sees the service started, or
     // `start` sees the new priority.
     if !STARTED.load(Ordering::SeqCst) {
         return;
     }
     let st = state();
+    // Read under the state's lock, not passed in: of two calls at once, the one that takes
+    // the lock last reads the value stored last, so the threads end at the setting's value
+    // (with the value passed in, the first store could be applied last).
+    let priority = crate::config::timer_priority();
     for t in st.service.iter().chain(st.supervisor.iter()) {
         t.set_priority(priority);
     }
