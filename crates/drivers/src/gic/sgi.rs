@@ -129,20 +129,22 @@ impl SgiSender {
                 // `GICD_SGIR` is write-only and a write only raises the SGI (module docs).
                 unsafe { ((gicd + GICD_SGIR) as *mut u32).write_volatile(prepared.0 as u32) };
             }
-            Self::V3 => {
-                write_icc_sgi1r_el1(IccSgi1rEl1::from_bits_retain(prepared.0));
-                barrier::isb(barrier::SY);
-            }
+            Self::V3 => write_v3(prepared),
         }
     }
 }
 
 /// `ICC_SGI1R_EL1` aimed at affinity `aff` (no barrier before: the caller's business).
 pub(super) fn raise_v3(sgi: u32, aff: u64) -> Result<(), IrqError> {
-    let prepared = SgiSender::V3.prepare(sgi, SgiTarget(aff))?;
+    write_v3(SgiSender::V3.prepare(sgi, SgiTarget(aff))?);
+    Ok(())
+}
+
+/// Writes a prepared GICv3 SGI to this core's `ICC_SGI1R_EL1` (no barrier before).
+#[inline(always)]
+fn write_v3(prepared: PreparedSgi) {
     write_icc_sgi1r_el1(IccSgi1rEl1::from_bits_retain(prepared.0));
     barrier::isb(barrier::SY);
-    Ok(())
 }
 
 /// The calling core's GICv3 target (its affinity).
