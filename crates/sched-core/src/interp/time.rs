@@ -4,12 +4,13 @@
 //! Every operation is one hold of the scheduler lock on some CPU (the one it names, else
 //! CPU 0; with one CPU, the kernel's own `preempt_check` follows an operation that may have
 //! made a thread ready, see `checks_after`). The hold starts with [`set_now`](crate::Scheduler::set_now) and ends, as the
-//! kernel's release does, with [`retime`](crate::Scheduler::retime) for that CPU (the
-//! interpreter keeps its own copy of what each CPU's timer was programmed for) and
-//! [`take_new_kicks`](crate::Scheduler::take_new_kicks), whose CPUs get an interrupt that
-//! runs `preempt_check` in a hold of its own, which ends the same way. A timer interrupt is a
-//! hold that runs [`tick`](crate::Scheduler::tick) and
-//! [`retime_now`](crate::Scheduler::retime_now).
+//! kernel's release does (`end_hold`), with
+//! [`take_new_kicks_on`](crate::Scheduler::take_new_kicks_on) that CPU, whose CPUs get an
+//! interrupt that runs `preempt_check` in a hold of its own, which ends the same way, then
+//! [`retime`](crate::Scheduler::retime) for that CPU (the interpreter keeps its own copy of
+//! what each CPU's timer was programmed for). A timer interrupt is a hold that runs
+//! [`tick`](crate::Scheduler::tick), [`retime_now`](crate::Scheduler::retime_now) and
+//! [`take_new_kicks`](crate::Scheduler::take_new_kicks).
 //!
 //! Time moves only at a `Tick` operation; every CPU whose timer is then due takes its
 //! interrupt (a `Tick` of no time also interrupts the CPU it names, whether due or not: an
@@ -95,19 +96,28 @@ impl<S: StoreKind> Interp<S> {
         )
     }
 
-    /// The end of a hold on `cpu`: its timer is programmed anew if the scheduler asks, and
-    /// the CPUs it names are interrupted.
+    /// The end of a hold on `cpu`, in the kernel's order (`end_hold`): the CPUs
+    /// [`take_new_kicks_on`](crate::Scheduler::take_new_kicks_on) `cpu` names are interrupted
+    /// (a slice it starts on `cpu` itself is left to the retime), then `cpu`'s timer is
+    /// programmed anew if the scheduler asks.
     pub(super) fn release(&mut self, cpu: usize) -> Result<(), String> {
+        let kicks = self.s.take_new_kicks_on(cpu);
+        self.send(kicks)?;
         if let Some(at) = self.s.retime(cpu) {
             self.timer[cpu] = at;
         }
-        self.send_kicks()
+        Ok(())
     }
 
     /// Sends the reschedule interrupts [`take_new_kicks`](crate::Scheduler::take_new_kicks)
     /// asks for.
     fn send_kicks(&mut self) -> Result<(), String> {
         let kicks = self.s.take_new_kicks();
+        self.send(kicks)
+    }
+
+    /// Marks the CPUs of `kicks` as interrupted.
+    fn send(&mut self, kicks: u32) -> Result<(), String> {
         ensure!(
             kicks & !self.started() == 0,
             "kicked a cpu that never started: {kicks:#b}"
