@@ -9,8 +9,8 @@
 //! interrupt that runs `preempt_check` in a hold of its own, which ends the same way, then
 //! [`retime`](crate::Scheduler::retime) for that CPU (the interpreter keeps its own copy of
 //! what each CPU's timer was programmed for). A timer interrupt is a hold that runs
-//! [`tick`](crate::Scheduler::tick), [`retime_now`](crate::Scheduler::retime_now) and
-//! [`take_new_kicks`](crate::Scheduler::take_new_kicks).
+//! [`tick`](crate::Scheduler::tick) and [`retime_now`](crate::Scheduler::retime_now), and
+//! ends the same way.
 //!
 //! Time moves only at a `Tick` operation; every CPU whose timer is then due takes its
 //! interrupt (a `Tick` of no time also interrupts the CPU it names, whether due or not: an
@@ -109,13 +109,6 @@ impl<S: StoreKind> Interp<S> {
         Ok(())
     }
 
-    /// Sends the reschedule interrupts [`take_new_kicks`](crate::Scheduler::take_new_kicks)
-    /// asks for.
-    fn send_kicks(&mut self) -> Result<(), String> {
-        let kicks = self.s.take_new_kicks();
-        self.send(kicks)
-    }
-
     /// Marks the CPUs of `kicks` as interrupted.
     fn send(&mut self, kicks: u32) -> Result<(), String> {
         ensure!(
@@ -156,7 +149,8 @@ impl<S: StoreKind> Interp<S> {
         // A timed-out mutex waiter may have lowered the holder, moving other waiters.
         self.restamp_moved_waiters();
         self.timer[cpu] = self.s.retime_now(cpu);
-        self.send_kicks()
+        // The interrupt's hold ends as every hold does (the kernel's `end_hold`).
+        self.release(cpu)
     }
 
     /// Handles the interrupts sent, one CPU at a time (each a hold of its own, which may send
