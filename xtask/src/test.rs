@@ -377,7 +377,10 @@ fn run_pool(qemu: &Path, root: &Path, runs: Vec<Run>, jobs: usize, tally: &mut T
                     println!("{count} {} ... ok ({secs:.1} s{alone})", run.label);
                 }
                 Err(reason) => {
-                    println!("{count} {} ... FAILED ({reason}; {secs:.1} s{alone})", run.label);
+                    println!(
+                        "{count} {} ... FAILED ({reason}; {secs:.1} s{alone})",
+                        run.label
+                    );
                     print_tail(root, &run.log, TAIL_LINES);
                     tally.failed.push((run.label, run.log));
                 }

@@ -33,10 +33,7 @@ const BUDGET: Duration = Duration::from_secs(50);
 const BATCH: u64 = 1_000;
 
 /// Spawns thread `n` of the four on core `n` mod the core count.
-fn on<T: Send + 'static>(
-    n: usize,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
+fn on<T: Send + 'static>(n: usize, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     preempt::testing::spawn_on(n % cpu::count(), f)
 }
 
