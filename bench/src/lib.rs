@@ -19,7 +19,9 @@
 //! - With several cores (`--smp N`), [`init`] pins `main` to its core and kernels spawn their
 //!   threads with [`builder`], pinned there too: every window opens and closes on one core's
 //!   PMU, and the figures are the single-core paths on a system whose other cores idle. (The
-//!   `smp` kernels place their threads themselves.)
+//!   `smp` kernels place their threads themselves.) Under QEMU `-icount` that PMU counts the
+//!   machine's instructions, not the core's: an idle core woken by the emulator's turn grid
+//!   adds its wake-up to the window it falls in (`tick` leaves such samples out).
 //! - Sample counts come from [`SAMPLES`]: 10,000 per metric, or 1,000 with the `quick`
 //!   feature. Thread-Metric scores are the same in both modes.
 #![no_std]

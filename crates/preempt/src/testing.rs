@@ -240,6 +240,11 @@ pub fn timer_interrupts() -> u64 {
     crate::kernel::percpu::timer_interrupts_all()
 }
 
+/// Timer interrupts taken since boot by core `core` (0 for a core that does not exist).
+pub fn timer_interrupts_on(core: usize) -> u64 {
+    crate::kernel::percpu::timer_interrupts_on(core)
+}
+
 /// The event trace's ring of the calling core (feature `trace`; see `preempt::trace`).
 pub mod trace {
     /// A record's fields: `(kind, detail, aux, arg, thread, other)`.

@@ -104,6 +104,13 @@ pub(crate) fn timer_interrupts_all() -> u64 {
         .sum()
 }
 
+/// Timer interrupts taken by core `core` since boot (0 for a core beyond `MAX_CPUS`).
+pub(crate) fn timer_interrupts_on(core: usize) -> u64 {
+    PERCPU
+        .get(core)
+        .map_or(0, |c| c.timer_irqs.load(Ordering::Relaxed))
+}
+
 /// Points this core's `TPIDR_EL1` at its block. Called once per core at boot.
 pub(crate) fn init_this_core() {
     let id = cpu::core_id();
