@@ -122,31 +122,49 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         let cur = self.running(cpu);
         let t = self.entry(cur);
         let (idle, prio) = (t.is_idle(), t.priority);
-        if self.restricted != 0 {
-            return self.yield_restricted(cpu, cur, idle, prio);
-        }
         match self.ready_top() {
             // The common case: an equal is ready, nothing higher. One round-robin step of the
             // level: the current thread to its back, its head on the CPU. The yielding thread
             // outranks no CPU its peer, just as good and allowed everywhere, did not outrank
             // before (see `smp`).
             Some(top) if !idle && top == prio => {
-                if self.handoff.is_some() {
+                if self.restricted != 0 {
+                    // With restricted threads, the same step when the head shares the yielding
+                    // thread's affinity (threads pinned to one core take turns there): it may
+                    // run here, and the per-CPU counts do not change. Anything else, out of
+                    // line.
+                    if self.handoff.is_some() || !self.head_shares_affinity(cur, prio) {
+                        return self.yield_restricted(cpu, cur, idle, prio);
+                    }
+                } else if self.handoff.is_some() {
                     // The rotation works on the queue alone (nobody is restricted: no count).
                     self.flush_handoff::<false>();
                 }
                 self.rotate_to_head(cpu, cur, prio)
             }
             Some(top) if idle || top >= prio => {
+                if self.restricted != 0 {
+                    // The best thread allowed here may be lower than `top`.
+                    return self.yield_restricted(cpu, cur, idle, prio);
+                }
                 self.requeue_current(cpu, cur, Requeue::Tail);
                 self.switch_from(cpu, cur)
             }
-            // Nobody to take turns with: the thread runs on untimed.
+            // Nobody to take turns with: the thread runs on untimed (with restricted threads
+            // too: nothing allowed here can be better than the best of all).
             _ => {
                 self.go_untimed(cpu);
                 Next::Keep
             }
         }
+    }
+
+    /// Whether the head of level `prio` (queued) has the running `cur`'s affinity.
+    #[inline(always)]
+    fn head_shares_affinity(&self, cur: ThreadId, prio: Priority) -> bool {
+        self.ready.head(prio).is_some_and(|head| {
+            self.threads.slot(head).entry().affinity == self.entry(cur).affinity
+        })
     }
 
     /// [`yield_now`](Self::yield_now) while some threads may not run everywhere: the
