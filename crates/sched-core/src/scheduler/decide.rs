@@ -133,9 +133,13 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     // thread's affinity (threads pinned to one core take turns there): it may
                     // run here, and the per-CPU counts do not change. Anything else, out of
                     // line.
-                    if self.handoff.is_some() || !self.head_shares_affinity(cur, prio) {
+                    let affinity = self.entry(cur).affinity;
+                    if self.handoff.is_some() || !self.head_shares_affinity(affinity, prio) {
                         return self.yield_restricted(cpu, cur, idle, prio);
                     }
+                    // Two threads pinned to this CPU alone: the hold has nothing to tell
+                    // another CPU (see `smp`).
+                    self.kicks_settled = affinity == 1 << cpu;
                 } else if self.handoff.is_some() {
                     // The rotation works on the queue alone (nobody is restricted: no count).
                     self.flush_handoff::<false>();
@@ -159,12 +163,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
     }
 
-    /// Whether the head of level `prio` (queued) has the running `cur`'s affinity.
+    /// Whether the head of level `prio` (queued) has the affinity `affinity`.
     #[inline(always)]
-    fn head_shares_affinity(&self, cur: ThreadId, prio: Priority) -> bool {
-        self.ready.head(prio).is_some_and(|head| {
-            self.threads.slot(head).entry().affinity == self.entry(cur).affinity
-        })
+    fn head_shares_affinity(&self, affinity: u32, prio: Priority) -> bool {
+        self.ready
+            .head(prio)
+            .is_some_and(|head| self.threads.slot(head).entry().affinity == affinity)
     }
 
     /// [`yield_now`](Self::yield_now) while some threads may not run everywhere: the

@@ -95,6 +95,11 @@ pub struct Scheduler<T, S: StoreKind = Checked> {
     /// The CPUs [`take_new_kicks`](Self::take_new_kicks) found designated at its last call
     /// (several CPUs only).
     told: u32,
+    /// Set by a yield that swapped two threads pinned to the yielding CPU alone, read (and
+    /// cleared) by the [`take_new_kicks_on`](Self::take_new_kicks_on) that ends the same
+    /// hold: such a swap changes neither the designation nor any other CPU's peers, so
+    /// there is nothing new to tell (see `smp`, "The yield among pinned threads").
+    kicks_settled: bool,
     /// Bit `cpu` set once `cpu` has been [`start`](Self::start)ed.
     started: u32,
     /// One started CPU (or none) and `restricted == 0`: the one-CPU scheduler. A thread made

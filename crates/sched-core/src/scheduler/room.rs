@@ -124,6 +124,7 @@ impl<T, S: StoreKind> Scheduler<T, S> {
             handoff_level: 0,
             check_due: 0,
             told: 0,
+            kicks_settled: false,
             started: 0,
             simple: true,
             restricted: 0,

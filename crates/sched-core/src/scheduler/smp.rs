@@ -38,6 +38,24 @@
 //! rejected: kicking every CPU a ready thread outranks (Zephyr's broadcast): simple, but the
 //! first CPU to look takes the thread, which is then not always the lowest one.
 //!
+//! # The yield among pinned threads
+//!
+//! A hold of the lock ends with [`take_new_kicks_on`](Scheduler::take_new_kicks_on), which
+//! leaves `told` equal to the designation and starts the slice of every CPU that had just got
+//! a peer; so at the start of the next hold there is nothing new to tell. A yield that swaps
+//! the running thread with the head of its level, both pinned to the yielding CPU alone,
+//! keeps it so, and the hold's take answers at once (`kicks_settled`): the two threads can be
+//! assigned that CPU only, and its rank is unchanged (the same priority runs). In the walk of
+//! the designation the head used to remove that CPU from the free ones first thing in its
+//! level, and the yielding thread, now last in that level, removes it after the others of the
+//! level; between the two, a thread of that level or lower that finds the CPU still free and
+//! picks it (it is the lowest-ranked of its affinity) cannot outrank it, so it designates
+//! nothing there or elsewhere, and removes its affinity's CPUs as before plus this one. By the
+//! end of the level the free CPUs and the designated ones are the same as before, and so is
+//! the rest of the walk. No other CPU got a peer (both threads may run only here), and the
+//! new thread's slice is started by the yield. Debug builds check the claim on every such
+//! yield by computing the kicks anyway; the audit checks that no hold leaves the flag set.
+//!
 //! # Cost
 //!
 //! With one started CPU and no restricted thread (`simple`), `kicks` is one load and a
@@ -160,7 +178,28 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         if self.simple {
             return 0;
         }
+        if self.kicks_settled {
+            return self.settled_kicks(cpu);
+        }
         self.new_kicks_smp(cpu)
+    }
+
+    /// The kicks after a yield that swapped two threads pinned to the yielding CPU alone:
+    /// none (see "The yield among pinned threads" in the module docs). Debug builds compute
+    /// them all the same and check that the answer is none and `told` stays.
+    #[inline(always)]
+    fn settled_kicks(&mut self, cpu: CpuId) -> u32 {
+        self.kicks_settled = false;
+        if cfg!(debug_assertions) {
+            let told = self.told;
+            let kicks = self.new_kicks_smp(cpu);
+            assert!(
+                kicks == 0 && self.told == told,
+                "a yield between threads pinned to cpu {cpu} changed the kicks: {kicks:#x}, told {told:#x} -> {:#x}",
+                self.told
+            );
+        }
+        0
     }
 
     /// [`take_new_kicks_on`](Self::take_new_kicks_on) with several CPUs or restricted threads.
@@ -461,6 +500,9 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             {
                 return Err("best ready thread allowed on a cpu differs from the walk");
             }
+        }
+        if self.kicks_settled {
+            return Err("a yield's settled kicks outlived its hold");
         }
         if self.simple != (self.started.count_ones() <= 1 && self.restricted == 0) {
             return Err("one-CPU mode flag is off");
