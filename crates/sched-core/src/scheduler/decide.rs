@@ -137,9 +137,14 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                     if self.handoff.is_some() || !self.head_shares_affinity(affinity, prio) {
                         return self.yield_restricted(cpu, cur, idle, prio);
                     }
-                    // Two threads pinned to this CPU alone: the hold has nothing to tell
-                    // another CPU (see `smp`).
-                    self.kicks_settled = affinity == 1 << cpu;
+                    if affinity == 1 << cpu {
+                        // Two threads pinned to this CPU alone: the hold has nothing new to
+                        // tell (see `smp`, "The yield among pinned threads").
+                        self.kicks_settled = true;
+                        if cfg!(debug_assertions) {
+                            return self.pinned_swap_checked(cpu, cur, prio);
+                        }
+                    }
                 } else if self.handoff.is_some() {
                     // The rotation works on the queue alone (nobody is restricted: no count).
                     self.flush_handoff::<false>();
@@ -161,6 +166,29 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 Next::Keep
             }
         }
+    }
+
+    /// The round-robin step between two threads pinned to `cpu` alone, in debug builds:
+    /// checks that it changes neither the designation nor which other CPUs have a peer,
+    /// which is what lets the hold's [`take_new_kicks_on`](Self::take_new_kicks_on) answer
+    /// at once.
+    #[inline(never)]
+    fn pinned_swap_checked(&mut self, cpu: CpuId, cur: ThreadId, prio: Priority) -> Next {
+        let before = (self.designated(), self.cpus_with_peer(cpu));
+        let next = self.rotate_to_head(cpu, cur, prio);
+        let after = (self.designated(), self.cpus_with_peer(cpu));
+        assert_eq!(
+            before, after,
+            "a yield between threads pinned to cpu {cpu} changed the designation or the peers"
+        );
+        next
+    }
+
+    /// The started CPUs other than `except` whose running thread has a ready peer.
+    fn cpus_with_peer(&self, except: CpuId) -> u32 {
+        (0..MAX_CPUS)
+            .filter(|&c| c != except && self.started & (1 << c) != 0 && self.has_peer(c))
+            .fold(0, |mask, c| mask | 1 << c)
     }
 
     /// Whether the head of level `prio` (queued) has the affinity `affinity`.

@@ -370,3 +370,46 @@ fn a_designated_cpu_is_told_once() {
     s.wake(t).unwrap();
     assert_eq!(s.take_new_kicks(), 0b10);
 }
+
+#[test]
+fn a_yield_between_threads_pinned_to_one_cpu_tells_nobody_and_keeps_what_was_due() {
+    // Four CPUs; a and b pinned to CPU 0 take turns there, the others idle.
+    let mut s = Scheduler::new(3);
+    for cpu in 0..4 {
+        let _ = s.add_idle(cpu, 100 + cpu as u32);
+    }
+    for cpu in 0..4 {
+        let _ = s.start(cpu);
+    }
+    let a = s.spawn_with_affinity(10, 0b1, 1).unwrap();
+    let b = s.spawn_with_affinity(10, 0b1, 2).unwrap();
+    deliver(&mut s);
+    let _ = s.take_new_kicks_on(0);
+    assert_eq!(s.current(0), a);
+    assert_eq!(s.yield_now(0), Next::Switch { from: a, to: b });
+    assert_eq!(s.take_new_kicks_on(0), 0);
+    s.check_invariants().unwrap();
+    // A hold that left its kicks to a later one (an interrupt handler's wake-up, whose
+    // reschedule check takes them): c, pinned to CPU 1, is due there. A yield on CPU 0 in
+    // between tells nobody itself, and what was due stays due for the next take.
+    let c = s.spawn_with_affinity(5, 0b10, 3).unwrap();
+    assert_eq!(s.yield_now(0), Next::Switch { from: b, to: a });
+    assert_eq!(
+        s.take_new_kicks_on(0),
+        0,
+        "the swap itself changes nothing to tell"
+    );
+    assert_eq!(
+        s.take_new_kicks_on(0),
+        0b10,
+        "c is still due on CPU 1, untold"
+    );
+    assert_eq!(
+        s.preempt_check(1),
+        Next::Switch {
+            from: s.idle_thread(1).unwrap(),
+            to: c
+        }
+    );
+    s.check_invariants().unwrap();
+}
