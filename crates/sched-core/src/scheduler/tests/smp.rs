@@ -413,3 +413,44 @@ fn a_yield_between_threads_pinned_to_one_cpu_tells_nobody_and_keeps_what_was_due
     );
     s.check_invariants().unwrap();
 }
+
+proptest::proptest! {
+    /// The claim behind the pinned yield's settled kicks, in states the interpreter never
+    /// holds at the start of an operation: threads of any affinity made ready without their
+    /// kicks delivered, some CPUs' checks run and others not. The swap must leave the
+    /// designation as it was (debug builds also compare the other CPUs' peers inside
+    /// `yield_now`), and the hold's take must answer at once.
+    #[test]
+    fn a_yield_between_pinned_threads_keeps_the_designation_in_any_state(
+        cpu in 0usize..4,
+        others in proptest::collection::vec((0u8..=10, 1u32..16), 0..10),
+        checks in proptest::collection::vec(0usize..4, 0..6),
+    ) {
+        let mut s = Scheduler::new(3);
+        for c in 0..4 {
+            let _ = s.add_idle(c, 100 + c as u32);
+        }
+        for c in 0..4 {
+            let _ = s.start(c);
+        }
+        let a = s.spawn_with_affinity(10, 1 << cpu, 1).unwrap();
+        let b = s.spawn_with_affinity(10, 1 << cpu, 2).unwrap();
+        let idle = s.current(cpu);
+        proptest::prop_assert_eq!(s.preempt_check(cpu), Next::Switch { from: idle, to: a });
+        let _ = s.take_new_kicks_on(cpu);
+        for (i, &(prio, affinity)) in others.iter().enumerate() {
+            let _ = s.spawn_with_affinity(prio, affinity, 10 + i as u32).unwrap();
+        }
+        for &c in &checks {
+            if c != cpu {
+                let _ = s.preempt_check(c);
+            }
+        }
+        s.check_invariants().unwrap();
+        let before = s.kicks();
+        proptest::prop_assert_eq!(s.yield_now(cpu), Next::Switch { from: a, to: b });
+        proptest::prop_assert_eq!(s.kicks(), before, "the swap moved the designation");
+        proptest::prop_assert_eq!(s.take_new_kicks_on(cpu), 0);
+        s.check_invariants().unwrap();
+    }
+}
