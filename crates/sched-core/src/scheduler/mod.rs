@@ -18,6 +18,7 @@ mod audit;
 mod audit_sync;
 mod blocking;
 mod decide;
+mod designation;
 mod events;
 mod inherit;
 mod life;
