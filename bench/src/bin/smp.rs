@@ -28,9 +28,13 @@
 //! hand-over — the target core received exactly one reschedule interrupt (`smp_wake`) or ran
 //! the handler once (`smp_ipi_latency`), and neither core took a tick meanwhile — and
 //! discarded otherwise. The figures are in ns = instructions, in steps of 16 (the counter's
-//! 62.5 MHz): each is reported as the mean of the middle 90% of its samples
-//! (`preempt_bench::report_dithered`), since their median flips a whole step between the two
-//! steps around the true cost. The kernel runs on four cores
+//! 62.5 MHz): a sample is the true cost rounded down or up to a step, depending on where in a
+//! step the window opened. So each window opens after a random 3 to 18 instructions
+//! (`stagger`), which puts its start at a uniformly random point of a step, and the metric is
+//! the mean of the middle 90% of the samples (`preempt_bench::report_dithered`): with
+//! uniform phases the rounding averages out to the true cost. (The median flips a whole step
+//! between the two steps around the cost; without the stagger the phases follow the loop's
+//! length and the mean drifts with it.) The kernel runs on four cores
 //! whatever `--smp` says (its `smp=4` line).
 //!
 //! xtask: smp=4
@@ -83,6 +87,28 @@ fn vnow() -> u64 {
 }
 
 /// Counter units to ns (= instructions under `-icount shift=0`).
+/// Runs `3 + n` instructions (`n` < 16: a branch, a `nop` when `n` is odd, a shift, and
+/// `n / 2` turns of a two-instruction loop), so that a window opened right after starts at
+/// any point of a counter step.
+fn stagger(n: u64) {
+    // SAFETY: arithmetic on one register and branches within the block; no memory, no stack.
+    unsafe {
+        asm!(
+            "tbz {n}, #0, 2f",
+            "nop",
+            "2:",
+            "lsr {n}, {n}, #1",
+            "cbz {n}, 4f",
+            "3:",
+            "subs {n}, {n}, #1",
+            "b.ne 3b",
+            "4:",
+            n = inout(reg) n => _,
+            options(nomem, nostack),
+        );
+    }
+}
+
 fn to_ns(counts: u64) -> u64 {
     counts * 1_000_000_000 / preempt::time::Instant::frequency()
 }
@@ -123,10 +149,16 @@ fn drive(
     let mut own = Vec::with_capacity(SAMPLES);
     preempt_arch::pmu::enable(); // `init` started the PMU of `main`'s core only
     let (mut done, mut discarded) = (0, 0);
+    let mut phase = 0x2545_f491_4f6c_dd1d_u64;
     while kept.len() < SAMPLES {
         let seq = SEQ.load(Acquire);
         let tick = ticks();
         let before = snapshot();
+        // A random shift of the window's start within a counter step (module docs).
+        phase ^= phase << 13;
+        phase ^= phase >> 7;
+        phase ^= phase << 17;
+        stagger(phase & 15);
         let own_start = preempt_bench::read();
         let start = vnow();
         act();

@@ -98,7 +98,29 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
                 return Next::Switch { from: cur, to: h };
             }
         }
-        if self.only_ready_elsewhere(cpu) || self.designated() & (1 << cpu) == 0 {
+        if self.only_ready_elsewhere(cpu) {
+            return Next::Keep;
+        }
+        self.preempt_check_general(cpu, cur)
+    }
+
+    /// [`preempt_check_smp`](Self::preempt_check_smp) past its short cuts for an idle CPU and
+    /// for a thread ready only elsewhere (out of line, so that those keep a small frame).
+    #[inline(never)]
+    fn preempt_check_general(&mut self, cpu: CpuId, cur: ThreadId) -> Next {
+        // The wake-up of a thread pinned here that outranks the running one (a thread
+        // preempting its waker on their core): the designation gives it this CPU too (the
+        // hand-off thread is assigned first, and this CPU is the only one it may use), and the
+        // dispatch would take it first. The same decision, without the designation's
+        // computation and the general requeue and dispatch.
+        if let Some(h) = self.handoff {
+            if self.entry(h).affinity & self.started == 1 << cpu
+                && u16::from(self.handoff_level) + 1 > self.cpu_rank(cpu)
+            {
+                return self.take_pinned_handoff(cpu, cur, h);
+            }
+        }
+        if self.designated() & (1 << cpu) == 0 {
             return Next::Keep;
         }
         // An idle CPU woken for a thread (the common cross-core wake-up) has nothing to
@@ -111,6 +133,24 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
         }
         let to = self.dispatch(cpu);
         Next::Switch { from: cur, to }
+    }
+
+    /// [`preempt_check_smp`](Self::preempt_check_smp)'s switch to the hand-off thread `h`,
+    /// pinned to `cpu` and outranking `cur`: `cur` back to the front of its level (keeping
+    /// the rest of its slice), `h` on the CPU, timed if a thread of its level is queued (as
+    /// [`dispatch`](Self::dispatch) decides).
+    #[inline(always)]
+    fn take_pinned_handoff(&mut self, cpu: CpuId, cur: ThreadId, h: ThreadId) -> Next {
+        let t = self.entry_mut(cur);
+        if t.is_idle() {
+            t.state = State::Ready;
+        } else {
+            self.requeue_current_inline::<true>(cpu, cur, Requeue::Head);
+        }
+        self.handoff = None;
+        let timed = self.ready.head(self.handoff_level).is_some();
+        self.run_on(cpu, h, timed);
+        Next::Switch { from: cur, to: h }
     }
 
     /// The current thread gives up its turn: it goes to the back of its level
