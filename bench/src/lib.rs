@@ -169,20 +169,8 @@ pub fn ticks() -> u64 {
 /// Prints the `BENCH` line of a metric from its samples (which it sorts). Stops the system
 /// with exit status 1 if there are none.
 pub fn report(name: &str, unit: Unit, samples: &mut [u64]) {
-    if samples.is_empty() {
-        println!("BENCH-ERROR {name}: no samples");
-        preempt::exit(1);
-    }
-    samples.sort_unstable();
-    let median = samples[(samples.len() - 1) / 2];
-    let min = samples[0];
-    let max = samples[samples.len() - 1];
-    println!(
-        "BENCH {name} median={median} max={max} unit={} samples={} min={min}",
-        unit.name(),
-        samples.len()
-    );
-    print_distribution(name, samples);
+    sort_nonempty(name, samples);
+    emit(name, unit, samples[(samples.len() - 1) / 2], samples);
 }
 
 /// [`report`] for a window timed with the system counter, which steps once per several
@@ -191,32 +179,42 @@ pub fn report(name: &str, unit: Unit, samples: &mut [u64]) {
 /// so the median of a cost that lies between two steps is one or the other by a single
 /// sample (the cross-core windows of `smp` split 501 to 499), and moves a whole step with any
 /// code change that shifts the phase. The figure reported as the median is the mean of the
-/// middle 90% of the samples, rounded: the phases vary from sample to sample, so it lands
-/// between the two steps where the true cost does, and the slowest and fastest 5% (a window
-/// that caught a stray interrupt) do not pull it. `min` and `max` stay the extremes.
+/// middle 90% of the samples, rounded: with the windows' starts spread over a step (the
+/// caller's part), it lands between the two steps where the true cost does, and the slowest
+/// and fastest 5% (a window that caught a stray interrupt) do not pull it. `min` and `max`
+/// stay the extremes.
 pub fn report_dithered(name: &str, unit: Unit, samples: &mut [u64]) {
-    if samples.is_empty() {
-        println!("BENCH-ERROR {name}: no samples");
-        preempt::exit(1);
-    }
-    samples.sort_unstable();
+    sort_nonempty(name, samples);
     let cut = samples.len() / 20;
     let middle = &samples[cut..samples.len() - cut];
-    let sum: u64 = middle.iter().sum();
     let n = middle.len() as u64;
-    let mean = (sum + n / 2) / n;
-    let (min, max) = (samples[0], samples[samples.len() - 1]);
-    println!(
-        "BENCH {name} median={mean} max={max} unit={} samples={} min={min}",
-        unit.name(),
-        samples.len()
-    );
+    let mean = (middle.iter().sum::<u64>() + n / 2) / n;
+    emit(name, unit, mean, samples);
     println!(
         "BENCH-INFO {name}: reported as the mean of the middle 90% of the samples (counter \
          steps); their median is {}",
         samples[(samples.len() - 1) / 2]
     );
-    print_distribution(name, samples);
+}
+
+/// Sorts `samples`; stops the system with exit status 1 if there are none.
+fn sort_nonempty(name: &str, samples: &mut [u64]) {
+    if samples.is_empty() {
+        println!("BENCH-ERROR {name}: no samples");
+        preempt::exit(1);
+    }
+    samples.sort_unstable();
+}
+
+/// The `BENCH` line with `figure` as the median, and the distribution of `sorted`.
+fn emit(name: &str, unit: Unit, figure: u64, sorted: &[u64]) {
+    let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
+    println!(
+        "BENCH {name} median={figure} max={max} unit={} samples={} min={min}",
+        unit.name(),
+        sorted.len()
+    );
+    print_distribution(name, sorted);
 }
 
 /// Prints the distinct values of sorted `samples` with their counts (at most 8, the most

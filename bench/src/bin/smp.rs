@@ -86,7 +86,6 @@ fn vnow() -> u64 {
     c
 }
 
-/// Counter units to ns (= instructions under `-icount shift=0`).
 /// Runs `3 + n` instructions (`n` < 16: a branch, a `nop` when `n` is odd, a shift, and
 /// `n / 2` turns of a two-instruction loop), so that a window opened right after starts at
 /// any point of a counter step.
@@ -109,6 +108,7 @@ fn stagger(n: u64) {
     }
 }
 
+/// Counter units to ns (= instructions under `-icount shift=0`).
 fn to_ns(counts: u64) -> u64 {
     counts * 1_000_000_000 / preempt::time::Instant::frequency()
 }

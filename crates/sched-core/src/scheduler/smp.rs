@@ -181,17 +181,12 @@ impl<T, S: crate::StoreKind> Scheduler<T, S> {
             return 0;
         }
         if self.kicks_settled {
-            return self.settled_kicks(cpu);
+            // A yield that swapped two threads pinned to this CPU alone: nothing new (see
+            // "The yield among pinned threads" in the module docs); `told` stays.
+            self.kicks_settled = false;
+            return 0;
         }
         self.new_kicks_smp(cpu)
-    }
-
-    /// The kicks after a yield that swapped two threads pinned to the yielding CPU alone:
-    /// none new (see "The yield among pinned threads" in the module docs). `told` stays.
-    #[inline(always)]
-    fn settled_kicks(&mut self, _cpu: CpuId) -> u32 {
-        self.kicks_settled = false;
-        0
     }
 
     /// [`take_new_kicks_on`](Self::take_new_kicks_on) with several CPUs or restricted threads.

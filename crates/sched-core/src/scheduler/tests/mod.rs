@@ -30,6 +30,20 @@ pub(super) fn setup(
     (s, idle, ids)
 }
 
+/// A scheduler with round-robin slice `slice`, an idle thread on each of cpus `0..cpus`
+/// (data `100 + cpu`) and those cpus started, nothing else: for tests that spawn threads
+/// with an affinity, which needs a started cpu to name.
+pub(super) fn started(slice: crate::Ticks, cpus: usize) -> Scheduler<u32> {
+    let mut s = Scheduler::new(slice);
+    for cpu in 0..cpus {
+        let _ = s.add_idle(cpu, 100 + cpu as u32);
+    }
+    for cpu in 0..cpus {
+        let _ = s.start(cpu);
+    }
+    s
+}
+
 /// The thread a decision switched to; panics on `Keep`.
 pub(super) fn switched_to(next: Next) -> ThreadId {
     match next {

@@ -364,13 +364,7 @@ fn a_pinned_peer_made_ready_on_another_cpu_starts_the_slice_there_and_says_so() 
     // CPU 1 runs a thread pinned to it, untimed; CPU 0 (idle) makes an equal ready that is
     // pinned to CPU 1 too: it outranks nobody, but CPU 1's thread must now share its CPU,
     // and only CPU 1 can program its timer for that slice.
-    let mut s = Scheduler::new(100);
-    for cpu in 0..2 {
-        let _ = s.add_idle(cpu, 100 + cpu as u32);
-    }
-    for cpu in 0..2 {
-        let _ = s.start(cpu);
-    }
+    let mut s = super::started(100, 2);
     let a = s.spawn_with_affinity(10, 0b10, 1).unwrap();
     let idle = s.current(1);
     assert_eq!(s.preempt_check(1), Next::Switch { from: idle, to: a });

@@ -374,13 +374,7 @@ fn a_designated_cpu_is_told_once() {
 #[test]
 fn a_yield_between_threads_pinned_to_one_cpu_tells_nobody_and_keeps_what_was_due() {
     // Four CPUs; a and b pinned to CPU 0 take turns there, the others idle.
-    let mut s = Scheduler::new(3);
-    for cpu in 0..4 {
-        let _ = s.add_idle(cpu, 100 + cpu as u32);
-    }
-    for cpu in 0..4 {
-        let _ = s.start(cpu);
-    }
+    let mut s = super::started(3, 4);
     let a = s.spawn_with_affinity(10, 0b1, 1).unwrap();
     let b = s.spawn_with_affinity(10, 0b1, 2).unwrap();
     deliver(&mut s);
@@ -426,13 +420,7 @@ proptest::proptest! {
         others in proptest::collection::vec((0u8..=10, 1u32..16), 0..10),
         checks in proptest::collection::vec(0usize..4, 0..6),
     ) {
-        let mut s = Scheduler::new(3);
-        for c in 0..4 {
-            let _ = s.add_idle(c, 100 + c as u32);
-        }
-        for c in 0..4 {
-            let _ = s.start(c);
-        }
+        let mut s = super::started(3, 4);
         let a = s.spawn_with_affinity(10, 1 << cpu, 1).unwrap();
         let b = s.spawn_with_affinity(10, 1 << cpu, 2).unwrap();
         let idle = s.current(cpu);
